@@ -1,0 +1,110 @@
+"""The explicit, frozen configuration of ``planner``.
+
+The library never reads ``sys.argv``, environment variables or files on its own: every
+function that needs a setting takes ``config: Config | None = None`` and ``None`` means
+``Config()`` with the defaults below. The command line builds one :class:`Config` from its
+flags (same names, dashes for underscores) and passes it down.
+
+Change a field with :func:`dataclasses.replace`::
+
+    >>> from dataclasses import replace
+    >>> from planner.config import Config
+    >>> replace(Config(), strict=True).strict
+    True
+
+Fields
+------
+Input limits (untrusted archives; see ``anchors/reliability.md`` §6.1)
+
+``max_archive_bytes`` : int, default 2 GiB
+    Largest GTFS zip accepted.
+``max_archive_members`` : int, default 1000
+    Most members a GTFS zip may hold.
+``max_uncompressed_bytes`` : int, default 8 GiB
+    Largest total declared uncompressed size of the members we read.
+``max_member_bytes`` : int, default 4 GiB
+    Largest single member (declared and counted while streaming).
+``max_compression_ratio`` : float, default 200.0
+    Largest declared uncompressed/compressed ratio for members over 1 MiB (real GTFS CSV
+    compresses about 5-20:1).
+``max_cell_chars`` : int, default 4096
+    Longest CSV cell accepted (the canonical validator's limit); a longer cell drops its row.
+
+GTFS policy
+
+``strict`` : bool, default False
+    Treat every ERROR notice as fatal (exit code 2), as a CI gate would.
+``max_dropped_trip_share`` : float, default 0.05
+    Loading fails when more than this share of a feed's trips had to be dropped for errors
+    (lenient loading must not quietly lose a large part of a timetable).
+``allow_subfolder`` : bool, default False
+    Accept a zip whose GTFS files sit in one subfolder (a common packaging mistake),
+    with a warning instead of a fatal error.
+``consolidation_radius_m`` : float, default 250.0
+    Stations of two feeds with the same normalised name within this distance are reported
+    as consolidation candidates (never merged silently).
+``consolidation_same_point_m`` : float, default 15.0
+    Stations of two feeds closer than this are reported whatever their names.
+
+Execution
+
+``threads`` : int or None, default None
+    Numba threads for parallel kernels; ``None`` keeps numba's default (all cores).
+``progress`` : bool, default True
+    Show progress bars on long work (the CLI's ``-q`` sets it False).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from planner.errors import ConfigError
+
+__all__ = ["Config"]
+
+GiB = 1024**3
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every tunable setting, documented field by field in the module docstring."""
+
+    max_archive_bytes: int = 2 * GiB
+    max_archive_members: int = 1000
+    max_uncompressed_bytes: int = 8 * GiB
+    max_member_bytes: int = 4 * GiB
+    max_compression_ratio: float = 200.0
+    max_cell_chars: int = 4096
+
+    strict: bool = False
+    max_dropped_trip_share: float = 0.05
+    allow_subfolder: bool = False
+    consolidation_radius_m: float = 250.0
+    consolidation_same_point_m: float = 15.0
+
+    threads: int | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        problems = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in {"strict", "allow_subfolder", "progress"}:
+                if not isinstance(value, bool):
+                    problems.append(f"{f.name} must be true or false, got {value!r}")
+                continue
+            if value is None and f.name == "threads":
+                continue
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                problems.append(f"{f.name} must be a number, got {value!r}")
+            elif value < 0:
+                problems.append(f"{f.name} must not be negative, got {value!r}")
+        if not problems and not 0.0 <= self.max_dropped_trip_share <= 1.0:
+            problems.append(
+                f"max_dropped_trip_share must be between 0 and 1, got {self.max_dropped_trip_share}"
+            )
+        if self.threads is not None and not problems and self.threads < 1:
+            problems.append(f"threads must be at least 1, got {self.threads}")
+        if problems:
+            msg = "invalid configuration: " + "; ".join(problems)
+            raise ConfigError(msg, code="invalid_config")
