@@ -1,0 +1,1 @@
+"""The ``plan`` command line (click). Library code never imports this package."""

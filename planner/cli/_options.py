@@ -1,0 +1,36 @@
+"""Options shared by several commands, defined once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from planner.config import Config
+
+
+def show_progress(ctx: click.Context) -> bool:
+    """Progress bars unless ``-q`` was given."""
+    state = ctx.find_root().obj
+    return not getattr(state, "quiet", False)
+
+
+def make_config(ctx: click.Context, **overrides: Any) -> Config:
+    """The :class:`Config` for this run: defaults, then the command's flags."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    values.setdefault("progress", show_progress(ctx))
+    return Config(**values)
+
+
+strict_option = click.option(
+    "--strict", is_flag=True, default=False,
+    help="Treat every ERROR notice as fatal (exit code 2), as a CI gate would.",
+)
+allow_subfolder_option = click.option(
+    "--allow-subfolder", is_flag=True, default=False,
+    help="Accept a zip whose GTFS files sit in one subfolder (with a warning).",
+)
+max_dropped_option = click.option(
+    "--max-dropped-trip-share", type=click.FloatRange(0, 1), default=None, metavar="SHARE",
+    help="Fail when more than this share of a feed's trips is dropped for errors [default: 0.05].",
+)
