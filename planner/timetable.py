@@ -254,7 +254,7 @@ def _feed_trips(feed: Feed, day: np.datetime64, t0: int, t1: int, shift_s: int) 
 def build_timetable(
     feeds: Feed | FeedSet | Sequence[Feed],
     date: str | dt.date | np.datetime64,
-    window: tuple[int, int] = (0, 2 * DAY),
+    window: tuple[int, int] = (0, DAY - 1),
 ) -> Timetable:
     """Build the RAPTOR timetable of ``date`` for trips touching ``window``.
 
@@ -266,7 +266,8 @@ def build_timetable(
         The service date (``YYYY-MM-DD``).
     window
         (start, end) in seconds after midnight of ``date``; trips with any stop event in it
-        are kept. The default, 0 to 48 h, keeps the whole service day plus overnight runs.
+        are kept. The default keeps every trip running during the service date (00:00 to
+        23:59:59), including trips of the previous service day still running after midnight.
 
     Raises
     ------
