@@ -24,7 +24,7 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = No
     cols = list(columns or rows[0].keys())
     cells = [[_fmt(r.get(c)) for c in cols] for r in rows]
     cells = [[c if len(c) <= max_width else c[: max_width - 1] + "…" for c in row] for row in cells]
-    numeric = [all(isinstance(r.get(c), int | float) and not isinstance(r.get(c), bool) or r.get(c) is None
+    numeric = [all((isinstance(r.get(c), int | float) and not isinstance(r.get(c), bool)) or r.get(c) is None
                    for r in rows) for c in cols]
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(cols)]
     def line(vals):

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import click
 
-from planner.cli._options import allow_subfolder_option, make_config, max_dropped_option, strict_option
+from planner.cli._options import (
+    allow_subfolder_option,
+    make_config,
+    max_dropped_option,
+    strict_option,
+)
 from planner.cli._table import render
 from planner.errors import FeedError, OutputError
 from planner.notices import Severity
@@ -61,10 +66,11 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
                          max_dropped_trip_share=max_dropped_trip_share)
     specs = list(feeds) or _default_feeds()
     if not specs:
-        raise FeedError("no FEED given and no bundled feeds found in gtfs/", code="input_unreadable",
-                        hint="pass a feed: plan gtfs check my_feed.zip")
+        msg = "no FEED given and no bundled feeds found in gtfs/"
+        raise FeedError(msg, code="input_unreadable", hint="pass a feed: plan gtfs check my_feed.zip")
     if notices_out is not None and notices_out.exists() and not overwrite:
-        raise OutputError(f"{notices_out} already exists", code="output_exists", hint="pass --overwrite")
+        msg = f"{notices_out} already exists"
+        raise OutputError(msg, code="output_exists", hint="pass --overwrite")
     t = time.perf_counter()
     try:
         fs = read_feeds(specs, config=config)
@@ -83,8 +89,9 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
     for f in fs:
         s = feed_summary(f)
         modes = ", ".join(f"{m} {n}" for m, n in s["routes_by_mode"].items())
-        span = (f"{s['first_service_date']} .. {s['last_service_date']} ({s['service_days']} days)"
-                if s["service_days"] else "none")
+        n_days = s["service_days"]
+        span = (f"{s['first_service_date']} .. {s['last_service_date']} ({n_days} day{'s' if n_days != 1 else ''})"
+                if n_days else "none")
         click.echo(f"Feed {s['feed_id']}  ({s['path']})")
         click.echo(f"  agencies     {len(s['agencies'])}  ({', '.join(s['agencies'][:5])}{' ...' if len(s['agencies']) > 5 else ''})  time zone {s['timezone']}")
         click.echo(f"  routes       {s['routes']:,}  ({modes})")
@@ -132,5 +139,5 @@ def _write_notices(notices, path: Path) -> None:
     elif path.suffix.lower() == ".csv":
         write_text(path, notices.to_csv())
     else:
-        raise OutputError(f"--notices {path}: use a .csv or .json file name", code="output_format",
-                          hint="e.g. --notices notices.csv")
+        msg = f"--notices {path}: use a .csv or .json file name"
+        raise OutputError(msg, code="output_format", hint="e.g. --notices notices.csv")

@@ -93,7 +93,8 @@ def _fatal(notices: Notices, src: Source | None, code: str, message: str, *, pat
     feed_name = src.feed if src is not None else feed
     notices.add(code, Severity.ERROR, message, feed=feed_name, file=file, action="fatal")
     where = str(src.path if src is not None else path)
-    raise FeedError(f"{where}: {message}", code=code, hint=hint, notices=notices.fatal())
+    msg = f"{where}: {message}"
+    raise FeedError(msg, code=code, hint=hint, notices=notices.fatal())
 
 
 def open_source(path: str | os.PathLike, feed: str, config: Config, notices: Notices) -> Source:

@@ -43,7 +43,7 @@ class RawTable:
 class CsvFatal(Exception):
     """Raised when the file cannot be tokenised at all; carries the notice code."""
 
-    def __init__(self, code: str, message: str, line: int = 0, hint: str | None = None):
+    def __init__(self, message: str, *, code: str, line: int = 0, hint: str | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -62,10 +62,10 @@ def decode(data: bytes) -> tuple[str, dict[int, int]]:
     head = data[:4]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.startswith((b"\x00\x00\xfe\xff",)):
         msg = "file is UTF-16/UTF-32 encoded; GTFS files must be UTF-8"
-        raise CsvFatal("invalid_encoding", msg, 1, "re-encode the file as UTF-8")
+        raise CsvFatal(msg, code="invalid_encoding", line=1, hint="re-encode the file as UTF-8")
     if data.startswith(b"PK\x03\x04"):
         msg = "file is a zip archive, not CSV text (a zip inside the zip?)"
-        raise CsvFatal("csv_parsing_failed", msg, 1, "unpack the inner archive")
+        raise CsvFatal(msg, code="csv_parsing_failed", line=1, hint="unpack the inner archive")
     try:
         return data.decode("utf-8"), {}
     except UnicodeDecodeError:
@@ -82,7 +82,7 @@ def decode(data: bytes) -> tuple[str, dict[int, int]]:
             break
     if len(bad) > 10_000 or (len(bad) > 100 and len(bad) * 2 > text.count("\n") + 1):
         msg = "file is not valid UTF-8 (most lines have invalid bytes); is it Latin-1/Windows-1252?"
-        raise CsvFatal("invalid_character", msg, min(bad), "re-encode the file as UTF-8")
+        raise CsvFatal(msg, code="invalid_character", line=min(bad), hint="re-encode the file as UTF-8")
     return text, bad
 
 
@@ -98,19 +98,19 @@ def tokenize(data: bytes, *, feed: str, file: str, notices: Notices, max_cell_ch
     """Tokenise ``data`` (one CSV file). Raises :class:`CsvFatal` when it cannot be read."""
     if not data.strip(b" \t\r\n" + _BOM8):
         msg = "file is empty"
-        raise CsvFatal("empty_file", msg)
+        raise CsvFatal(msg, code="empty_file")
     text, bad_lines = decode(data)
     header, header_len = _header(text)
     if not any(header):
         msg = "the header line is empty"
-        raise CsvFatal("empty_file", msg, 1)
+        raise CsvFatal(msg, code="empty_file", line=1)
     for i, name in enumerate(header):
         if not name:
             msg = f"column {i + 1} of the header has no name"
-            raise CsvFatal("empty_column_name", msg, 1, "name every column or remove the empty one")
+            raise CsvFatal(msg, code="empty_column_name", line=1, hint="name every column or remove the empty one")
         if header.index(name) != i:
             msg = f"column {name!r} appears twice in the header"
-            raise CsvFatal("duplicated_column", msg, 1, "remove the duplicate column")
+            raise CsvFatal(msg, code="duplicated_column", line=1, hint="remove the duplicate column")
     body = text[header_len:]
     raw = None
     if not bad_lines and "\x00" not in body and _simple_quoting(body):
@@ -193,7 +193,7 @@ def _exact(body: str, header: list[str], *, feed: str, file: str, notices: Notic
                         file=file, line=start, action="dropped")
             if errors > 1000:
                 msg = f"more than 1000 unparsable rows (first at line {start})"
-                raise CsvFatal("csv_parsing_failed", msg, start) from err
+                raise CsvFatal(msg, code="csv_parsing_failed", line=start) from err
             continue
         end = reader.line_num + 1
         if not row:
