@@ -95,7 +95,7 @@ def test_overnight_trip_belongs_to_previous_service_day(make_feed):
     # Tuesday 2024-01-02: only the tail of Monday's T1 is in a 00:00-06:00 window
     tt = build_timetable(feed, "2024-01-02", window=(0, 6 * 3600))
     assert list(tt.trip_ids) == [f"{feed.feed_id}:T1@-1d"]
-    A, D = tt.pattern_trip_times(0)
+    A, _ = tt.pattern_trip_times(0)
     assert A[0].tolist() == [23 * 3600 + 50 * 60 - 86400, 3600 + 600, 7200]
     # Monday: both trips, T1 with its own times
     tt = build_timetable(feed, "2024-01-01", window=(0, 48 * 3600))
