@@ -1,0 +1,342 @@
+"""RAPTOR and range-RAPTOR kernels (Delling, Pajor, Werneck, ALENEX 2012), arrays only.
+
+Semantics shared by every kernel here (and by the slow references in the tests):
+
+* The origin reaches stop ``access_stops[j]`` at ``dep + access_s[j]`` (walking, or 0 s for
+  a stop origin); one footpath may follow an access leg, so a stop origin can walk to a
+  neighbouring stop.
+* Round ``k`` (``1 <= k <= max_rounds``) adds one vehicle trip. After alighting at stop
+  ``s`` at time ``a`` the traveller can board another trip at ``s`` from ``a + change_s[s]``
+  (the minimum transfer time at that stop) or walk one footpath ``s -> s2`` and board there
+  from ``a + fp_s`` (footpath times already hold any transfers.txt minimum). Footpaths are
+  not chained: after walking one must board.
+* Two labels per round and stop: ``tau_v`` (arrived by vehicle; may change or walk on) and
+  ``tau_w`` (arrived on foot; may only board). The earliest time *at* a stop with at most
+  ``k`` trips is ``min(tau_v[k], tau_w[k])``; ``INF`` means unreachable.
+* Arrivals later than ``dep + max_duration`` are pruned.
+* Boarding needs ``pattern_board`` at that stop; alighting needs ``pattern_alight``.
+
+Pruning compares a new label with the same round's label (which range-RAPTOR carries over
+from later departures: an earlier departure can always wait for them) and, within one
+departure, with the best label of rounds up to the current one (local pruning, exact
+because rounds run in order). Range-RAPTOR runs departures latest first and reuses the
+labels; its result per departure equals an independent run.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from planner.kernels._options import jit, jit_parallel
+
+INF = np.int32(2_000_000_000)
+
+# parent kinds for journey reconstruction
+PARENT_NONE = 0
+PARENT_ACCESS = 1
+PARENT_TRIP = 2
+PARENT_WALK = 3
+
+
+@jit
+def _earliest_trip(departure, times_ptr, n_trips, n_stops, pos, ready):
+    """First trip (0-based in the pattern, below ``n_trips``) departing position ``pos`` at
+    or after ``ready``; ``n_trips`` when none. FIFO patterns keep departures sorted."""
+    lo = 0
+    hi = n_trips
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if departure[times_ptr + mid * n_stops + pos] >= ready:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@jit
+def _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best_w, best_ready,
+            marked, max_arrival, record, pw_kind, pw_a, pw_b):
+    """Access legs and one footpath after them, as round-0 walking labels."""
+    for j in range(access_stops.shape[0]):
+        s = access_stops[j]
+        t = dep + access_s[j]
+        if t > max_arrival:
+            continue
+        if t < tau_w[0, s] and t < best_w[s]:
+            tau_w[0, s] = t
+            best_w[s] = t
+            if record:
+                pw_kind[0, s] = PARENT_ACCESS
+                pw_a[0, s] = j
+                pw_b[0, s] = -1
+        if t < ready[0, s] and t < best_ready[s]:
+            ready[0, s] = t
+            best_ready[s] = t
+            marked[s] = True
+    for j in range(access_stops.shape[0]):
+        s = access_stops[j]
+        t = dep + access_s[j]
+        if t > max_arrival:
+            continue
+        for f in range(fp_ptr[s], fp_ptr[s + 1]):
+            s2 = fp_to[f]
+            w = t + fp_s[f]
+            if w > max_arrival:
+                continue
+            if w < tau_w[0, s2] and w < best_w[s2]:
+                tau_w[0, s2] = w
+                best_w[s2] = w
+                if record:
+                    pw_kind[0, s2] = PARENT_ACCESS
+                    pw_a[0, s2] = j
+                    pw_b[0, s2] = f
+            if w < ready[0, s2] and w < best_ready[s2]:
+                ready[0, s2] = w
+                best_ready[s2] = w
+                marked[s2] = True
+
+
+@jit
+def _copy_round(k, tau_v, tau_w, ready, record, pv, pw):
+    """Round k starts from round k-1 (at most k trips includes at most k-1)."""
+    S = tau_v.shape[1]
+    for s in range(S):
+        if tau_v[k - 1, s] < tau_v[k, s]:
+            tau_v[k, s] = tau_v[k - 1, s]
+            if record:
+                for q in range(pv.shape[0]):
+                    pv[q, k, s] = pv[q, k - 1, s]
+        if tau_w[k - 1, s] < tau_w[k, s]:
+            tau_w[k, s] = tau_w[k - 1, s]
+            if record:
+                for q in range(pw.shape[0]):
+                    pw[q, k, s] = pw[q, k - 1, s]
+        if ready[k - 1, s] < ready[k, s]:
+            ready[k, s] = ready[k - 1, s]
+
+
+@jit
+def _rounds(
+    pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+    pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+    stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+    fp_ptr, fp_to, fp_s, change_s,
+    tau_v, tau_w, ready, best_v, best_w, best_ready, marked, max_arrival, max_rounds,
+    record, pv, pw, pat_first, pat_queue, round_marked,
+):
+    """Rounds 1..max_rounds from the round-0 labels and marks already set.
+
+    Work arrays ``pat_first`` (all -1) and ``round_marked`` (all False) are restored on exit.
+    ``pv``/``pw`` are parent arrays (3, K, S): vehicle (pattern, trip, board position) and
+    walk (kind, from stop or access index, footpath index).
+    """
+    S = tau_v.shape[1]
+    for k in range(1, max_rounds + 1):
+        _copy_round(k, tau_v, tau_w, ready, record, pv, pw)
+        nq = 0
+        for s in range(S):
+            if not marked[s]:
+                continue
+            marked[s] = False
+            for j in range(stop_patterns_ptr[s], stop_patterns_ptr[s + 1]):
+                p = stop_patterns[j]
+                pos = stop_pattern_pos[j]
+                if pat_first[p] < 0:
+                    pat_first[p] = pos
+                    pat_queue[nq] = p
+                    nq += 1
+                elif pos < pat_first[p]:
+                    pat_first[p] = pos
+        if nq == 0:
+            for k2 in range(k + 1, max_rounds + 1):
+                _copy_round(k2, tau_v, tau_w, ready, record, pv, pw)
+            return
+        for qi in range(nq):
+            p = pat_queue[qi]
+            start = pat_first[p]
+            pat_first[p] = -1
+            s0 = pattern_stops_ptr[p]
+            L = pattern_stops_ptr[p + 1] - s0
+            nt = pattern_trips_ptr[p + 1] - pattern_trips_ptr[p]
+            tptr = pattern_times_ptr[p]
+            trip = -1
+            board_pos = -1
+            for i in range(start, L):
+                s = pattern_stops[s0 + i]
+                if trip >= 0 and pattern_alight[s0 + i]:
+                    a = arrival[tptr + trip * L + i]
+                    if a <= max_arrival and a < tau_v[k, s] and a < best_v[s]:
+                        tau_v[k, s] = a
+                        best_v[s] = a
+                        round_marked[s] = True
+                        if record:
+                            pv[0, k, s] = p
+                            pv[1, k, s] = trip
+                            pv[2, k, s] = board_pos
+                r = ready[k - 1, s]
+                if r < INF and pattern_board[s0 + i]:
+                    if trip < 0 or r <= departure[tptr + trip * L + i]:
+                        hi = nt if trip < 0 else trip
+                        t2 = _earliest_trip(departure, tptr, hi, L, i, r)
+                        if t2 < hi:
+                            trip = t2
+                            board_pos = i
+        for s in range(S):
+            if not round_marked[s]:
+                continue
+            round_marked[s] = False
+            a = tau_v[k, s]
+            r = a + change_s[s]
+            if r <= max_arrival and r < ready[k, s] and r < best_ready[s]:
+                ready[k, s] = r
+                best_ready[s] = r
+                marked[s] = True
+            for f in range(fp_ptr[s], fp_ptr[s + 1]):
+                s2 = fp_to[f]
+                w = a + fp_s[f]
+                if w > max_arrival:
+                    continue
+                if w < tau_w[k, s2] and w < best_w[s2]:
+                    tau_w[k, s2] = w
+                    best_w[s2] = w
+                    if record:
+                        pw[0, k, s2] = PARENT_WALK
+                        pw[1, k, s2] = s
+                        pw[2, k, s2] = f
+                if w < ready[k, s2] and w < best_ready[s2]:
+                    ready[k, s2] = w
+                    best_ready[s2] = w
+                    marked[s2] = True
+    for s in range(S):
+        marked[s] = False
+
+
+@jit
+def raptor(
+    pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+    pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+    stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+    fp_ptr, fp_to, fp_s, change_s,
+    access_stops, access_s, dep, max_rounds, max_duration, record,
+):
+    """Earliest arrival from one departure time, with labels per round.
+
+    Returns
+    -------
+    tau_v, tau_w : int32 (max_rounds + 1, S)
+        Vehicle and walking labels per round (``INF`` unreachable); the time at a stop with
+        at most ``k`` trips is ``min(tau_v[k], tau_w[k])``.
+    pv : int32 (3, K, S)
+        Vehicle parents when ``record``: pattern, trip index within the pattern, boarding
+        position.
+    pw : int32 (3, K, S)
+        Walking parents when ``record``: kind (``PARENT_ACCESS``/``PARENT_WALK``), from
+        stop (walk) or access index (access), footpath index (-1 for a bare access leg).
+    """
+    S = stop_patterns_ptr.shape[0] - 1
+    P = pattern_trips_ptr.shape[0] - 1
+    K = max_rounds + 1
+    max_arrival = dep + max_duration
+    tau_v = np.full((K, S), INF, dtype=np.int32)
+    tau_w = np.full((K, S), INF, dtype=np.int32)
+    ready = np.full((K, S), INF, dtype=np.int32)
+    best_v = np.full(S, INF, dtype=np.int32)
+    best_w = np.full(S, INF, dtype=np.int32)
+    best_ready = np.full(S, INF, dtype=np.int32)
+    marked = np.zeros(S, dtype=np.bool_)
+    round_marked = np.zeros(S, dtype=np.bool_)
+    pat_first = np.full(P, -1, dtype=np.int32)
+    pat_queue = np.empty(P, dtype=np.int32)
+    shape = (3, K, S) if record else (3, 1, 1)
+    pv = np.full(shape, -1, dtype=np.int32)
+    pw = np.full(shape, -1, dtype=np.int32)
+    _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best_w, best_ready,
+            marked, max_arrival, record, pw[0], pw[1], pw[2])
+    _rounds(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+            pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+            stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+            fp_ptr, fp_to, fp_s, change_s,
+            tau_v, tau_w, ready, best_v, best_w, best_ready, marked, max_arrival, max_rounds,
+            record, pv, pw, pat_first, pat_queue, round_marked)
+    return tau_v, tau_w, pv, pw
+
+
+@jit
+def range_raptor(
+    pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+    pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+    stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+    fp_ptr, fp_to, fp_s, change_s,
+    access_stops, access_s, deps, max_rounds, max_duration,
+):
+    """Earliest arrival at every stop for each departure time in ``deps``.
+
+    Returns int32 (len(deps), S): row ``i`` holds, for ``deps[i]``, the earliest time at each
+    stop with at most ``max_rounds`` trips and at most ``max_duration`` s after ``deps[i]``
+    (``INF`` otherwise). Departures are processed latest first, reusing labels.
+    """
+    S = stop_patterns_ptr.shape[0] - 1
+    P = pattern_trips_ptr.shape[0] - 1
+    K = max_rounds + 1
+    n = deps.shape[0]
+    out = np.full((n, S), INF, dtype=np.int32)
+    tau_v = np.full((K, S), INF, dtype=np.int32)
+    tau_w = np.full((K, S), INF, dtype=np.int32)
+    ready = np.full((K, S), INF, dtype=np.int32)
+    best_v = np.empty(S, dtype=np.int32)
+    best_w = np.empty(S, dtype=np.int32)
+    best_ready = np.empty(S, dtype=np.int32)
+    marked = np.zeros(S, dtype=np.bool_)
+    round_marked = np.zeros(S, dtype=np.bool_)
+    pat_first = np.full(P, -1, dtype=np.int32)
+    pat_queue = np.empty(P, dtype=np.int32)
+    dummy = np.full((3, 1, 1), -1, dtype=np.int32)
+    order = np.argsort(deps, kind="mergesort")[::-1]
+    for oi in range(n):
+        i = order[oi]
+        dep = deps[i]
+        max_arrival = dep + max_duration
+        best_v[:] = INF
+        best_w[:] = INF
+        best_ready[:] = INF
+        _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best_w, best_ready,
+                marked, max_arrival, False, dummy[0], dummy[1], dummy[2])
+        _rounds(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+                pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+                stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+                fp_ptr, fp_to, fp_s, change_s,
+                tau_v, tau_w, ready, best_v, best_w, best_ready, marked, max_arrival, max_rounds,
+                False, dummy, dummy, pat_first, pat_queue, round_marked)
+        for s in range(S):
+            t = min(tau_v[K - 1, s], tau_w[K - 1, s])
+            out[i, s] = t if t <= max_arrival else INF
+    return out
+
+
+@jit_parallel
+def range_raptor_many(
+    pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+    pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+    stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+    fp_ptr, fp_to, fp_s, change_s,
+    access_ptr, access_stops, access_s, deps, max_rounds, max_duration,
+):
+    """:func:`range_raptor` for many origins in parallel threads.
+
+    Origin ``o`` has the access legs ``access_stops[access_ptr[o]:access_ptr[o + 1]]``.
+    Returns int32 (n_origins, len(deps), S); each origin's block is computed by one thread
+    alone, so the result does not depend on the number of threads.
+    """
+    n_orig = access_ptr.shape[0] - 1
+    S = stop_patterns_ptr.shape[0] - 1
+    out = np.empty((n_orig, deps.shape[0], S), dtype=np.int32)
+    for o in numba.prange(n_orig):
+        a = access_ptr[o]
+        b = access_ptr[o + 1]
+        out[o] = range_raptor(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+                              pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+                              stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+                              fp_ptr, fp_to, fp_s, change_s,
+                              access_stops[a:b], access_s[a:b], deps, max_rounds, max_duration)
+    return out

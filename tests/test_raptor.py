@@ -1,0 +1,132 @@
+"""RAPTOR and range-RAPTOR against slow references on random and real timetables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from planner.gtfs import read_feed
+from planner.routing import INF, Footpaths, earliest_arrival, range_earliest_arrival, range_earliest_arrival_many
+from planner.timetable import build_timetable
+from tests.conftest import GTFS_DATA, write_feed
+from tests.raptor_reference import csa, fp_dict, random_feed, random_footpaths, rounds_bruteforce, trips_of
+
+
+def _random_case(seed, tmp_path):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(4, 14))
+    files = random_feed(rng, n_stops=n, n_routes=int(rng.integers(2, 7)))
+    feed = read_feed(write_feed(tmp_path / f"r{seed}", files), feed_id="r")
+    tt = build_timetable(feed, "2024-01-02")
+    fp = Footpaths.from_pairs(tt.n_stops, *random_footpaths(rng, tt.n_stops))
+    change = rng.integers(0, 180, size=tt.n_stops).astype(np.int32)
+    return rng, tt, fp, change
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_raptor_equals_references_on_random_timetables(seed, tmp_path):
+    rng, tt, fp, change = _random_case(seed, tmp_path)
+    trips = trips_of(tt)
+    fps = fp_dict(fp)
+    for _q in range(5):
+        n_acc = int(rng.integers(1, 3))
+        acc_stops = rng.choice(tt.n_stops, size=n_acc, replace=False)
+        acc_s = rng.integers(0, 600, size=n_acc)
+        dep = int(rng.integers(6 * 3600, 9 * 3600))
+        max_dur = int(rng.choice([3600, 4 * 3600, 24 * 3600]))
+        K = int(rng.integers(1, 5))
+        access = list(zip(acc_stops.tolist(), acc_s.tolist(), strict=True))
+        res = earliest_arrival(tt, fp, change, acc_stops, acc_s, dep, max_rounds=K, max_duration_s=max_dur)
+        expected_rounds = rounds_bruteforce(trips, tt.n_stops, fps, change.tolist(), access, dep, K, max_dur)
+        np.testing.assert_array_equal(res.at_stop, np.asarray(expected_rounds))
+        # with enough rounds, RAPTOR equals the connection scan
+        big = earliest_arrival(tt, fp, change, acc_stops, acc_s, dep, max_rounds=tt.n_trips + 1, max_duration_s=max_dur)
+        np.testing.assert_array_equal(big.best, np.asarray(csa(trips, tt.n_stops, fps, change.tolist(), access, dep, max_dur)))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_range_raptor_equals_independent_runs(seed, tmp_path):
+    rng, tt, fp, change = _random_case(seed + 1000, tmp_path)
+    acc_stops = rng.choice(tt.n_stops, size=2, replace=False)
+    acc_s = rng.integers(0, 300, size=2)
+    deps = np.arange(6 * 3600, 9 * 3600, 60 * int(rng.integers(1, 10)))
+    rng.shuffle(deps)
+    K = int(rng.integers(1, 5))
+    max_dur = int(rng.choice([1800, 3600, 24 * 3600]))
+    got = range_earliest_arrival(tt, fp, change, acc_stops, acc_s, deps, max_rounds=K, max_duration_s=max_dur)
+    for i, d in enumerate(deps):
+        one = earliest_arrival(tt, fp, change, acc_stops, acc_s, int(d), max_rounds=K, max_duration_s=max_dur)
+        np.testing.assert_array_equal(got[i], one.best, err_msg=f"departure {d}")
+
+
+def test_many_origins_equals_one_by_one(tmp_path):
+    rng, tt, fp, change = _random_case(7, tmp_path)
+    deps = np.arange(7 * 3600, 8 * 3600, 300)
+    ptr = [0]
+    stops, secs = [], []
+    for _o in range(9):
+        k = int(rng.integers(1, 3))
+        stops += rng.choice(tt.n_stops, size=k, replace=False).tolist()
+        secs += rng.integers(0, 400, size=k).tolist()
+        ptr.append(len(stops))
+    many = range_earliest_arrival_many(tt, fp, change, ptr, stops, secs, deps, max_rounds=4)
+    for o in range(9):
+        one = range_earliest_arrival(tt, fp, change, stops[ptr[o]:ptr[o + 1]], secs[ptr[o]:ptr[o + 1]], deps, max_rounds=4)
+        np.testing.assert_array_equal(many[o], one)
+
+
+def test_hand_made_transfer_semantics(make_feed):
+    """
+    Line 1: S1 08:00 -> B 08:10 (dep 08:11) -> C 08:20
+    Line 2: B 08:11:30 -> D 08:30      (needs <= 90 s change at B)
+    From S1 at 07:55, change time at B 60 s: T1 reaches B 08:10, ready 08:11, catches line 2.
+    With a 120 s change time at B the connection is missed.
+    """
+    stops = ("stop_id,stop_name,stop_lat,stop_lon\nS1,A,45.0,126.0\nB,B,45.0,126.1\nC,C,45.0,126.2\n"
+             "D,D,45.1,126.1\n")
+    routes = "route_id,agency_id,route_short_name,route_type\nR1,A,1,3\nR2,A,2,3\n"
+    trips = "route_id,service_id,trip_id\nR1,WD,T1\nR2,WD,U1\n"
+    st = ("trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+          "T1,08:00:00,08:00:00,S1,1\nT1,08:10:00,08:11:00,B,2\nT1,08:20:00,08:20:00,C,3\n"
+          "U1,08:11:30,08:11:30,B,1\nU1,08:30:00,08:30:00,D,2\n")
+    feed = read_feed(make_feed({"stops.txt": stops, "routes.txt": routes, "trips.txt": trips, "stop_times.txt": st}))
+    tt = build_timetable(feed, "2024-01-02")
+    idx = tt.stop_index()
+    s1, b, d = idx[f"{feed.feed_id}:S1"], idx[f"{feed.feed_id}:B"], idx[f"{feed.feed_id}:D"]
+    fp = Footpaths.empty(tt.n_stops)
+    r = earliest_arrival(tt, fp, 60, [s1], [0], 7 * 3600 + 55 * 60, max_rounds=3)
+    assert r.at_stop[1, b] == 8 * 3600 + 600
+    assert r.at_stop[1, d] == INF  # one trip is not enough
+    assert r.at_stop[2, d] == 8 * 3600 + 1800
+    r = earliest_arrival(tt, fp, 120, [s1], [0], 7 * 3600 + 55 * 60, max_rounds=3)
+    assert r.best[d] == INF
+
+
+@pytest.mark.parametrize("name", ["caltrain_2017-07-24_gtfs.zip", "cairns_gtfs.zip", "helsinki_gtfs_2022.zip"])
+def test_raptor_equals_connection_scan_on_real_feeds(name):
+    from tests.conftest import REAL_FEEDS
+
+    feed = read_feed(GTFS_DATA / name)
+    tt = build_timetable(feed, REAL_FEEDS[name], window=(6 * 3600, 14 * 3600))
+    rng = np.random.default_rng(11)
+    # footpaths: straight-line pairs under 400 m at 1.3 m/s (a stand-in for the street network)
+    from planner.gtfs.consolidation import local_xy
+    from scipy.spatial import cKDTree
+
+    xy = local_xy(tt.stop_lat, tt.stop_lon)
+    pairs = cKDTree(xy).query_pairs(400, output_type="ndarray")
+    d = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T)
+    src = np.r_[pairs[:, 0], pairs[:, 1]]
+    dst = np.r_[pairs[:, 1], pairs[:, 0]]
+    sec = np.r_[d, d] / 1.3
+    fp = Footpaths.from_pairs(tt.n_stops, src, dst, np.ceil(sec).astype(int))
+    change = np.full(tt.n_stops, 60, np.int32)
+    trips = trips_of(tt)
+    fps = fp_dict(fp)
+    n_queries = 40 if tt.n_stops > 500 else 100
+    for _q in range(n_queries):
+        o = int(rng.integers(tt.n_stops))
+        dep = int(rng.integers(7 * 3600, 10 * 3600))
+        res = earliest_arrival(tt, fp, change, [o], [0], dep, max_rounds=30, max_duration_s=4 * 3600)
+        expected = csa(trips, tt.n_stops, fps, change.tolist(), [(o, 0)], dep, 4 * 3600)
+        np.testing.assert_array_equal(res.best, np.asarray(expected))
