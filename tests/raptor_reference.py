@@ -37,7 +37,7 @@ def fp_dict(fp):
 def csa(trips, n_stops, fps, change, access, dep, max_duration):
     """Connection scan, unlimited transfers: earliest time at every stop."""
     conns = []
-    for ti, (stops, board, alight, arr, dp) in enumerate(trips):
+    for ti, (stops, _board, _alight, arr, dp) in enumerate(trips):
         for i in range(len(stops) - 1):
             conns.append((dp[i], arr[i + 1], stops[i], stops[i + 1], ti, i))
     conns.sort(key=lambda c: (c[0], c[1]))

@@ -6,10 +6,23 @@ import numpy as np
 import pytest
 
 from planner.gtfs import read_feed
-from planner.routing import INF, Footpaths, earliest_arrival, range_earliest_arrival, range_earliest_arrival_many
+from planner.routing import (
+    INF,
+    Footpaths,
+    earliest_arrival,
+    range_earliest_arrival,
+    range_earliest_arrival_many,
+)
 from planner.timetable import build_timetable
 from tests.conftest import GTFS_DATA, write_feed
-from tests.raptor_reference import csa, fp_dict, random_feed, random_footpaths, rounds_bruteforce, trips_of
+from tests.raptor_reference import (
+    csa,
+    fp_dict,
+    random_feed,
+    random_footpaths,
+    rounds_bruteforce,
+    trips_of,
+)
 
 
 def _random_case(seed, tmp_path):
@@ -110,8 +123,9 @@ def test_raptor_equals_connection_scan_on_real_feeds(name):
     tt = build_timetable(feed, REAL_FEEDS[name], window=(6 * 3600, 14 * 3600))
     rng = np.random.default_rng(11)
     # footpaths: straight-line pairs under 400 m at 1.3 m/s (a stand-in for the street network)
-    from planner.gtfs.consolidation import local_xy
     from scipy.spatial import cKDTree
+
+    from planner.gtfs.consolidation import local_xy
 
     xy = local_xy(tt.stop_lat, tt.stop_lon)
     pairs = cKDTree(xy).query_pairs(400, output_type="ndarray")
