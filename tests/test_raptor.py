@@ -144,3 +144,41 @@ def test_raptor_equals_connection_scan_on_real_feeds(name):
         res = earliest_arrival(tt, fp, change, [o], [0], dep, max_rounds=30, max_duration_s=4 * 3600)
         expected = csa(trips, tt.n_stops, fps, change.tolist(), [(o, 0)], dep, 4 * 3600)
         np.testing.assert_array_equal(res.best, np.asarray(expected))
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_reconstructed_journeys_are_feasible_and_optimal(seed, tmp_path):
+    from planner.itinerary import reconstruct
+
+    rng, tt, fp, change = _random_case(seed + 500, tmp_path)
+    trips = trips_of(tt)
+    acc_stops = rng.choice(tt.n_stops, size=2, replace=False)
+    acc_s = rng.integers(0, 300, size=2)
+    dep = 7 * 3600
+    res = earliest_arrival(tt, fp, change, acc_stops, acc_s, dep, max_rounds=6, record=True)
+    for target in range(tt.n_stops):
+        if res.best[target] >= INF:
+            with pytest.raises(ValueError, match="not reachable"):
+                reconstruct(tt, fp, change, res, target, acc_stops, acc_s)
+            continue
+        legs = reconstruct(tt, fp, change, res, target, acc_stops, acc_s)
+        assert legs[0].kind == "access" and legs[0].dep_s == dep
+        assert legs[-1].arr_s == res.best[target] and legs[-1].to_stop == target
+        prev = legs[0]
+        for leg in legs[1:]:
+            assert leg.from_stop == prev.to_stop
+            wait_needed = change[leg.from_stop] if (prev.kind == "ride" and leg.kind == "ride") else 0
+            assert leg.dep_s >= prev.arr_s + wait_needed
+            if leg.kind == "walk":
+                j = [i for i in range(fp.ptr[leg.from_stop], fp.ptr[leg.from_stop + 1]) if fp.to[i] == leg.to_stop]
+                assert leg.arr_s - leg.dep_s == fp.seconds[j[0]]
+                assert prev.kind in {"ride", "access"}
+            if leg.kind == "ride":
+                stops, board, alight, arr, dpt = trips[leg.trip]
+                assert stops[leg.board_pos] == leg.from_stop and board[leg.board_pos]
+                assert stops[leg.alight_pos] == leg.to_stop and alight[leg.alight_pos]
+                assert dpt[leg.board_pos] == leg.dep_s and arr[leg.alight_pos] == leg.arr_s
+            prev = leg
+        rides = sum(leg.kind == "ride" for leg in legs)
+        first_round = int(np.flatnonzero(res.at_stop[:, target] == res.best[target])[0])
+        assert rides == first_round
