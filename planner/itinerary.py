@@ -76,7 +76,7 @@ def reconstruct(tt: Timetable, fp: Footpaths, change_s, res: RaptorResult, stop:
         raise ValueError(msg)
     legs: list[Leg] = []
     s = stop
-    on_foot = res.tau_w[k, s] <= res.tau_v[k, s]
+    on_foot = min(res.tau_w[k, s], res.tau_w[0, s]) <= res.tau_v[k, s]
     guard = 0
     while True:
         guard += 1
@@ -84,6 +84,8 @@ def reconstruct(tt: Timetable, fp: Footpaths, change_s, res: RaptorResult, stop:
             msg = "parent chain does not end (internal error)"
             raise RuntimeError(msg)
         if on_foot:
+            if k > 0 and res.tau_w[0, s] <= res.tau_w[k, s]:
+                k = 0  # the access walk itself (round-0 labels stay in round 0)
             kind, a, f = (int(x) for x in res.pw[:, k, s])
             t = int(res.tau_w[k, s])
             if kind == PARENT_ACCESS:
@@ -114,7 +116,7 @@ def reconstruct(tt: Timetable, fp: Footpaths, change_s, res: RaptorResult, stop:
         k -= 1
         s = b
         # which label let us board: on foot (no change time) or off a vehicle (+ change)
-        if res.tau_w[k, s] <= dep_t:
+        if min(res.tau_w[k, s], res.tau_w[0, s]) <= dep_t:
             on_foot = True
         elif res.tau_v[k, s] + change[s] <= dep_t:
             on_foot = False

@@ -74,7 +74,8 @@ class RaptorResult:
 
     ``at_stop[k, s]`` is the earliest time (s after midnight of the service date) at stop
     ``s`` using at most ``k`` trips, ``INF`` when unreachable. ``tau_v``/``tau_w`` split it
-    by how the stop was reached (vehicle / on foot); ``pv``/``pw`` are parents when recorded.
+    by how the stop was reached (vehicle / on foot; the access walk stays in ``tau_w[0]``);
+    ``pv``/``pw`` are parents when recorded.
     """
 
     departure: int
@@ -85,7 +86,7 @@ class RaptorResult:
 
     @property
     def at_stop(self) -> np.ndarray:
-        return np.minimum(self.tau_v, self.tau_w)
+        return np.minimum(np.minimum(self.tau_v, self.tau_w), self.tau_w[0])
 
     @property
     def best(self) -> np.ndarray:
@@ -107,6 +108,34 @@ def _tt_args(tt: Timetable) -> tuple:
         np.ascontiguousarray(tt.stop_patterns, np.int32),
         np.ascontiguousarray(tt.stop_pattern_pos, np.int32),
     )
+
+
+def stop_departures(tt: Timetable) -> tuple[np.ndarray, np.ndarray]:
+    """Every boardable departure at each stop, sorted: CSR (ptr int64 (S+1), times int32).
+
+    Cached on the timetable object (it depends only on it)."""
+    cached = getattr(tt, "_stop_departures", None)
+    if cached is not None:
+        return cached
+    counts = np.diff(tt.pattern_stops_ptr)
+    ntrips = np.diff(tt.pattern_trips_ptr)
+    stops_rep, times = [], []
+    for p in range(tt.n_patterns):
+        a, b = tt.pattern_stops_ptr[p], tt.pattern_stops_ptr[p + 1]
+        _, D = tt.pattern_trip_times(p)
+        board = tt.pattern_board[a:b]
+        cols = np.flatnonzero(board)
+        stops_rep.append(np.repeat(tt.pattern_stops[a:b][cols][None, :], ntrips[p], axis=0).ravel())
+        times.append(D[:, cols].ravel())
+    del counts
+    s = np.concatenate(stops_rep) if stops_rep else np.zeros(0, np.int32)
+    t = np.concatenate(times) if times else np.zeros(0, np.int32)
+    order = np.lexsort((t, s))
+    ptr = np.zeros(tt.n_stops + 1, np.int64)
+    np.add.at(ptr, s.astype(np.int64) + 1, 1)
+    out = (np.cumsum(ptr), np.ascontiguousarray(t[order], dtype=np.int32))
+    tt._stop_departures = out
+    return out
 
 
 def _fp_args(fp: Footpaths, change_s, n_stops: int) -> tuple:
@@ -182,8 +211,8 @@ def range_earliest_arrival(tt: Timetable, footpaths: Footpaths, change_s, access
     _check(max_rounds, max_duration_s)
     a, t = _access(access_stops, access_s, tt.n_stops)
     deps = np.ascontiguousarray(departures, dtype=np.int32)
-    return _k.range_raptor(*_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), a, t, deps,
-                           np.int32(max_rounds), np.int32(max_duration_s))
+    return _k.range_raptor(*_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), *stop_departures(tt),
+                           a, t, deps, np.int32(max_rounds), np.int32(max_duration_s))
 
 
 def range_earliest_arrival_many(tt: Timetable, footpaths: Footpaths, change_s, access_ptr, access_stops, access_s,
@@ -193,5 +222,5 @@ def range_earliest_arrival_many(tt: Timetable, footpaths: Footpaths, change_s, a
     a, t = _access(access_stops, access_s, tt.n_stops)
     ptr = np.ascontiguousarray(access_ptr, dtype=np.int64)
     deps = np.ascontiguousarray(departures, dtype=np.int32)
-    return _k.range_raptor_many(*_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), ptr, a, t, deps,
-                                np.int32(max_rounds), np.int32(max_duration_s))
+    return _k.range_raptor_many(*_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), *stop_departures(tt),
+                                ptr, a, t, deps, np.int32(max_rounds), np.int32(max_duration_s))

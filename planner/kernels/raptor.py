@@ -11,8 +11,10 @@ Semantics shared by every kernel here (and by the slow references in the tests):
   from ``a + fp_s`` (footpath times already hold any transfers.txt minimum). Footpaths are
   not chained: after walking one must board.
 * Two labels per round and stop: ``tau_v`` (arrived by vehicle; may change or walk on) and
-  ``tau_w`` (arrived on foot; may only board). The earliest time *at* a stop with at most
-  ``k`` trips is ``min(tau_v[k], tau_w[k])``; ``INF`` means unreachable.
+  ``tau_w`` (arrived on foot; may only board). Round-0 walking labels (the access legs) stay
+  in ``tau_w[0]``; ``tau_w[k >= 1]`` holds walks after a vehicle. The earliest time *at* a
+  stop with at most ``k`` trips is ``min(tau_v[k], tau_w[k], tau_w[0])``; ``INF`` means
+  unreachable.
 * Arrivals later than ``dep + max_duration`` are pruned.
 * Boarding needs ``pattern_board`` at that stop; alighting needs ``pattern_alight``.
 
@@ -56,8 +58,12 @@ def _earliest_trip(departure, times_ptr, n_trips, n_stops, pos, ready):
 
 @jit
 def _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best_w, best_ready,
-            marked, max_arrival, record, pw_kind, pw_a, pw_b):
-    """Access legs and one footpath after them, as round-0 walking labels."""
+            marked, max_arrival, record, pw_kind, pw_a, pw_b, upd, in_upd):
+    """Access legs and one footpath after them, as round-0 walking labels.
+
+    Stops whose labels change are appended to ``upd`` (deduplicated by ``in_upd``);
+    returns how many."""
+    n_upd = 0
     for j in range(access_stops.shape[0]):
         s = access_stops[j]
         t = dep + access_s[j]
@@ -70,10 +76,18 @@ def _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best
                 pw_kind[0, s] = PARENT_ACCESS
                 pw_a[0, s] = j
                 pw_b[0, s] = -1
+            if not in_upd[s]:
+                in_upd[s] = True
+                upd[n_upd] = s
+                n_upd += 1
         if t < ready[0, s] and t < best_ready[s]:
             ready[0, s] = t
             best_ready[s] = t
             marked[s] = True
+            if not in_upd[s]:
+                in_upd[s] = True
+                upd[n_upd] = s
+                n_upd += 1
     for j in range(access_stops.shape[0]):
         s = access_stops[j]
         t = dep + access_s[j]
@@ -91,29 +105,55 @@ def _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best
                     pw_kind[0, s2] = PARENT_ACCESS
                     pw_a[0, s2] = j
                     pw_b[0, s2] = f
+                if not in_upd[s2]:
+                    in_upd[s2] = True
+                    upd[n_upd] = s2
+                    n_upd += 1
             if w < ready[0, s2] and w < best_ready[s2]:
                 ready[0, s2] = w
                 best_ready[s2] = w
                 marked[s2] = True
+                if not in_upd[s2]:
+                    in_upd[s2] = True
+                    upd[n_upd] = s2
+                    n_upd += 1
+    return n_upd
 
 
 @jit
-def _copy_round(k, tau_v, tau_w, ready, record, pv, pw):
-    """Round k starts from round k-1 (at most k trips includes at most k-1)."""
-    S = tau_v.shape[1]
-    for s in range(S):
+def _copy_round(k, tau_v, tau_w, ready, record, pv, pw, upd, n_upd, in_upd, nxt, in_nxt):
+    """Round k starts from round k-1 (at most k trips includes at most k-1 trips).
+
+    Only stops whose labels changed in round k-1 (``upd[:n_upd]``) can differ, so only
+    they are copied; those whose round-k labels change go to ``nxt``. Returns its length.
+    ``in_upd`` is cleared for the stops of ``upd``."""
+    n_nxt = 0
+    for q in range(n_upd):
+        s = upd[q]
+        in_upd[s] = False
+        changed = False
         if tau_v[k - 1, s] < tau_v[k, s]:
             tau_v[k, s] = tau_v[k - 1, s]
+            changed = True
             if record:
-                for q in range(pv.shape[0]):
-                    pv[q, k, s] = pv[q, k - 1, s]
-        if tau_w[k - 1, s] < tau_w[k, s]:
+                for r in range(pv.shape[0]):
+                    pv[r, k, s] = pv[r, k - 1, s]
+        # round-0 walking labels (access) stay in round 0: tau_w[k >= 1] holds walks after
+        # a vehicle only, so range-RAPTOR can tell the trip-based part of a result apart
+        if k > 1 and tau_w[k - 1, s] < tau_w[k, s]:
             tau_w[k, s] = tau_w[k - 1, s]
+            changed = True
             if record:
-                for q in range(pw.shape[0]):
-                    pw[q, k, s] = pw[q, k - 1, s]
+                for r in range(pw.shape[0]):
+                    pw[r, k, s] = pw[r, k - 1, s]
         if ready[k - 1, s] < ready[k, s]:
             ready[k, s] = ready[k - 1, s]
+            changed = True
+        if changed and not in_nxt[s]:
+            in_nxt[s] = True
+            nxt[n_nxt] = s
+            n_nxt += 1
+    return n_nxt
 
 
 @jit
@@ -123,19 +163,21 @@ def _rounds(
     stop_patterns_ptr, stop_patterns, stop_pattern_pos,
     fp_ptr, fp_to, fp_s, change_s,
     tau_v, tau_w, ready, best_v, best_w, best_ready, marked, max_arrival, max_rounds,
-    record, pv, pw, pat_first, pat_queue, round_marked,
+    record, pv, pw, pat_first, pat_queue, round_marked, upd, n_upd, in_upd, nxt, in_nxt,
 ):
     """Rounds 1..max_rounds from the round-0 labels and marks already set.
 
-    Work arrays ``pat_first`` (all -1) and ``round_marked`` (all False) are restored on exit.
+    ``upd[:n_upd]`` lists the stops whose round-0 labels changed (flags in ``in_upd``);
+    ``nxt``/``in_nxt`` are a second list of the same size. Work arrays ``pat_first`` (all -1),
+    ``round_marked``, ``in_upd``, ``in_nxt`` (all False) are restored on exit.
     ``pv``/``pw`` are parent arrays (3, K, S): vehicle (pattern, trip, board position) and
     walk (kind, from stop or access index, footpath index).
     """
-    S = tau_v.shape[1]
     for k in range(1, max_rounds + 1):
-        _copy_round(k, tau_v, tau_w, ready, record, pv, pw)
+        # patterns serving the stops marked in round k-1 (all of them are in upd)
         nq = 0
-        for s in range(S):
+        for q in range(n_upd):
+            s = upd[q]
             if not marked[s]:
                 continue
             marked[s] = False
@@ -148,9 +190,18 @@ def _rounds(
                     nq += 1
                 elif pos < pat_first[p]:
                     pat_first[p] = pos
+        n_nxt = _copy_round(k, tau_v, tau_w, ready, record, pv, pw, upd, n_upd, in_upd, nxt, in_nxt)
+        upd, nxt = nxt, upd
+        in_upd, in_nxt = in_nxt, in_upd
+        n_upd = n_nxt
         if nq == 0:
             for k2 in range(k + 1, max_rounds + 1):
-                _copy_round(k2, tau_v, tau_w, ready, record, pv, pw)
+                n_nxt = _copy_round(k2, tau_v, tau_w, ready, record, pv, pw, upd, n_upd, in_upd, nxt, in_nxt)
+                upd, nxt = nxt, upd
+                in_upd, in_nxt = in_nxt, in_upd
+                n_upd = n_nxt
+            for q in range(n_upd):
+                in_upd[upd[q]] = False
             return
         for qi in range(nq):
             p = pat_queue[qi]
@@ -170,6 +221,10 @@ def _rounds(
                         tau_v[k, s] = a
                         best_v[s] = a
                         round_marked[s] = True
+                        if not in_upd[s]:
+                            in_upd[s] = True
+                            upd[n_upd] = s
+                            n_upd += 1
                         if record:
                             pv[0, k, s] = p
                             pv[1, k, s] = trip
@@ -182,7 +237,9 @@ def _rounds(
                         if t2 < hi:
                             trip = t2
                             board_pos = i
-        for s in range(S):
+        n_vehicle = n_upd
+        for q in range(n_vehicle):
+            s = upd[q]
             if not round_marked[s]:
                 continue
             round_marked[s] = False
@@ -204,12 +261,21 @@ def _rounds(
                         pw[0, k, s2] = PARENT_WALK
                         pw[1, k, s2] = s
                         pw[2, k, s2] = f
+                    if not in_upd[s2]:
+                        in_upd[s2] = True
+                        upd[n_upd] = s2
+                        n_upd += 1
                 if w < ready[k, s2] and w < best_ready[s2]:
                     ready[k, s2] = w
                     best_ready[s2] = w
                     marked[s2] = True
-    for s in range(S):
-        marked[s] = False
+                    if not in_upd[s2]:
+                        in_upd[s2] = True
+                        upd[n_upd] = s2
+                        n_upd += 1
+    for q in range(n_upd):
+        in_upd[upd[q]] = False
+        marked[upd[q]] = False
 
 
 @jit
@@ -251,15 +317,72 @@ def raptor(
     shape = (3, K, S) if record else (3, 1, 1)
     pv = np.full(shape, -1, dtype=np.int32)
     pw = np.full(shape, -1, dtype=np.int32)
-    _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best_w, best_ready,
-            marked, max_arrival, record, pw[0], pw[1], pw[2])
+    upd = np.empty(S, dtype=np.int32)
+    nxt = np.empty(S, dtype=np.int32)
+    in_upd = np.zeros(S, dtype=np.bool_)
+    in_nxt = np.zeros(S, dtype=np.bool_)
+    n_upd = _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best_w, best_ready,
+                    marked, max_arrival, record, pw[0], pw[1], pw[2], upd, in_upd)
     _rounds(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
             pattern_trips_ptr, pattern_times_ptr, arrival, departure,
             stop_patterns_ptr, stop_patterns, stop_pattern_pos,
             fp_ptr, fp_to, fp_s, change_s,
             tau_v, tau_w, ready, best_v, best_w, best_ready, marked, max_arrival, max_rounds,
-            record, pv, pw, pat_first, pat_queue, round_marked)
+            record, pv, pw, pat_first, pat_queue, round_marked, upd, n_upd, in_upd, nxt, in_nxt)
     return tau_v, tau_w, pv, pw
+
+
+@jit
+def _round0_offsets(access_stops, access_s, fp_ptr, fp_to, fp_s, S):
+    """Seconds from the departure to each stop on foot in round 0 (access + one footpath);
+    -1 for stops not reached on foot. Returns (stops, offsets) of the reached ones."""
+    off = np.full(S, -1, dtype=np.int64)
+    for j in range(access_stops.shape[0]):
+        s = access_stops[j]
+        a = access_s[j]
+        if off[s] < 0 or a < off[s]:
+            off[s] = a
+        for f in range(fp_ptr[s], fp_ptr[s + 1]):
+            s2 = fp_to[f]
+            w = a + fp_s[f]
+            if off[s2] < 0 or w < off[s2]:
+                off[s2] = w
+    n = 0
+    for s in range(S):
+        if off[s] >= 0:
+            n += 1
+    stops = np.empty(n, dtype=np.int32)
+    offs = np.empty(n, dtype=np.int64)
+    n = 0
+    for s in range(S):
+        if off[s] >= 0:
+            stops[n] = s
+            offs[n] = off[s]
+            n += 1
+    return stops, offs
+
+
+@jit
+def _departs_between(stop_dep_ptr, stop_deps, s, lo_t, hi_t):
+    """True when a boardable departure at stop ``s`` falls in [lo_t, hi_t)."""
+    lo = stop_dep_ptr[s]
+    hi = stop_dep_ptr[s + 1]
+    while lo < hi:  # first departure >= lo_t
+        mid = (lo + hi) // 2
+        if stop_deps[mid] >= lo_t:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo < stop_dep_ptr[s + 1] and stop_deps[lo] < hi_t
+
+
+@jit
+def _new_boarding_between(stop_dep_ptr, stop_deps, r0_stops, r0_off, dep, t_last):
+    """True when some round-0 stop has a boarding departure in [dep + o, t_last + o)."""
+    for q in range(r0_stops.shape[0]):
+        if _departs_between(stop_dep_ptr, stop_deps, r0_stops[q], dep + r0_off[q], t_last + r0_off[q]):
+            return True
+    return False
 
 
 @jit
@@ -267,14 +390,22 @@ def range_raptor(
     pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
     pattern_trips_ptr, pattern_times_ptr, arrival, departure,
     stop_patterns_ptr, stop_patterns, stop_pattern_pos,
-    fp_ptr, fp_to, fp_s, change_s,
+    fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps,
     access_stops, access_s, deps, max_rounds, max_duration,
 ):
     """Earliest arrival at every stop for each departure time in ``deps``.
 
     Returns int32 (len(deps), S): row ``i`` holds, for ``deps[i]``, the earliest time at each
     stop with at most ``max_rounds`` trips and at most ``max_duration`` s after ``deps[i]``
-    (``INF`` otherwise). Departures are processed latest first, reusing labels.
+    (``INF`` otherwise).
+
+    Departures are processed latest first, reusing labels (range-RAPTOR). Rounds run only
+    for a departure after which a trip can be boarded that could not be boarded from the
+    previously computed (later) departure: ``stop_dep_ptr``/``stop_deps`` (CSR by stop,
+    sorted) list every boardable departure at each stop. Between such departures the
+    trip-based part of the result is unchanged and only the walking part (access legs)
+    moves with the departure time, as in the original rRAPTOR, which iterates over the
+    departures at the source only.
     """
     S = stop_patterns_ptr.shape[0] - 1
     P = pattern_trips_ptr.shape[0] - 1
@@ -292,25 +423,49 @@ def range_raptor(
     pat_first = np.full(P, -1, dtype=np.int32)
     pat_queue = np.empty(P, dtype=np.int32)
     dummy = np.full((3, 1, 1), -1, dtype=np.int32)
+    upd = np.empty(S, dtype=np.int32)
+    nxt = np.empty(S, dtype=np.int32)
+    in_upd = np.zeros(S, dtype=np.bool_)
+    in_nxt = np.zeros(S, dtype=np.bool_)
+    trip_part = np.full(S, INF, dtype=np.int32)  # best time with >= 1 trip, last computed
+    r0_stops, r0_off = _round0_offsets(access_stops, access_s, fp_ptr, fp_to, fp_s, S)
     order = np.argsort(deps, kind="mergesort")[::-1]
+    t_last = np.int64(-1)
     for oi in range(n):
         i = order[oi]
         dep = deps[i]
         max_arrival = dep + max_duration
-        best_v[:] = INF
-        best_w[:] = INF
-        best_ready[:] = INF
-        _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best_w, best_ready,
-                marked, max_arrival, False, dummy[0], dummy[1], dummy[2])
-        _rounds(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
-                pattern_trips_ptr, pattern_times_ptr, arrival, departure,
-                stop_patterns_ptr, stop_patterns, stop_pattern_pos,
-                fp_ptr, fp_to, fp_s, change_s,
-                tau_v, tau_w, ready, best_v, best_w, best_ready, marked, max_arrival, max_rounds,
-                False, dummy, dummy, pat_first, pat_queue, round_marked)
+        if t_last < 0 or _new_boarding_between(stop_dep_ptr, stop_deps, r0_stops, r0_off, dep, t_last):
+            best_v[:] = INF
+            best_w[:] = INF
+            best_ready[:] = INF
+            n_upd = _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best_w, best_ready,
+                            marked, max_arrival, False, dummy[0], dummy[1], dummy[2], upd, in_upd)
+            if t_last >= 0:
+                # boarding from a round-0 stop with no new departure since t_last catches the
+                # trips it caught then, whose consequences the carried labels hold already
+                for q in range(r0_stops.shape[0]):
+                    s = r0_stops[q]
+                    if marked[s] and not _departs_between(stop_dep_ptr, stop_deps, s, dep + r0_off[q],
+                                                          t_last + r0_off[q]):
+                        marked[s] = False
+            t_last = dep
+            _rounds(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+                    pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+                    stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+                    fp_ptr, fp_to, fp_s, change_s,
+                    tau_v, tau_w, ready, best_v, best_w, best_ready, marked, max_arrival, max_rounds,
+                    False, dummy, dummy, pat_first, pat_queue, round_marked, upd, n_upd, in_upd, nxt, in_nxt)
+            for s in range(S):
+                trip_part[s] = min(tau_v[K - 1, s], tau_w[K - 1, s]) if K > 1 else INF
         for s in range(S):
-            t = min(tau_v[K - 1, s], tau_w[K - 1, s])
+            t = trip_part[s]
             out[i, s] = t if t <= max_arrival else INF
+        for q in range(r0_stops.shape[0]):
+            s = r0_stops[q]
+            t = dep + r0_off[q]
+            if t <= max_arrival and t < out[i, s]:
+                out[i, s] = t
     return out
 
 
@@ -319,7 +474,7 @@ def range_raptor_many(
     pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
     pattern_trips_ptr, pattern_times_ptr, arrival, departure,
     stop_patterns_ptr, stop_patterns, stop_pattern_pos,
-    fp_ptr, fp_to, fp_s, change_s,
+    fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps,
     access_ptr, access_stops, access_s, deps, max_rounds, max_duration,
 ):
     """:func:`range_raptor` for many origins in parallel threads.
@@ -337,6 +492,6 @@ def range_raptor_many(
         out[o] = range_raptor(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
                               pattern_trips_ptr, pattern_times_ptr, arrival, departure,
                               stop_patterns_ptr, stop_patterns, stop_pattern_pos,
-                              fp_ptr, fp_to, fp_s, change_s,
+                              fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps,
                               access_stops[a:b], access_s[a:b], deps, max_rounds, max_duration)
     return out
