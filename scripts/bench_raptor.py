@@ -55,13 +55,23 @@ def straight_line_footpaths(tt):
 def pyraptor_timetable(tt, fp):
     """The same trips and footpaths as pyraptor structures (built outside the timing)."""
     from pyraptor.model.structures import (
-        Routes, Station, Stations, Stop, Stops, Timetable, Transfer, Transfers, Trip, Trips, TripStopTime,
+        Routes,
+        Station,
+        Stations,
+        Stop,
+        Stops,
+        Timetable,
+        Transfer,
+        Transfers,
+        Trip,
+        Trips,
+        TripStopTime,
         TripStopTimes,
     )
 
     stations, stops = Stations(), Stops()
     stop_objs = []
-    for i, sid in enumerate(tt.stop_ids):
+    for sid in tt.stop_ids:
         st = Station(sid, sid)
         stations.add(st)
         stop = Stop(sid, sid, st, "")
@@ -161,7 +171,7 @@ def main() -> None:
         deps = np.arange(7 * 3600, 9 * 3600, 60)
         range_times, indep_times = [], []
         for o in origins[: min(10, len(origins))]:
-            t, rr = timed(lambda o=o: range_earliest_arrival(tt, fp, CHANGE_S, [o], [0], deps, max_rounds=rounds))
+            t, _rr = timed(lambda o=o: range_earliest_arrival(tt, fp, CHANGE_S, [o], [0], deps, max_rounds=rounds))
             range_times.append(t)
             t2, _ = timed(lambda o=o: [earliest_arrival(tt, fp, CHANGE_S, [o], [0], int(d), max_rounds=rounds) for d in deps])
             indep_times.append(t2)
