@@ -52,6 +52,46 @@ Execution
     Numba threads for parallel kernels; ``None`` keeps numba's default (all cores).
 ``progress`` : bool, default True
     Show progress bars on long work (the CLI's ``-q`` sets it False).
+
+Street networks (``planner.streets``, ``planner.osm``)
+
+``walk_speed_mps`` : float, default 1.33
+    Walking speed on the street network, in metres per second (4.8 km/h). The default is
+    OpenTripPlanner's ``walkSpeed`` (``RoutingRequest``: "1.33 m/s ~ 3mph, avg. human
+    speed"). Must be positive. Drive speeds come from ``maxspeed`` tags and the per-class
+    table ``planner.osm._filters.DEFAULT_SPEED_KMH`` (the OSRM car profile's speeds).
+``snap_max_m`` : float, default 500.0
+    Points farther than this (metres, straight line) from every node of a street network
+    are reported as not snapped instead of being attached to a far-away node.
+``osm_max_xml_bytes`` : int, default 4 GiB
+    Most bytes read from an ``.osm`` XML file after decompression (``.osm.gz``,
+    ``.osm.bz2``); a decompression bomb stops here with ``decompressed_too_large``.
+
+Public transport routing (``planner.network``, ``planner.routing``)
+
+``change_time_s`` : int, default 120
+    Minimum time to change vehicles at the same stop where transfers.txt says nothing
+    (seconds). An assumption: two minutes to leave one vehicle and board another.
+``footpath_max_s`` : int, default 900
+    Longest walk between two stops that counts as a transfer footpath (seconds; 15 min is
+    about 1.2 km at 1.33 m/s, enough for the walks between stations planners ask about).
+``access_max_s`` : int, default 1800
+    Longest walk from an origin to a stop, or from a stop to a destination (seconds; an
+    assumption: 30 minutes).
+``straight_line_detour`` : float, default 1.3
+    Where no street network is available, walking distance = straight-line distance times
+    this factor (a common circuity value for walking in cities, stated as an assumption).
+``max_rides`` : int, default 8
+    Most vehicles in one journey (transfers + 1). r5r's default ``max_rides`` is 3, too
+    few for intercity journeys with metro legs at both ends; 8 leaves room.
+``max_trip_duration_s`` : int, default 259200
+    Journeys longer than this count as unreachable. The default (72 h) is not a cap in
+    practice: intercity and overnight journeys of many hours are kept.
+``drive_access_max_s`` : int, default 3600
+    Longest drive to a rail station for park-and-ride access (seconds).
+``park_ride_penalty_s`` : int, default 600
+    Time added to a park-and-ride access leg for parking and walking to the platform
+    (seconds; an assumption).
 """
 
 from __future__ import annotations
@@ -85,6 +125,21 @@ class Config:
     threads: int | None = None
     progress: bool = True
 
+    # -- street networks (issue 3; planner.streets / planner.osm) ------------------------
+    walk_speed_mps: float = 1.33
+    snap_max_m: float = 500.0
+    osm_max_xml_bytes: int = 4 * GiB
+
+    # -- public transport routing (planner.network / planner.routing) -------------------
+    change_time_s: int = 120
+    footpath_max_s: int = 900
+    access_max_s: int = 1800
+    straight_line_detour: float = 1.3
+    max_rides: int = 8
+    max_trip_duration_s: int = 72 * 3600
+    drive_access_max_s: int = 3600
+    park_ride_penalty_s: int = 600
+
     def __post_init__(self) -> None:
         problems = []
         for f in fields(self):
@@ -103,6 +158,12 @@ class Config:
             problems.append(
                 f"max_dropped_trip_share must be between 0 and 1, got {self.max_dropped_trip_share}"
             )
+        if not problems and self.walk_speed_mps <= 0:  # street networks: a speed divides
+            problems.append(f"walk_speed_mps must be positive, got {self.walk_speed_mps}")
+        if not problems and self.max_rides < 1:
+            problems.append(f"max_rides must be at least 1, got {self.max_rides}")
+        if not problems and self.straight_line_detour < 1:
+            problems.append(f"straight_line_detour must be at least 1, got {self.straight_line_detour}")
         if self.threads is not None and not problems and self.threads < 1:
             problems.append(f"threads must be at least 1, got {self.threads}")
         if problems:

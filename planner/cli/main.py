@@ -98,5 +98,11 @@ def _register() -> None:
 
     main.add_command(gtfs_cmd.gtfs)
 
+    from planner.cli import network as network_cmd
+    from planner.cli import osm as osm_cmd
+
+    main.add_command(osm_cmd.osm)
+    main.add_command(network_cmd.network)
+
 
 _register()
