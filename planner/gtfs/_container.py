@@ -13,6 +13,7 @@ anything that is not a regular file (a FIFO, a device) is refused without openin
 
 from __future__ import annotations
 
+import lzma
 import os
 import re
 import stat
@@ -79,7 +80,8 @@ class Source:
                     if total > limit:
                         _fatal(notices, self, "zip_too_large", f"{member} inflates past the {limit:,}-byte limit", file=filename)
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as err:
+        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, NotImplementedError,
+                RuntimeError, ValueError) as err:
             _fatal(notices, self, "zip_corrupt", f"cannot read member {member}: {err}", file=filename)
         return b"".join(chunks)
 
@@ -136,11 +138,20 @@ def _open_folder(root: Path, feed: str, config: Config, notices: Notices) -> Sou
             subdirs.append(entry)
             continue
         if entry.is_symlink():
-            real = Path(entry.path).resolve()
+            try:
+                real = Path(entry.path).resolve(strict=True)
+            except (OSError, RuntimeError) as err:  # dangling link, or a loop
+                loop = isinstance(err, RuntimeError) or getattr(err, "errno", None) == 40
+                _fatal(notices, src, "input_unsafe_path" if loop else "input_unreadable",
+                       f"{name} is a symlink that {'loops' if loop else 'points to a missing file'}",
+                       file=name, hint="replace the link by the file itself")
             if root_real not in real.parents:
                 _fatal(notices, src, "input_unsafe_path", f"{name} is a symlink to {real}, outside the feed folder",
                        file=name, hint="copy the file into the folder instead of linking it")
-        st = os.stat(entry.path)  # follows an in-folder link; never opens the file
+        try:
+            st = os.stat(entry.path)  # follows an in-folder link; never opens the file
+        except OSError as err:
+            _fatal(notices, src, "input_unreadable", f"cannot read {name}: {err.strerror or err}", file=name)
         if not stat.S_ISREG(st.st_mode):
             _fatal(notices, src, "input_unsafe_path", f"{name} is not a regular file (a FIFO or device?)", file=name)
         if name.lower() in KNOWN_FILES:
@@ -220,10 +231,11 @@ def _check_zip(src: Source, zf: zipfile.ZipFile, config: Config, notices: Notice
         _fatal(notices, src, "zip_too_large", f"archive has {len(infos):,} members, over the limit of {config.max_archive_members:,}")
     seen: set[str] = set()
     for info in infos:
-        why = _unsafe_member(info.filename)
+        # zipfile cuts a name at a NUL byte; the original name is kept in orig_filename
+        why = _unsafe_member(info.orig_filename if "\x00" in info.orig_filename else info.filename)
         if why:
-            _fatal(notices, src, "zip_unsafe_member_name", f"unsafe member name {info.filename!r}: {why}",
-                   file=info.filename, hint="rebuild the zip from the GTFS .txt files only")
+            _fatal(notices, src, "zip_unsafe_member_name", f"unsafe member name {info.orig_filename!r}: {why}",
+                   file=info.orig_filename.replace("\x00", "\\x00"), hint="rebuild the zip from the GTFS .txt files only")
         if info.filename in seen:
             _fatal(notices, src, "zip_corrupt", f"duplicate member {info.filename!r} (possible zip bomb)", file=info.filename)
         seen.add(info.filename)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,8 @@ class RawTable:
     header: list[str]
     columns: dict[str, pd.Series]
     lines: np.ndarray  # int64, 1-based, header is line 1
+    #: rows the tokeniser dropped: (line, fields as far as they could be split)
+    dropped: list[tuple[int, list[str]]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -43,12 +45,13 @@ class RawTable:
 class CsvFatal(Exception):
     """Raised when the file cannot be tokenised at all; carries the notice code."""
 
-    def __init__(self, message: str, *, code: str, line: int = 0, hint: str | None = None):
+    def __init__(self, message: str, *, code: str, line: int = 0, hint: str | None = None, field: str = ""):
         super().__init__(message)
         self.code = code
         self.message = message
         self.line = line
         self.hint = hint
+        self.field = field
 
 
 def _line_of(text: str, pos: int) -> int:
@@ -62,6 +65,10 @@ def decode(data: bytes) -> tuple[str, dict[int, int]]:
     head = data[:4]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.startswith((b"\x00\x00\xfe\xff",)):
         msg = "file is UTF-16/UTF-32 encoded; GTFS files must be UTF-8"
+        raise CsvFatal(msg, code="invalid_encoding", line=1, hint="re-encode the file as UTF-8")
+    probe = data[:512]
+    if len(probe) >= 8 and (probe[1::2].count(0) > 0.9 * len(probe[1::2]) or probe[0::2].count(0) > 0.9 * len(probe[0::2])):
+        msg = "file looks UTF-16 encoded (every other byte is NUL); GTFS files must be UTF-8"
         raise CsvFatal(msg, code="invalid_encoding", line=1, hint="re-encode the file as UTF-8")
     if data.startswith(b"PK\x03\x04"):
         msg = "file is a zip archive, not CSV text (a zip inside the zip?)"
@@ -101,16 +108,23 @@ def tokenize(data: bytes, *, feed: str, file: str, notices: Notices, max_cell_ch
         raise CsvFatal(msg, code="empty_file")
     text, bad_lines = decode(data)
     header, header_len = _header(text)
+    if 1 in bad_lines:
+        notices.add("invalid_character", Severity.ERROR,
+                    f"invalid UTF-8 byte in the header at byte offset {bad_lines[1]}; the column name is unusable",
+                    feed=feed, file=file, line=1, value=_SURROGATE.sub("\ufffd", ",".join(header)), action="fixed")
+        header = [_SURROGATE.sub("\ufffd", h) for h in header]
+        del bad_lines[1]
     if not any(header):
         msg = "the header line is empty"
         raise CsvFatal(msg, code="empty_file", line=1)
     for i, name in enumerate(header):
         if not name:
             msg = f"column {i + 1} of the header has no name"
-            raise CsvFatal(msg, code="empty_column_name", line=1, hint="name every column or remove the empty one")
+            raise CsvFatal(msg, code="empty_column_name", line=1, hint="name every column or remove the empty one",
+                           field=f"column {i + 1}")
         if header.index(name) != i:
             msg = f"column {name!r} appears twice in the header"
-            raise CsvFatal(msg, code="duplicated_column", line=1, hint="remove the duplicate column")
+            raise CsvFatal(msg, code="duplicated_column", line=1, hint="remove the duplicate column", field=name)
     body = text[header_len:]
     raw = None
     if not bad_lines and "\x00" not in body and _simple_quoting(body):
@@ -177,6 +191,8 @@ def _exact(body: str, header: list[str], *, feed: str, file: str, notices: Notic
     ncols = len(header)
     rows: list[list[str]] = []
     lines: list[int] = []
+    dropped: list[tuple[int, list[str]]] = []
+    total_lines = body.count("\n") + (0 if body.endswith("\n") or not body else 1) + 1
     reader = csv.reader(io.StringIO(body, newline=""), strict=False)
     end = 1  # physical line where the previous row ended (header = 1)
     errors = 0
@@ -187,10 +203,15 @@ def _exact(body: str, header: list[str], *, feed: str, file: str, notices: Notic
         except StopIteration:
             break
         except csv.Error as err:
+            if "field larger than field limit" in str(err):  # a quote that never closes
+                msg = f"a quoted value starting on line {start} does not end (an unclosed quote?)"
+                raise CsvFatal(msg, code="csv_parsing_failed", line=start,
+                               hint="close the quote or remove the stray quote character") from err
             end = reader.line_num + 1
             errors += 1
             notices.add("csv_parsing_failed", Severity.ERROR, f"row cannot be parsed: {err}", feed=feed,
                         file=file, line=start, action="dropped")
+            dropped.append((start, []))
             if errors > 1000:
                 msg = f"more than 1000 unparsable rows (first at line {start})"
                 raise CsvFatal(msg, code="csv_parsing_failed", line=start) from err
@@ -202,14 +223,23 @@ def _exact(body: str, header: list[str], *, feed: str, file: str, notices: Notic
             continue
         if bad_lines and any(line in bad_lines for line in range(start, end + 1)):
             line = next(ln for ln in range(start, end + 1) if ln in bad_lines)
+            col = next((i for i, v in enumerate(row) if _SURROGATE.search(v)), -1)
             notices.add("invalid_character", Severity.ERROR,
                         f"invalid UTF-8 byte at byte offset {bad_lines[line]} of the file",
-                        feed=feed, file=file, line=line, value=_SURROGATE.sub("\ufffd", ",".join(row)), action="dropped")
+                        feed=feed, file=file, line=line, field=header[col] if 0 <= col < ncols else "",
+                        value=_SURROGATE.sub("\ufffd", ",".join(row)), action="dropped")
+            dropped.append((start, [_SURROGATE.sub("\ufffd", v) for v in row]))
             continue
-        if end > start:
+        spans = any("\n" in v or "\r" in v for v in row)
+        if end > start or spans:
+            if end >= total_lines and spans:
+                msg = f"a quoted value starting on line {start} runs to the end of the file (an unclosed quote?)"
+                raise CsvFatal(msg, code="csv_parsing_failed", line=start,
+                               hint="close the quote or remove the stray quote character")
             notices.add("new_line_in_value", Severity.ERROR,
                         f"a value spans lines {start}-{end} (an unclosed quote?)",
                         feed=feed, file=file, line=start, value=",".join(row), action="dropped")
+            dropped.append((start, row))
             continue
         if len(row) != ncols:
             if len(row) == 1 and not row[0].strip():
@@ -218,6 +248,7 @@ def _exact(body: str, header: list[str], *, feed: str, file: str, notices: Notic
             notices.add("invalid_row_length", Severity.ERROR,
                         f"row has {len(row)} fields, the header has {ncols}",
                         feed=feed, file=file, line=start, value=",".join(row), action="dropped")
+            dropped.append((start, row))
             continue
         rows.append(row)
         lines.append(start)
@@ -226,7 +257,7 @@ def _exact(body: str, header: list[str], *, feed: str, file: str, notices: Notic
         cols = {name: pd.Series(list(transposed[i]), dtype="str") for i, name in enumerate(header)}
     else:
         cols = {name: pd.Series([], dtype="str") for name in header}
-    return RawTable(header, cols, np.asarray(lines, dtype=np.int64))
+    return RawTable(header, cols, np.asarray(lines, dtype=np.int64), dropped)
 
 
 def _clean(raw: RawTable, *, feed: str, file: str, notices: Notices, max_cell_chars: int) -> RawTable:
@@ -271,9 +302,12 @@ def _clean(raw: RawTable, *, feed: str, file: str, notices: Notices, max_cell_ch
     drop |= empty
     if drop.any():
         keep = ~drop
+        gone = [(int(raw.lines[i]), [str(raw.columns[h].iloc[i]) for h in raw.header])
+                for i in np.flatnonzero(drop & ~empty)]
         raw = RawTable(
             raw.header,
             {k: v[keep].reset_index(drop=True) for k, v in raw.columns.items()},
             raw.lines[keep],
+            raw.dropped + gone,
         )
     return raw

@@ -178,10 +178,10 @@ class FeedLoader:
                     self.notices.add("empty_file", Severity.INFO, f"{fn} is empty; treated as absent",
                                      feed=self.feed, file=fn)
                 elif t.required or name in {"calendar", "calendar_dates"}:
-                    self._fatal(err.code, err.message, file=fn, line=err.line)
+                    self._fatal(err.code, err.message, file=fn, line=err.line, field=err.field)
                 else:
                     self.notices.add(err.code, Severity.ERROR, err.message + f"; {fn} ignored", feed=self.feed,
-                                     file=fn, line=err.line, action="dropped")
+                                     file=fn, line=err.line, field=err.field, action="dropped")
                 continue
             if not self._check_header(t, table):
                 continue
@@ -190,6 +190,10 @@ class FeedLoader:
                 continue
             raw[name] = table
             self.present.add(name)
+            if name == "stop_times" and table.dropped and "trip_id" in table.header:
+                # a stop time the tokeniser had to drop takes its trip with it
+                k = table.header.index("trip_id")
+                self._typing_dropped_trips |= {f[k].strip() for _line, f in table.dropped if len(f) > k and f[k].strip()}
         if not raw.get("calendar") and not raw.get("calendar_dates"):
             if not self.notices.fatal() and (src.has("calendar.txt") or src.has("calendar_dates.txt")):
                 self._fatal("missing_calendar_and_calendar_date_files",
@@ -267,9 +271,9 @@ class FeedLoader:
             if name not in cols:
                 cols[name] = raw.columns[name]
         cols["_line"] = raw.lines
-        if t.name == "stop_times" and drop.any():
+        if t.name == "stop_times" and drop.any() and "trip_id" in raw.columns:
             lost = raw.columns["trip_id"][drop]
-            self._typing_dropped_trips = set(lost[lost != ""].tolist())
+            self._typing_dropped_trips |= set(lost[lost != ""].tolist())
         frame = pd.DataFrame(cols)
         if drop.any():
             frame = frame.loc[~drop].reset_index(drop=True)
@@ -550,6 +554,19 @@ class FeedLoader:
                      "arrival_time is before the previous stop's departure_time; trip dropped", fn, st,
                      np.flatnonzero(backwards), field="arrival_time")
         self._drop_trips(np.unique(trip[backwards]), "stop_time_with_arrival_before_previous_departure_time")
+        # shape_dist_traveled must increase along a trip; where it does not, it is ignored
+        sdt = st["shape_dist_traveled"].to_numpy(dtype=np.float64)
+        prev = np.r_[np.nan, sdt[:-1]]
+        prev[first] = np.nan
+        with np.errstate(invalid="ignore"):
+            bad_sdt = ~np.isnan(sdt) & ~np.isnan(prev) & (sdt <= prev)
+        if bad_sdt.any():
+            self._report("decreasing_or_equal_stop_time_distance", Severity.ERROR,
+                         "shape_dist_traveled does not increase along the trip; ignored for this trip", fn, st,
+                         np.flatnonzero(bad_sdt), field="shape_dist_traveled",
+                         values=st["shape_dist_traveled"].astype(str), action="fixed")
+            bad_trips = np.unique(trip[bad_sdt])
+            st.loc[np.isin(trip, bad_trips), "shape_dist_traveled"] = np.nan
         st["arrival_time"] = pd.array(np.where(np.isnan(arr), 0, arr).astype(np.int64), dtype="Int64")
         st.loc[np.isnan(arr), "arrival_time"] = pd.NA
         st["departure_time"] = pd.array(np.where(np.isnan(dep), 0, dep).astype(np.int64), dtype="Int64")
@@ -570,6 +587,32 @@ class FeedLoader:
         self._drop_trips(trips["trip_id"].to_numpy()[unused], "unused_trip")
         self.tables["stop_times"] = st
         self._apply_trip_drops()
+        self._check_blocks()
+
+    def _check_blocks(self) -> None:
+        """Trips of one block on one service must not overlap in time (reported, kept)."""
+        tr = self.tables["trips"]
+        if tr.empty or not (tr["block_id"] != "").any():
+            return
+        st = self.tables["stop_times"]
+        span = st.groupby("trip_id", sort=False).agg(first=("departure_time", "min"), last=("arrival_time", "max"))
+        b = tr.loc[tr["block_id"] != "", ["trip_id", "block_id", "service_id", "_line"]].merge(
+            span, left_on="trip_id", right_index=True, how="inner")
+        b = b.sort_values(["block_id", "service_id", "first", "_line"], kind="stable")
+        idx = []
+        for _key, g in b.groupby(["block_id", "service_id"], sort=False):
+            if len(g) < 2:
+                continue
+            first = g["first"].to_numpy(dtype=np.float64)
+            last = g["last"].to_numpy(dtype=np.float64)
+            running = np.maximum.accumulate(last)
+            overlap = np.r_[False, first[1:] < running[:-1]]
+            idx.extend(g.index[overlap].tolist())
+        if idx:
+            rows = np.flatnonzero(tr.index.isin(idx))
+            self._report("block_trips_with_overlapping_stop_times", Severity.ERROR,
+                         "trip overlaps in time with another trip of the same block", "trips.txt", tr, rows,
+                         field="block_id", values=tr["block_id"], action="kept")
 
     def _lost_rows_trips(self) -> list[str]:
         """Trips that lost stop_times rows while typing (invalid time, stop_sequence...)."""

@@ -20,7 +20,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from planner.gtfs.feed import Feed
 
-__all__ = ["active_services", "service_date_range", "service_dates", "to_date"]
+__all__ = ["active_services", "busiest_date", "service_date_range", "service_dates", "to_date"]
 
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -100,3 +100,26 @@ def service_date_range(feed: Feed) -> tuple[np.datetime64 | None, np.datetime64 
         return None, None, 0
     days = sd["date"].to_numpy(dtype="datetime64[D]")
     return days.min(), days.max(), len(np.unique(days))
+
+
+def busiest_date(feeds) -> np.datetime64:
+    """The service date with the most trips over all ``feeds`` (earliest on ties).
+
+    Frequency templates count once; the answer is used as the default analysis date when
+    none is given.
+    """
+    counts: dict[np.datetime64, int] = {}
+    for feed in feeds:
+        sd = service_dates(feed)
+        if sd.empty:
+            continue
+        per_service = feed.trips["service_id"].value_counts()
+        n = sd["service_id"].map(per_service).fillna(0).to_numpy(dtype=np.int64)
+        days = sd["date"].to_numpy(dtype="datetime64[D]")
+        for d, k in zip(days, n, strict=True):
+            counts[d] = counts.get(d, 0) + int(k)
+    if not counts:
+        msg = "the feeds have no service dates"
+        raise ValueError(msg)
+    best = max(counts.values())
+    return min(d for d, k in counts.items() if k == best)
