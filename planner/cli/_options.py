@@ -34,3 +34,16 @@ max_dropped_option = click.option(
     "--max-dropped-trip-share", type=click.FloatRange(0, 1), default=None, metavar="SHARE",
     help="Fail when more than this share of a feed's trips is dropped for errors [default: 0.05].",
 )
+
+
+def _quiet_callback(ctx: click.Context, param, value):
+    if value:
+        state = ctx.find_root().obj
+        if state is not None:
+            state.quiet = True
+    return value
+
+
+#: ``-q`` after the command name too (``plan matrix ... -q``), same as ``plan -q matrix``
+quiet_option = click.option("-q", "--quiet", "quiet_", is_flag=True, expose_value=False, callback=_quiet_callback,
+                            help="No progress bars.")

@@ -104,5 +104,11 @@ def _register() -> None:
     main.add_command(osm_cmd.osm)
     main.add_command(network_cmd.network)
 
+    from planner.cli import matrix as matrix_cmd
+    from planner.cli import route as route_cmd
+
+    main.add_command(route_cmd.route)
+    main.add_command(matrix_cmd.matrix)
+
 
 _register()

@@ -1,0 +1,95 @@
+"""Options and loading shared by the commands that route (route, matrix, evaluate...)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+from planner.cli._options import make_config, quiet_option
+
+
+def parse_hhmm(value: str) -> int:
+    """``HH:MM`` or ``HH:MM:SS`` (hours may pass 24) -> seconds after midnight."""
+    parts = value.strip().split(":")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) not in (2, 3) or any(n < 0 for n in nums) or nums[1] > 59 or (len(nums) == 3 and nums[2] > 59):
+        msg = f"{value!r} is not a time of day; use HH:MM (hours may pass 24 for after midnight)"
+        raise click.BadParameter(msg)
+    return nums[0] * 3600 + nums[1] * 60 + (nums[2] if len(nums) == 3 else 0)
+
+
+def _time_callback(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return parse_hhmm(value)
+    except click.BadParameter as err:
+        raise click.BadParameter(err.message, ctx=ctx, param=param) from None
+
+
+def network_options(fn):
+    """--gtfs, --osm, --date, --cache-dir, --no-cache, --datum for routing commands."""
+    options = [
+        click.option("--gtfs", "gtfs", multiple=True, metavar="[ID=]FEED",
+                     help="GTFS feed (zip or folder); repeat for several. Default: the bundled feeds in gtfs/."),
+        click.option("--osm", "osm", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="OSM extract (.osm.pbf/.osm) for walking. Default: the bundled extract in osm_cache/ "
+                          "when the bundled feeds are used; none otherwise (straight-line walking)."),
+        click.option("--date", "date", default=None, metavar="YYYY-MM-DD",
+                     help="Service date. Default: the busiest date of the feeds."),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("osm_cache"),
+                     show_default=True, help="Where built networks are cached."),
+        click.option("--no-cache", is_flag=True, help="Build the network again, ignoring and not writing the cache."),
+        click.option("--datum", type=click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False),
+                     default="wgs84", show_default=True,
+                     help="Datum of the coordinates you give (Chinese map services publish GCJ-02/BD-09)."),
+    ]
+    options.append(quiet_option)
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+time_option = functools.partial(click.option, callback=_time_callback, metavar="HH:MM")
+
+
+def load_network(ctx: click.Context, gtfs, osm, date, cache_dir: Path, no_cache: bool, *,
+                 window_end_s: int | None = None, drive: bool = False, **config_overrides):
+    """Build or reload the network for a command; returns (network, date string)."""
+    from planner._defaults import data_root, default_gtfs_paths
+    from planner.gtfs.feed import read_feeds
+    from planner.gtfs.service import busiest_date, to_date
+    from planner.network import build_network
+
+    config = make_config(ctx, **config_overrides)
+    specs = list(gtfs)
+    if not specs:
+        specs = [str(p) for p in default_gtfs_paths()]
+        if osm is None:
+            root = data_root()
+            pbfs = sorted((root / "osm_cache").glob("*.osm.pbf")) if root else []
+            osm = pbfs[0] if pbfs else None
+    if not specs:
+        from planner.errors import FeedError
+
+        msg = "no --gtfs given and no bundled feeds found in gtfs/"
+        raise FeedError(msg, code="input_unreadable", hint="pass --gtfs FEED (a GTFS zip or folder)")
+    feeds = None
+    if date is None:
+        feeds = read_feeds(specs, config=config)
+        day = busiest_date(feeds)
+    else:
+        try:
+            day = to_date(date)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--date") from None
+    # the service day plus the morning after (overnight journeys end on next-day trips)
+    window = (0, max(36 * 3600, (window_end_s or 0) + 16 * 3600))
+    net = build_network(feeds if feeds is not None else specs, str(day), window=window, osm=osm, drive=drive,
+                        config=config, cache_dir=cache_dir, use_cache=not no_cache)
+    return net, str(day)

@@ -1,0 +1,190 @@
+"""Door-to-door public transport travel-time matrices (``plan matrix``).
+
+For every origin: walking (or park-and-ride) access to stops, range-RAPTOR over the
+departure window at ``step_min`` steps, egress to every destination, and the direct walk
+when it is faster; then travel-time statistics over the window
+(:mod:`planner.traveltime`). Origins run in parallel numba threads, in chunks, and the
+result does not depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import InputError
+from planner.kernels.propagation import egress as _egress
+from planner.network import Access
+from planner.routing import INF, range_earliest_arrival_many
+from planner.traveltime import travel_time_stats
+
+if TYPE_CHECKING:
+    from planner.network import Network
+
+__all__ = ["MatrixResult", "resolve_points", "travel_time_matrix"]
+
+
+@dataclass
+class MatrixResult:
+    """Arrival times behind a matrix: int32 (origins, departures, destinations)."""
+
+    arrivals: np.ndarray
+    departures: np.ndarray
+    origin_ids: np.ndarray
+    destination_ids: np.ndarray
+
+
+def resolve_points(net: Network, points: pd.DataFrame, *, park_and_ride: bool = False) -> list[Access]:
+    """Access (or egress) legs of each point row (``id``, ``lon``, ``lat``, ``stop_id``)."""
+    out = []
+    lon = points["lon"].to_numpy(dtype=float)
+    lat = points["lat"].to_numpy(dtype=float)
+    stop_ids = points["stop_id"].to_numpy(dtype=object) if "stop_id" in points else np.array([""] * len(points))
+    need = [i for i in range(len(points)) if not stop_ids[i]]
+    acc_by_row = {}
+    if need:
+        _ptr, accs = net.access_many(lon[need], lat[need], park_and_ride=park_and_ride)
+        acc_by_row = dict(zip(need, accs, strict=True))
+    for i in range(len(points)):
+        if stop_ids[i]:
+            s = net.stop_index(str(stop_ids[i]))
+            out.append(Access(np.array([s], np.int32), np.array([0], np.int32), np.array([0.0]),
+                              np.array([1], np.int8), True, 0.0))
+        else:
+            out.append(acc_by_row[i])
+    return out
+
+
+def _coords(net: Network, points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    lon = points["lon"].to_numpy(dtype=float).copy()
+    lat = points["lat"].to_numpy(dtype=float).copy()
+    if "stop_id" in points:
+        for i, sid in enumerate(points["stop_id"]):
+            if sid:
+                s = net.stop_index(str(sid))
+                lon[i], lat[i] = net.timetable.stop_lon[s], net.timetable.stop_lat[s]
+    return lon, lat
+
+
+def direct_walk_seconds(net: Network, origins: pd.DataFrame, destinations: pd.DataFrame) -> np.ndarray:
+    """Walk-only times (s) between every origin and destination, ``-1`` when farther than
+    ``Config.access_max_s``: on the street network when both snap, else straight line."""
+    cfg = net.config
+    olon, olat = _coords(net, origins)
+    dlon, dlat = _coords(net, destinations)
+    out = np.full((len(olon), len(dlon)), -1, np.int64)
+    from planner.gtfs.consolidation import local_xy
+
+    lat0 = float(np.nanmean(np.r_[olat, dlat])) if len(olat) + len(dlat) else 0.0
+    oxy = local_xy(olat, olon, lat0)
+    dxy = local_xy(dlat, dlon, lat0)
+    straight = np.hypot(oxy[:, None, 0] - dxy[None, :, 0], oxy[:, None, 1] - dxy[None, :, 1])
+    st_s = straight * cfg.straight_line_detour / cfg.walk_speed_mps
+    ok = st_s <= cfg.access_max_s
+    out[ok] = np.ceil(st_s[ok]).astype(np.int64)
+    if net.walk is not None:
+        on, od = net.walk._snap_index(olon, olat, cfg.snap_max_m, cfg)
+        dn, dd = net.walk._snap_index(dlon, dlat, cfg.snap_max_m, cfg)
+        d_ok = dn >= 0
+        speed = cfg.walk_speed_mps
+        for i in np.flatnonzero(on >= 0):
+            nodes, cost, _m, _ = net.walk.reach_index([int(on[i])], source_cost=[od[i] / speed], cutoff=cfg.access_max_s)
+            where = np.full(net.walk.n_nodes, np.inf)
+            where[nodes] = cost
+            t = where[np.maximum(dn, 0)] + np.nan_to_num(dd) / speed
+            t[~d_ok] = np.inf
+            street = np.isfinite(t) & (t <= cfg.access_max_s)
+            row = np.full(len(dlon), -1, np.int64)
+            row[street] = np.ceil(t[street]).astype(np.int64)
+            # both on the network: the network decides; otherwise keep the straight line
+            out[i, d_ok] = row[d_ok]
+    return out
+
+
+def travel_time_matrix(net: Network, origins: pd.DataFrame, destinations: pd.DataFrame, *, departure_s: int,
+                       window_min: int = 0, step_min: int = 1, percentiles=(50,), cutoffs_min=(),
+                       park_and_ride: bool = False, progress: bool = False, chunk: int = 32,
+                       return_arrivals: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, MatrixResult]:
+    """Travel times between every origin and destination.
+
+    Parameters
+    ----------
+    net
+        The network (its timetable fixes the service date).
+    origins, destinations
+        DataFrames with ``id``, ``lon``, ``lat`` (WGS84) and optionally ``stop_id``
+        (see :func:`planner.points.read_points`).
+    departure_s
+        First departure, seconds after midnight of the service date.
+    window_min
+        Length of the departure window in minutes; 0 means a single departure.
+    step_min
+        Minutes between departures in the window.
+    percentiles, cutoffs_min
+        Statistics over the window (ignored for a single departure).
+
+    Returns
+    -------
+    DataFrame
+        One row per (origin, destination), origins outer, in input order: ``from_id``,
+        ``to_id`` and, for a single departure, ``travel_time_min`` (minutes, NaN when
+        unreachable); for a window, ``min_min`` and ``p{p}_min`` per percentile (minutes,
+        nearest-rank over the departures, NaN when unreachable at that percentile) and
+        ``share_within_{T}`` per cutoff (0-1).
+    """
+    if window_min < 0 or step_min < 1:
+        msg = f"window must be >= 0 and step >= 1 minute (got {window_min}, {step_min})"
+        raise InputError(msg, code="invalid_parameter")
+    cfg = net.config
+    tt = net.timetable
+    deps = (np.array([departure_s], np.int64) if window_min == 0
+            else departure_s + 60 * np.arange(0, window_min, step_min, dtype=np.int64))
+    o_acc = resolve_points(net, origins, park_and_ride=park_and_ride)
+    d_acc = resolve_points(net, destinations)
+    eg_ptr = np.zeros(len(d_acc) + 1, np.int64)
+    eg_ptr[1:] = np.cumsum([len(a.stops) for a in d_acc])
+    eg_stop = np.concatenate([a.stops for a in d_acc]).astype(np.int32) if d_acc else np.zeros(0, np.int32)
+    eg_s = np.concatenate([a.seconds for a in d_acc]).astype(np.int32) if d_acc else np.zeros(0, np.int32)
+    direct = direct_walk_seconds(net, origins, destinations)
+    n_o, n_d = len(o_acc), len(d_acc)
+    arrivals = np.full((n_o, len(deps), n_d), INF, np.int32)
+    from planner._progress import progress as bar
+    from planner.kernels._options import numba_threads
+
+    deps32 = deps.astype(np.int32)
+    with numba_threads(cfg.threads), bar(total=n_o, enabled=progress, desc="origins", unit="origin") as pb:
+        for c0 in range(0, n_o, chunk):
+            block = o_acc[c0:c0 + chunk]
+            ptr = np.zeros(len(block) + 1, np.int64)
+            ptr[1:] = np.cumsum([len(a.stops) for a in block])
+            a_stops = np.concatenate([a.stops for a in block]).astype(np.int32)
+            a_s = np.concatenate([a.seconds for a in block]).astype(np.int32)
+            at = range_earliest_arrival_many(tt, net.footpaths, net.change_s, ptr, a_stops, a_s, deps32,
+                                             max_rounds=cfg.max_rides, max_duration_s=cfg.max_trip_duration_s)
+            for k in range(len(block)):
+                arrivals[c0 + k] = _egress(at[k], deps32, eg_ptr, eg_stop, eg_s,
+                                           direct[c0 + k].astype(np.int32))
+            pb.update(len(block))
+    # beyond the maximum duration = unreachable
+    too_long = arrivals.astype(np.int64) - deps[None, :, None] > cfg.max_trip_duration_s
+    arrivals[too_long] = INF
+    from_id = np.repeat(origins["id"].to_numpy(dtype=object), n_d)
+    to_id = np.tile(destinations["id"].to_numpy(dtype=object), n_o)
+    data = {"from_id": from_id, "to_id": to_id}
+    if window_min == 0:
+        a = arrivals[:, 0, :].astype(np.float64)
+        t = np.where(a >= INF, np.nan, (a - deps[0]) / 60.0)
+        data["travel_time_min"] = t.ravel()
+    else:
+        stats = travel_time_stats(arrivals.transpose(1, 0, 2), deps, percentiles=percentiles,
+                                  cutoffs_min=cutoffs_min, unreachable=INF)
+        for name, values in stats.items():
+            data[name] = values.ravel()
+    df = pd.DataFrame(data)
+    if return_arrivals:
+        return df, MatrixResult(arrivals, deps, origins["id"].to_numpy(dtype=object),
+                                destinations["id"].to_numpy(dtype=object))
+    return df
