@@ -36,6 +36,11 @@ class _CappedReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+        super().close()
+
     def readinto(self, buffer) -> int:
         data = self._inner.read(len(buffer))
         self._read += len(data)
