@@ -92,6 +92,12 @@ Public transport routing (``planner.network``, ``planner.routing``)
 ``park_ride_penalty_s`` : int, default 600
     Time added to a park-and-ride access leg for parking and walking to the platform
     (seconds; an assumption).
+``local_access_speed_kmh`` : float, default 20.0
+    Door-to-door speed of urban access by taxi or bus, used by city-to-city evaluation
+    where no model of a city's streets and local transit exists: straight-line distance times
+    ``straight_line_detour`` at this speed (an assumption: urban traffic including waiting).
+``local_access_max_s`` : int, default 5400
+    Longest such urban access or egress leg (seconds; 90 minutes).
 """
 
 from __future__ import annotations
@@ -139,6 +145,8 @@ class Config:
     max_trip_duration_s: int = 72 * 3600
     drive_access_max_s: int = 3600
     park_ride_penalty_s: int = 600
+    local_access_speed_kmh: float = 20.0
+    local_access_max_s: int = 5400
 
     def __post_init__(self) -> None:
         problems = []

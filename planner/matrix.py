@@ -37,7 +37,8 @@ class MatrixResult:
     destination_ids: np.ndarray
 
 
-def resolve_points(net: Network, points: pd.DataFrame, *, park_and_ride: bool = False) -> list[Access]:
+def resolve_points(net: Network, points: pd.DataFrame, *, park_and_ride: bool = False,
+                   local: bool = False) -> list[Access]:
     """Access (or egress) legs of each point row (``id``, ``lon``, ``lat``, ``stop_id``)."""
     out = []
     lon = points["lon"].to_numpy(dtype=float)
@@ -46,7 +47,7 @@ def resolve_points(net: Network, points: pd.DataFrame, *, park_and_ride: bool = 
     need = [i for i in range(len(points)) if not stop_ids[i]]
     acc_by_row = {}
     if need:
-        _ptr, accs = net.access_many(lon[need], lat[need], park_and_ride=park_and_ride)
+        _ptr, accs = net.access_many(lon[need], lat[need], park_and_ride=park_and_ride, local=local)
         acc_by_row = dict(zip(need, accs, strict=True))
     for i in range(len(points)):
         if stop_ids[i]:
@@ -106,7 +107,7 @@ def direct_walk_seconds(net: Network, origins: pd.DataFrame, destinations: pd.Da
 
 def travel_time_matrix(net: Network, origins: pd.DataFrame, destinations: pd.DataFrame, *, departure_s: int,
                        window_min: int = 0, step_min: int = 1, percentiles=(50,), cutoffs_min=(),
-                       park_and_ride: bool = False, progress: bool = False, chunk: int = 32,
+                       park_and_ride: bool = False, local_access: bool = False, progress: bool = False, chunk: int = 32,
                        return_arrivals: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, MatrixResult]:
     """Travel times between every origin and destination.
 
@@ -125,6 +126,11 @@ def travel_time_matrix(net: Network, origins: pd.DataFrame, destinations: pd.Dat
         Minutes between departures in the window.
     percentiles, cutoffs_min
         Statistics over the window (ignored for a single departure).
+    park_and_ride
+        Origins may also drive to rail stations (needs the drive network).
+    local_access
+        Origins and destinations also reach stops by the urban taxi/bus approximation
+        (``Config.local_access_speed_kmh``), as city-to-city evaluation does.
 
     Returns
     -------
@@ -142,8 +148,8 @@ def travel_time_matrix(net: Network, origins: pd.DataFrame, destinations: pd.Dat
     tt = net.timetable
     deps = (np.array([departure_s], np.int64) if window_min == 0
             else departure_s + 60 * np.arange(0, window_min, step_min, dtype=np.int64))
-    o_acc = resolve_points(net, origins, park_and_ride=park_and_ride)
-    d_acc = resolve_points(net, destinations)
+    o_acc = resolve_points(net, origins, park_and_ride=park_and_ride, local=local_access)
+    d_acc = resolve_points(net, destinations, local=local_access)
     eg_ptr = np.zeros(len(d_acc) + 1, np.int64)
     eg_ptr[1:] = np.cumsum([len(a.stops) for a in d_acc])
     eg_stop = np.concatenate([a.stops for a in d_acc]).astype(np.int32) if d_acc else np.zeros(0, np.int32)

@@ -14,7 +14,9 @@ window, and returns a :class:`Network`:
   ``Config.straight_line_detour`` at ``Config.walk_speed_mps``; merged with transfers.txt
   (its ``min_transfer_time`` wins where given; ``transfer_type`` 3 removes a link; rules on
   one stop set that stop's change time);
-* per-stop minimum change times (``Config.change_time_s`` unless transfers.txt says).
+* per-stop minimum change times (``Config.change_time_s`` unless transfers.txt says); a
+  footpath between two stops takes at least that change time too (walking 20 m to the
+  next platform does not make a change faster than staying at the same stop).
 
 The network is saved to a content-addressed cache (input digests + parameters + planner
 version) and reloaded from it in well under a second (:mod:`planner._network_io`).
@@ -56,11 +58,13 @@ __all__ = ["Access", "Network", "build_network", "network_key"]
 
 log = logging.getLogger(__name__)
 
-NETWORK_SCHEMA = 1
+NETWORK_SCHEMA = 2
 #: link methods per stop / footpath / access leg
 LINK_STREET = 1
 LINK_STRAIGHT = 0
 LINK_TRANSFERS_TXT = 2
+LINK_DRIVE = 3
+LINK_LOCAL = 4
 _RAIL_MODES = {MODES.index(m) for m in ("rail", "high_speed_rail", "intercity_rail")}
 
 
@@ -69,8 +73,8 @@ class Access:
     """Access (or egress) legs of one point: stops reachable and how long it takes.
 
     ``stops`` int32 stop indices, ``seconds`` int32, ``metres`` float64 (walking or driving
-    distance), ``method`` int8 (1 street network, 0 straight-line approximation, 3 drive
-    (park-and-ride)). ``snapped`` tells whether the point is on the walk network;
+    distance), ``method`` int8 (1 street network, 0 straight-line walking approximation,
+    3 drive (park-and-ride), 4 local taxi/bus approximation). ``snapped`` tells whether the point is on the walk network;
     ``snap_m`` is its distance to it.
     """
 
@@ -150,7 +154,8 @@ class Network:
         }
 
     # ------------------------------------------------------------------ access / egress
-    def access(self, lon: float, lat: float, *, max_s: float | None = None, park_and_ride: bool = False) -> Access:
+    def access(self, lon: float, lat: float, *, max_s: float | None = None, park_and_ride: bool = False,
+               local: bool = False) -> Access:
         """Stops reachable from a point (walking; optionally driving to rail stations).
 
         Walking uses the street network when the point snaps to it (the straight leg to the
@@ -186,6 +191,12 @@ class Network:
             parts_t.append(tt_s)
             parts_m.append(mm)
             parts_k.append(np.full(len(st), LINK_STRAIGHT, np.int8))
+        if local:
+            st, tt_s, mm = self._local_access(lon, lat)
+            parts_s.append(st)
+            parts_t.append(tt_s)
+            parts_m.append(mm)
+            parts_k.append(np.full(len(st), LINK_LOCAL, np.int8))
         if park_and_ride and self.drive is not None:
             st, tt_s, mm = self._drive_to_rail(lon, lat)
             parts_s.append(st)
@@ -257,6 +268,18 @@ class Network:
         d = np.hypot(*(xy[idx] - p).T) * cfg.straight_line_detour if len(idx) else np.zeros(0)
         return idx.astype(np.int32), d / cfg.walk_speed_mps, d
 
+    def _local_access(self, lon, lat):
+        """Urban access by taxi/bus where no model of it exists: straight-line distance times
+        the detour factor at ``Config.local_access_speed_kmh``, up to ``local_access_max_s``."""
+        cfg = self.config
+        xy = self._stop_xy()
+        p = local_xy(np.array([lat]), np.array([lon]), self._lat0())[0]
+        speed = cfg.local_access_speed_kmh / 3.6
+        radius = cfg.local_access_max_s * speed / cfg.straight_line_detour
+        idx = np.asarray(self._stop_tree.query_ball_point(p, radius), dtype=np.int64)
+        d = np.hypot(*(xy[idx] - p).T) * cfg.straight_line_detour if len(idx) else np.zeros(0)
+        return idx.astype(np.int32), d / speed, d
+
     def _drive_to_rail(self, lon, lat):
         cfg = self.config
         n, _d = self.drive._snap_index([lon], [lat], cfg.snap_max_m, cfg)
@@ -274,7 +297,7 @@ class Network:
         return np.asarray(out_s, np.int32), np.asarray(out_t, np.float64), np.asarray(out_m, np.float64)
 
     def access_many(self, lon, lat, *, max_s: float | None = None, park_and_ride: bool = False,
-                    threads: int | None = None) -> tuple[np.ndarray, list[Access]]:
+                    local: bool = False, threads: int | None = None) -> tuple[np.ndarray, list[Access]]:
         """Access legs of many points as CSR (``ptr``) plus the per-point :class:`Access`."""
         lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
         lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
@@ -283,7 +306,8 @@ class Network:
             self._node_stops()
         workers = threads or self.config.threads or 2
         with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
-            acc = list(ex.map(lambda q: self.access(q[0], q[1], max_s=max_s, park_and_ride=park_and_ride),
+            acc = list(ex.map(lambda q: self.access(q[0], q[1], max_s=max_s, park_and_ride=park_and_ride,
+                                                    local=local),
                               zip(lon, lat, strict=True)))
         ptr = np.zeros(len(acc) + 1, np.int64)
         ptr[1:] = np.cumsum([len(a.stops) for a in acc])
@@ -432,6 +456,8 @@ def _link(tt: Timetable, walk: StreetNetwork | None, config: Config, *, progress
     sec = np.r_[sec, t2]
     met = np.r_[met, m2]
     how = np.r_[how, np.full(len(s2), LINK_STRAIGHT, np.int8)]
+    # changing vehicles via a footpath takes at least the change time at one stop
+    sec = np.maximum(sec, float(config.change_time_s))
     src, dst, sec, met, how = _merge_transfers(net, src, dst, sec, met, how)
     # shortest per pair, then CSR
     order = np.lexsort((sec, dst, src))
