@@ -28,8 +28,13 @@ def load_yaml_with_lines(text: str, filename: str | Path) -> tuple[Any, dict[Pat
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
+        ctx = getattr(err, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(err, "problem", None) or str(err)
+        if ctx is not None and getattr(err, "context", None):
+            # e.g. an unclosed bracket: the place it was opened is the useful one
+            problem = f"{err.context} started here; {problem} at line {line}"
+            line = ctx.line + 1
         msg = f"{filename}:{line}: not valid YAML ({problem})"
         raise ScenarioError(msg, code="invalid_yaml", hint="check indentation, colons and quotes") from err
     lines: dict[Path_, int] = {}

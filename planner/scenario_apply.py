@@ -313,7 +313,9 @@ def _new_line_feed(fs: FeedSet, scn: Scenario, ch: AddLine) -> tuple[Feed, dict]
                                 "route_long_name": [ch.name], "route_type": [ch.route_type]}),
         "trips": pd.DataFrame(trips),
         "stop_times": pd.DataFrame(st),
-        "calendar_dates": pd.DataFrame({"service_id": "scenario", "date": days, "exception_type": 1}),
+        "calendar_dates": pd.DataFrame({"service_id": "scenario",
+                                        "date": np.asarray(days, dtype="datetime64[D]").astype("datetime64[s]"),
+                                        "exception_type": 1}),
     }
     feed = _feed_from_frames(fid, tables, hashlib.sha256((scn.digest + ch.id).encode()).hexdigest())
     length_km = float(seg.sum()) / 1000.0
@@ -328,7 +330,7 @@ def _baseline_days(fs: FeedSet) -> list[str]:
     days: set = set()
     for f in fs:
         sd = service_dates(f)
-        days.update(str(d).replace("-", "") for d in sd["date"].to_numpy(dtype="datetime64[D]"))
+        days.update(sd["date"].to_numpy(dtype="datetime64[D]").tolist())
     return sorted(days)
 
 

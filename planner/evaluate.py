@@ -1,0 +1,261 @@
+"""Evaluate candidate scenarios against the baseline (``plan evaluate``).
+
+For the baseline and every scenario, on the same places (city points with populations),
+date and departure window:
+
+* the place-to-place door-to-door travel-time matrix (median over the window, minutes),
+  with access and egress by walking on the street network where there is one and by the
+  local taxi/bus approximation elsewhere (:meth:`planner.network.Network.access`);
+* population-weighted mean travel time over the pairs reachable in both the baseline and
+  the scenario: ``sum(P_i P_j T_ij) / sum(P_i P_j)`` over ordered pairs ``i != j``;
+* accessibility per place: the population of the other places reachable within 1, 2 and
+  3 hours;
+* the share of place pairs within 1, 2 and 3 hours;
+* winners and losers: per place, the change of its population-weighted mean travel time
+  to the others and of its 2-hour accessibility;
+* the new line length and, with ``cost_per_km_million``, its cost and the cost per
+  minute of population-weighted time saved.
+
+Scenarios are ranked by the change of the population-weighted mean travel time (the more
+negative, the better); newly connected pairs are reported apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from planner.config import Config
+from planner.errors import InputError, NoServiceError
+
+if TYPE_CHECKING:
+    from planner.gtfs.feed import FeedSet
+    from planner.network import Network
+    from planner.scenario import Scenario
+    from planner.streets import StreetNetwork
+
+__all__ = ["Evaluation", "ScenarioResult", "evaluate", "load_places", "measures"]
+
+log = logging.getLogger(__name__)
+
+THRESHOLDS_MIN = (60, 120, 180)
+
+
+def load_places(path: str | Path | None = None) -> pd.DataFrame:
+    """Places with ``id``, ``name``, ``lon``, ``lat``, ``population`` (default: the bundled
+    ``gtfs/cities.csv``). Also accepts ``city_id``/``name_en``/``name_zh`` column names."""
+    from planner._defaults import data_root
+
+    if path is None:
+        root = data_root()
+        path = root / "gtfs" / "cities.csv" if root else None
+        if path is None or not Path(path).exists():
+            msg = "no --places file given and no bundled gtfs/cities.csv"
+            raise InputError(msg, code="input_unreadable", hint="pass --places FILE with id, lon, lat, population")
+    p = Path(path)
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        msg = f"cannot read places file {p}: {err}"
+        raise InputError(msg, code="invalid_points_file") from err
+    ren = {"city_id": "id", "name_en": "name"}
+    df = df.rename(columns={k: v for k, v in ren.items() if k in df.columns and v not in df.columns})
+    if "name" not in df.columns:
+        df["name"] = df.get("name_zh", df.get("id", ""))
+    missing = [c for c in ("id", "lon", "lat", "population") if c not in df.columns]
+    if missing:
+        msg = f"{p}: missing column(s) {', '.join(missing)} (found {', '.join(df.columns)})"
+        raise InputError(msg, code="missing_required_column", hint="columns: id, name, lon, lat, population")
+    out = pd.DataFrame({"id": df["id"].str.strip(), "name": df["name"]})
+    for c in ("lon", "lat", "population"):
+        vals = pd.to_numeric(df[c], errors="coerce")
+        bad = vals.isna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+            msg = f"{p}: row {row}: field '{c}' is not a number: {df[c].iloc[row - 2]!r}"
+            raise InputError(msg, code="invalid_float")
+        out[c] = vals.to_numpy(dtype=float)
+    if "name_zh" in df.columns:
+        out["name_zh"] = df["name_zh"]
+    out["stop_id"] = ""
+    return out
+
+
+@dataclass
+class ScenarioResult:
+    """Travel times and measures of one network (baseline or scenario)."""
+
+    name: str
+    matrix_min: np.ndarray          # (n, n) median travel time, NaN unreachable
+    report: list[dict] = field(default_factory=list)
+    network_summary: dict = field(default_factory=dict)
+    lines: list[dict] = field(default_factory=list)   # new lines: id, coords, length...
+
+
+@dataclass
+class Evaluation:
+    places: pd.DataFrame
+    baseline: ScenarioResult
+    scenarios: list[ScenarioResult]
+    date: str
+    departure_s: int
+    window_min: int
+    step_min: int
+    ranking: pd.DataFrame = field(default_factory=pd.DataFrame)
+    per_place: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
+
+
+def measures(T: np.ndarray, pop: np.ndarray, mask: np.ndarray | None = None) -> dict:
+    """Net measures of a travel-time matrix (minutes, NaN unreachable, diagonal ignored).
+
+    ``mask`` limits the population-weighted mean to some pairs (e.g. reachable in both).
+    """
+    n = len(pop)
+    off = ~np.eye(n, dtype=bool)
+    reach = np.isfinite(T) & off
+    m = reach if mask is None else (reach & mask)
+    w = np.outer(pop, pop)
+    mean = float((w[m] * T[m]).sum() / w[m].sum()) if m.any() else float("nan")
+    out = {"pop_weighted_mean_min": mean, "reachable_pairs": int(reach.sum()), "pairs": int(off.sum())}
+    for t in THRESHOLDS_MIN:
+        out[f"share_within_{t // 60}h"] = float((reach & (T <= t)).sum() / max(off.sum(), 1))
+    return out
+
+
+def place_measures(T: np.ndarray, pop: np.ndarray) -> dict[str, np.ndarray]:
+    """Per place: population reachable within 1/2/3 h, and population-weighted mean travel
+    time to the other places it reaches."""
+    n = len(pop)
+    off = ~np.eye(n, dtype=bool)
+    reach = np.isfinite(T) & off
+    out = {}
+    for t in THRESHOLDS_MIN:
+        out[f"pop_within_{t // 60}h"] = ((reach & (T <= t)) * pop[None, :]).sum(axis=1)
+    w = reach * pop[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["mean_travel_min"] = np.where(w.sum(axis=1) > 0, (np.nan_to_num(T) * w).sum(axis=1) / w.sum(axis=1),
+                                          np.nan)
+    return out
+
+
+def _matrix(net: Network, places: pd.DataFrame, depart_s: int, window_min: int, step_min: int,
+            progress: bool) -> np.ndarray:
+    from planner.matrix import travel_time_matrix
+
+    df = travel_time_matrix(net, places, places, departure_s=depart_s, window_min=window_min, step_min=step_min,
+                            percentiles=(50,), local_access=True, progress=progress)
+    col = "travel_time_min" if window_min == 0 else "p50_min"
+    n = len(places)
+    return df[col].to_numpy(dtype=float).reshape(n, n)
+
+
+def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *, date: str, depart_s: int,
+             window_min: int = 180, step_min: int = 5, walk: StreetNetwork | None = None,
+             config: Config | None = None, cache_dir: str | Path | None = None, progress: bool = False) -> Evaluation:
+    """Evaluate ``scenarios`` against the baseline ``feeds`` (see the module docstring)."""
+    from planner.network import build_network
+    from planner.scenario_apply import apply_to_feeds, apply_to_network, line_geometry
+
+    config = config or Config()
+    window = (0, max(36 * 3600, depart_s + 60 * window_min + 16 * 3600))
+    pop = places["population"].to_numpy(dtype=float)
+    base_net = build_network(feeds, date, window=window, walk=walk, config=config, cache_dir=cache_dir,
+                             progress=progress)
+    base = ScenarioResult("baseline", _matrix(base_net, places, depart_s, window_min, step_min, progress),
+                          network_summary=base_net.summary())
+    results = []
+    for scn in scenarios:
+        fs2, report = apply_to_feeds(feeds, scn)
+        try:
+            net2 = build_network(fs2, date, window=window, walk=walk, config=config, cache_dir=cache_dir,
+                                 progress=progress)
+        except NoServiceError:
+            # the scenario removed every trip of the date: nothing is reachable by transit
+            n = len(places)
+            res = ScenarioResult(scn.name, np.full((n, n), np.nan), report, {"trips": 0})
+            results.append(res)
+            continue
+        net2 = apply_to_network(net2, scn)
+        res = ScenarioResult(scn.name, _matrix(net2, places, depart_s, window_min, step_min, progress), report,
+                             net2.summary())
+        from planner.scenario import AddLine
+
+        for ch in scn.of_kind(AddLine):
+            pts, seg = line_geometry(fs2, ch, scn)
+            res.lines.append({"scenario": scn.name, "line": ch.id, "name": ch.name, "mode": ch.route_type,
+                              "coords": [(p[0], p[1]) for p in pts], "stop_names": [p[2] for p in pts],
+                              "length_km": float(seg.sum()) / 1000.0,
+                              "cost_million": None if ch.cost_per_km_million is None
+                              else ch.cost_per_km_million * float(seg.sum()) / 1000.0})
+        results.append(res)
+    ev = Evaluation(places, base, results, date, depart_s, window_min, step_min)
+    _summarise(ev, pop)
+    return ev
+
+
+def _summarise(ev: Evaluation, pop: np.ndarray) -> None:
+    rows = []
+    per_place = {"id": ev.places["id"].to_numpy(), "name": ev.places["name"].to_numpy(), "population": pop}
+    base_T = ev.baseline.matrix_min
+    bm = measures(base_T, pop)
+    bp = place_measures(base_T, pop)
+    for k, v in bp.items():
+        per_place[f"baseline_{k}"] = v
+    for res in ev.scenarios:
+        T = res.matrix_min
+        both = np.isfinite(T) & np.isfinite(base_T)
+        m_base = measures(base_T, pop, both)
+        m_scn = measures(T, pop, both)
+        full = measures(T, pop)
+        n = len(pop)
+        off = ~np.eye(n, dtype=bool)
+        newly = int((np.isfinite(T) & ~np.isfinite(base_T) & off).sum())
+        lost = int((~np.isfinite(T) & np.isfinite(base_T) & off).sum())
+        delta = m_scn["pop_weighted_mean_min"] - m_base["pop_weighted_mean_min"]
+        with np.errstate(invalid="ignore"):
+            diff = np.where(both & off, T - base_T, np.nan)
+        length = sum(line["length_km"] for line in res.lines)
+        costs = [line["cost_million"] for line in res.lines if line["cost_million"] is not None]
+        cost = sum(costs) if costs else None
+        rows.append({
+            "scenario": res.name,
+            "delta_pop_weighted_mean_min": delta,
+            "pop_weighted_mean_min": m_scn["pop_weighted_mean_min"],
+            "baseline_pop_weighted_mean_min": m_base["pop_weighted_mean_min"],
+            "pairs_faster": int(np.nansum(diff < -0.5)), "pairs_slower": int(np.nansum(diff > 0.5)),
+            "pairs_newly_connected": newly, "pairs_disconnected": lost,
+            **{f"share_within_{t // 60}h": full[f"share_within_{t // 60}h"] for t in THRESHOLDS_MIN},
+            **{f"baseline_share_within_{t // 60}h": bm[f"share_within_{t // 60}h"] for t in THRESHOLDS_MIN},
+            "new_line_km": round(length, 1),
+            "cost_million": None if cost is None else round(cost, 1),
+            "cost_million_per_min_saved": (None if cost is None or not delta < 0 else round(cost / -delta, 1)),
+        })
+        pm = place_measures(T, pop)
+        for k, v in pm.items():
+            per_place[f"{res.name}_{k}"] = v
+            per_place[f"{res.name}_delta_{k}"] = v - bp[k]
+    ranking = pd.DataFrame(rows)
+    if len(ranking):
+        ranking = ranking.sort_values(["delta_pop_weighted_mean_min", "scenario"], kind="stable").reset_index(drop=True)
+        ranking.insert(0, "rank", np.arange(1, len(ranking) + 1))
+    ev.ranking = ranking
+    ev.per_place = pd.DataFrame(per_place)
+
+
+def matrix_long(ev: Evaluation) -> pd.DataFrame:
+    """Every (from, to) pair: baseline and per-scenario median travel times and changes (min)."""
+    ids = ev.places["id"].to_numpy()
+    n = len(ids)
+    data = {"from_id": np.repeat(ids, n), "to_id": np.tile(ids, n),
+            "baseline_travel_time_min": ev.baseline.matrix_min.ravel()}
+    for res in ev.scenarios:
+        data[f"{res.name}_travel_time_min"] = res.matrix_min.ravel()
+        data[f"{res.name}_change_min"] = (res.matrix_min - ev.baseline.matrix_min).ravel()
+    df = pd.DataFrame(data)
+    return df.loc[df["from_id"] != df["to_id"]].reset_index(drop=True)
