@@ -191,3 +191,42 @@ def test_scenario_feed_is_valid_gtfs(tmp_path):
     again = read_feed(tmp_path / "x.zip")
     assert again.notices.count() == 0, again.notices.summary()
     assert len(again.trips) == 2 * len(range(6 * 3600 + 1800, 21 * 3600, 3600))
+
+
+def test_evaluate_cli_outputs_and_errors(tmp_path):
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from planner.cli.main import main
+
+    corridor(tmp_path)
+    places().drop(columns=["stop_id"]).to_csv(tmp_path / "places.csv", index=False)
+    good = write(tmp_path, "express", EXPRESS)
+    out = tmp_path / "out"
+    args = ["evaluate", str(good), "--gtfs", str(tmp_path / "rail"), "--places", str(tmp_path / "places.csv"),
+            "--date", "2025-06-17", "--depart", "06:00", "--window", "60", "--step", "10",
+            "--cache-dir", str(tmp_path / "c"), "-q", "-o", str(out)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "express" in r.output and "rank" in r.output
+    names = {p.name for p in out.iterdir()}
+    assert {"ranking.csv", "places.csv", "matrix.csv", "matrix.parquet", "evaluate.gpkg", "map_baseline.png",
+            "map_express.png", "report.html"} <= names
+    assert not any(n.startswith(".") for n in names)  # no staging leftovers
+    html = (out / "report.html").read_text()
+    assert "<img" in html and "http" not in html.split("<body>")[1].replace("https://r.example", "")
+    con = sqlite3.connect(out / "evaluate.gpkg")
+    layers = {row[0] for row in con.execute("select table_name from gpkg_contents")}
+    con.close()
+    assert layers == {"places", "candidate_lines"}
+    # an explicit output folder is not overwritten without --overwrite
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2 and "already exists" in r.output
+    # a malformed scenario: exit 2 naming file, line and field, nothing written
+    bad = write(tmp_path, "bad", EXPRESS.replace("headway_min: 60", "headway_min: -5"))
+    r = CliRunner().invoke(main, [*args[:1], str(bad), *args[2:-1], str(tmp_path / "out2")])
+    assert r.exit_code == 2
+    line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "headway_min" in t)
+    assert f"{bad}:{line}: field 'changes[0].add_line.headway_min'" in r.output
+    assert "Traceback" not in r.output and not (tmp_path / "out2").exists()

@@ -110,5 +110,9 @@ def _register() -> None:
     main.add_command(route_cmd.route)
     main.add_command(matrix_cmd.matrix)
 
+    from planner.cli import evaluate as evaluate_cmd
+
+    main.add_command(evaluate_cmd.evaluate)
+
 
 _register()
