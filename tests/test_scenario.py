@@ -230,3 +230,21 @@ def test_evaluate_cli_outputs_and_errors(tmp_path):
     line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "headway_min" in t)
     assert f"{bad}:{line}: field 'changes[0].add_line.headway_min'" in r.output
     assert "Traceback" not in r.output and not (tmp_path / "out2").exists()
+
+
+def test_scenario_check_and_export_cli(tmp_path):
+    from click.testing import CliRunner
+
+    from planner.cli.main import main
+    from planner.gtfs import read_feed
+
+    corridor(tmp_path)
+    good = write(tmp_path, "express", EXPRESS)
+    r = CliRunner().invoke(main, ["scenario", "check", str(good), "--gtfs", str(tmp_path / "rail")])
+    assert r.exit_code == 0 and "add_line" in r.output
+    out = tmp_path / "exp"
+    r = CliRunner().invoke(main, ["scenario", "export", str(good), "--gtfs", str(tmp_path / "rail"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    feed = read_feed(out / "scenario_express_X.zip")
+    assert feed.notices.count() == 0
+    assert set(feed.stops["stop_name"]) == {"City A", "City C"}

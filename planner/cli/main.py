@@ -114,5 +114,9 @@ def _register() -> None:
 
     main.add_command(evaluate_cmd.evaluate)
 
+    from planner.cli import scenario as scenario_cmd
+
+    main.add_command(scenario_cmd.scenario)
+
 
 _register()

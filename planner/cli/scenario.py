@@ -1,0 +1,99 @@
+"""``plan scenario``: check scenarios and export them as GTFS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from planner.cli._options import make_config, quiet_option
+from planner.cli._table import render
+
+
+@click.group()
+def scenario() -> None:
+    """Work with scenario files (candidate lines and other changes)."""
+
+
+def _feeds(ctx, gtfs):
+    from planner._defaults import default_gtfs_paths
+    from planner.errors import FeedError
+    from planner.gtfs.feed import read_feeds
+
+    specs = list(gtfs) or [str(p) for p in default_gtfs_paths()]
+    if not specs:
+        msg = "no --gtfs given and no bundled feeds found in gtfs/"
+        raise FeedError(msg, code="input_unreadable", hint="pass --gtfs FEED")
+    return read_feeds(specs, config=make_config(ctx))
+
+
+@scenario.command("check")
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--gtfs", multiple=True, metavar="[ID=]FEED", help="Feeds to apply to (default: the bundled feeds).")
+@quiet_option
+@click.pass_context
+def check(ctx: click.Context, scenarios: tuple[Path, ...], gtfs) -> None:
+    """Validate scenario files and apply them to the feeds, reporting what each changes.
+
+    \b
+    Example:
+      plan scenario check scenarios/*.yaml
+    """
+    from planner.scenario import load_scenario
+    from planner.scenario_apply import apply_to_feeds
+
+    fs = _feeds(ctx, gtfs)
+    for p in scenarios:
+        scn = load_scenario(p)
+        _fs2, report = apply_to_feeds(fs, scn)
+        click.echo(f"{p}: scenario '{scn.name}' is valid; {len(scn.changes)} change(s)")
+        rows = [{k: v for k, v in r.items() if k != "matched"} for r in report]
+        if rows:
+            click.echo(render(rows))
+
+
+@scenario.command("export")
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--gtfs", multiple=True, metavar="[ID=]FEED", help="Feeds to apply to (default: the bundled feeds).")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the GTFS zips of the scenario.")
+@click.option("--all-feeds", is_flag=True, help="Also write the feeds the scenario does not change.")
+@click.option("--overwrite", is_flag=True, help="Replace existing files.")
+@quiet_option
+@click.pass_context
+def export(ctx: click.Context, scenario_file: Path, gtfs, output: Path, all_feeds: bool, overwrite: bool) -> None:
+    """Write the network of a scenario as valid GTFS feeds, so other tools can use it.
+
+    Each changed feed is written as <feed_id>.zip and each new line as its own feed
+    scenario_<name>_<line>.zip (stops, routes, trips, stop_times, calendar_dates). The
+    feeds pass 'plan gtfs check'. Transfers added by the scenario between feeds cannot be
+    expressed in one GTFS feed; they are listed in transfers_between_feeds.csv.
+
+    \b
+    Example:
+      plan scenario export scenarios/spine_express.yaml -o out/spine_express_gtfs/
+    """
+    import pandas as pd
+
+    from planner._atomic import OutputStage, write_text
+    from planner.gtfs.writer import write_feed_zip
+    from planner.scenario import AddTransfer, load_scenario
+    from planner.scenario_apply import apply_to_feeds
+
+    scn = load_scenario(scenario_file)
+    fs = _feeds(ctx, gtfs)
+    fs2, _report = apply_to_feeds(fs, scn)
+    base_digest = {f.feed_id: f.digest for f in fs}
+    with OutputStage(output, overwrite=overwrite) as stage:
+        written = []
+        for f in fs2:
+            if not all_feeds and base_digest.get(f.feed_id) == f.digest:
+                continue
+            write_feed_zip(f.tables, stage.path(f"{f.feed_id}.zip"))
+            written.append(f.feed_id)
+        adds = scn.of_kind(AddTransfer)
+        if adds:
+            df = pd.DataFrame([{"from_stop": a.from_stop, "to_stop": a.to_stop, "walk_m": a.walk_m,
+                                "walk_s": a.walk_s, "both_ways": a.both_ways} for a in adds])
+            write_text(stage.path("transfers_between_feeds.csv"), df.to_csv(index=False, lineterminator="\n"))
+    click.echo(f"Scenario '{scn.name}': wrote {len(written)} feed(s) to {output}/: {', '.join(written) or 'none'}")
