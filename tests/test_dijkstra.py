@@ -220,7 +220,7 @@ def test_sparse_workspace_matches_dense_and_stays_clean():
         src = rng.integers(0, n, int(rng.integers(1, 3))).astype(np.int32)
         cost = rng.random(src.size)
         cutoff = float(rng.random() * 8) if q % 3 else INF
-        nodes, dist, dist2, pred = sssp_sparse(*g, g[2] * 2.0, True, src, cost, cutoff, -1, *ws)
+        nodes, dist, dist2, pred = sssp_sparse(*g, g[2] * 2.0, True, True, src, cost, cutoff, -1, *ws)
         d_dense, p_dense, settled = sssp_dense(*g, src, cost, cutoff, -1)
         assert nodes.size == settled
         np.testing.assert_array_equal(dist, d_dense[nodes])
@@ -237,11 +237,24 @@ def test_sparse_workspace_matches_dense_and_stays_clean():
         assert (ws[2] == -1).all() and (ws[3] == -1).all()
 
 
+def test_sparse_without_predecessors():
+    rng = np.random.default_rng(8)
+    g = random_graph(rng, 150, 600)
+    ws = new_workspace(150)
+    src = np.array([3, 40], np.int32)
+    a = sssp_sparse(*g, g[2], False, True, src, np.zeros(2), 6.0, -1, *ws)
+    b = sssp_sparse(*g, g[2], False, False, src, np.zeros(2), 6.0, -1, *ws)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert (b[3] == -1).all() and (a[3] >= 0).any()
+    assert np.isinf(ws[0]).all() and (ws[2] == -1).all() and (ws[3] == -1).all()
+
+
 def test_sparse_path_matches_dense_path():
     rng = np.random.default_rng(3)
     g = random_graph(rng, 200, 900)
     ws = new_workspace(200)
-    nodes, _d, _d2, pred = sssp_sparse(*g, g[2], False, np.array([5], np.int32), np.zeros(1), INF, -1, *ws)
+    nodes, _d, _d2, pred = sssp_sparse(*g, g[2], False, True, np.array([5], np.int32), np.zeros(1), INF, -1, *ws)
     _, p_dense, _ = sssp_dense(*g, np.array([5], np.int32), np.zeros(1), INF, -1)
     for t in nodes[::7]:
         assert path_from_sparse(nodes, pred, t).tolist() == path_from_pred(p_dense, t).tolist()
@@ -274,7 +287,7 @@ def test_batch_matrix_matches_single_searches_and_thread_count():
     # cost2 is w2 summed along the path that minimises w (checked on one origin)
     i = 3
     ws = new_workspace(n)
-    nodes, _dist, dist2, _pred = sssp_sparse(*g, w2, True, origins[i:i + 1], np.zeros(1), INF, -1, *ws)
+    nodes, _dist, dist2, _pred = sssp_sparse(*g, w2, True, True, origins[i:i + 1], np.zeros(1), INF, -1, *ws)
     lookup = dict(zip(nodes.tolist(), dist2.tolist(), strict=True))
     for j, t in enumerate(targets):
         if np.isfinite(results[0][0][i, j]):
