@@ -30,6 +30,7 @@ its JSON, or whose npz does not match the recorded SHA-256, is a miss.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -44,7 +45,7 @@ import pandas as pd
 from planner import __version__
 from planner._atomic import sweep_temp_files, write_bytes, write_text
 from planner.config import Config
-from planner.errors import CacheError, ConfigError, InputError, OSMError
+from planner.errors import CacheError, ConfigError, InputError, OSMError, OutputError
 from planner.notices import Notices, Severity
 from planner.osm import DEFAULT_CACHE_DIR, OSMRequest, read_osm
 from planner.osm._filters import DEFAULT_SPEED_KMH, FILTERS_VERSION
@@ -835,7 +836,15 @@ def build_street_network(source: str | Path | OSMRequest, mode: str = "walk", *,
     net = street_network_from_raw(raw, mode, config=config, notices=notices)
     net.meta["input_sha256"] = digest
     if use_cache:
-        net.save(stem, key=key)
-        net.meta["cache_path"] = str(stem.with_name(stem.name + ".npz"))
+        try:
+            net.save(stem, key=key)
+            net.meta["cache_path"] = str(stem.with_name(stem.name + ".npz"))
+        except (OutputError, OSError) as err:  # read-only or full disk: carry on uncached
+            for suffix in (".json", ".npz"):
+                with contextlib.suppress(OSError):
+                    stem.with_name(stem.name + suffix).unlink(missing_ok=True)
+            net.notices.add("cache_write_failed", Severity.WARNING,
+                            f"the street network could not be cached ({err}); it was built but not saved",
+                            file=str(stem), action="kept")
     net.meta["from_cache"] = False
     return net

@@ -174,3 +174,26 @@ def test_all_ways_clipped_away(tmp_path):
     raw, _ = read_osm(p)
     assert raw.n_ways == 1
     refused(p, "osm_empty_network", tmp_path)
+
+
+def test_xml_written_by_osmnx_is_flagged(tmp_path):
+    text = osm_xml([(1, 0.0, 0.0), (2, 0.001, 0.0)], [(1, [1, 2], {"highway": "footway"})])
+    p = tmp_path / "from_osmnx.osm"
+    p.write_text(text.replace('generator="tests"', 'generator="OSMnx 2.1.1"'))
+    net = build_street_network(p, "walk", use_cache=False)
+    assert net.notices.count("osm_generated_by_osmnx") == 1
+
+
+def test_unwritable_cache_is_a_warning_not_a_failure(tmp_path, monkeypatch):
+    import planner.streets as streets
+    from planner.errors import OutputError
+
+    def full_disk(path, data):
+        raise OutputError(f"cannot write {path}: No space left on device", code="output_unwritable")
+
+    monkeypatch.setattr(streets, "write_bytes", full_disk)
+    cache = tmp_path / "cache"
+    net = build_street_network(HELSINKI, "walk", cache_dir=cache)
+    assert net.n_nodes > 0 and net.notices.count("cache_write_failed") == 1
+    assert "cache_path" not in net.meta
+    assert not any(p.is_file() for p in cache.rglob("*"))

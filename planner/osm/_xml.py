@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from planner.errors import OSMError
-from planner.notices import Notices
+from planner.notices import Notices, Severity
 from planner.osm._raw import Collector, RawOSM
 
 __all__ = ["read_xml"]
@@ -97,6 +97,11 @@ def read_xml(path: str | Path, *, max_bytes: int, notices: Notices | None = None
                             raise OSMError(msg, code="not_osm_xml",
                                            hint="pass an .osm file exported from OpenStreetMap")
                         col.generator = elem.get("generator", "") or ""
+                        if "osmnx" in col.generator.lower():
+                            col.notices.add("osm_generated_by_osmnx", Severity.WARNING,
+                                            "this file was written by osmnx (a simplified graph, not raw OSM); "
+                                            "ways and lengths may differ from the original data",
+                                            file=path.name, field="generator", value=col.generator)
                     continue
                 tag = elem.tag
                 if tag == "node":
