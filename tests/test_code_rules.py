@@ -29,7 +29,8 @@ def test_numba_decorators_only_through_options():
         if p.name == "_options.py":
             continue
         text = _text(p)
-        assert not re.search(r"@(numba\.)?n?jit\b", text), f"{p}: use planner.kernels._options.jit"
+        assert not re.search(r"@numba\.|@njit\b|from numba import[^\n]*\bn?jit\b|numba\.n?jit\(", text), \
+            f"{p}: use planner.kernels._options.jit / jit_parallel"
 
 
 @pytest.mark.parametrize("pattern", [r"\bimport pickle\b", r"\bpickle\.", r"\beval\(", r"\bexec\(",
