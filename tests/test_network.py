@@ -225,3 +225,24 @@ def test_matrix_cli(tmp_path):
     args[args.index("--origins") + 1] = str(bad)
     r = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "x.csv")])
     assert r.exit_code == 2 and "row 2" in r.output and "lat" in r.output
+
+
+def test_network_export_cli(tmp_path):
+    out = tmp_path / "net"
+    r = CliRunner().invoke(main, ["network", "export", "--gtfs", str(HEL_GTFS), "--osm", str(HEL_OSM), "--date",
+                                  "2022-02-22", "--cache-dir", str(tmp_path / "c"), "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    stops = pd.read_csv(out / "stops.csv", dtype={"stop_id": str})
+    fps = pd.read_csv(out / "footpaths.csv")
+    pats = pd.read_csv(out / "patterns.csv")
+    assert list(fps.columns) == ["from_stop_id", "to_stop_id", "walk_m", "walk_s", "method"]
+    assert set(fps["method"]) <= {"street", "straight_line", "transfers_txt"}
+    assert (fps["walk_s"] >= CFG.change_time_s).all()
+    assert len(stops) == 1361 and stops["snapped"].sum() > 100
+    assert pats["trips"].sum() > 10_000
+    import sqlite3
+
+    con = sqlite3.connect(out / "network.gpkg")
+    layers = {row[0] for row in con.execute("select table_name from gpkg_contents")}
+    con.close()
+    assert layers == {"stops", "footpaths", "patterns"}
