@@ -87,8 +87,8 @@ def direct_walk_seconds(net: Network, origins: pd.DataFrame, destinations: pd.Da
     ok = st_s <= cfg.access_max_s
     out[ok] = np.ceil(st_s[ok]).astype(np.int64)
     if net.walk is not None:
-        on, od = net.walk._snap_index(olon, olat, cfg.snap_max_m, cfg)
-        dn, dd = net.walk._snap_index(dlon, dlat, cfg.snap_max_m, cfg)
+        on, od = net.walk.snap_index(olon, olat, max_distance_m=cfg.snap_max_m, config=cfg)
+        dn, dd = net.walk.snap_index(dlon, dlat, max_distance_m=cfg.snap_max_m, config=cfg)
         d_ok = dn >= 0
         speed = cfg.walk_speed_mps
         for i in np.flatnonzero(on >= 0):

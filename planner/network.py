@@ -171,7 +171,7 @@ class Network:
         snap_m = np.nan
         node = -1
         if self.walk is not None:
-            n, d = self.walk._snap_index([lon], [lat], cfg.snap_max_m, cfg)
+            n, d = self.walk.snap_index([lon], [lat], max_distance_m=cfg.snap_max_m, config=cfg)
             node = int(n[0])
             if node >= 0:
                 snapped = True
@@ -282,7 +282,7 @@ class Network:
 
     def _drive_to_rail(self, lon, lat):
         cfg = self.config
-        n, _d = self.drive._snap_index([lon], [lat], cfg.snap_max_m, cfg)
+        n, _d = self.drive.snap_index([lon], [lat], max_distance_m=cfg.snap_max_m, config=cfg)
         if n[0] < 0 or self.stop_drive_node is None:
             return np.zeros(0, np.int32), np.zeros(0), np.zeros(0)
         nodes, cost, metres, _ = self.drive.reach_index([int(n[0])], cutoff=cfg.drive_access_max_s)
@@ -422,7 +422,7 @@ def _attach_drive(net: Network, osm, config: Config, cache_dir) -> None:
 
     drive = build_street_network(osm, "drive", config=config, cache_dir=cache_dir)
     tt = net.timetable
-    node, _d = drive._snap_index(tt.stop_lon, tt.stop_lat, config.snap_max_m, config)
+    node, _d = drive.snap_index(tt.stop_lon, tt.stop_lat, max_distance_m=config.snap_max_m, config=config)
     rail_stop = np.zeros(tt.n_stops, bool)
     for p in np.flatnonzero(np.isin(tt.pattern_mode, list(_RAIL_MODES))):
         rail_stop[tt.pattern_stops[tt.pattern_stops_ptr[p]:tt.pattern_stops_ptr[p + 1]]] = True
@@ -436,7 +436,7 @@ def _link(tt: Timetable, walk: StreetNetwork | None, config: Config, *, progress
     stop_node = np.full(S, -1, np.int32)
     stop_snap = np.full(S, np.nan)
     if walk is not None and S:
-        stop_node, stop_snap = walk._snap_index(tt.stop_lon, tt.stop_lat, config.snap_max_m, config)
+        stop_node, stop_snap = walk.snap_index(tt.stop_lon, tt.stop_lat, max_distance_m=config.snap_max_m, config=config)
         stop_node = stop_node.astype(np.int32)
         missing = np.flatnonzero(stop_node < 0)
         for s in missing[:50]:

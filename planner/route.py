@@ -185,7 +185,7 @@ def _walk_geometry(net: Network, a: tuple[float, float], b: tuple[float, float])
     if walk is None or a == b:
         return [a, b]
     cfg = net.config
-    node, _d = walk._snap_index([a[0], b[0]], [a[1], b[1]], cfg.snap_max_m, cfg)
+    node, _d = walk.snap_index([a[0], b[0]], [a[1], b[1]], max_distance_m=cfg.snap_max_m, config=cfg)
     if (node < 0).any():
         return [a, b]
     path = walk.path(walk.node_osm_id[node[0]], walk.node_osm_id[node[1]])
