@@ -1,0 +1,219 @@
+"""``plan access``: accessibility rasters (GeoTIFF + PNG previews) on a grid."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from planner.cli._network import load_network, network_options, time_option
+from planner.cli._options import show_progress
+from planner.cli._table import render
+
+
+def _numbers(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        out = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        out = ()
+    if not out or any(not (v > 0 and v < float("inf")) for v in out):
+        msg = f"expected comma-separated positive minutes, got {value!r}"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
+    return tuple(int(v) if v.is_integer() else v for v in out)
+
+
+def _percentiles(ctx, param, value):
+    try:
+        out = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        out = ()
+    if not out or any(not 0 <= p <= 100 for p in out):
+        msg = f"expected comma-separated percentiles between 0 and 100, got {value!r}"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
+    return out
+
+
+def _bbox(ctx, param, value):
+    if value is None:
+        return None
+    parts = [p for p in value.replace(" ", "").split(",") if p]
+    try:
+        nums = tuple(float(p) for p in parts)
+    except ValueError:
+        nums = ()
+    if len(nums) != 4:
+        msg = f"expected WEST,SOUTH,EAST,NORTH in degrees, got {value!r}"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
+    return nums
+
+
+def _stats(values):
+    import numpy as np
+
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return {"cells": 0, "min": None, "median": None, "max": None}
+    return {"cells": int(v.size), "min": float(v.min()), "median": float(np.median(v)), "max": float(v.max())}
+
+
+@click.command("access")
+@click.option("--resolution", type=click.FloatRange(min=1.0), default=250.0, show_default=True, metavar="M",
+              help="Cell size in metres.")
+@click.option("--bbox", callback=_bbox, metavar="W,S,E,N", default=None,
+              help="Study area as a WGS84 bounding box. Default: the walk network's extent.")
+@click.option("--area", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Study area as a polygon file (GeoPackage, GeoJSON, Shapefile).")
+@click.option("--opportunities", "opportunity_specs", multiple=True, metavar="FILE[:COLUMN]",
+              help="Opportunity layer: GeoTIFF of counts (FILE[:BAND]), points or polygons with a count "
+                   "column (GeoPackage/GeoJSON/Shapefile), or CSV with lon, lat and a count column. Repeatable.")
+@click.option("--population-grid", "population_grids", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path), help="A population GeoTIFF (counts per pixel). Repeatable.")
+@click.option("--census", is_flag=True,
+              help="The bundled census populations (gtfs/cities.csv); the default when no layer is given.")
+@click.option("--cutoffs", default="30,60", callback=_numbers, show_default=True, metavar="MIN,...",
+              help="Travel-time cutoffs in minutes, any number and any length (hours count).")
+@click.option("--decay", type=click.Choice(["step", "linear", "exponential", "logistic"]), default="step",
+              show_default=True, help="Decay function (as in Conveyal): step = cumulative opportunities.")
+@click.option("--decay-width", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="MIN",
+              help="Width of the linear decay, minutes.")
+@click.option("--decay-sd", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              metavar="MIN", help="Standard deviation of the logistic decay, minutes.")
+@click.option("--from", "from_", default=None, metavar="LON,LAT",
+              help="Also (or only) write the travel-time surface from this point (or stop:ID).")
+@time_option("--depart", "depart", default="07:00", show_default=True, help="First departure, HH:MM.")
+@click.option("--window", "window_min", type=click.IntRange(min=0), default=60, show_default=True,
+              help="Departure window in minutes (0: one departure).")
+@click.option("--step", "step_min", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Minutes between departures in the window.")
+@click.option("--percentile", "percentiles", default="50", callback=_percentiles, show_default=True,
+              help="Travel-time percentiles over the window, e.g. 25,50,75.")
+@click.option("--crs", default=None, help="Projected CRS of the rasters, e.g. EPSG:32652. Default: local UTM zone.")
+@click.option("--max-snap", "max_snap_m", type=click.FloatRange(min=0), default=300.0, show_default=True,
+              metavar="M", help="Cells farther than this from every street node are nodata.")
+@click.option("--park-and-ride", is_flag=True, help="Allow driving from origins to rail stations.")
+@click.option("--local-access", is_flag=True,
+              help="Reach stops by the urban taxi/bus approximation too (agglomeration-scale grids).")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads (default: all cores).")
+@click.option("--no-png", is_flag=True, help="Skip the PNG previews.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("plan-output/access"),
+              show_default=True, help="Output folder.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@network_options
+@click.pass_context
+def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, population_grids, census, cutoffs, decay,
+           decay_width, decay_sd, from_, depart, window_min, step_min, percentiles, crs, max_snap_m, park_and_ride,
+           local_access, threads, no_png, output, overwrite, gtfs, osm, date, cache_dir, no_cache, datum) -> None:
+    """Accessibility rasters: how many opportunities each cell of a grid reaches.
+
+    Every cell centroid of a grid of --resolution metres over the study area is an origin
+    (cells farther than --max-snap from any street are nodata). For every departure of the
+    window: walking (or park-and-ride, or local) access to stops, range-RAPTOR, egress to
+    every cell holding opportunities; then travel-time percentiles over the window and,
+    per opportunity layer, percentile and cutoff, the opportunities reached (--decay step)
+    or decay-weighted. Outputs in -o: access.tif (one band per layer x cutoff x percentile,
+    named LAYER_{T}min_p{P}), opportunities.tif (the layers on the grid), with --from
+    travel_time.tif (travel_time_p{P}_min bands, minutes), a PNG preview per band and
+    access_summary.json. GeoTIFFs are in a projected CRS (default the local UTM zone),
+    NaN = nodata, DEFLATE, 256x256 tiles, with provenance tags.
+
+    \b
+    Examples:
+      plan access --cutoffs 60,120,240 --window 120 -o out/harbin
+      plan access --gtfs hsl.zip --osm helsinki.osm.pbf --opportunities pop.gpkg:population \\
+                  --resolution 100 --cutoffs 15,30,45 --depart 08:00 -o out/hel
+      plan access --from 126.6254,45.7600 --depart 08:00 --window 30 -o out/surface
+    """
+    import numpy as np
+
+    from planner._atomic import OutputStage, write_text
+    from planner.accessibility import Decay, accessibility, travel_time_surface
+    from planner.errors import InputError
+    from planner.grid import census_opportunities, make_grid, read_area, read_opportunities
+    from planner.points import parse_place
+    from planner.raster import write_result
+
+    progress = show_progress(ctx)
+    dec = Decay(decay, width_min=decay_width, sd_min=decay_sd)
+    if bbox is not None:
+        (w, s), (e, n) = (parse_place(f"{bbox[0]},{bbox[1]}", datum=datum),
+                          parse_place(f"{bbox[2]},{bbox[3]}", datum=datum))
+        bbox = (w, s, e, n)
+    if bbox is not None and area is not None:
+        msg = "give either --bbox or --area, not both"
+        raise InputError(msg, code="invalid_parameter")
+    origin = parse_place(from_, datum=datum) if from_ else None
+    net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
+                            drive=park_and_ride, threads=threads)
+    if isinstance(origin, str):
+        s_idx = net.stop_index(origin)
+        origin = (float(net.timetable.stop_lon[s_idx]), float(net.timetable.stop_lat[s_idx]))
+    grid = make_grid(resolution, crs=crs, bbox=bbox, area=read_area(area) if area is not None else None, net=net,
+                     local_access=local_access)
+    layers = [read_opportunities(spec, grid) for spec in opportunity_specs]
+    layers += [read_opportunities(str(p), grid) for p in population_grids]
+    if census or (not layers and origin is None):
+        layers.append(census_opportunities(grid))
+    seen: dict[str, int] = {}
+    for lay in layers:  # unique band names
+        k = seen.get(lay.name, 0)
+        seen[lay.name] = k + 1
+        if k:
+            lay.name = f"{lay.name}_{k + 1}"
+    common = {"departure_s": depart, "window_min": window_min, "step_min": step_min, "percentiles": percentiles,
+              "max_snap_m": max_snap_m, "park_and_ride": park_and_ride, "local_access": local_access}
+    results = {}
+    if layers:
+        results["access"] = accessibility(net, grid, layers, cutoffs_min=cutoffs, decay=dec, progress=progress,
+                                          **common)
+    if origin is not None:
+        results["travel_time"] = travel_time_surface(net, grid, origin[0], origin[1], **common)
+    # a scenario run (--scenario, to come) computes the same on the scenario network and
+    # writes difference(scenario, baseline) as access_diff.tif with diverging=True
+    files: list[str] = []
+    with OutputStage(output, overwrite=overwrite) as stage:
+        if layers:
+            from planner.accessibility import AccessResult, Band
+
+            opp = AccessResult(grid, [Band(lay.name, lay.values.reshape(grid.shape), lay.unit,
+                                           f"{lay.name} per cell ({Path(lay.source).name or lay.source})", {"layer": lay.name})
+                                      for lay in layers], np.ones(grid.shape, bool),
+                               {**results["access"].tags}, {})
+            files += write_result(stage, "access", results["access"], png=not no_png, dtype="float64")
+            files += write_result(stage, "opportunities", opp, png=not no_png, dtype="float64")
+        if origin is not None:
+            from planner.grid import transform_xy
+
+            mx, my = transform_xy("EPSG:4326", grid.crs, [origin[0]], [origin[1]])
+            files += write_result(stage, "travel_time", results["travel_time"], png=not no_png,
+                                  marker=(float(mx[0]), float(my[0])))
+        summary = {
+            "service_date": day, "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width,
+                                          "height": grid.height, "transform": list(grid.transform)[:6]},
+            "results": {k: {"report": r.report, "tags": r.tags,
+                            "bands": {b.name: {"unit": b.unit, "description": b.description, **_stats(b.values)}
+                                      for b in r.bands}}
+                        for k, r in results.items()},
+            "files": sorted([*files, "access_summary.json"]),
+        }
+        write_text(stage.path("access_summary.json"), json.dumps(summary, indent=1, default=float) + "\n")
+        files.append("access_summary.json")
+    first = next(iter(results.values()))
+    rep = first.report
+    click.echo(f"Grid {grid.width} x {grid.height} cells of {grid.resolution:g} m in {grid.crs}; service date {day}; "
+               f"{rep['origins']:,} origin cells, nodata: {rep['cells_outside_area']:,} outside the study area, "
+               f"{rep['cells_far_from_streets']:,} farther than {max_snap_m:g} m from streets.")
+    for lay in layers:
+        click.echo(f"Opportunities {lay.name}: {lay.total:,.0f} in the input, {lay.outside:,.0f} outside the grid "
+                   f"({lay.source}).")
+    rows = []
+    for key, r in results.items():
+        for b in r.bands:
+            st = _stats(b.values)
+            rows.append({"file": f"{key}.tif", "band": b.name, "unit": b.unit, "cells": st["cells"],
+                         "min": st["min"], "median": st["median"], "max": st["max"]})
+    click.echo(render(rows))
+    click.echo(f"Written to {output}/: {len(files)} files ({', '.join(f for f in files if f.endswith('.tif'))}, "
+               f"{sum(f.endswith('.png') for f in files)} PNG previews, access_summary.json)")
