@@ -119,5 +119,9 @@ def _register() -> None:
 
     main.add_command(scenario_cmd.scenario)
 
+    from planner.cli import access as access_cmd
+
+    main.add_command(access_cmd.access)
+
 
 _register()
