@@ -248,42 +248,57 @@ def _measures(at, deps, eg_ptr, eg_stop, eg_s, direct, opp, ranks, cutoffs_s, ki
 
 
 def _direct_walk(net: Network, problem: AccessProblem, accs: list, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Walk-only seconds from each origin to each destination (-1 beyond the access limit),
-    as ``plan matrix`` defines them: on the street network when both ends are on it, else
-    the straight line times the detour factor."""
+    """Seconds of the direct leg from each origin to each destination (-1: none).
+
+    Walking as ``plan matrix`` defines it: on the street network when both ends are on it,
+    else the straight line times the detour factor, up to ``Config.access_max_s``. With
+    ``local_access`` also the urban taxi/bus approximation (straight line times the detour
+    at ``Config.local_access_speed_kmh``, up to ``local_access_max_s``): at agglomeration
+    scale a cell reaches its own city without a train.
+    """
     from scipy.spatial import cKDTree
 
     from planner.gtfs.consolidation import local_xy
 
     cfg = net.config
     speed, limit = cfg.walk_speed_mps, float(cfg.access_max_s)
+    local_speed = cfg.local_access_speed_kmh / 3.6
     out = np.full((len(lon), problem.n_dest), -1, np.int32)
     if problem.n_dest == 0 or len(lon) == 0:
         return out
     oxy = local_xy(lat, lon, problem.lat0)
     tree = cKDTree(problem.dest_xy)
     # a street walk within the limit is never longer than limit * speed in a straight line
-    near = tree.query_ball_point(oxy, r=limit * speed * 1.01 + 1.0)
+    radius = limit * speed * 1.01 + 1.0
+    if problem.local_access:
+        radius = max(radius, cfg.local_access_max_s * local_speed / cfg.straight_line_detour + 1.0)
+    near = tree.query_ball_point(oxy, r=radius)
     where = np.full(net.walk.n_nodes, np.inf) if net.walk is not None else None
     for i, cand in enumerate(near):
         if not cand:
             continue
         cand = np.asarray(cand, dtype=np.int64)
-        d = np.hypot(*(problem.dest_xy[cand] - oxy[i]).T)
-        st = d * cfg.straight_line_detour / speed
+        d = np.hypot(*(problem.dest_xy[cand] - oxy[i]).T) * cfg.straight_line_detour
+        st = d / speed
         ok = st <= limit
         out[i, cand[ok]] = np.ceil(st[ok]).astype(np.int32)
         acc = accs[i]
         on_net = problem.dest_node[cand] >= 0
-        if where is None or not acc.snapped or not on_net.any():
-            continue
-        nodes, cost, _m, _p = net.walk.reach_index([int(acc.node)], source_cost=[acc.snap_m / speed], cutoff=limit)
-        where[nodes] = cost
-        c2 = cand[on_net]
-        t = where[problem.dest_node[c2]] + problem.dest_snap_m[c2] / speed
-        within = np.isfinite(t) & (t <= limit)
-        out[i, c2] = np.where(within, np.ceil(np.where(within, t, 0)), -1).astype(np.int32)
-        where[nodes] = np.inf
+        if where is not None and acc.snapped and on_net.any():
+            nodes, cost, _m, _p = net.walk.reach_index([int(acc.node)], source_cost=[acc.snap_m / speed],
+                                                       cutoff=limit)
+            where[nodes] = cost
+            c2 = cand[on_net]
+            t = where[problem.dest_node[c2]] + problem.dest_snap_m[c2] / speed
+            within = np.isfinite(t) & (t <= limit)
+            out[i, c2] = np.where(within, np.ceil(np.where(within, t, 0)), -1).astype(np.int32)
+            where[nodes] = np.inf
+        if problem.local_access:
+            lt = d / local_speed
+            ok = lt <= cfg.local_access_max_s
+            cur = out[i, cand[ok]]
+            lt_s = np.ceil(lt[ok]).astype(np.int32)
+            out[i, cand[ok]] = np.where((cur < 0) | (lt_s < cur), lt_s, cur)
     return out
 
 

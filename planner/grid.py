@@ -40,6 +40,7 @@ __all__ = [
     "opportunities_from_raster",
     "read_area",
     "read_opportunities",
+    "split_spec",
     "transform_xy",
 ]
 
@@ -393,7 +394,8 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _split_spec(spec: str) -> tuple[Path, str | None]:
+def split_spec(spec: str) -> tuple[Path, str | None]:
+    """``FILE[:COLUMN]`` -> (path, column or None); a path that exists as given wins."""
     p = Path(spec)
     if p.exists() or ":" not in spec:
         return p, None
@@ -427,7 +429,7 @@ def read_opportunities(spec: str, grid: Grid) -> Opportunities:
     file. GeoPackage/GeoJSON/Shapefile/FlatGeobuf: points or polygons with a count column.
     CSV: ``lon``/``lat`` (WGS84) and a count column. The layer is named after the column.
     """
-    path, column = _split_spec(spec)
+    path, column = split_spec(spec)
     if not path.is_file():
         msg = f"{path} does not exist" if not path.exists() else f"{path} is not a file"
         raise InputError(msg, code="input_unreadable", hint="give a GeoTIFF, GeoPackage, GeoJSON or CSV of counts")

@@ -131,12 +131,27 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     from planner._atomic import OutputStage, write_text
     from planner.accessibility import Decay, accessibility, travel_time_surface
     from planner.errors import InputError
-    from planner.grid import census_opportunities, make_grid, read_area, read_opportunities
+    from planner.grid import (
+        census_opportunities,
+        check_crs,
+        make_grid,
+        read_area,
+        read_opportunities,
+        split_spec,
+    )
     from planner.points import parse_place
     from planner.raster import write_result
 
     progress = show_progress(ctx)
     dec = Decay(decay, width_min=decay_width, sd_min=decay_sd)
+    # fail fast, before the network is built
+    crs = check_crs(crs) if crs is not None else None
+    for spec in [*opportunity_specs, *map(str, population_grids)]:
+        path, _col = split_spec(spec)
+        if not path.is_file():
+            msg = f"{path} does not exist" if not path.exists() else f"{path} is not a file"
+            raise InputError(msg, code="input_unreadable", hint="give a GeoTIFF, GeoPackage, GeoJSON or CSV of counts")
+    study_area = read_area(area) if area is not None else None
     if bbox is not None:
         (w, s), (e, n) = (parse_place(f"{bbox[0]},{bbox[1]}", datum=datum),
                           parse_place(f"{bbox[2]},{bbox[3]}", datum=datum))
@@ -150,8 +165,7 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     if isinstance(origin, str):
         s_idx = net.stop_index(origin)
         origin = (float(net.timetable.stop_lon[s_idx]), float(net.timetable.stop_lat[s_idx]))
-    grid = make_grid(resolution, crs=crs, bbox=bbox, area=read_area(area) if area is not None else None, net=net,
-                     local_access=local_access)
+    grid = make_grid(resolution, crs=crs, bbox=bbox, area=study_area, net=net, local_access=local_access)
     layers = [read_opportunities(spec, grid) for spec in opportunity_specs]
     layers += [read_opportunities(str(p), grid) for p in population_grids]
     if census or (not layers and origin is None):
