@@ -64,6 +64,7 @@ from planner.grid import (
     opportunities_from_raster,
     read_area,
     read_opportunities,
+    transform_xy,
 )
 from planner.kernels._options import jit, jit_parallel
 
@@ -162,7 +163,8 @@ def decay_weight(decay: Decay, cutoff_min: float, seconds) -> np.ndarray:
 class AccessProblem:
     """Everything a chunk of origins needs besides the network: arrays and numbers only.
 
-    ``dest_*`` describe the destinations (cells): egress legs as CSR (``eg_ptr``,
+    ``dest_*`` describe the destinations (cells, then points outside the grid with
+    ``dest_cell`` -1): egress legs as CSR (``eg_ptr``,
     ``eg_stop``, ``eg_s``), their walk-network node and snap distance (for direct walks),
     and local metres ``dest_xy`` (equirectangular around ``lat0``) for straight-line walks.
     ``opportunities`` is float64 (layers, destinations).
@@ -401,14 +403,26 @@ def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_
             msg = f"opportunity layer {lay.name!r} is not on this grid"
             raise InputError(msg, code="invalid_opportunities")
     opp_all = np.vstack([lay.values for lay in layers]) if layers else np.zeros((0, grid.n_cells))
+    ext_xy, ext_opp = np.zeros((0, 2)), np.zeros((len(layers), 0))
     if destinations == "cells":
         dest = np.flatnonzero(valid)
     else:
         dest = np.flatnonzero((opp_all > 0).any(axis=0)) if layers else np.zeros(0, np.int64)
+        # points outside the grid: destinations at their own location, in their own layer
+        parts = [lay.external for lay in layers]
+        if any(len(e) for e in parts):
+            ext_xy = np.vstack([e[:, :2] for e in parts])
+            ext_opp = np.zeros((len(layers), len(ext_xy)))
+            at = 0
+            for m, e in enumerate(parts):
+                ext_opp[m, at:at + len(e)] = e[:, 2]
+                at += len(e)
     lon, lat = grid.lonlat()
-    dlon, dlat = lon[dest], lat[dest]
+    elon, elat = transform_xy(grid.crs, "EPSG:4326", ext_xy[:, 0], ext_xy[:, 1])
+    dlon, dlat = np.r_[lon[dest], elon], np.r_[lat[dest], elat]
+    dest_cell = np.r_[dest.astype(np.int64), np.full(len(ext_xy), -1, np.int64)]
     _ptr, daccs = net.access_many(dlon, dlat, local=local_access)
-    eg_ptr = np.zeros(len(dest) + 1, np.int64)
+    eg_ptr = np.zeros(len(dest_cell) + 1, np.int64)
     eg_ptr[1:] = np.cumsum([len(a.stops) for a in daccs])
     eg_stop = np.concatenate([a.stops for a in daccs]).astype(np.int32) if daccs else np.zeros(0, np.int32)
     eg_s = np.concatenate([a.seconds for a in daccs]).astype(np.int32) if daccs else np.zeros(0, np.int32)
@@ -417,7 +431,7 @@ def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_
     problem = AccessProblem(
         departures=deps, percentiles=np.asarray(percentiles, np.float64), ranks=_ranks(percentiles, len(deps)),
         cutoffs_s=np.round(cut * 60).astype(np.int64), decay_code=decay.code, decay_param=decay.param_s,
-        opportunities=np.ascontiguousarray(opp_all[:, dest]), dest_cell=dest.astype(np.int64),
+        opportunities=np.ascontiguousarray(np.hstack([opp_all[:, dest], ext_opp])), dest_cell=dest_cell,
         eg_ptr=eg_ptr, eg_stop=eg_stop, eg_s=eg_s,
         dest_node=np.array([a.node if a.snapped else -1 for a in daccs], np.int64),
         dest_snap_m=np.array([a.snap_m if a.snapped else np.nan for a in daccs], np.float64),
@@ -425,7 +439,8 @@ def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_
         origin_cell=origins.astype(np.int64), origin_lon=lon[origins], origin_lat=lat[origins],
         park_and_ride=park_and_ride, local_access=local_access,
     )
-    report["destinations"] = len(dest)
+    report["destinations"] = len(dest_cell)
+    report["destinations_outside_grid"] = len(ext_xy)
     report["destinations_off_streets"] = int((problem.dest_node < 0).sum())
     return problem, report
 
@@ -567,7 +582,8 @@ def accessibility(net: Network, grid: Grid, layers: list[Opportunities], *, depa
     report["origins_without_stops"] = int((n_stops == 0).sum())
     for lay in layers:
         report[f"{lay.name}_total"] = float(lay.total)
-        report[f"{lay.name}_outside_grid"] = float(lay.outside)
+        report[f"{lay.name}_outside_grid_dropped"] = float(lay.outside)
+        report[f"{lay.name}_outside_grid_points_kept"] = lay.external_total
     params = {"resolution_m": grid.resolution, "crs": grid.crs, "departure_s": departure_s, "window_min": window_min,
               "step_min": step_min, "percentiles": list(percentiles), "cutoffs_min": list(cutoffs_min),
               **decay.describe(), "max_snap_m": max_snap_m, "park_and_ride": park_and_ride,

@@ -255,8 +255,10 @@ def _to_crs(geom, crs: str):
 class Opportunities:
     """One opportunity layer on a grid: ``values`` float64 per cell (row-major).
 
-    ``total`` is the count in the input, ``outside`` the part of it that fell outside the
-    grid (reported, not counted).
+    ``total`` is the count in the input. Points outside the grid stay destinations at their
+    own location: ``external`` is float64 (n, 3) of ``x``, ``y`` (grid CRS) and count.
+    ``outside`` is the part of polygons and rasters that fell outside the grid (reported,
+    not counted).
     """
 
     name: str
@@ -266,10 +268,16 @@ class Opportunities:
     digest: str = ""
     total: float = 0.0
     outside: float = 0.0
+    external: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+
+    @property
+    def external_total(self) -> float:
+        return float(self.external[:, 2].sum())
 
     def provenance(self) -> dict:
-        return {"source": Path(self.source).name if self.digest else self.source, "sha256": self.digest, "unit": self.unit, "total": round(self.total, 6),
-                "outside_grid": round(self.outside, 6)}
+        return {"source": Path(self.source).name if self.digest else self.source, "sha256": self.digest,
+                "unit": self.unit, "total": round(self.total, 6), "outside_grid_dropped": round(self.outside, 6),
+                "outside_grid_points_kept": round(self.external_total, 6)}
 
 
 def _counts(values, where: str) -> np.ndarray:
@@ -283,12 +291,23 @@ def _counts(values, where: str) -> np.ndarray:
 
 
 def opportunities_from_points(name: str, x, y, counts, grid: Grid, *, unit: str = "", source: str = "",
-                              digest: str = "") -> Opportunities:
-    """Point counts (``x``, ``y`` in the grid CRS) summed into the cells that hold them."""
+                              digest: str = "", keep_outside: bool = True) -> Opportunities:
+    """Point counts (``x``, ``y`` in the grid CRS) summed into the cells that hold them.
+
+    Points outside the grid remain destinations at their own location (``external``), so
+    a grid over one city still reaches the other cities of an agglomeration; with
+    ``keep_outside=False`` they are dropped and reported in ``outside``.
+    """
     c = _counts(counts, source or name)
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
     idx = grid.cell_index(x, y)
     ok = idx >= 0
     vals = np.bincount(idx[ok], weights=c[ok], minlength=grid.n_cells).astype(np.float64)
+    out = ~ok & (c > 0)
+    if keep_outside:
+        ext = np.column_stack([x[out], y[out], c[out]])
+        return Opportunities(name, vals, unit or name, source, digest, float(c.sum()), 0.0, ext)
     return Opportunities(name, vals, unit or name, source, digest, float(c.sum()), float(c[~ok].sum()))
 
 

@@ -238,7 +238,7 @@ def test_intercity_access_is_measured_in_hours(tmp_path):
     net = build_network([str(feed)], "2024-05-06", config=CFG, cache_dir=tmp_path / "c")
     g = make_grid(10_000, bbox=(125.0, 43.6, 127.0, 46.0))
     lay = census_opportunities(g, cities)
-    assert lay.name == "population" and lay.outside == 1_000_000
+    assert lay.name == "population" and lay.outside == 0 and lay.external_total == 1_000_000
     res = accessibility(net, g, [lay], departure_s=7 * 3600 + 30 * 60, window_min=60, step_min=5, percentiles=(50,),
                         cutoffs_min=(120, 240), local_access=True)
     assert res.report["origins"] == res.report["cells"] - res.report["cells_outside_area"]
@@ -246,6 +246,16 @@ def test_intercity_access_is_measured_in_hours(tmp_path):
     a120 = res.band("population_120min_p50").values.ravel()[near_a]
     a240 = res.band("population_240min_p50").values.ravel()[near_a]
     assert a120 == 10_000_000 and a240 == 19_000_000
+    # a grid over the first city only: the other city, outside it, is still a destination
+    g2 = make_grid(5_000, bbox=(126.4, 45.6, 126.9, 45.9))
+    lay2 = census_opportunities(g2, cities)
+    assert len(lay2.external) == 2 and lay2.external_total == 10_000_000
+    res2 = accessibility(net, g2, [lay2], departure_s=7 * 3600 + 30 * 60, window_min=60, step_min=5,
+                         percentiles=(50,), cutoffs_min=(120, 240), local_access=True)
+    assert res2.report["destinations_outside_grid"] == 2
+    near2 = g2.cell_index(*transform_xy("EPSG:4326", g2.crs, [126.70], [45.80]))[0]
+    assert res2.band("population_120min_p50").values.ravel()[near2] == 10_000_000
+    assert res2.band("population_240min_p50").values.ravel()[near2] == 19_000_000
     runner = CliRunner()
     out = tmp_path / "out"
     r = runner.invoke(main, ["access", "--gtfs", str(feed), "--date", "2024-05-06", "--bbox", "125.0,43.6,127.0,46.0",

@@ -82,7 +82,11 @@ def test_points_sum_into_their_cells_and_report_outside():
     lay = opportunities_from_points("jobs", x, y, [1, 2, 4, 8, 16], g)
     v = lay.values.reshape(g.shape)
     assert v[0, 0] == 3 and v[7, 9] == 4 and v[1, 1] == 16
-    assert v.sum() == 23 and lay.outside == 8 and lay.total == 31
+    assert v.sum() == 23 and lay.total == 31
+    # the point outside the grid stays a destination at its own place, or is dropped
+    assert lay.outside == 0 and lay.external.tolist() == [[g.west - 10, g.north - 50, 8.0]]
+    lay = opportunities_from_points("jobs", x, y, [1, 2, 4, 8, 16], g, keep_outside=False)
+    assert lay.outside == 8 and len(lay.external) == 0 and lay.values.sum() == 23
     with pytest.raises(InputError):
         opportunities_from_points("jobs", [g.west + 1], [g.north - 1], [-1], g)
 

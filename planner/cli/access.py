@@ -220,8 +220,10 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
                f"{rep['origins']:,} origin cells, nodata: {rep['cells_outside_area']:,} outside the study area, "
                f"{rep['cells_far_from_streets']:,} farther than {max_snap_m:g} m from streets.")
     for lay in layers:
-        click.echo(f"Opportunities {lay.name}: {lay.total:,.0f} in the input, {lay.outside:,.0f} outside the grid "
-                   f"({lay.source}).")
+        ext = (f", {lay.external_total:,.0f} at {len(lay.external)} points outside the grid kept as destinations"
+               if len(lay.external) else "")
+        click.echo(f"Opportunities {lay.name}: {lay.total:,.0f} in the input{ext}, {lay.outside:,.0f} outside the grid "
+                   f"dropped ({Path(lay.source).name or lay.source}).")
     rows = []
     for key, r in results.items():
         for b in r.bands:
