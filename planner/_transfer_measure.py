@@ -204,7 +204,10 @@ class Connector:
 
 
 def _candidates(net, st, u: int, max_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Walk nodes within ``max_m`` of a platform of ``u``: (nodes, connector metres, platform)."""
+    """Walk nodes within ``max_m`` (great circle) of a platform of ``u``: (nodes, connector
+    metres, platform stop)."""
+    from planner.osm._network import haversine_m
+
     walk = net.walk
     tree = getattr(walk, "_transfer_xy_tree", None)
     if tree is None:
@@ -215,10 +218,13 @@ def _candidates(net, st, u: int, max_m: float) -> tuple[np.ndarray, np.ndarray, 
     px, py = walk.project(tt.stop_lon[stops], tt.stop_lat[stops])
     best: dict[int, tuple[float, int]] = {}
     for s, x, y in zip(stops, np.atleast_1d(px), np.atleast_1d(py), strict=True):
-        for v in tree.query_ball_point([x, y], max_m):
-            d = float(np.hypot(walk.x[v] - x, walk.y[v] - y))
-            if v not in best or d < best[v][0]:
-                best[v] = (d, int(s))
+        near = np.asarray(tree.query_ball_point([x, y], max_m * 1.01 + 1.0), np.int64)  # UTM scale margin
+        if len(near) == 0:
+            continue
+        d = haversine_m(tt.stop_lon[s], tt.stop_lat[s], walk.lon[near], walk.lat[near])
+        for v, dv in zip(near[d <= max_m], d[d <= max_m], strict=True):
+            if int(v) not in best or dv < best[int(v)][0]:
+                best[int(v)] = (float(dv), int(s))
     nodes = np.array(sorted(best), np.int64)
     return (nodes, np.array([best[int(v)][0] for v in nodes]), np.array([best[int(v)][1] for v in nodes], np.int64))
 
@@ -279,7 +285,8 @@ def search_connectors(net, st, ap, pairs, walks: list[Walk], weights: np.ndarray
             j, new, cur, saving = found
             nodes, conn_m, plat = cands[u]
             x = int(nodes[j])
-            key = (-saving, -(cur[i] - new[i][j]), 0 if u == int(a_col[i]) else 1)
+            # compare rounded to a microsecond: equal designs must not be split by float noise
+            key = (-round(saving, 6), -round(cur[i] - new[i][j], 6), 0 if u == int(a_col[i]) else 1)
             if best is not None and key >= best[0]:
                 continue
             new_s, new_m, coords = {}, {}, {}
@@ -335,6 +342,6 @@ def _best_node(u, i, cand, rows, a_col, b_col, partner_cost, walks, weights, spe
             saving += w[k] * (cur[k] - np.minimum(t, cur[k]))
     saving = np.where(improves, saving, -np.inf)
     # ties: the larger saving for this pair, then the shorter connector, then the node index
-    order = np.lexsort((nodes, conn_m, new[i], -saving))
+    order = np.lexsort((nodes, np.round(conn_m, 6), np.round(new[i], 6), -np.round(saving, 6)))
     j = int(order[0])
     return j, new, cur, float(saving[j])

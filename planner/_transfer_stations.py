@@ -133,7 +133,8 @@ def _feed_stops(net) -> pd.DataFrame:
     """Every feed's stops.txt, ids namespaced, indexed by the namespaced stop id."""
     fs = net.load_feeds()
     st = fs.namespaced("stops")
-    st = st.drop_duplicates("stop_id").set_index("stop_id", drop=False)
+    st = st.drop_duplicates("stop_id")
+    st.index = pd.Index(st["stop_id"].to_numpy(dtype=object))
     st["location_type"] = st["location_type"].fillna(0).astype(np.int64)
     return st
 

@@ -5,8 +5,9 @@ For a transfer from station A to station B over the departure window ``[t0, t1]`
 * **arrivals**: every arrival at a stop of A (where alighting is allowed) in the window,
   with the route and mode of its vehicle;
 * **connecting services**: the departures from B grouped by route and next stop (one line
-  in one direction), over the whole timetable (so that a connection just after the window
-  counts);
+  in one direction) that run in the window (at least one departure in it); their
+  departures over the whole timetable count (so that a connection just after the window
+  is found);
 * the traveller is ready at B at ``arrival + connect_s`` with
   ``connect_s = max(walk + minimum change time, transfers.txt min_transfer_time)``;
 * **wait** of one arrival on one service: the time from ready to the service's next
@@ -89,7 +90,7 @@ def unit_times(tt, stops: np.ndarray, t0: int, t1: int) -> UnitTimes:
 def connection(a: UnitTimes, b: UnitTimes, connect_s: float, t0: int, t1: int, delay) -> Connection:
     """Waits and miss risk of changing from ``a``'s arrivals to ``b``'s services."""
     if not np.isfinite(connect_s) or not b.services:
-        return Connection(len(a.arr), len(b.services), np.nan, "none", np.nan, np.nan)
+        return Connection(len(a.arr), 0, np.nan, "none", np.nan, np.nan)
     if len(a.arr):
         ready = a.arr.astype(np.float64) + connect_s
         routes = a.arr_route
@@ -99,8 +100,12 @@ def connection(a: UnitTimes, b: UnitTimes, connect_s: float, t0: int, t1: int, d
         routes = np.full(len(ready), -1, np.int64)
         basis = "uniform"
     medians, p_all, cost_all = [], [], []
+    running = 0
     mean_s = {m: delay.mean_s(m) for m in set(a.arr_mode.tolist())} if len(a.arr) else {}
     for route, dep in b.services:
+        if not ((dep >= t0) & (dep <= t1)).any():
+            continue  # not running in the window: no one connects to it then
+        running += 1
         use = routes != route
         if not use.any():
             continue
@@ -120,8 +125,8 @@ def connection(a: UnitTimes, b: UnitTimes, connect_s: float, t0: int, t1: int, d
             p_all.append(p)
             cost_all.append(p * gap)
     if not medians:
-        return Connection(len(a.arr), len(b.services), np.nan, "none", np.nan, np.nan)
+        return Connection(len(a.arr), running, np.nan, "none", np.nan, np.nan)
     risk = float(np.mean(np.concatenate(p_all))) if p_all else np.nan
     cost = np.concatenate(cost_all) if cost_all else np.zeros(0)
     miss = float(np.nanmean(cost)) if np.isfinite(cost).any() else np.nan
-    return Connection(len(a.arr), len(b.services), float(np.median(medians)), basis, risk, miss)
+    return Connection(len(a.arr), running, float(np.median(medians)), basis, risk, miss)

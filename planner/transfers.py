@@ -54,7 +54,7 @@ columns
                              recommended, not_possible or empty
 ``gtfs_transfer_min``        its ``min_transfer_time`` (min), NaN when none
 ``change_min``               minimum change time added to the walk (min)
-``arrivals``, ``services``   arrivals at ``from`` in the window; connecting services at ``to``
+``arrivals``, ``services``   arrivals at ``from`` in the window; connecting services at ``to`` running in it
 ``wait_min``, ``wait_basis`` typical wait (min) and what it is based on
 ``forced_min``               connection time the timetable forces (min)
 ``miss_risk``                mean probability of missing the planned connection (0-1)

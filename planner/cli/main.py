@@ -123,5 +123,9 @@ def _register() -> None:
 
     main.add_command(access_cmd.access)
 
+    from planner.cli import transfers as transfers_cmd
+
+    main.add_command(transfers_cmd.transfers)
+
 
 _register()
