@@ -95,6 +95,7 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 def _register() -> None:
     from planner.cli import gtfs as gtfs_cmd
+    from planner.cli import gtfs_convert  # noqa: F401  (registers 'plan gtfs from-timetable')
 
     main.add_command(gtfs_cmd.gtfs)
 
