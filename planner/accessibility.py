@@ -507,6 +507,9 @@ def _run_chunks(net: Network, problem: AccessProblem, *, chunk: int, progress: b
 
     out = []
     n = len(problem.origin_lon)
+    # keep the chunk's arrival array (origins x departures x stops, int32) under ~256 MB
+    per_origin = 4 * max(1, len(problem.departures)) * max(1, net.n_stops)
+    chunk = max(1, min(int(chunk), (256 << 20) // per_origin))
     with numba_threads(threads or net.config.threads), bar(total=n, enabled=progress, desc="origins", unit="origin") as pb:
         for a in range(0, n, max(1, chunk)):
             b = min(n, a + max(1, chunk))
