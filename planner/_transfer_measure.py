@@ -27,9 +27,11 @@ from planner.gtfs.consolidation import local_xy
 
 __all__ = ["Walk", "measure_walks", "search_connectors", "snap_access"]
 
-#: a pair is searched up to this many times its straight-line distance (plus a margin)
+#: a pair is searched up to this many times its straight-line distance (plus a margin), and
+#: at least up to MIN_SEARCH_M: "no path" means no walk within that limit
 MAX_DETOUR = 4.0
 _MARGIN_M = 300.0
+MIN_SEARCH_M = 3000.0
 
 
 @dataclass
@@ -136,7 +138,7 @@ def measure_walks(net, st, ap, pairs, *, progress: bool = False) -> list[Walk]:
     for i, a in enumerate(a_col):
         by_a.setdefault(int(a), []).append(i)
     for a, rows in bar(sorted(by_a.items()), enabled=progress, desc="walks", unit="station"):
-        limit = max(straight_m(st, a, int(b_col[i])) for i in rows) * MAX_DETOUR + _MARGIN_M
+        limit = max(max(straight_m(st, a, int(b_col[i])) for i in rows) * MAX_DETOUR + _MARGIN_M, MIN_SEARCH_M)
         search = _Search(net, ap, node, snap, a, limit / speed) if net.walk is not None else None
         for i in rows:
             b = int(b_col[i])
@@ -267,7 +269,7 @@ def search_connectors(net, st, ap, pairs, walks: list[Walk], weights: np.ndarray
             if v not in searches:
                 partners = rows_of[v]
                 lim = max(straight_m(st, int(a_col[k]), int(b_col[k])) for k in partners) * MAX_DETOUR
-                searches[v] = _Search(net, ap, node, snap, v, (lim + 2 * max_m + _MARGIN_M) / speed)
+                searches[v] = _Search(net, ap, node, snap, v, (max(lim, MIN_SEARCH_M) + 2 * max_m + _MARGIN_M) / speed)
             s = searches[v]
             if s.ok:
                 partner_cost[(u, v)] = (s, s.at(cands[u][0]))

@@ -67,14 +67,16 @@ def station_labels(result: TransferResult) -> dict[str, str]:
     name of a station with the same normalised name, else the station id."""
     from planner.gtfs.consolidation import normalise_name
 
-    english: dict[str, str] = {}
-    english.update(result.english_names)
+    english = result.english_names
     out = {}
-    for sid, name in zip(result.stations["station"], result.stations["name"], strict=True):
+    for sid, name, mode in zip(result.stations["station"], result.stations["name"], result.stations["mode"],
+                               strict=True):
         if _renderable(str(name)):
             out[sid] = str(name)
         else:
-            en = english.get(normalise_name(str(name)))
+            key = normalise_name(str(name))
+            family = "subway" if mode in {"metro", "monorail"} else "rail"
+            en = english.get((key, family)) or english.get((key, ""))
             out[sid] = en if en and _renderable(en) else str(sid).split(":", 1)[-1]
     return out
 
@@ -209,7 +211,7 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple
     pad = 120.0 / 111_195.0  # 120 m
     x0, x1 = min(xs) - pad / k, max(xs) + pad / k
     y0, y1 = min(ys) - pad, max(ys) + pad
-    fig = Figure(figsize=(8.5, 7.5), dpi=110)
+    fig = Figure(figsize=(10, 7.5), dpi=110)
     ax = fig.add_subplot(111)
     walk = result.net.walk
     if walk is not None:
@@ -249,12 +251,16 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple
         ax.scatter(ap["lon"], ap["lat"], s=10, c="black", marker="s", zorder=6)
         handles.append(Line2D([], [], color="black", marker="s", ms=4, ls="", label="entrance"))
     seen_modes = set()
+    names = [labels.get(s, s) for s in ids]
     for s in ids:
         mode = str(st.loc[s, "mode"])
         colour = MODE_COLOUR.get(mode, "#555555")
         ax.plot([st.loc[s, "lon"]], [st.loc[s, "lat"]], "o", ms=10 if s == sid else 7, color=colour, mec="white",
                 mew=1.2, zorder=7)
-        ax.annotate(labels.get(s, s), (st.loc[s, "lon"], st.loc[s, "lat"]), xytext=(5, 5), textcoords="offset points",
+        text = labels.get(s, s)
+        if names.count(text) > 1:  # one name for two stations: say which is which
+            text = f"{text} ({mode.replace('_', ' ')})"
+        ax.annotate(text, (st.loc[s, "lon"], st.loc[s, "lat"]), xytext=(5, 5), textcoords="offset points",
                     fontsize=8, zorder=10, weight="bold" if s == sid else "normal")
         if mode not in seen_modes:
             seen_modes.add(mode)
@@ -269,7 +275,9 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple
     n_fail = int(mine["fails"].sum())
     title = f"{labels.get(sid, sid)} ({st.loc[sid, 'mode'].replace('_', ' ')}): {len(mine)} transfer pairs, {n_fail} failing"
     ax.set_title(title, fontsize=10)
-    ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85)
+    ax.ticklabel_format(useOffset=False, style="plain")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, framealpha=0.85,
+              borderaxespad=0.0)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
     return buf.getvalue(), title
@@ -347,7 +355,13 @@ def write_outputs(result: TransferResult, out_dir: Path, *, overwrite: bool = Fa
         rep = Report("Transfers between stations", meta={"service date": result.params["service_date"]})
         report_section(result, rep, images=images)
         write_text(stage.path("transfers.html"), rep.html())
-    return stage.written
+    written = stage.written
+    # maps of an earlier run (other station areas) would pass for this run's: remove them
+    keep = {p.name for p in written}
+    for old in out_dir.glob("transfer_map_*.png"):
+        if old.name not in keep and overwrite:
+            old.unlink(missing_ok=True)
+    return written
 
 
 def scenario_yaml(result: TransferResult, *, pair_ids=None, top: int = 1, name: str | None = None) -> str:

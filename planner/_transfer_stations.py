@@ -21,8 +21,10 @@ order of preference (the first kind found is used, the others are not):
 2. OSM ``railway=subway_entrance`` nodes within ``assign_m`` of a metro or rail station
    (a name that contains the station's name wins; else the nearest metro station, then the
    nearest rail station); inside walk: the straight line to the nearest platform;
-3. OSM stop positions, tram stops and station nodes whose name (``name``, ``name:en`` or
-   ``name:zh``) normalises to the station's name, within 500 m, of a matching mode;
+3. OSM station nodes (within 500 m), stop positions and tram stops (within 150 m of a
+   platform) whose name (``name``, ``name:en`` or ``name:zh``) normalises to the station's
+   name, of a matching mode (``station=subway`` for metro, other stations for rail,
+   ``tram_stop`` for trams); no walk is counted between such a point and the platform;
 4. the station's own stops.
 """
 
@@ -44,7 +46,8 @@ MODE_RANK = {m: i for i, m in enumerate((
     "high_speed_rail", "intercity_rail", "rail", "metro", "monorail", "tram", "cable_tram", "funicular",
     "aerial_lift", "ferry", "coach", "trolleybus", "bus", "other"))}
 RAIL_LIKE = {"high_speed_rail", "intercity_rail", "rail", "metro", "monorail"}
-_OSM_STOP_MATCH_M = 500.0
+_OSM_STOP_MATCH_M = 500.0      # station / halt nodes (a station is big)
+_OSM_POSITION_MATCH_M = 150.0  # stop positions and tram stops, from the nearest platform
 
 
 @dataclass
@@ -398,15 +401,24 @@ def _osm_access(st: Stations, tt, osm: pd.DataFrame, rows, assign_m, lat0, speed
         for u in tree.query_ball_point(p, _OSM_STOP_MATCH_M):
             if has_gtfs[u] or got_entrance[u] or not st.in_area[u] or st.norm[u] not in names:
                 continue
-            mode = st.modes[u]
-            kind = r["kind"]
-            station_tag = r.get("station")
-            ok = ((kind == "tram_stop" and mode == "tram")
-                  or (kind in {"station", "halt"} and (mode in RAIL_LIKE and (station_tag != "subway" or mode == "metro")))
-                  or (kind == "stop_position" and (mode in RAIL_LIKE or mode == "tram")))
-            if ok:
-                s, _d = nearest_stop(u, r["lon"], r["lat"])
+            if st.modes[u] not in _osm_modes(r["kind"], r.get("station")):
+                continue
+            s, d = nearest_stop(u, r["lon"], r["lat"])
+            if d <= (_OSM_STOP_MATCH_M if r["kind"] in {"station", "halt"} else _OSM_POSITION_MATCH_M):
                 rows[u].append((r["lon"], r["lat"], "osm_stop", f"osm:{r['osm_type']}/{r['osm_id']}", 0.0, 0.0, s))
+
+
+def _osm_modes(kind: str, station) -> set[str]:
+    """Modes of the GTFS stations an OSM stop feature may stand for."""
+    if kind == "tram_stop":
+        return {"tram"}
+    if kind == "stop_position":
+        return RAIL_LIKE | {"tram"}
+    if station in ("subway", "monorail"):
+        return {"metro", "monorail"}
+    if station == "light_rail":
+        return {"metro", "monorail", "tram"}
+    return {"rail", "high_speed_rail", "intercity_rail"}
 
 
 # ---------------------------------------------------------------------- pairs

@@ -14,6 +14,9 @@ no transfer.
 OD sets (:class:`OD`):
 
 * the stations of the analysis, every ordered pair once (:func:`station_od`);
+* the evaluation's places (``plan evaluate``'s cities, :func:`planner.evaluate.load_places`),
+  every ordered pair once, reaching stops as the evaluation does (walking, and the local
+  taxi/bus approximation) (:func:`places_od`);
 * a points file (``id, lon, lat`` or ``stop_id``; :func:`planner.points.read_points`),
   every ordered pair of points once;
 * an OD list (CSV with ``from_lon, from_lat, to_lon, to_lat`` or ``from_stop, to_stop``
@@ -35,7 +38,7 @@ import pandas as pd
 from planner.errors import InputError
 from planner.network import Access
 
-__all__ = ["OD", "count_use", "read_od", "station_od"]
+__all__ = ["OD", "count_use", "places_od", "read_od", "station_od"]
 
 
 @dataclass
@@ -70,6 +73,21 @@ def station_od(st, units) -> OD:
     keep = i != j
     rows = np.column_stack([i[keep], j[keep]]).astype(np.int64)
     return OD(pts, pts, acc, acc, rows, np.ones(len(rows)), units, units, "every ordered pair of the stations")
+
+
+def places_od(net, places: pd.DataFrame) -> OD:
+    """Every ordered pair of the evaluation's places (``id``, ``lon``, ``lat``; weight 1 each)."""
+    from planner.matrix import resolve_points
+
+    pts = pd.DataFrame({"id": places["id"].astype(str).to_numpy(dtype=object),
+                        "lon": places["lon"].to_numpy(dtype=float), "lat": places["lat"].to_numpy(dtype=float),
+                        "stop_id": [""] * len(places)})
+    acc = resolve_points(net, pts, local=True)
+    n = len(pts)
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    keep = i != j
+    rows = np.column_stack([i[keep], j[keep]]).astype(np.int64)
+    return OD(pts, pts, acc, acc, rows, np.ones(len(rows)), label="every ordered pair of the evaluation's places")
 
 
 def read_od(net, path: str | Path, *, datum: str = "wgs84") -> OD:

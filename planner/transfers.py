@@ -44,7 +44,8 @@ columns
                              ``operator``, ``feed``
 ``found_by``                 radius / parent / name / transfers_txt (``;``-joined)
 ``straight_m``               straight line between the stations' points (m)
-``walk_m``, ``walk_min``     walk platform to platform (m, min); NaN: no path
+``walk_m``, ``walk_min``     walk platform to platform (m, min); NaN: no path within 4 x the
+                             straight line + 300 m (at least 3 km)
 ``detour_ratio``             ``walk_m / straight_m``
 ``in_station_m``             of ``walk_m``, inside the stations (entrance to platform)
 ``walk_method``              street / straight_line (off the walk network) / none
@@ -119,7 +120,7 @@ class TransferResult:
     access: AccessPoints | None = None
     use: UseCount | None = None
     pair_units: pd.DataFrame | None = None               # a, b (unit indices), found_by per pair_id order
-    english_names: dict = field(default_factory=dict)    # normalised name -> English OSM name
+    english_names: dict = field(default_factory=dict)    # (normalised name, family) -> English OSM name
 
     def summary(self) -> dict:
         """Counts by class, failing pairs, journeys routed and minutes lost."""
@@ -165,20 +166,23 @@ def _nearest_filter(st, pairs: pd.DataFrame, keep_n: int) -> pd.DataFrame:
     return pairs[keep].reset_index(drop=True)
 
 
-def _english_names(osm: pd.DataFrame | None) -> dict[str, str]:
+def _english_names(osm: pd.DataFrame | None) -> dict[tuple[str, str], str]:
+    """English OSM names by (normalised name or name:zh, "subway"/"rail"), and by (name, "")."""
     from planner.gtfs.consolidation import normalise_name
 
-    out: dict[str, str] = {}
+    out: dict[tuple[str, str], str] = {}
     if osm is None or "name_en" not in osm:
         return out
-    for r in osm.sort_values(["osm_type", "osm_id"]).itertuples(index=False):
-        en = getattr(r, "name_en", None)
-        if not isinstance(en, str) or not en.strip():
+    for r in osm.sort_values(["osm_type", "osm_id"]).to_dict("records"):
+        en = r.get("name_en")
+        if not isinstance(en, str) or not en.strip() or r.get("kind") == "subway_entrance":
             continue
+        family = "subway" if r.get("station") == "subway" else "rail"
         for c in ("name", "name_zh"):
-            v = getattr(r, c, None)
+            v = r.get(c)
             if isinstance(v, str) and v.strip():
-                out.setdefault(normalise_name(v), en.strip())
+                out.setdefault((normalise_name(v), family), en.strip())
+                out.setdefault((normalise_name(v), ""), en.strip())
     return out
 
 

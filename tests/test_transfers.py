@@ -19,6 +19,7 @@ Metro line M: B -> M2 (lon 10.05, off the grid), every 2 min from 07:00 to 09:58
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -29,7 +30,12 @@ from planner.config import Config
 from planner.gtfs import read_feeds
 from planner.matrix import travel_time_matrix
 from planner.network import build_network
-from planner.transfers import DelayModel, TransferStandard, analyse_transfers, write_connector_scenario
+from planner.transfers import (
+    DelayModel,
+    TransferStandard,
+    analyse_transfers,
+    write_connector_scenario,
+)
 from tests.conftest import write_feed
 from tests.test_osm_helpers import write_osm
 
@@ -60,7 +66,7 @@ def xy(n: int) -> tuple[float, float]:
 
 
 def path_m(*nodes: int) -> float:
-    return sum(hav(*xy(a), *xy(b)) for a, b in zip(nodes[:-1], nodes[1:], strict=True))
+    return sum(hav(*xy(a), *xy(b)) for a, b in itertools.pairwise(nodes))
 
 
 def _walk_ab() -> float:
@@ -134,7 +140,7 @@ def grid(tmp_path_factory):
 
 
 def test_grid_walk_detour_class_and_timetable(grid):
-    net, _osm, res, _tmp = grid
+    _net, _osm, res, _tmp = grid
     p = res.pairs
     assert set(p["pair_id"]) == {"T0001"}  # R1 and M2 lie outside the walk network's extent
     ab = p[p["from_station"] == "grid:A"].iloc[0]

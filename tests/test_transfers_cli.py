@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -89,7 +90,7 @@ def test_helsinki_paths_run_along_street_edges(helsinki):
         inner = [key.get((round(x, 7), round(y, 7))) for x, y in w.coords]
         street = [v for v in inner if v is not None]
         assert len(street) >= 1
-        for u, v in zip(street[:-1], street[1:], strict=True):
+        for u, v in itertools.pairwise(street):
             assert (u, v) in edges
             checked += 1
     assert checked > 100
@@ -162,3 +163,16 @@ def test_cli_errors(tmp_path):
     r = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "o3"), "--standard", str(loose),
                                   "--write-scenario", str(tmp_path / "s.yaml")])
     assert r.exit_code == 2 and "no_suggestion" in r.output
+
+
+def test_cli_od_from_the_evaluation_places(tmp_path):
+    args = _grid_args(tmp_path)
+    i = args.index("--od")
+    places = tmp_path / "places.csv"
+    places.write_text("id,name,lon,lat,population\nwest,Westport,9.95,0.0,1000\neast,Eastfield,10.05,0.0,2000\n")
+    args[i + 1] = "places"
+    r = CliRunner().invoke(main, [*args, "--places", str(places), "-o", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    assert "(every ordered pair of the evaluation's places)" in r.output
+    r = CliRunner().invoke(main, [*args[:i + 1], str(tmp_path / "missing.csv"), *args[i + 2:], "-o", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "does not exist" in r.output

@@ -47,10 +47,13 @@ def _bbox(ctx, param, value):
                    "the other (0: every pair in the radius).")
 @click.option("--standard", "standard_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="YAML file with the walking thresholds and delay means (see below).")
-@click.option("--od", "od_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Journeys to weight by: points (id, lon, lat or stop_id; every ordered pair) or an OD list "
-                   "(from_lon, from_lat, to_lon, to_lat or from_stop, to_stop; optional trips). "
+@click.option("--od", "od_file", default=None, metavar="FILE|places",
+              help="Journeys to weight by: points (id, lon, lat or stop_id; every ordered pair), an OD list "
+                   "(from_lon, from_lat, to_lon, to_lat or from_stop, to_stop; optional trips), or 'places' for "
+                   "the evaluation's places (--places, default the bundled cities). "
                    "Default: every ordered pair of the stations analysed.")
+@click.option("--places", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Places for --od places (CSV: id, name, lon, lat, population).")
 @time_option("--depart", "depart", default="08:00", show_default=True, help="Start of the departure window.")
 @click.option("--window", "window_min", type=click.IntRange(min=0), default=60, show_default=True,
               help="Departure window in minutes (waits, miss risk and routed journeys).")
@@ -70,7 +73,7 @@ def _bbox(ctx, param, value):
 @network_options
 @click.pass_context
 def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standard_file: Path | None,
-              od_file: Path | None, depart: int, window_min: int, step_min: int, bbox, top: int, maps: int,
+              od_file: str | None, places: Path | None, depart: int, window_min: int, step_min: int, bbox, top: int, maps: int,
               output: Path | None, overwrite: bool, scenario_out: Path | None, gtfs, osm, date, cache_dir, no_cache,
               datum) -> None:
     """Measure the transfers between stations of different modes on the walking network.
@@ -109,12 +112,13 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
       plan transfers
       plan transfers --radius 1000 --depart 07:30 --window 120 -o out/transfers
       plan transfers --gtfs hsl.zip --osm helsinki.osm.pbf --date 2022-02-22 --od od.csv
+      plan transfers --od places --window 120
       plan transfers --write-scenario connector.yaml && plan evaluate connector.yaml
     """
     import time
 
     from planner._transfer_output import TERMINAL_COLUMNS, terminal_rows
-    from planner._transfer_use import read_od
+    from planner._transfer_use import places_od, read_od
     from planner.cli._network import load_network
     from planner.errors import OutputError
     from planner.transfers import analyse_transfers, load_standard, write_connector_scenario
@@ -126,7 +130,12 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
         raise OutputError(msg, code="output_exists", hint="pass --overwrite")
     standard, delay = load_standard(standard_file) if standard_file is not None else (None, None)
     net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min)
-    od = read_od(net, od_file, datum=datum) if od_file is not None else None
+    if od_file == "places":
+        from planner.evaluate import load_places
+
+        od = places_od(net, load_places(places))
+    else:
+        od = read_od(net, Path(od_file), datum=datum) if od_file is not None else None
     res = analyse_transfers(net, radius_m=radius_m, standard=standard, delay=delay, od=od, departure_s=depart,
                             window_min=window_min, use_step_min=step_min, nearest_per_mode=nearest_per_mode,
                             bbox=bbox, osm=_default_osm(gtfs, osm), progress=show_progress(ctx))
