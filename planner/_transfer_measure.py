@@ -335,12 +335,14 @@ def _best_node(u, i, cand, rows, a_col, b_col, partner_cost, walks, weights, spe
     improves = new[i] < cur[i] - max(min_saving_s, 1e-9)
     if not improves.any():
         return None
-    w = {k: float(weights[k]) for k in new}
+    # a pair without a measured walk has no time to save (journeys through it walk on the
+    # network's own footpath); only the failing pair itself may be such a pair
+    w = {k: float(weights[k]) if cur[k] < _NO_WALK_S else 0.0 for k in new}
     if sum(w.values()) <= 0:  # no routed use: the pair itself decides
         w = {k: 1.0 if k == i else 0.0 for k in new}
     saving = np.zeros(len(nodes))
     for k, t in new.items():
-        if w[k] > 0:
+        if w[k] > 0 and cur[k] < _NO_WALK_S:
             saving += w[k] * (cur[k] - np.minimum(t, cur[k]))
     saving = np.where(improves, saving, -np.inf)
     # ties: the larger saving for this pair, then the shorter connector, then the node index

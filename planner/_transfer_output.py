@@ -329,9 +329,10 @@ def report_section(result: TransferResult, report, *, maps: int = 3, images: lis
              "mean per mode.", note=True)
     cols = ["rank", "from_name", "from_mode", "to_name", "to_mode", "walk_m", "walk_min", "detour_ratio", "forced_min",
             "miss_risk", "class", "journeys", "traveller_min_lost", "saved_min"]
-    sec.table(result.pairs[cols].head(30), caption="Transfers, ranked (one row per direction)")
+    sec.table(result.pairs[cols].head(30), caption="Transfers, ranked (one row per direction)", float_format="{:,.2f}")
     if len(result.suggestions):
-        sec.table(result.suggestions.drop(columns=["lon", "lat"]).head(20), caption="Suggested entrances / connectors")
+        sec.table(result.suggestions.drop(columns=["lon", "lat"]).head(20), caption="Suggested entrances / connectors",
+                  float_format="{:,.2f}")
     for _name, caption, png in (images if images is not None else transfer_maps(result, maps)):
         sec.image(png, caption)
     return sec

@@ -244,7 +244,7 @@ def _pathway_inside(feed, entrances: list[str], targets: dict[str, list[str]], s
         return {}
     nodes = sorted(set(pw["from_stop_id"]) | set(pw["to_stop_id"]) | set(entrances))
     idx = {s: i for i, s in enumerate(nodes)}
-    src, dst, sec, met = [], [], [], []
+    best: dict[tuple[int, int], tuple[float, float]] = {}   # (from, to) -> fastest (seconds, metres)
     for r in pw.itertuples(index=False):
         a, b = str(r.from_stop_id), str(r.to_stop_id)
         length = float(r.length) if pd.notna(r.length) else np.nan
@@ -260,13 +260,14 @@ def _pathway_inside(feed, entrances: list[str], targets: dict[str, list[str]], s
             length = t * speed
         pairs = [(a, b)] + ([(b, a)] if int(r.is_bidirectional) == 1 else [])
         for x, y in pairs:
-            src.append(idx[x])
-            dst.append(idx[y])
-            sec.append(max(t, 1e-6))  # csgraph drops explicit zeros
-            met.append(length)
+            key = (idx[x], idx[y])
+            if key not in best or t < best[key][0]:  # stairs and an escalator: the faster one
+                best[key] = (t, length)
     n = len(nodes)
-    g = csr_matrix((sec, (src, dst)), shape=(n, n))
-    length_of = {(s, d): m for s, d, m in zip(src, dst, met, strict=True)}
+    keys = sorted(best)
+    g = csr_matrix(([max(best[k][0], 1e-6) for k in keys],  # csgraph drops explicit zeros
+                    ([k[0] for k in keys], [k[1] for k in keys])), shape=(n, n))
+    length_of = {k: best[k][1] for k in keys}
     starts = [idx[e] for e in entrances if e in idx]
     if not starts:
         return {}

@@ -186,7 +186,6 @@ def count_use(net, st, od: OD, departures, *, progress: bool = False) -> UseCoun
     out = UseCount({}, len(od.rows), len(deps))
     if len(od.rows) == 0 or not deps:
         return out
-    direct = direct_walk_seconds(net, od.origins, od.destinations)
     share = 1.0 / len(deps)
     station = len(od.o_unit) > 0
     by_origin: dict[int, list[int]] = {}
@@ -194,6 +193,10 @@ def count_use(net, st, od: OD, departures, *, progress: bool = False) -> UseCoun
         by_origin.setdefault(int(o), []).append(r)
     for o, rows in bar(sorted(by_origin.items()), enabled=progress, desc="journeys", unit="origin"):
         acc = od.o_access[o]
+        # walking alone, to this origin's destinations only (an OD list pairs rows one to one)
+        dest = np.array([int(od.rows[r, 1]) for r in rows])
+        walk_only = direct_walk_seconds(net, od.origins.iloc[[o]], od.destinations.iloc[dest])[0]
+        walk_of = dict(zip(rows, walk_only.tolist(), strict=True))
         for t in deps:
             if len(acc.stops) == 0:
                 out.journeys_unreachable += share * float(od.weight[rows].sum())
@@ -211,7 +214,7 @@ def count_use(net, st, od: OD, departures, *, progress: bool = False) -> UseCoun
                 cand = best[eg.stops] + eg.seconds
                 cand[best[eg.stops] >= INF] = np.iinfo(np.int64).max
                 j = int(np.argmin(cand))
-                walk = int(direct[o, d])
+                walk = int(walk_of[r])
                 if cand[j] == np.iinfo(np.int64).max or cand[j] - t > cfg.max_trip_duration_s:
                     if walk >= 0:
                         out.journeys_walk_only += w

@@ -251,7 +251,7 @@ def test_grid_gtfs_entrance_and_pathways(tmp_path):
              "BS,Beta Metro,0.0,10.003,1,\nB,Beta Metro platform,0.0,10.003,0,BS\nE,Beta exit north,0.001,10.003,2,BS\n"
              "M2,Eastfield,0.0,10.05,,\n")
     pathways = ("pathway_id,from_stop_id,to_stop_id,pathway_mode,is_bidirectional,length,traversal_time\n"
-                "p1,E,B,2,1,80,60\n")
+                "p1,E,B,2,1,80,60\np2,E,B,1,1,70,90\n")   # an escalator and slower stairs: the faster counts
     net, osm = grid_network(tmp_path, stops=stops, extra={"pathways.txt": pathways})
     res = analyse_transfers(net, departure_s=8 * 3600, window_min=60, osm=osm)
     r = res.pairs[res.pairs["from_station"] == "grid:A"].iloc[0]
@@ -300,3 +300,15 @@ def test_standard_thresholds_and_delay_model():
         TransferStandard(good_max_m=500)
     with pytest.raises(ConfigError, match="unknown mode"):
         DelayModel({"hovercraft": 1.0})
+
+
+def test_no_pairs_still_writes_outputs(grid, tmp_path):
+    from planner.errors import ConfigError
+
+    net, osm, _res, _tmp = grid
+    res = analyse_transfers(net, radius_m=10.0, departure_s=8 * 3600, window_min=60, osm=osm)
+    assert res.pairs.empty and res.suggestions.empty and res.summary()["pairs"] == 0
+    names = {p.name for p in res.write(tmp_path / "out")}
+    assert {"transfers.csv", "transfers.gpkg", "transfers.html"} <= names
+    with pytest.raises(ConfigError, match="no transfer fails the standard"):
+        write_connector_scenario(res, tmp_path / "s.yaml")
