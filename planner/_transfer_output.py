@@ -82,6 +82,9 @@ def station_labels(result: TransferResult) -> dict[str, str]:
 
 
 def _slug(text: str) -> str:
+    import unicodedata
+
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     s = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
     return s[:40] or "station"
 
