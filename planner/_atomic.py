@@ -32,6 +32,12 @@ TEMP_SUFFIX = ".tmp"
 STAGING_PREFIX = ".staging-"
 
 
+def _umask() -> int:
+    current = os.umask(0o022)  # os.umask only reads by writing; put it straight back
+    os.umask(current)
+    return current
+
+
 def _fsync_dir(directory: Path) -> None:
     # durability of the rename across power loss; not available on every platform
     with contextlib.suppress(OSError):
@@ -60,6 +66,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **kwargs: Any) -> It
         raise OutputError(msg, code="output_unwritable", hint="choose a writable folder") from err
     tmp = Path(tmp_name)
     try:
+        # mkstemp creates 0600 files; give the output the usual permissions (umask)
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
             handle.flush()
