@@ -356,7 +356,7 @@ def network_key(feed_digests: dict[str, str], osm_digest: str, date, window, con
 def build_network(feeds: FeedSet | Sequence[str], date, *, window: tuple[int, int] | None = None,
                   osm: str | Path | None = None, walk: StreetNetwork | None = None, drive: bool = False,
                   config: Config | None = None, cache_dir: str | Path | None = None, use_cache: bool = True,
-                  progress: bool | None = None) -> Network:
+                  progress: bool | None = None, preloaded: FeedSet | None = None) -> Network:
     """Build (or reload from the cache) the multimodal network of ``date``.
 
     Parameters
@@ -377,6 +377,9 @@ def build_network(feeds: FeedSet | Sequence[str], date, *, window: tuple[int, in
         Also build the drive network from ``osm`` (park-and-ride access to rail stations).
     cache_dir
         Folder of the network cache (default ``osm_cache/``).
+    preloaded
+        The feeds of ``feeds`` (specs) already read, used if the network must be built; the
+        cache key still comes from the files' digests, so both paths share one entry.
     """
     from planner import _network_io
     from planner.gtfs.feed import FeedSet, read_feeds
@@ -387,7 +390,7 @@ def build_network(feeds: FeedSet | Sequence[str], date, *, window: tuple[int, in
         fs = feeds
         digests = {f.feed_id: f.digest for f in fs}
     else:
-        fs = None
+        fs = preloaded
         specs = [str(x) for x in feeds]
         digests = _spec_digests(specs)
     window = window or (0, 36 * 3600)
@@ -445,7 +448,9 @@ def _link(tt: Timetable, walk: StreetNetwork | None, config: Config, *, progress
                         "linked by the straight-line approximation", file="stops.txt", field="stop_id",
                         value=tt.stop_ids[s])
         if len(missing) > 50:
-            notices.add("planner_stop_not_snapped", Severity.WARNING, "more stops not snapped",
+            notices.add("planner_stop_not_snapped", Severity.WARNING,
+                        f"{len(missing) - 50:,} more stops are more than {config.snap_max_m:.0f} m from the walk "
+                        "network (outside the OSM extract?); linked by the straight-line approximation",
                         count=len(missing) - 50)
     net = Network(tt, Footpaths.empty(S), np.zeros(0, np.int8), np.full(S, config.change_time_s, np.int32),
                   stop_node, stop_snap, config, walk=walk, notices=notices)

@@ -246,3 +246,13 @@ def test_network_export_cli(tmp_path):
     layers = {row[0] for row in con.execute("select table_name from gpkg_contents")}
     con.close()
     assert layers == {"stops", "footpaths", "patterns"}
+
+
+def test_network_build_with_gtfs_cli_and_reload(tmp_path):
+    args = ["network", "build", "--osm", str(HEL_OSM), "--gtfs", str(HEL_GTFS), "--cache-dir", str(tmp_path / "c"), "-q"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "Built multimodal network for 2022-02-22" in r.output
+    assert "stops 1,361" in r.output
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0 and "Loaded cached multimodal network" in r.output

@@ -62,8 +62,7 @@ def load_network(ctx: click.Context, gtfs, osm, date, cache_dir: Path, no_cache:
                  window_end_s: int | None = None, drive: bool = False, **config_overrides):
     """Build or reload the network for a command; returns (network, date string)."""
     from planner._defaults import data_root, default_gtfs_paths
-    from planner.gtfs.feed import read_feeds
-    from planner.gtfs.service import busiest_date, to_date
+    from planner.gtfs.service import to_date
     from planner.network import build_network
 
     config = make_config(ctx, **config_overrides)
@@ -81,8 +80,7 @@ def load_network(ctx: click.Context, gtfs, osm, date, cache_dir: Path, no_cache:
         raise FeedError(msg, code="input_unreadable", hint="pass --gtfs FEED (a GTFS zip or folder)")
     feeds = None
     if date is None:
-        feeds = read_feeds(specs, config=config)
-        day = busiest_date(feeds)
+        day, feeds = _busiest_date_cached(specs, config, cache_dir if not no_cache else None)
     else:
         try:
             day = to_date(date)
@@ -90,6 +88,34 @@ def load_network(ctx: click.Context, gtfs, osm, date, cache_dir: Path, no_cache:
             raise click.BadParameter(str(err), param_hint="--date") from None
     # the service day plus the morning after (overnight journeys end on next-day trips)
     window = (0, max(36 * 3600, (window_end_s or 0) + 16 * 3600))
-    net = build_network(feeds if feeds is not None else specs, str(day), window=window, osm=osm, drive=drive,
-                        config=config, cache_dir=cache_dir, use_cache=not no_cache)
+    net = build_network(specs, str(day), window=window, osm=osm, drive=drive, config=config, cache_dir=cache_dir,
+                        use_cache=not no_cache, preloaded=feeds)
     return net, str(day)
+
+
+def _busiest_date_cached(specs, config, cache_dir):
+    """The feeds' busiest date, remembered per input digest so a warm run need not parse
+    the feeds; returns (date, feeds or None)."""
+    import hashlib
+    import json
+
+    from planner._atomic import write_text
+    from planner.gtfs.feed import read_feeds
+    from planner.gtfs.service import busiest_date, to_date
+    from planner.network import _spec_digests
+
+    key = hashlib.sha256(json.dumps(sorted(_spec_digests(specs).items())).encode()).hexdigest()[:40]
+    path = None if cache_dir is None else Path(cache_dir) / "networks" / f"busiest-date-{key}.json"
+    if path is not None and path.exists():
+        try:
+            return to_date(json.loads(path.read_text())["date"]), None
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink(missing_ok=True)
+    feeds = read_feeds(specs, config=config)
+    day = busiest_date(feeds)
+    if path is not None:
+        try:
+            write_text(path, json.dumps({"date": str(day)}))
+        except OSError:
+            pass
+    return day, feeds

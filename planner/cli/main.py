@@ -104,9 +104,8 @@ def _register() -> None:
 
     main.add_command(osm_cmd.osm)
     main.add_command(network_cmd.network)
-    from planner.cli import network_export  # noqa: F401  (adds 'plan network export')
-
     from planner.cli import matrix as matrix_cmd
+    from planner.cli import network_export  # noqa: F401  (adds 'plan network export')
     from planner.cli import route as route_cmd
 
     main.add_command(route_cmd.route)
