@@ -20,4 +20,6 @@ def progress(iterable: Iterable | None = None, *, enabled: bool = True, **kwargs
     kwargs.setdefault("file", sys.stderr)
     kwargs.setdefault("leave", False)
     kwargs.setdefault("dynamic_ncols", True)
-    return tqdm(iterable, disable=not enabled, **kwargs)
+    out = kwargs["file"]
+    interactive = bool(getattr(out, "isatty", lambda: False)())
+    return tqdm(iterable, disable=not (enabled and interactive), **kwargs)

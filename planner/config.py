@@ -98,6 +98,10 @@ Public transport routing (``planner.network``, ``planner.routing``)
     ``straight_line_detour`` at this speed (an assumption: urban traffic including waiting).
 ``local_access_max_s`` : int, default 5400
     Longest such urban access or egress leg (seconds; 90 minutes).
+``local_rail_transfers`` : bool, default False
+    Also link the rail stations of one city by that urban taxi/bus approximation, so that an
+    intercity journey can change between two stations across town (Harbin station to
+    Harbin West). Off for urban analyses; ``plan evaluate`` and ``plan net`` turn it on.
 """
 
 from __future__ import annotations
@@ -147,12 +151,13 @@ class Config:
     park_ride_penalty_s: int = 600
     local_access_speed_kmh: float = 20.0
     local_access_max_s: int = 5400
+    local_rail_transfers: bool = False
 
     def __post_init__(self) -> None:
         problems = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in {"strict", "allow_subfolder", "progress"}:
+            if f.name in {"strict", "allow_subfolder", "progress", "local_rail_transfers"}:
                 if not isinstance(value, bool):
                     problems.append(f"{f.name} must be true or false, got {value!r}")
                 continue

@@ -78,7 +78,7 @@ def _scale_bar(ax, lat0: float) -> None:
     nice = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
     length = max([n for n in nice if n <= width_km / 4] or [nice[0]])
     deg = length / km_per_deg
-    xs = x0 + (x1 - x0) * 0.05
+    xs = x1 - (x1 - x0) * 0.05 - deg  # lower right, away from labels on the left
     ys = y0 + (y1 - y0) * 0.05
     ax.plot([xs, xs + deg], [ys, ys], color="black", lw=3, solid_capstyle="butt", zorder=10)
     ax.text(xs + deg / 2, ys + (y1 - y0) * 0.015, f"{length:g} km", ha="center", va="bottom", fontsize=8, zorder=10)
@@ -117,7 +117,11 @@ def _draw_places(ax, places: pd.DataFrame, values=None, cmap="RdYlGn", vlabel: s
         sc = ax.scatter(places["lon"], places["lat"], s=size, c=v, cmap=cmap, edgecolor="black", linewidth=0.5,
                         zorder=20, **kw)
         if fig is not None:
-            cb = fig.colorbar(sc, ax=ax, shrink=0.7)
+            from matplotlib.ticker import FuncFormatter
+
+            big = np.nanmax(np.abs(v)) >= 1e5 if np.isfinite(v).any() else False
+            fmt = FuncFormatter(lambda x, _pos: f"{x / 1e6:+.1f} M" if big else f"{x:+,.0f}")
+            cb = fig.colorbar(sc, ax=ax, shrink=0.7, format=fmt)
             cb.set_label(vlabel)
     name_col = "name" if "name" in places else "id"
     for lon, lat, name in zip(places["lon"], places["lat"], places[name_col], strict=True):

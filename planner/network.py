@@ -461,6 +461,13 @@ def _link(tt: Timetable, walk: StreetNetwork | None, config: Config, *, progress
     sec = np.r_[sec, t2]
     met = np.r_[met, m2]
     how = np.r_[how, np.full(len(s2), LINK_STRAIGHT, np.int8)]
+    if config.local_rail_transfers:
+        s3, d3, t3, m3 = _local_rail_links(net)
+        src = np.r_[src, s3]
+        dst = np.r_[dst, d3]
+        sec = np.r_[sec, t3]
+        met = np.r_[met, m3]
+        how = np.r_[how, np.full(len(s3), LINK_LOCAL, np.int8)]
     # changing vehicles via a footpath takes at least the change time at one stop
     sec = np.maximum(sec, float(config.change_time_s))
     src, dst, sec, met, how = _merge_transfers(net, src, dst, sec, met, how)
@@ -543,6 +550,29 @@ def _straight_footpaths(net: Network):
     dst = np.r_[pairs[:, 1], pairs[:, 0]]
     dd = np.r_[d, d]
     return src.astype(np.int64), dst.astype(np.int64), dd / cfg.walk_speed_mps, dd
+
+
+def _local_rail_links(net: Network):
+    """Cross-town links between rail stations (urban taxi/bus approximation), for intercity
+    analyses (``Config.local_rail_transfers``)."""
+    cfg = net.config
+    tt = net.timetable
+    rail = np.zeros(tt.n_stops, bool)
+    for p in np.flatnonzero(np.isin(tt.pattern_mode, list(_RAIL_MODES))):
+        rail[tt.pattern_stops[tt.pattern_stops_ptr[p]:tt.pattern_stops_ptr[p + 1]]] = True
+    idx = np.flatnonzero(rail)
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+    if len(idx) < 2:
+        return empty
+    xy = net._stop_xy()[idx]
+    speed = cfg.local_access_speed_kmh / 3.6
+    radius = cfg.local_access_max_s * speed / cfg.straight_line_detour
+    pairs = cKDTree(xy).query_pairs(radius, output_type="ndarray")
+    if len(pairs) == 0:
+        return empty
+    d = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T) * cfg.straight_line_detour
+    a, b = idx[pairs[:, 0]], idx[pairs[:, 1]]
+    return (np.r_[a, b].astype(np.int64), np.r_[b, a].astype(np.int64), np.r_[d, d] / speed, np.r_[d, d])
 
 
 def _merge_transfers(net: Network, src, dst, sec, met, how):

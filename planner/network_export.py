@@ -7,7 +7,8 @@ change time at the stop, seconds).
 
 ``footpaths``: ``from_stop_id``, ``to_stop_id``, ``walk_m`` (metres; empty when only a
 time is known), ``walk_s`` (seconds, including the minimum change time), ``method``
-(``street``, ``straight_line``, ``transfers_txt``).
+(``street``, ``straight_line``, ``transfers_txt``, ``local_taxi_bus`` for cross-town
+links between rail stations when ``Config.local_rail_transfers`` is on).
 
 ``patterns``: ``pattern_id``, ``route_id``, ``route_name``, ``mode``, ``operator``,
 ``feed_id``, ``trips``, ``stops``, ``first_departure``/``last_departure`` (HH:MM:SS at the
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from planner.gtfs.modes import MODES
-from planner.network import LINK_STRAIGHT, LINK_STREET, LINK_TRANSFERS_TXT
+from planner.network import LINK_LOCAL, LINK_STRAIGHT, LINK_STREET, LINK_TRANSFERS_TXT
 
 if TYPE_CHECKING:
     from planner.network import Network
@@ -61,6 +62,7 @@ def footpaths_table(net: Network) -> pd.DataFrame:
     method[net.footpath_method == LINK_STREET] = "street"
     method[net.footpath_method == LINK_TRANSFERS_TXT] = "transfers_txt"
     method[net.footpath_method == LINK_STRAIGHT] = "straight_line"
+    method[net.footpath_method == LINK_LOCAL] = "local_taxi_bus"
     return pd.DataFrame({"from_stop_id": tt.stop_ids[src], "to_stop_id": tt.stop_ids[fp.to],
                          "walk_m": np.round(fp.metres, 1), "walk_s": fp.seconds, "method": method})
 

@@ -79,8 +79,9 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
         msg = f"two scenarios have the same name: {', '.join(sorted({n for n in names if names.count(n) > 1}))}"
         raise InputError(msg, code="duplicate_scenario_name", hint="give each scenario its own 'name'")
     pl = load_places(places)
-    net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min)
-    config = make_config(ctx)
+    net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
+                            local_rail_transfers=True)
+    config = make_config(ctx, local_rail_transfers=True)
     feeds = net.load_feeds()
     ev = run(feeds, loaded, pl, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
              walk=net.walk, config=config, cache_dir=None if no_cache else cache_dir, progress=show_progress(ctx))
@@ -108,6 +109,8 @@ def _notes(net, config) -> list[str]:
         f"by taxi/bus approximated as straight-line distance x {config.straight_line_detour} at "
         f"{config.local_access_speed_kmh} km/h (up to {config.local_access_max_s // 60} min).",
         f"A change of vehicle takes at least {config.change_time_s} s; at most {config.max_rides} vehicles per journey.",
+        "Rail stations of one city are also linked by the same taxi/bus approximation, so journeys may change "
+        "stations across town (e.g. Harbin station to Harbin West).",
         "Population-weighted means use the pairs reachable in both the baseline and the scenario.",
     ]
     return notes
