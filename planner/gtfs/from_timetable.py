@@ -134,7 +134,7 @@ def _read_csv(path: Path, role: str) -> tuple[list[str], list[tuple[int, dict[st
         raise TimetableError(msg, code="input_unreadable", hint=f"give the path of the {role} CSV") from None
     except OSError as err:
         msg = f"{path}: cannot read the {role} file: {err.strerror or err}"
-        raise TimetableError(msg, code="input_unreadable") from err
+        raise TimetableError(msg, code="input_unreadable", hint=f"give a readable {role} CSV file") from err
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -151,7 +151,7 @@ def _read_csv(path: Path, role: str) -> tuple[list[str], list[tuple[int, dict[st
         raise TimetableError(msg, code="empty_file", hint="the first line must name the columns") from None
     except csv.Error as err:
         msg = f"{path}:1: cannot parse the header: {err}"
-        raise TimetableError(msg, code="csv_parsing_failed") from None
+        raise TimetableError(msg, code="csv_parsing_failed", hint="check the quotes in the first line") from None
     cols = [h.strip().lower() for h in header]
     seen: set[str] = set()
     for c in cols:
@@ -179,7 +179,7 @@ def _read_csv(path: Path, role: str) -> tuple[list[str], list[tuple[int, dict[st
         raise TimetableError(msg, code="csv_parsing_failed", hint="check quotes in that row") from None
     if not rows:
         msg = f"{path}: the {role} file has a header but no rows"
-        raise TimetableError(msg, code="empty_file")
+        raise TimetableError(msg, code="empty_file", hint=f"add one row per {'train and stop' if role == 'timetable' else 'station'}")
     return cols, rows
 
 
@@ -585,7 +585,7 @@ def timetable_to_tables(timetable: str | Path, stations: str | Path, *, start_da
     probs.raise_if_any("fix the rows listed; see 'plan gtfs from-timetable --help' for the columns")
     if not trip_rows:
         msg = f"{tt_path}: no train could be converted"
-        raise TimetableError(msg, code="empty_file")
+        raise TimetableError(msg, code="empty_file", hint="a train needs at least two rows (stops)")
 
     # agencies: ids by name order where not given
     taken = {a["agency_id"] for a in agencies.values() if a["agency_id"]}
