@@ -1368,7 +1368,13 @@ def gtfs_provenance(info: dict, gdir: Path) -> str:
     add(md_table(["line", "name", "length", "design speed", "passenger stations / in feed", "detour factor",
                   "cruise speed", "cruise basis", "agency / route_type"], rows))
     add("")
-    add("Line facts (length, design speed) from `rail_lines.csv` (per-row sources there). The route `jingha` "
+    add("Line facts (length, design speed) from `rail_lines.csv` (per-row sources there). Agencies, one per "
+        "China Railway group: Heilongjiang lines -> 中国铁路哈尔滨局集团有限公司 (CR_HRB; the `operator` tag of the "
+        "OSM route relations of the Harbin-Mudanjiang and Harbin-Jiamusi lines in the extract); Liaoning, Jilin "
+        "and the Tongliao line -> 中国铁路沈阳局集团有限公司 (CR_SY; assumed: the Shenyang group's area, name by "
+        "analogy); a line across provinces goes to the group of most of its length (Harbin-Dalian, "
+        "Beijing-Shenyang: CR_SY). route_type 101 (high-speed rail) for lines designed for 250 km/h or more, "
+        "102 for the 200 km/h mixed passenger/freight lines (Harbin-Jiamusi, Dandong-Dalian). The route `jingha` "
         "holds the Beijing-Harbin and Harbin-Chengde through trains (agency: Harbin group, assumed). "
         "`dunbai` (Dunhua-Changbaishan) is not modelled: Changbaishan station has no coordinates in the facts.")
     add("")
