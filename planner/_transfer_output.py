@@ -417,8 +417,8 @@ def scenario_yaml(result: TransferResult, *, pair_ids=None, top: int = 1, name: 
         msg = "the chosen connectors do not beat the existing footpaths; no scenario written"
         raise ConfigError(msg, code="no_suggestion")
     first = result.connectors[chosen[0]]
-    default = "connector_" + (_slug(str(st.names[first.side])) if _slug(str(st.names[first.side])) != "station"
-                              else _slug(str(st.ids[first.side]).split(":", 1)[-1]))
+    label = station_labels(result).get(str(st.ids[first.side]), str(st.ids[first.side]).split(":", 1)[-1])
+    default = "connector_" + _slug(label)
     doc = {"name": name or default[:64],
            "description": "plan transfers: " + "; ".join(described),
            "changes": changes}

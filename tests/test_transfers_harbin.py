@@ -101,3 +101,36 @@ def test_harbin_paths_follow_streets_and_maps_are_drawn(harbin):
     labels = station_labels(res)
     assert labels["rail:HRBW"] == "Harbin West" and labels["metro:M_HRB"] == "Harbin Railway Station"
     assert np.all([lbl.isascii() for lbl in labels.values()])
+
+
+def test_default_sample_central_harbin(tmp_path):
+    """``plan transfers`` with no arguments: the bundled Northeast China sample (intercity rail
+    feed, Harbin metro feed, central Harbin OSM). Harbin and Harbin West stations are found
+    with the metro stations around them and measured on the streets."""
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from planner.cli.main import main
+
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["transfers", "-o", str(out), "--cache-dir", str(tmp_path / "cache"), "-q"])
+    assert r.exit_code == 0, r.output
+    p = pd.read_csv(out / "transfers.csv", keep_default_na=False, na_values=[""])
+    rows = {}   # (rail station name, metro station name) -> the pair's row
+    for row in p.drop_duplicates("pair_id").to_dict("records"):
+        ends = {row["from_feed"]: row["from_name"], row["to_feed"]: row["to_name"]}
+        if set(ends) == {"northeast_rail", "harbin_metro"}:
+            rows[(ends["northeast_rail"], ends["harbin_metro"])] = row
+    around = {}
+    for rail, metro in rows:
+        around.setdefault(rail, set()).add(metro)
+    # Harbin station with the metro station named after it and more around it; Harbin West likewise
+    assert "哈尔滨站" in around["哈尔滨"] and len(around["哈尔滨"]) >= 3
+    assert "哈尔滨西站" in around["哈尔滨西"] and len(around["哈尔滨西"]) >= 2
+    for rail, metro in (("哈尔滨", "哈尔滨站"), ("哈尔滨西", "哈尔滨西站")):
+        row = rows[(rail, metro)]
+        assert set(row["found_by"].split(";")) >= {"radius", "name"}
+        assert row["walk_method"] == "street" and row["walk_m"] > row["straight_m"] > 0
+    assert all(r_["walk_method"] == "street" and r_["walk_m"] > 0 for r_ in rows.values())
+    assert "Harbin West" in r.output and "Harbin (high_speed_rail)" in r.output
+    assert len(list(out.glob("transfer_map_*.png"))) == 6
