@@ -66,6 +66,7 @@ class StopRef:
     lat: float | None = None
     name: str = ""
     line: int = 0
+    datum: str = "wgs84"           # as written in the file
 
 
 @dataclass
@@ -374,7 +375,7 @@ def _stop_ref(p: _Problems, path: tuple, s: Any) -> StopRef | None:
                 p.add((*path, "datum"), err.message)
                 return None
             lon, lat = float(x[0]), float(y[0])
-        return StopRef(lon=lon, lat=lat, name=str(s.get("name", f"{lat:.5f},{lon:.5f}")), line=line)
+        return StopRef(lon=lon, lat=lat, name=str(s.get("name", f"{lat:.5f},{lon:.5f}")), line=line, datum=datum)
     p.add(path, f"a stop is a station name, a stop id or {{lon, lat, name}}, got {s!r}")
     return None
 

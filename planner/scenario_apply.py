@@ -22,6 +22,7 @@ scenario are cached apart from the baseline's.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -39,7 +40,13 @@ from planner.timetable import _haversine
 if TYPE_CHECKING:
     from planner.network import Network
 
-__all__ = ["apply_to_feeds", "apply_to_network", "line_geometry", "resolve_stop"]
+__all__ = ["ScenarioWarning", "apply_to_feeds", "apply_to_network", "line_geometry", "resolve_stop"]
+
+log = logging.getLogger(__name__)
+
+
+class ScenarioWarning(UserWarning):
+    """A scenario loads but something in it is probably not what was meant."""
 
 
 def _err(scn: Scenario, line: int, message: str, hint: str | None = None, code: str = "invalid_scenario"):
@@ -184,8 +191,11 @@ def _adjust_headway(f: Feed, route_id: str, ch: AdjustHeadway) -> tuple[int, int
     sub = st.loc[st["trip_id"].isin(mine["trip_id"])].sort_values(["trip_id", "stop_sequence"], kind="stable")
     first_dep = sub.groupby("trip_id", sort=False)["departure_time"].first()
     pattern = sub.groupby("trip_id", sort=False)["stop_id"].agg(lambda s: "|".join(s))
-    info = mine.set_index("trip_id").join(first_dep.rename("dep")).join(pattern.rename("pattern"))
-    info = info.dropna(subset=["dep"]).reset_index()
+    # only the columns needed here: a feed's extra trips.txt columns must not collide
+    info = pd.DataFrame({"trip_id": mine["trip_id"].to_numpy(), "service_id": mine["service_id"].to_numpy()})
+    info["dep"] = first_dep.reindex(info["trip_id"]).to_numpy()
+    info["pattern"] = pattern.reindex(info["trip_id"]).to_numpy()
+    info = info.dropna(subset=["dep"]).reset_index(drop=True)
     new_trips, _new_st, keep = [], [], set()
     for (_pat, _svc), g in info.groupby(["pattern", "service_id"], sort=True):
         g = g.sort_values(["dep", "trip_id"], kind="stable")
@@ -238,6 +248,7 @@ def line_geometry(fs: FeedSet, ch: AddLine, scn: Scenario) -> tuple[list[tuple[f
     pts = []
     for ref in ch.stops:
         if ref.lon is not None:
+            _warn_if_gcj02(fs, ref, ch, scn)
             pts.append((ref.lon, ref.lat, ref.name, []))
             continue
         try:
@@ -250,6 +261,32 @@ def line_geometry(fs: FeedSet, ch: AddLine, scn: Scenario) -> tuple[list[tuple[f
     lat = np.array([p[1] for p in pts])
     seg = _haversine(lat[:-1], lon[:-1], lat[1:], lon[1:]) * ch.alignment_factor
     return pts, seg
+
+
+def _warn_if_gcj02(fs: FeedSet, ref, ch: AddLine, scn: Scenario) -> None:
+    """Warn when a WGS84 point sits at the typical GCJ-02 offset from the matching station:
+    the coordinates were probably copied from a Chinese map service without ``datum``."""
+    from planner.datum import gcj02_offset_suspect
+
+    if ref.datum != "wgs84":
+        return
+    for f in fs:
+        st = f.stops
+        names = st["stop_name"].to_numpy(dtype=object)
+        key = normalise_name(ref.name)
+        hit = np.flatnonzero([normalise_name(str(n)) == key for n in names]) if key else []
+        for i in hit:
+            lon0, lat0 = float(st["stop_lon"].iloc[i]), float(st["stop_lat"].iloc[i])
+            if bool(np.asarray(gcj02_offset_suspect(ref.lon, ref.lat, lon0, lat0)).ravel()[0]):
+                import warnings
+
+                where = f"{scn.path}:{ref.line}" if scn.path else f"line {ref.line}"
+                msg = (f"{where}: add_line '{ch.id}': stop '{ref.name}' sits at the typical GCJ-02 offset from "
+                       f"{f.feed_id}:{st['stop_id'].iloc[i]}; if the coordinates come from a Chinese map service, "
+                       "add 'datum: gcj02'")
+                log.warning(msg)
+                warnings.warn(msg, ScenarioWarning, stacklevel=2)
+                return
 
 
 def _run_times(ch: AddLine, seg_m: np.ndarray, scn: Scenario) -> list[int]:

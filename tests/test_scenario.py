@@ -248,3 +248,32 @@ def test_scenario_check_and_export_cli(tmp_path):
     feed = read_feed(out / "scenario_express_X.zip")
     assert feed.notices.count() == 0
     assert set(feed.stops["stop_name"]) == {"City A", "City C"}
+
+
+def test_adjust_headway_with_an_extra_pattern_column(tmp_path):
+    """Regression: an extra trips.txt column named 'pattern' must not break adjust_headway."""
+    fs = corridor(tmp_path)
+    f = fs["rail"]
+    f.tables["trips"] = f.tables["trips"].assign(pattern="x")
+    scn = load_scenario(write(tmp_path, "dbl", "name: dbl\nchanges:\n  - adjust_headway: {route: rail:S, factor: 0.5}\n"))
+    _fs2, report = apply_to_feeds(fs, scn)
+    assert report[0]["trips_after"] == 62
+
+
+def test_gcj02_looking_coordinates_warn(tmp_path):
+    from planner.datum import wgs84_to_gcj02
+    from planner.scenario_apply import ScenarioWarning
+
+    fs = corridor(tmp_path)
+    # City C's station as a map service would publish it (GCJ-02) but without 'datum'
+    lon, lat = wgs84_to_gcj02(np.array([LON["C"]]), np.array([45.0]))
+    text = EXPRESS.replace("[City A, City C]", f"[City A, {{lon: {lon[0]:.6f}, lat: {lat[0]:.6f}, name: City C}}]")
+    scn = load_scenario(write(tmp_path, "gcj", text))
+    with pytest.warns(ScenarioWarning, match="GCJ-02 offset"):
+        apply_to_feeds(fs, scn)
+    ok = load_scenario(write(tmp_path, "gcj2", text.replace("name: City C}", "name: City C, datum: gcj02}")))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        apply_to_feeds(fs, ok)
