@@ -190,6 +190,7 @@ class AccessProblem:
     origin_lat: np.ndarray
     park_and_ride: bool = False
     local_access: bool = False
+    local_egress: bool = False
 
     @property
     def n_dest(self) -> int:
@@ -383,11 +384,15 @@ def origin_mask(net: Network, grid: Grid, *, max_snap_m: float = DEFAULT_MAX_SNA
 def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_s: int, window_min: int = 60,
             step_min: int = 1, percentiles=(50,), cutoffs_min=(30, 60), decay: Decay | None = None,
             max_snap_m: float = DEFAULT_MAX_SNAP_M, park_and_ride: bool = False, local_access: bool = False,
-            destinations: str = "opportunities") -> tuple[AccessProblem, dict]:
+            local_egress: bool | None = None, destinations: str = "opportunities") -> tuple[AccessProblem, dict]:
     """The :class:`AccessProblem` of a grid, and a report of the grid's cells.
 
     ``destinations`` is ``"opportunities"`` (cells holding any opportunity) or ``"cells"``
-    (every origin cell, for travel-time surfaces).
+    (every origin cell, for travel-time surfaces). ``local_egress`` (default: as
+    ``local_access``) lets the destinations that are off the walk network be reached from
+    stops by the urban taxi/bus approximation too: a city grid whose destinations include
+    other cities' points, where no street network is modelled, needs it while its origins
+    (and its own on-street destinations) still walk.
     """
     from planner.gtfs.consolidation import local_xy
 
@@ -421,7 +426,13 @@ def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_
     elon, elat = transform_xy(grid.crs, "EPSG:4326", ext_xy[:, 0], ext_xy[:, 1])
     dlon, dlat = np.r_[lon[dest], elon], np.r_[lat[dest], elat]
     dest_cell = np.r_[dest.astype(np.int64), np.full(len(ext_xy), -1, np.int64)]
+    local_egress = local_access if local_egress is None else bool(local_egress)
     _ptr, daccs = net.access_many(dlon, dlat, local=local_access)
+    off = [i for i, a in enumerate(daccs) if not a.snapped]
+    if local_egress and not local_access and off:
+        _ptr, extra = net.access_many(dlon[off], dlat[off], local=True)
+        for i, a in zip(off, extra, strict=True):
+            daccs[i] = a
     eg_ptr = np.zeros(len(dest_cell) + 1, np.int64)
     eg_ptr[1:] = np.cumsum([len(a.stops) for a in daccs])
     eg_stop = np.concatenate([a.stops for a in daccs]).astype(np.int32) if daccs else np.zeros(0, np.int32)
@@ -437,7 +448,7 @@ def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_
         dest_snap_m=np.array([a.snap_m if a.snapped else np.nan for a in daccs], np.float64),
         dest_xy=local_xy(dlat, dlon, lat0).reshape(-1, 2), lat0=lat0,
         origin_cell=origins.astype(np.int64), origin_lon=lon[origins], origin_lat=lat[origins],
-        park_and_ride=park_and_ride, local_access=local_access,
+        park_and_ride=park_and_ride, local_access=local_access, local_egress=local_egress,
     )
     report["destinations"] = len(dest_cell)
     report["destinations_outside_grid"] = len(ext_xy)
@@ -536,7 +547,7 @@ def provenance(net: Network, params: dict, *, layers=(), scenario: str = "baseli
 def accessibility(net: Network, grid: Grid, layers: list[Opportunities], *, departure_s: int, window_min: int = 60,
                   step_min: int = 1, percentiles=(50,), cutoffs_min=(30, 60), decay: Decay | None = None,
                   max_snap_m: float = DEFAULT_MAX_SNAP_M, park_and_ride: bool = False, local_access: bool = False,
-                  chunk: int = 64, threads: int | None = None, progress: bool = False,
+                  local_egress: bool | None = None, chunk: int = 64, threads: int | None = None, progress: bool = False,
                   scenario: str = "baseline") -> AccessResult:
     """Accessibility of every origin cell of ``grid`` to the opportunity ``layers``.
 
@@ -561,6 +572,9 @@ def accessibility(net: Network, grid: Grid, layers: list[Opportunities], *, depa
         Cells farther than this from every walk-network node are nodata.
     park_and_ride, local_access
         Access modes besides walking (see :meth:`planner.network.Network.access`).
+    local_egress
+        Egress from stops to destinations by the local approximation too (default: as
+        ``local_access``; see :func:`prepare`).
     chunk, threads
         Origins per work unit (:func:`compute_chunk`) and numba threads (default
         ``net.config.threads``); the result depends on neither.
@@ -578,7 +592,8 @@ def accessibility(net: Network, grid: Grid, layers: list[Opportunities], *, depa
     decay = decay or Decay()
     problem, report = prepare(net, grid, layers, departure_s=departure_s, window_min=window_min,
                               step_min=step_min, percentiles=percentiles, cutoffs_min=cutoffs_min, decay=decay,
-                              max_snap_m=max_snap_m, park_and_ride=park_and_ride, local_access=local_access)
+                              max_snap_m=max_snap_m, park_and_ride=park_and_ride, local_access=local_access,
+                              local_egress=local_egress)
     chunks = _run_chunks(net, problem, chunk=chunk, progress=progress, threads=threads)
     bands = assemble(problem, grid, layers, chunks, cutoffs_min=cutoffs_min, decay=decay)
     n_stops = np.concatenate([c.n_stops for c in chunks]) if chunks else np.zeros(0, np.int32)
@@ -590,8 +605,8 @@ def accessibility(net: Network, grid: Grid, layers: list[Opportunities], *, depa
     params = {"resolution_m": grid.resolution, "crs": grid.crs, "departure_s": departure_s, "window_min": window_min,
               "step_min": step_min, "percentiles": list(percentiles), "cutoffs_min": list(cutoffs_min),
               **decay.describe(), "max_snap_m": max_snap_m, "park_and_ride": park_and_ride,
-              "local_access": local_access, "walk_speed_mps": net.config.walk_speed_mps,
-              "access_max_s": net.config.access_max_s, "max_rides": net.config.max_rides}
+              "local_access": local_access, "local_egress": problem.local_egress,
+              "walk_speed_mps": net.config.walk_speed_mps, "access_max_s": net.config.access_max_s, "max_rides": net.config.max_rides}
     valid = np.zeros(grid.n_cells, bool)
     valid[problem.origin_cell] = True
     return AccessResult(grid, bands, valid.reshape(grid.shape), provenance(net, params, layers=layers,
@@ -600,7 +615,7 @@ def accessibility(net: Network, grid: Grid, layers: list[Opportunities], *, depa
 
 def travel_time_surface(net: Network, grid: Grid, lon: float, lat: float, *, departure_s: int, window_min: int = 0,
                         step_min: int = 1, percentiles=(50,), max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                        park_and_ride: bool = False, local_access: bool = False,
+                        park_and_ride: bool = False, local_access: bool = False, local_egress: bool | None = None,
                         scenario: str = "baseline") -> AccessResult:
     """Travel times (minutes) from one point to every origin cell of the grid.
 
@@ -610,7 +625,8 @@ def travel_time_surface(net: Network, grid: Grid, lon: float, lat: float, *, dep
     """
     problem, report = prepare(net, grid, [], departure_s=departure_s, window_min=window_min, step_min=step_min,
                               percentiles=percentiles, cutoffs_min=(), max_snap_m=max_snap_m,
-                              park_and_ride=park_and_ride, local_access=local_access, destinations="cells")
+                              park_and_ride=park_and_ride, local_access=local_access, local_egress=local_egress,
+                              destinations="cells")
     res = compute_chunk(net, problem, [lon], [lat], times=True)
     bands = []
     for pi, p in enumerate(percentiles):
@@ -625,7 +641,8 @@ def travel_time_surface(net: Network, grid: Grid, lon: float, lat: float, *, dep
     params = {"resolution_m": grid.resolution, "crs": grid.crs, "from_lon": lon, "from_lat": lat,
               "departure_s": departure_s, "window_min": window_min, "step_min": step_min,
               "percentiles": list(percentiles), "max_snap_m": max_snap_m, "park_and_ride": park_and_ride,
-              "local_access": local_access, "walk_speed_mps": net.config.walk_speed_mps}
+              "local_access": local_access, "local_egress": problem.local_egress,
+              "walk_speed_mps": net.config.walk_speed_mps}
     valid = np.zeros(grid.n_cells, bool)
     valid[problem.dest_cell] = True
     return AccessResult(grid, bands, valid.reshape(grid.shape), provenance(net, params, scenario=scenario), report)

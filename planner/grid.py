@@ -258,7 +258,7 @@ class Opportunities:
     ``total`` is the count in the input. Points outside the grid stay destinations at their
     own location: ``external`` is float64 (n, 3) of ``x``, ``y`` (grid CRS) and count.
     ``outside`` is the part of polygons and rasters that fell outside the grid (reported,
-    not counted).
+    not counted). ``points`` holds the x, y of a point layer's points (for maps).
     """
 
     name: str
@@ -269,6 +269,7 @@ class Opportunities:
     total: float = 0.0
     outside: float = 0.0
     external: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
     @property
     def external_total(self) -> float:
@@ -305,10 +306,11 @@ def opportunities_from_points(name: str, x, y, counts, grid: Grid, *, unit: str 
     ok = idx >= 0
     vals = np.bincount(idx[ok], weights=c[ok], minlength=grid.n_cells).astype(np.float64)
     out = ~ok & (c > 0)
+    pts = np.column_stack([x[c > 0], y[c > 0]])
     if keep_outside:
         ext = np.column_stack([x[out], y[out], c[out]])
-        return Opportunities(name, vals, unit or name, source, digest, float(c.sum()), 0.0, ext)
-    return Opportunities(name, vals, unit or name, source, digest, float(c.sum()), float(c[~ok].sum()))
+        return Opportunities(name, vals, unit or name, source, digest, float(c.sum()), 0.0, ext, pts)
+    return Opportunities(name, vals, unit or name, source, digest, float(c.sum()), float(c[~ok].sum()), points=pts)
 
 
 def opportunities_from_polygons(name: str, geoms, counts, grid: Grid, *, unit: str = "", source: str = "",
@@ -532,6 +534,7 @@ def census_opportunities(grid: Grid, path: str | Path | None = None) -> Opportun
     df = pd.read_csv(p, encoding="utf-8-sig")
     low = {str(c).lower(): c for c in df.columns}
     pop = [c for c in df.columns if "pop" in str(c).lower() and pd.api.types.is_numeric_dtype(df[c])]
+    pop.sort(key=lambda c: str(c).lower() != "population")  # the column named population first
     lon_c, lat_c = low.get("lon") or low.get("longitude"), low.get("lat") or low.get("latitude")
     if not pop or lon_c is None or lat_c is None:
         msg = f"{p}: expected lon, lat and a population column; found {', '.join(map(str, df.columns))}"

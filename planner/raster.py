@@ -178,19 +178,24 @@ def _ground_per_unit(grid: Grid) -> float:
 
 def write_png(path: str | os.PathLike, grid: Grid, band: Band, *, valid: np.ndarray | None = None,
               diverging: bool = False, title: str | None = None, marker: tuple[float, float] | None = None,
+              points=None, points_label: str = "opportunity points", zero_label: str = "0 (none reached)",
               dpi: int = 110) -> Path:
     """A preview map of one band: colour bar, scale bar, study-area outline, title with units.
 
     ``valid`` marks the cells that have a value (the rest of the study area is drawn as no
     data; valid cells without a value as not reached); ``marker`` is a point (grid CRS) to
-    mark, e.g. the origin of a travel-time surface; ``diverging`` centres the colours on 0.
+    mark, e.g. the origin of a travel-time surface; ``points`` (n, 2) are drawn as dots
+    (e.g. the city points behind a census layer); ``diverging`` centres the colours on 0.
     """
     import matplotlib as mpl
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
     from planner._atomic import atomic_write
 
@@ -216,19 +221,37 @@ def write_png(path: str | os.PathLike, grid: Grid, band: Band, *, valid: np.ndar
                   cmap=ListedColormap(["#f3d9e6"]), vmin=0, vmax=1)
         handles.append(Patch(facecolor="#f3d9e6", label="not reached"))
     finite = vals[np.isfinite(vals)]
+    vmax = float(finite.max()) if finite.size else 1.0
     if diverging:
         m = float(np.nanmax(np.abs(finite))) if finite.size else 1.0
         m = m if m > 0 else 1.0
         cmap, vmin, vmax = mpl.colormaps["RdBu_r" if band.unit.endswith("minutes") else "RdBu"], -m, m
     elif band.unit == "minutes":
-        cmap, vmin, vmax = mpl.colormaps["plasma_r"], 0.0, float(finite.max()) if finite.size else 1.0
+        cmap, vmin = mpl.colormaps["plasma_r"], 0.0
     else:
-        cmap, vmin, vmax = mpl.colormaps["viridis"], 0.0, float(finite.max()) if finite.size else 1.0
+        cmap, vmin = mpl.colormaps["viridis"], 0.0
+        positive = finite[finite > 0]
+        if positive.size and positive.size < finite.size:
+            # cells that reach nothing in a light colour of their own, not the scale's darkest
+            vmin = min(float(positive.min()), vmax) * 1e-9  # the scale still starts at (almost) 0
+            cmap = cmap.with_extremes(under="#f1eef6")
+            handles.append(Patch(facecolor="#f1eef6", edgecolor="#999999", label=zero_label))
     vmax = vmax if vmax > vmin else vmin + 1.0
     im = ax.imshow(np.ma.masked_invalid(vals), extent=extent, origin="upper", interpolation="nearest", cmap=cmap,
                    vmin=vmin, vmax=vmax)
     cb = fig.colorbar(im, ax=ax, shrink=0.8, pad=0.02)
+    big = max(abs(vmin), abs(vmax))
+    if big >= 1e6:
+        cb.formatter = FuncFormatter(lambda v, _pos: f"{v / 1e6:g}M")
+    elif big >= 1e4:
+        cb.formatter = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+    cb.update_ticks()
     cb.set_label(band.unit)
+    if points is not None and len(points):
+        pts = np.asarray(points, dtype=np.float64)
+        ax.scatter(pts[:, 0], pts[:, 1], s=10, c="white", edgecolors="black", linewidths=0.6, zorder=3)
+        handles.append(Line2D([], [], marker="o", linestyle="none", markersize=4, color="white",
+                              markeredgecolor="black", label=points_label))
     if grid.area is not None:
         import shapely
 
@@ -238,19 +261,16 @@ def write_png(path: str | os.PathLike, grid: Grid, band: Band, *, valid: np.ndar
                 xy = shapely.get_coordinates(ring)
                 ax.plot(xy[:, 0], xy[:, 1], color="black", linewidth=1.0)
         handles.append(Patch(facecolor="none", edgecolor="black", label="study area"))
-    # scale bar: a nice ground length near a fifth of the map width
+    # scale bar: a nice ground length near a fifth of the map width, measured on the ground
     g = _ground_per_unit(grid)
     ground = _nice((east - west) * g / 5.0)
-    length = ground / g
-    x0 = west + 0.04 * (east - west)
-    y0 = south + 0.04 * (north - south)
-    bar_h = 0.012 * (north - south)
-    ax.add_patch(Rectangle((x0 - 0.02 * (east - west), y0 - 1.2 * bar_h), length + 0.04 * (east - west), 5.2 * bar_h,
-                           facecolor="white", edgecolor="none", alpha=0.8))
-    ax.add_patch(Rectangle((x0, y0), length, bar_h, facecolor="black", edgecolor="black"))
-    ax.add_patch(Rectangle((x0 + length / 2, y0), length / 2, bar_h, facecolor="white", edgecolor="black"))
     label = f"{ground / 1000:g} km" if ground >= 1000 else f"{ground:g} m"
-    ax.text(x0 + length / 2, y0 + 1.8 * bar_h, label, ha="center", va="bottom", fontsize=9)
+    bar = AnchoredSizeBar(ax.transData, ground / g, label, "lower left", pad=0.5, borderpad=0.6, sep=4,
+                          color="black", frameon=True, size_vertical=0.012 * (north - south),
+                          fontproperties=FontProperties(size=9))
+    bar.patch.set_alpha(0.85)
+    bar.patch.set_edgecolor("none")
+    ax.add_artist(bar)
     if marker is not None:
         ax.plot([marker[0]], [marker[1]], marker="*", markersize=14, color="white", markeredgecolor="black")
         handles.append(Line2D([], [], marker="*", linestyle="none", markersize=10, color="white",
@@ -273,7 +293,8 @@ def write_png(path: str | os.PathLike, grid: Grid, band: Band, *, valid: np.ndar
 
 
 def write_result(stage, stem: str, result: AccessResult, *, png: bool = True, dtype: str = "float32",
-                 diverging: bool = False, marker: tuple[float, float] | None = None) -> list[str]:
+                 diverging: bool = False, marker: tuple[float, float] | None = None, points=None,
+                 zero_label: str = "0 (none reached)") -> list[str]:
     """``{stem}.tif`` and one PNG per band (``{stem}_{band}.png``, or ``{band}.png`` when the
     band name starts with the stem) through an :class:`~planner._atomic.OutputStage` (or
     into a folder); returns the file names."""
@@ -285,6 +306,7 @@ def write_result(stage, stem: str, result: AccessResult, *, png: bool = True, dt
     if png:
         for b in result.bands:
             name = f"{b.name}.png" if b.name.startswith(stem) else f"{stem}_{b.name}.png"
-            write_png(where(name), result.grid, b, valid=result.valid, diverging=diverging, marker=marker)
+            write_png(where(name), result.grid, b, valid=result.valid, diverging=diverging, marker=marker,
+                      points=points, zero_label=zero_label)
             names.append(name)
     return names

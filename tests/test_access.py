@@ -233,7 +233,8 @@ def test_intercity_access_is_measured_in_hours(tmp_path):
                          "D,1,1,1,1,1,1,1,20240101,20241231\n"),
     })
     cities = tmp_path / "cities.csv"
-    cities.write_text("name,lon,lat,population\nHarbin,126.6300,45.7550,10000000\nChangchun,125.3250,43.8950,9000000\n"
+    # Changchun's point is 4 km from its station: beyond a 30-minute walk, 16 minutes by taxi
+    cities.write_text("name,lon,lat,population\nHarbin,126.6300,45.7550,10000000\nChangchun,125.3600,43.8700,9000000\n"
                       "Far,122.0,47.0,1000000\n")
     net = build_network([str(feed)], "2024-05-06", config=CFG, cache_dir=tmp_path / "c")
     g = make_grid(10_000, bbox=(125.0, 43.6, 127.0, 46.0))
@@ -251,11 +252,22 @@ def test_intercity_access_is_measured_in_hours(tmp_path):
     lay2 = census_opportunities(g2, cities)
     assert len(lay2.external) == 2 and lay2.external_total == 10_000_000
     res2 = accessibility(net, g2, [lay2], departure_s=7 * 3600 + 30 * 60, window_min=60, step_min=5,
-                         percentiles=(50,), cutoffs_min=(120, 240), local_access=True)
+                         percentiles=(50,), cutoffs_min=(120, 300), local_access=True)
     assert res2.report["destinations_outside_grid"] == 2
     near2 = g2.cell_index(*transform_xy("EPSG:4326", g2.crs, [126.70], [45.80]))[0]
     assert res2.band("population_120min_p50").values.ravel()[near2] == 10_000_000
-    assert res2.band("population_240min_p50").values.ravel()[near2] == 19_000_000
+    assert res2.band("population_300min_p50").values.ravel()[near2] == 19_000_000
+    # walking origins, and the other city's point reached from its station by the local
+    # approximation (--local-egress): the cell holding station A gains Changchun's people
+    g3 = make_grid(1000, bbox=(126.55, 45.72, 126.70, 45.80))
+    lay3 = census_opportunities(g3, cities)
+    kw = {"departure_s": 7 * 3600 + 30 * 60, "window_min": 60, "step_min": 5, "percentiles": (50,),
+          "cutoffs_min": (240,)}
+    walk_only = accessibility(net, g3, [lay3], **kw).bands[0].values.ravel()
+    egress = accessibility(net, g3, [lay3], local_egress=True, **kw).bands[0].values.ravel()
+    at_a = g3.cell_index(*transform_xy("EPSG:4326", g3.crs, [126.6250], [45.7600]))[0]
+    assert egress[at_a] - walk_only[at_a] == 9_000_000
+    assert (egress[np.isfinite(egress)] >= walk_only[np.isfinite(walk_only)]).all()
     runner = CliRunner()
     out = tmp_path / "out"
     r = runner.invoke(main, ["access", "--gtfs", str(feed), "--date", "2024-05-06", "--bbox", "125.0,43.6,127.0,46.0",

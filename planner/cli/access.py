@@ -96,6 +96,9 @@ def _stats(values):
 @click.option("--park-and-ride", is_flag=True, help="Allow driving from origins to rail stations.")
 @click.option("--local-access", is_flag=True,
               help="Reach stops by the urban taxi/bus approximation too (agglomeration-scale grids).")
+@click.option("--local-egress", is_flag=True,
+              help="Reach destinations off the street network (e.g. other cities' points) from stops by the "
+                   "taxi/bus approximation too, while origins and on-street destinations walk.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads (default: all cores).")
 @click.option("--no-png", is_flag=True, help="Skip the PNG previews.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("plan-output/access"),
@@ -105,7 +108,7 @@ def _stats(values):
 @click.pass_context
 def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, population_grids, census, cutoffs, decay,
            decay_width, decay_sd, from_, depart, window_min, step_min, percentiles, crs, max_snap_m, park_and_ride,
-           local_access, threads, no_png, output, overwrite, gtfs, osm, date, cache_dir, no_cache, datum) -> None:
+           local_access, local_egress, threads, no_png, output, overwrite, gtfs, osm, date, cache_dir, no_cache, datum) -> None:
     """Accessibility rasters: how many opportunities each cell of a grid reaches.
 
     Every cell centroid of a grid of --resolution metres over the study area is an origin
@@ -177,7 +180,8 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         if k:
             lay.name = f"{lay.name}_{k + 1}"
     common = {"departure_s": depart, "window_min": window_min, "step_min": step_min, "percentiles": percentiles,
-              "max_snap_m": max_snap_m, "park_and_ride": park_and_ride, "local_access": local_access}
+              "max_snap_m": max_snap_m, "park_and_ride": park_and_ride, "local_access": local_access,
+              "local_egress": local_egress or local_access}
     results = {}
     if layers:
         results["access"] = accessibility(net, grid, layers, cutoffs_min=cutoffs, decay=dec, progress=progress,
@@ -195,8 +199,10 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
                                            f"{lay.name} per cell ({Path(lay.source).name or lay.source})", {"layer": lay.name})
                                       for lay in layers], np.ones(grid.shape, bool),
                                {**results["access"].tags}, {})
-            files += write_result(stage, "access", results["access"], png=not no_png, dtype="float64")
-            files += write_result(stage, "opportunities", opp, png=not no_png, dtype="float64")
+            pts = np.vstack([lay.points for lay in layers])
+            files += write_result(stage, "access", results["access"], png=not no_png, dtype="float64", points=pts)
+            files += write_result(stage, "opportunities", opp, png=not no_png, dtype="float64", points=pts,
+                                  zero_label="0")
         if origin is not None:
             from planner.grid import transform_xy
 
@@ -224,6 +230,10 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
                if len(lay.external) else "")
         click.echo(f"Opportunities {lay.name}: {lay.total:,.0f} in the input{ext}, {lay.outside:,.0f} outside the grid "
                    f"dropped ({Path(lay.source).name or lay.source}).")
+    off = results["access"].report.get("destinations_off_streets", 0) if "access" in results else 0
+    if off and not (local_egress or local_access):
+        click.echo(f"Note: {off} destination(s) are off the street network and reached from stops only by "
+                   "straight-line walks; --local-egress reaches them by the taxi/bus approximation.")
     rows = []
     for key, r in results.items():
         for b in r.bands:
