@@ -9,6 +9,7 @@ result does not depend on the number of threads.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,15 +17,89 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InputError
+from planner.kernels import raptor as _kraptor
 from planner.kernels.propagation import egress as _egress
 from planner.network import Access
-from planner.routing import INF, range_earliest_arrival_many
+from planner.routing import INF, _fp_args, _tt_args, stop_departures
 from planner.traveltime import travel_time_stats
 
 if TYPE_CHECKING:
     from planner.network import Network
 
-__all__ = ["MatrixResult", "resolve_points", "travel_time_matrix"]
+__all__ = ["MatrixChunk", "MatrixResult", "MatrixShared", "RoutingCore", "matrix_chunk", "resolve_points",
+           "travel_time_matrix"]
+
+
+@dataclass(frozen=True)
+class RoutingCore:
+    """What a worker needs to run range-RAPTOR: the kernel arrays and the parameters.
+
+    Plain arrays and numbers only (cheap to send to a Dask worker once)."""
+
+    tt: tuple
+    fp: tuple
+    stop_deps: tuple
+    max_rounds: int
+    max_duration_s: int
+    threads: int | None
+
+    @classmethod
+    def from_network(cls, net: Network) -> RoutingCore:
+        cfg = net.config
+        return cls(_tt_args(net.timetable), _fp_args(net.footpaths, net.change_s, net.n_stops),
+                   stop_departures(net.timetable), int(cfg.max_rides), int(cfg.max_trip_duration_s), cfg.threads)
+
+
+@dataclass(frozen=True)
+class MatrixShared:
+    """Per-run constants of a matrix: the routing core, departures, egress legs (CSR)."""
+
+    core: RoutingCore
+    deps: np.ndarray
+    eg_ptr: np.ndarray
+    eg_stop: np.ndarray
+    eg_s: np.ndarray
+
+
+@dataclass(frozen=True)
+class MatrixChunk:
+    """A chunk of origins: access legs (CSR) and direct-walk seconds to each destination."""
+
+    acc_ptr: np.ndarray
+    acc_stops: np.ndarray
+    acc_s: np.ndarray
+    direct: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.acc_ptr) - 1
+
+
+def matrix_chunk(shared: MatrixShared, chunk: MatrixChunk) -> np.ndarray:
+    """Arrival times (int32, origins x departures x destinations) for one chunk of origins."""
+    from planner.kernels._options import numba_threads
+
+    c = shared.core
+    with numba_threads(c.threads):
+        at = _kraptor.range_raptor_many(*c.tt, *c.fp, *c.stop_deps, chunk.acc_ptr, chunk.acc_stops, chunk.acc_s,
+                                        shared.deps, np.int32(c.max_rounds), np.int32(c.max_duration_s))
+    out = np.empty((len(chunk), len(shared.deps), len(shared.eg_ptr) - 1), np.int32)
+    for k in range(len(chunk)):
+        out[k] = _egress(at[k], shared.deps, shared.eg_ptr, shared.eg_stop, shared.eg_s,
+                         chunk.direct[k].astype(np.int32))
+    return out
+
+
+def _csr(accs: list[Access]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ptr = np.zeros(len(accs) + 1, np.int64)
+    ptr[1:] = np.cumsum([len(a.stops) for a in accs])
+    stops = np.concatenate([a.stops for a in accs]).astype(np.int32) if accs else np.zeros(0, np.int32)
+    secs = np.concatenate([a.seconds for a in accs]).astype(np.int32) if accs else np.zeros(0, np.int32)
+    return ptr, stops, secs
+
+
+def _chunk(accs: list[Access], direct: np.ndarray) -> MatrixChunk:
+    ptr, stops, secs = _csr(accs)
+    return MatrixChunk(ptr, stops, secs, np.ascontiguousarray(direct, dtype=np.int32))
 
 
 @dataclass
@@ -107,7 +182,8 @@ def direct_walk_seconds(net: Network, origins: pd.DataFrame, destinations: pd.Da
 
 def travel_time_matrix(net: Network, origins: pd.DataFrame, destinations: pd.DataFrame, *, departure_s: int,
                        window_min: int = 0, step_min: int = 1, percentiles=(50,), cutoffs_min=(),
-                       park_and_ride: bool = False, local_access: bool = False, progress: bool = False, chunk: int = 32,
+                       park_and_ride: bool = False, local_access: bool = False, progress: bool = False,
+                       chunk: int | None = None, executor=None,
                        return_arrivals: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, MatrixResult]:
     """Travel times between every origin and destination.
 
@@ -131,6 +207,11 @@ def travel_time_matrix(net: Network, origins: pd.DataFrame, destinations: pd.Dat
     local_access
         Origins and destinations also reach stops by the urban taxi/bus approximation
         (``Config.local_access_speed_kmh``), as city-to-city evaluation does.
+    chunk
+        Origins per task; default: sized from a pilot origin so a task runs about 0.75 s.
+    executor
+        Where chunks run (:func:`planner.execution.executor`); default: here, on numba
+        threads. The result is the same either way.
 
     Returns
     -------
@@ -150,30 +231,25 @@ def travel_time_matrix(net: Network, origins: pd.DataFrame, destinations: pd.Dat
             else departure_s + 60 * np.arange(0, window_min, step_min, dtype=np.int64))
     o_acc = resolve_points(net, origins, park_and_ride=park_and_ride, local=local_access)
     d_acc = resolve_points(net, destinations, local=local_access)
-    eg_ptr = np.zeros(len(d_acc) + 1, np.int64)
-    eg_ptr[1:] = np.cumsum([len(a.stops) for a in d_acc])
-    eg_stop = np.concatenate([a.stops for a in d_acc]).astype(np.int32) if d_acc else np.zeros(0, np.int32)
-    eg_s = np.concatenate([a.seconds for a in d_acc]).astype(np.int32) if d_acc else np.zeros(0, np.int32)
     direct = direct_walk_seconds(net, origins, destinations)
+    shared = MatrixShared(RoutingCore.from_network(net), deps.astype(np.int32), *_csr(d_acc))
     n_o, n_d = len(o_acc), len(d_acc)
     arrivals = np.full((n_o, len(deps), n_d), INF, np.int32)
-    from planner._progress import progress as bar
-    from planner.kernels._options import numba_threads
+    from planner.execution import LocalExecutor, chunk_size, run_chunks
 
-    deps32 = deps.astype(np.int32)
-    with numba_threads(cfg.threads), bar(total=n_o, enabled=progress, desc="origins", unit="origin") as pb:
-        for c0 in range(0, n_o, chunk):
-            block = o_acc[c0:c0 + chunk]
-            ptr = np.zeros(len(block) + 1, np.int64)
-            ptr[1:] = np.cumsum([len(a.stops) for a in block])
-            a_stops = np.concatenate([a.stops for a in block]).astype(np.int32)
-            a_s = np.concatenate([a.seconds for a in block]).astype(np.int32)
-            at = range_earliest_arrival_many(tt, net.footpaths, net.change_s, ptr, a_stops, a_s, deps32,
-                                             max_rounds=cfg.max_rides, max_duration_s=cfg.max_trip_duration_s)
-            for k in range(len(block)):
-                arrivals[c0 + k] = _egress(at[k], deps32, eg_ptr, eg_stop, eg_s,
-                                           direct[c0 + k].astype(np.int32))
-            pb.update(len(block))
+    ex = executor if executor is not None else LocalExecutor()
+    done = 0
+    if chunk is None and n_o:
+        # a pilot chunk, run here, measures the time per origin to size the tasks
+        pilot = _chunk(o_acc[:1], direct[:1])
+        t = time.perf_counter()
+        arrivals[:1] = matrix_chunk(shared, pilot)
+        chunk = chunk_size(time.perf_counter() - t, n_o - 1, workers=ex.workers)
+        done = 1
+    chunk = max(int(chunk or 1), 1)
+    starts = list(range(done, n_o, chunk))
+    chunks = [_chunk(o_acc[a:a + chunk], direct[a:a + chunk]) for a in starts]
+    run_chunks(ex, matrix_chunk, shared, chunks, arrivals, starts, progress=progress)
     # beyond the maximum duration = unreachable
     too_long = arrivals.astype(np.int64) - deps[None, :, None] > cfg.max_trip_duration_s
     arrivals[too_long] = INF
