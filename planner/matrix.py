@@ -226,7 +226,6 @@ def travel_time_matrix(net: Network, origins: pd.DataFrame, destinations: pd.Dat
         msg = f"window must be >= 0 and step >= 1 minute (got {window_min}, {step_min})"
         raise InputError(msg, code="invalid_parameter")
     cfg = net.config
-    tt = net.timetable
     deps = (np.array([departure_s], np.int64) if window_min == 0
             else departure_s + 60 * np.arange(0, window_min, step_min, dtype=np.int64))
     o_acc = resolve_points(net, origins, park_and_ride=park_and_ride, local=local_access)
