@@ -250,6 +250,51 @@ def _measures(at, deps, eg_ptr, eg_stop, eg_s, direct, opp, ranks, cutoffs_s, ki
     return acc, times
 
 
+def _access_legs(net: Network, lon: np.ndarray, lat: np.ndarray, lat0: float, *, park_and_ride: bool = False,
+                 local: bool = False) -> list:
+    """:meth:`Network.access` of many points, skipping the points with no stop in reach.
+
+    A stop within a walk of ``access_max_s`` (or the local approximation's reach) lies
+    within that many metres in a straight line, so points without any stop in that radius
+    get no legs without a search; only their snap to the walk network is kept (the direct
+    walk needs it). The legs are exactly those of :meth:`Network.access`.
+    """
+    from scipy.spatial import cKDTree
+
+    from planner.gtfs.consolidation import local_xy
+    from planner.network import Access
+
+    cfg = net.config
+    n = len(lon)
+    if n == 0:
+        return []
+    if net.walk is not None:
+        node, dist = net.walk.snap_index(lon, lat, max_distance_m=cfg.snap_max_m)
+    else:
+        node, dist = np.full(n, -1, np.int32), np.full(n, np.nan)
+    need = np.ones(n, bool)
+    if not park_and_ride and net.n_stops:
+        radius = cfg.access_max_s * cfg.walk_speed_mps * 1.01 + 1.0
+        if local:
+            radius = max(radius, cfg.local_access_max_s * cfg.local_access_speed_kmh / 3.6 / cfg.straight_line_detour
+                         * 1.01 + 1.0)
+        tree = cKDTree(local_xy(net.timetable.stop_lat, net.timetable.stop_lon, lat0))
+        need = np.asarray(tree.query_ball_point(local_xy(lat, lon, lat0), radius, return_length=True)) > 0
+    elif not net.n_stops:
+        need[:] = False
+    out: list = [None] * n
+    for i in np.flatnonzero(~need):
+        snapped = bool(node[i] >= 0)
+        out[i] = Access(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int8), snapped,
+                        float(dist[i]) if snapped else np.nan, int(node[i]))
+    idx = np.flatnonzero(need)
+    if len(idx):
+        _ptr, got = net.access_many(lon[idx], lat[idx], park_and_ride=park_and_ride, local=local)
+        for i, a in zip(idx, got, strict=True):
+            out[i] = a
+    return out
+
+
 def _direct_walk(net: Network, problem: AccessProblem, accs: list, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Seconds of the direct leg from each origin to each destination (-1: none).
 
@@ -326,7 +371,7 @@ def compute_chunk(net: Network, problem: AccessProblem, lon, lat, *, times: bool
     lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
     lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
     deps = np.ascontiguousarray(problem.departures, dtype=np.int32)
-    _ptr, accs = net.access_many(lon, lat, park_and_ride=problem.park_and_ride, local=problem.local_access)
+    accs = _access_legs(net, lon, lat, problem.lat0, park_and_ride=problem.park_and_ride, local=problem.local_access)
     ptr = np.zeros(len(accs) + 1, np.int64)
     ptr[1:] = np.cumsum([len(a.stops) for a in accs])
     stops = np.concatenate([a.stops for a in accs]).astype(np.int32) if accs else np.zeros(0, np.int32)
@@ -427,17 +472,16 @@ def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_
     dlon, dlat = np.r_[lon[dest], elon], np.r_[lat[dest], elat]
     dest_cell = np.r_[dest.astype(np.int64), np.full(len(ext_xy), -1, np.int64)]
     local_egress = local_access if local_egress is None else bool(local_egress)
-    _ptr, daccs = net.access_many(dlon, dlat, local=local_access)
-    off = [i for i, a in enumerate(daccs) if not a.snapped]
-    if local_egress and not local_access and off:
-        _ptr, extra = net.access_many(dlon[off], dlat[off], local=True)
-        for i, a in zip(off, extra, strict=True):
+    lat0 = float(np.nanmean(net.timetable.stop_lat)) if net.n_stops else float(np.mean(lat))
+    daccs = _access_legs(net, dlon, dlat, lat0, local=local_access)
+    off = np.asarray([i for i, a in enumerate(daccs) if not a.snapped], np.int64)
+    if local_egress and not local_access and len(off):
+        for i, a in zip(off, _access_legs(net, dlon[off], dlat[off], lat0, local=True), strict=True):
             daccs[i] = a
     eg_ptr = np.zeros(len(dest_cell) + 1, np.int64)
     eg_ptr[1:] = np.cumsum([len(a.stops) for a in daccs])
     eg_stop = np.concatenate([a.stops for a in daccs]).astype(np.int32) if daccs else np.zeros(0, np.int32)
     eg_s = np.concatenate([a.seconds for a in daccs]).astype(np.int32) if daccs else np.zeros(0, np.int32)
-    lat0 = float(np.nanmean(net.timetable.stop_lat)) if net.n_stops else float(np.mean(lat))
     origins = np.flatnonzero(valid)
     problem = AccessProblem(
         departures=deps, percentiles=np.asarray(percentiles, np.float64), ranks=_ranks(percentiles, len(deps)),

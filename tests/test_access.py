@@ -167,6 +167,27 @@ def test_decay_weighted_access_from_matrix_times(hel):
             assert got[k, 0, 0, ci] == pytest.approx((w * lay.values[dest][ok]).sum(), rel=1e-9)
 
 
+@pytest.mark.parametrize("local", [False, True])
+def test_access_legs_equal_network_access(hel, local):
+    """The work unit skips the search for points with no stop in reach; what it returns is
+    still exactly :meth:`Network.access`, for points on and off the street network."""
+    from planner.accessibility import _access_legs
+
+    rng = np.random.default_rng(11)
+    lon = np.r_[rng.uniform(24.93, 24.96, 30), rng.uniform(24.5, 25.4, 30)]
+    lat = np.r_[rng.uniform(60.16, 60.18, 30), rng.uniform(59.9, 60.5, 30)]
+    lat0 = float(np.nanmean(hel.timetable.stop_lat))
+    got = _access_legs(hel, lon, lat, lat0, local=local)
+    skipped = 0
+    for a, b, mine in zip(lon, lat, got, strict=True):
+        ref = hel.access(a, b, local=local)
+        np.testing.assert_array_equal(mine.stops, ref.stops)
+        np.testing.assert_array_equal(mine.seconds, ref.seconds)
+        assert mine.snapped == ref.snapped and (not ref.snapped or (mine.node, mine.snap_m) == (ref.node, ref.snap_m))
+        skipped += len(ref.stops) == 0
+    assert skipped > 5 and skipped < len(lon)
+
+
 def test_result_does_not_depend_on_threads_or_chunks(hel, pop_grid, hel_access):
     g, lay = pop_grid
     again = accessibility(hel, g, [lay], departure_s=DEP, window_min=WINDOW, percentiles=(25, 50),
