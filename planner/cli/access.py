@@ -72,7 +72,8 @@ def _stats(values):
 @click.option("--population-grid", "population_grids", multiple=True, metavar="FILE",
               type=click.Path(dir_okay=False, path_type=Path), help="A population GeoTIFF (counts per pixel). Repeatable.")
 @click.option("--census", is_flag=True,
-              help="The bundled census populations (gtfs/cities.csv); the default when no layer is given.")
+              help="The bundled census populations (gtfs/cities.csv); the default when neither a layer nor "
+                   "--from is given.")
 @click.option("--cutoffs", default="30,60", callback=_numbers, show_default=True, metavar="MIN,...",
               help="Travel-time cutoffs in minutes, any number and any length (hours count).")
 @click.option("--decay", type=click.Choice(["step", "linear", "exponential", "logistic"]), default="step",
@@ -96,9 +97,10 @@ def _stats(values):
 @click.option("--park-and-ride", is_flag=True, help="Allow driving from origins to rail stations.")
 @click.option("--local-access", is_flag=True,
               help="Reach stops by the urban taxi/bus approximation too (agglomeration-scale grids).")
-@click.option("--local-egress", is_flag=True,
+@click.option("--local-egress/--no-local-egress", default=None,
               help="Reach destinations off the street network (e.g. other cities' points) from stops by the "
-                   "taxi/bus approximation too, while origins and on-street destinations walk.")
+                   "taxi/bus approximation too, while origins and on-street destinations walk. Default: on for "
+                   "the bundled sample, off with --gtfs.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads (default: all cores).")
 @click.option("--no-png", is_flag=True, help="Skip the PNG previews.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("plan-output/access"),
@@ -179,6 +181,8 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         seen[lay.name] = k + 1
         if k:
             lay.name = f"{lay.name}_{k + 1}"
+    if local_egress is None:
+        local_egress = not gtfs  # the bundled sample: other cities are points without streets
     common = {"departure_s": depart, "window_min": window_min, "step_min": step_min, "percentiles": percentiles,
               "max_snap_m": max_snap_m, "park_and_ride": park_and_ride, "local_access": local_access,
               "local_egress": local_egress or local_access}
