@@ -35,19 +35,21 @@ The pipeline
    Unlike R5 there is no 120-minute ceiling anywhere: cutoffs of hours count, and the
    exponential weight does not drop to zero after two hours.
 
-The unit of work is :func:`compute_chunk` over a chunk of origins: it takes the network and
-an :class:`AccessProblem` (plain arrays and numbers, prepared once by :func:`prepare`) and
-returns a :class:`ChunkResult`; :func:`assemble` puts chunk results back on the grid. The
-local driver :func:`accessibility` runs chunks in order with numba threads inside each; the
-distributed engine can ship the same problem and chunks to workers unchanged. Results do
-not depend on the number of threads or on the chunk size.
+The work is split as :mod:`planner.execution` expects: :func:`prepare` makes an
+:class:`AccessProblem` whose :class:`AccessShared` holds the per-run constants (routing core,
+departures, egress legs, opportunities, percentiles, cutoffs, decay) as plain arrays; the
+driver makes one :class:`AccessChunk` per slice of origins with :func:`make_chunk` (access
+and direct legs need the street network); the work unit :func:`access_chunk` (shared,
+chunk) -> array runs range-RAPTOR, egress and the measures with numba threads, here or on
+Dask workers (``executor=``); :func:`assemble` puts the rows back on the grid. Results do not
+depend on the number of threads, the chunk size or the executor.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numba
@@ -69,13 +71,15 @@ from planner.grid import (
 from planner.kernels._options import jit, jit_parallel
 
 if TYPE_CHECKING:
+    from planner.matrix import RoutingCore
     from planner.network import Network
 
 __all__ = [
-    "DECAYS", "AccessProblem", "AccessResult", "Band", "ChunkResult", "Decay", "Grid", "Opportunities",
-    "accessibility", "assemble", "census_opportunities", "compute_chunk", "decay_weight", "difference",
-    "make_grid", "opportunities_from_points", "opportunities_from_polygons", "opportunities_from_raster",
-    "prepare", "read_area", "read_opportunities", "travel_time_surface",
+    "DECAYS", "AccessChunk", "AccessProblem", "AccessResult", "AccessShared", "Band", "ChunkResult", "Decay",
+    "Grid", "Opportunities", "access_chunk", "accessibility", "assemble", "census_opportunities", "compute_chunk",
+    "decay_weight", "difference", "make_chunk", "make_grid", "opportunities_from_points",
+    "opportunities_from_polygons", "opportunities_from_raster", "prepare", "read_area", "read_opportunities",
+    "run_problem", "travel_time_surface",
 ]
 
 #: R5's StreetLayer.LINK_RADIUS_METERS: cell centroids farther from every street node are nodata
@@ -159,28 +163,60 @@ def decay_weight(decay: Decay, cutoff_min: float, seconds) -> np.ndarray:
 
 # ---------------------------------------------------------------------- the work unit
 
-@dataclass
-class AccessProblem:
-    """Everything a chunk of origins needs besides the network: arrays and numbers only.
+@dataclass(frozen=True)
+class AccessShared:
+    """Per-run constants every chunk of origins needs: plain arrays and numbers only, sent
+    once to each worker by :mod:`planner.execution`.
 
-    ``dest_*`` describe the destinations (cells, then points outside the grid with
-    ``dest_cell`` -1): egress legs as CSR (``eg_ptr``,
-    ``eg_stop``, ``eg_s``), their walk-network node and snap distance (for direct walks),
-    and local metres ``dest_xy`` (equirectangular around ``lat0``) for straight-line walks.
-    ``opportunities`` is float64 (layers, destinations).
+    ``core`` is the routing core (:class:`planner.matrix.RoutingCore`); ``deps`` int32
+    departures; the egress legs of the destinations as CSR (``eg_ptr``, ``eg_stop``,
+    ``eg_s``); ``opportunities`` float64 (layers, destinations); ``ranks`` the nearest
+    ranks of the percentiles; ``cutoffs_s``; the decay (``decay_code``, ``decay_param``);
+    ``want_times``: :func:`access_chunk` returns travel times instead of access.
     """
 
-    departures: np.ndarray
-    percentiles: np.ndarray
+    core: RoutingCore
+    deps: np.ndarray
+    eg_ptr: np.ndarray
+    eg_stop: np.ndarray
+    eg_s: np.ndarray
+    opportunities: np.ndarray
     ranks: np.ndarray
     cutoffs_s: np.ndarray
     decay_code: int
     decay_param: float
-    opportunities: np.ndarray
+    want_times: bool = False
+
+
+@dataclass(frozen=True)
+class AccessChunk:
+    """A chunk of origins: access legs (CSR ``acc_*``) and direct legs to destinations
+    (CSR ``dir_ptr``, ``dir_dest``, ``dir_s``: seconds), made by :func:`make_chunk`."""
+
+    acc_ptr: np.ndarray
+    acc_stops: np.ndarray
+    acc_s: np.ndarray
+    dir_ptr: np.ndarray
+    dir_dest: np.ndarray
+    dir_s: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.acc_ptr) - 1
+
+
+@dataclass
+class AccessProblem:
+    """A prepared run (:func:`prepare`): the :class:`AccessShared` constants plus what the
+    driver needs to make chunks and put results back on the grid.
+
+    ``dest_cell`` is the grid cell of each destination (-1 for points outside the grid);
+    ``dest_node``/``dest_snap_m`` their walk-network node and snap distance, ``dest_xy``
+    local metres (equirectangular around ``lat0``, the network's) for straight lines.
+    """
+
+    shared: AccessShared
+    percentiles: np.ndarray
     dest_cell: np.ndarray
-    eg_ptr: np.ndarray
-    eg_stop: np.ndarray
-    eg_s: np.ndarray
     dest_node: np.ndarray
     dest_snap_m: np.ndarray
     dest_xy: np.ndarray
@@ -196,6 +232,10 @@ class AccessProblem:
     def n_dest(self) -> int:
         return len(self.dest_cell)
 
+    @property
+    def departures(self) -> np.ndarray:
+        return self.shared.deps
+
 
 @dataclass
 class ChunkResult:
@@ -209,7 +249,8 @@ class ChunkResult:
 
 
 @jit_parallel
-def _measures(at, deps, eg_ptr, eg_stop, eg_s, direct, opp, ranks, cutoffs_s, kind, param, max_dur, want_times):
+def _measures(at, deps, eg_ptr, eg_stop, eg_s, dir_ptr, dir_dest, dir_s, opp, ranks, cutoffs_s, kind, param,
+              max_dur, want_times):
     n, n_dep, _n_stops = at.shape
     n_dest = eg_ptr.shape[0] - 1
     n_lay = opp.shape[0]
@@ -219,10 +260,13 @@ def _measures(at, deps, eg_ptr, eg_stop, eg_s, direct, opp, ranks, cutoffs_s, ki
     times = np.full((n if want_times else 0, n_p, n_dest), -1, np.int32)
     for i in numba.prange(n):
         at_t = np.ascontiguousarray(at[i].T)  # (stops, departures): one egress stop's times together
+        direct = np.full(n_dest, -1, np.int64)
+        for k in range(dir_ptr[i], dir_ptr[i + 1]):
+            direct[dir_dest[k]] = dir_s[k]
         best = np.empty(n_dep, np.int64)
         for j in range(n_dest):
             for d in range(n_dep):
-                best[d] = _UNREACHED if direct[i, j] < 0 else deps[d] + direct[i, j]
+                best[d] = _UNREACHED if direct[j] < 0 else deps[d] + direct[j]
             for k in range(eg_ptr[j], eg_ptr[j + 1]):
                 row = at_t[eg_stop[k]]
                 e = eg_s[k]
@@ -248,6 +292,33 @@ def _measures(at, deps, eg_ptr, eg_stop, eg_s, direct, opp, ranks, cutoffs_s, ki
                         for m in range(n_lay):
                             acc[i, m, p, c] += w * opp[m, j]
     return acc, times
+
+
+def _run(shared: AccessShared, chunk: AccessChunk, want_times: bool) -> tuple[np.ndarray, np.ndarray]:
+    from planner.kernels import raptor as _kraptor
+    from planner.kernels._options import numba_threads
+
+    c = shared.core
+    deps = np.ascontiguousarray(shared.deps, dtype=np.int32)
+    with numba_threads(c.threads):
+        at = _kraptor.range_raptor_many(*c.tt, *c.fp, *c.stop_deps, chunk.acc_ptr, chunk.acc_stops, chunk.acc_s,
+                                        deps, np.int32(c.max_rounds), np.int32(c.max_duration_s))
+        return _measures(at, deps.astype(np.int64), shared.eg_ptr, shared.eg_stop, shared.eg_s, chunk.dir_ptr,
+                         chunk.dir_dest, chunk.dir_s, shared.opportunities, shared.ranks, shared.cutoffs_s,
+                         np.int64(shared.decay_code), float(shared.decay_param), np.int64(c.max_duration_s),
+                         bool(want_times))
+
+
+def access_chunk(shared: AccessShared, chunk: AccessChunk) -> np.ndarray:
+    """The work unit: range-RAPTOR, egress and measures for one chunk of origins.
+
+    A chunk function for :func:`planner.execution.run_chunks` (local threads or Dask):
+    arrays in, an array out whose first axis is the chunk's origins: access float64
+    (origins, layers, percentiles, cutoffs), or with ``shared.want_times`` int32 travel
+    seconds (origins, percentiles, destinations; -1 = not reached).
+    """
+    acc, times = _run(shared, chunk, shared.want_times)
+    return times if shared.want_times else acc
 
 
 def _access_legs(net: Network, lon: np.ndarray, lat: np.ndarray, lat0: float, *, park_and_ride: bool = False,
@@ -295,8 +366,10 @@ def _access_legs(net: Network, lon: np.ndarray, lat: np.ndarray, lat0: float, *,
     return out
 
 
-def _direct_walk(net: Network, problem: AccessProblem, accs: list, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Seconds of the direct leg from each origin to each destination (-1: none).
+def _direct_walk(net: Network, problem: AccessProblem, accs: list, lon: np.ndarray,
+                 lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seconds of the direct leg from each origin to the destinations in reach, as CSR
+    (``ptr``, ``dest``, ``seconds``).
 
     Walking as ``plan matrix`` defines it: on the street network when both ends are on it,
     else the straight line times the detour factor, up to ``Config.access_max_s``. With
@@ -311,9 +384,11 @@ def _direct_walk(net: Network, problem: AccessProblem, accs: list, lon: np.ndarr
     cfg = net.config
     speed, limit = cfg.walk_speed_mps, float(cfg.access_max_s)
     local_speed = cfg.local_access_speed_kmh / 3.6
-    out = np.full((len(lon), problem.n_dest), -1, np.int32)
+    ptr = np.zeros(len(lon) + 1, np.int64)
+    dests: list[np.ndarray] = []
+    secs: list[np.ndarray] = []
     if problem.n_dest == 0 or len(lon) == 0:
-        return out
+        return ptr, np.zeros(0, np.int64), np.zeros(0, np.int64)
     oxy = local_xy(lat, lon, problem.lat0)
     tree = cKDTree(problem.dest_xy)
     # a street walk within the limit is never longer than limit * speed in a straight line
@@ -323,35 +398,49 @@ def _direct_walk(net: Network, problem: AccessProblem, accs: list, lon: np.ndarr
     near = tree.query_ball_point(oxy, r=radius)
     where = np.full(net.walk.n_nodes, np.inf) if net.walk is not None else None
     for i, cand in enumerate(near):
-        if not cand:
-            continue
-        cand = np.asarray(cand, dtype=np.int64)
-        d = np.hypot(*(problem.dest_xy[cand] - oxy[i]).T) * cfg.straight_line_detour
-        st = d / speed
-        ok = st <= limit
-        out[i, cand[ok]] = np.ceil(st[ok]).astype(np.int32)
-        acc = accs[i]
-        on_net = problem.dest_node[cand] >= 0
-        if where is not None and acc.snapped and on_net.any():
-            nodes, cost, _m, _p = net.walk.reach_index([int(acc.node)], source_cost=[acc.snap_m / speed],
-                                                       cutoff=limit)
-            where[nodes] = cost
-            c2 = cand[on_net]
-            t = where[problem.dest_node[c2]] + problem.dest_snap_m[c2] / speed
-            within = np.isfinite(t) & (t <= limit)
-            out[i, c2] = np.where(within, np.ceil(np.where(within, t, 0)), -1).astype(np.int32)
-            where[nodes] = np.inf
-        if problem.local_access:
-            lt = d / local_speed
-            ok = lt <= cfg.local_access_max_s
-            cur = out[i, cand[ok]]
-            lt_s = np.ceil(lt[ok]).astype(np.int32)
-            out[i, cand[ok]] = np.where((cur < 0) | (lt_s < cur), lt_s, cur)
-    return out
+        cand = np.sort(np.asarray(cand, dtype=np.int64))
+        out = np.full(len(cand), -1, np.int64)
+        if len(cand):
+            d = np.hypot(*(problem.dest_xy[cand] - oxy[i]).T) * cfg.straight_line_detour
+            st = d / speed
+            ok = st <= limit
+            out[ok] = np.ceil(st[ok]).astype(np.int64)
+            acc = accs[i]
+            on_net = problem.dest_node[cand] >= 0
+            if where is not None and acc.snapped and on_net.any():
+                nodes, cost, _m, _p = net.walk.reach_index([int(acc.node)], source_cost=[acc.snap_m / speed],
+                                                           cutoff=limit)
+                where[nodes] = cost
+                t = where[problem.dest_node[cand[on_net]]] + problem.dest_snap_m[cand[on_net]] / speed
+                within = np.isfinite(t) & (t <= limit)
+                out[on_net] = np.where(within, np.ceil(np.where(within, t, 0)), -1).astype(np.int64)
+                where[nodes] = np.inf
+            if problem.local_access:
+                lt = np.ceil(d / local_speed).astype(np.int64)
+                ok = lt <= cfg.local_access_max_s
+                out[ok] = np.where((out[ok] < 0) | (lt[ok] < out[ok]), lt[ok], out[ok])
+        keep = out >= 0
+        dests.append(cand[keep])
+        secs.append(out[keep])
+        ptr[i + 1] = ptr[i] + int(keep.sum())
+    return ptr, np.concatenate(dests), np.concatenate(secs)
+
+
+def make_chunk(net: Network, problem: AccessProblem, lon, lat) -> AccessChunk:
+    """The driver's part of a chunk of origins (it needs the street network): access legs
+    to stops (exactly :meth:`Network.access`) and direct legs to destinations."""
+    lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
+    lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+    accs = _access_legs(net, lon, lat, problem.lat0, park_and_ride=problem.park_and_ride, local=problem.local_access)
+    ptr = np.zeros(len(accs) + 1, np.int64)
+    ptr[1:] = np.cumsum([len(a.stops) for a in accs])
+    stops = np.concatenate([a.stops for a in accs]).astype(np.int32) if accs else np.zeros(0, np.int32)
+    secs = np.concatenate([a.seconds for a in accs]).astype(np.int32) if accs else np.zeros(0, np.int32)
+    return AccessChunk(ptr, stops, secs, *_direct_walk(net, problem, accs, lon, lat))
 
 
 def compute_chunk(net: Network, problem: AccessProblem, lon, lat, *, times: bool = False) -> ChunkResult:
-    """Access legs, range-RAPTOR, egress and measures for one chunk of origins.
+    """:func:`make_chunk` then the work unit for one chunk of origins, in this process.
 
     Parameters
     ----------
@@ -365,24 +454,9 @@ def compute_chunk(net: Network, problem: AccessProblem, lon, lat, *, times: bool
     times
         Also return the travel-time percentiles to every destination.
     """
-    from planner.routing import range_earliest_arrival_many
-
-    cfg = net.config
-    lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
-    lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
-    deps = np.ascontiguousarray(problem.departures, dtype=np.int32)
-    accs = _access_legs(net, lon, lat, problem.lat0, park_and_ride=problem.park_and_ride, local=problem.local_access)
-    ptr = np.zeros(len(accs) + 1, np.int64)
-    ptr[1:] = np.cumsum([len(a.stops) for a in accs])
-    stops = np.concatenate([a.stops for a in accs]).astype(np.int32) if accs else np.zeros(0, np.int32)
-    secs = np.concatenate([a.seconds for a in accs]).astype(np.int32) if accs else np.zeros(0, np.int32)
-    direct = _direct_walk(net, problem, accs, lon, lat)
-    at = range_earliest_arrival_many(net.timetable, net.footpaths, net.change_s, ptr, stops, secs, deps,
-                                     max_rounds=cfg.max_rides, max_duration_s=cfg.max_trip_duration_s)
-    acc, tt = _measures(at, deps.astype(np.int64), problem.eg_ptr, problem.eg_stop, problem.eg_s, direct,
-                        problem.opportunities, problem.ranks, problem.cutoffs_s, np.int64(problem.decay_code),
-                        float(problem.decay_param), np.int64(cfg.max_trip_duration_s), bool(times))
-    return ChunkResult(acc, tt if times else None, np.diff(ptr).astype(np.int32))
+    chunk = make_chunk(net, problem, lon, lat)
+    acc, tt = _run(problem.shared, chunk, times)
+    return ChunkResult(acc, tt if times else None, np.diff(chunk.acc_ptr).astype(np.int32))
 
 
 # ---------------------------------------------------------------------- preparing and assembling
@@ -429,7 +503,8 @@ def origin_mask(net: Network, grid: Grid, *, max_snap_m: float = DEFAULT_MAX_SNA
 def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_s: int, window_min: int = 60,
             step_min: int = 1, percentiles=(50,), cutoffs_min=(30, 60), decay: Decay | None = None,
             max_snap_m: float = DEFAULT_MAX_SNAP_M, park_and_ride: bool = False, local_access: bool = False,
-            local_egress: bool | None = None, destinations: str = "opportunities") -> tuple[AccessProblem, dict]:
+            local_egress: bool | None = None, destinations: str = "opportunities",
+            threads: int | None = None) -> tuple[AccessProblem, dict]:
     """The :class:`AccessProblem` of a grid, and a report of the grid's cells.
 
     ``destinations`` is ``"opportunities"`` (cells holding any opportunity) or ``"cells"``
@@ -437,9 +512,11 @@ def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_
     ``local_access``) lets the destinations that are off the walk network be reached from
     stops by the urban taxi/bus approximation too: a city grid whose destinations include
     other cities' points, where no street network is modelled, needs it while its origins
-    (and its own on-street destinations) still walk.
+    (and its own on-street destinations) still walk. ``threads``: numba threads of the work
+    unit (default ``Config.threads``).
     """
     from planner.gtfs.consolidation import local_xy
+    from planner.matrix import RoutingCore
 
     decay = decay or Decay()
     deps = departures(departure_s, window_min, step_min)
@@ -483,11 +560,17 @@ def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_
     eg_stop = np.concatenate([a.stops for a in daccs]).astype(np.int32) if daccs else np.zeros(0, np.int32)
     eg_s = np.concatenate([a.seconds for a in daccs]).astype(np.int32) if daccs else np.zeros(0, np.int32)
     origins = np.flatnonzero(valid)
+    core = RoutingCore.from_network(net)
+    if threads is not None:
+        core = replace(core, threads=int(threads))
+    shared = AccessShared(
+        core=core, deps=deps.astype(np.int32), eg_ptr=eg_ptr, eg_stop=eg_stop, eg_s=eg_s,
+        opportunities=np.ascontiguousarray(np.hstack([opp_all[:, dest], ext_opp])),
+        ranks=_ranks(percentiles, len(deps)), cutoffs_s=np.round(cut * 60).astype(np.int64),
+        decay_code=decay.code, decay_param=decay.param_s,
+    )
     problem = AccessProblem(
-        departures=deps, percentiles=np.asarray(percentiles, np.float64), ranks=_ranks(percentiles, len(deps)),
-        cutoffs_s=np.round(cut * 60).astype(np.int64), decay_code=decay.code, decay_param=decay.param_s,
-        opportunities=np.ascontiguousarray(np.hstack([opp_all[:, dest], ext_opp])), dest_cell=dest_cell,
-        eg_ptr=eg_ptr, eg_stop=eg_stop, eg_s=eg_s,
+        shared=shared, percentiles=np.asarray(percentiles, np.float64), dest_cell=dest_cell,
         dest_node=np.array([a.node if a.snapped else -1 for a in daccs], np.int64),
         dest_snap_m=np.array([a.snap_m if a.snapped else np.nan for a in daccs], np.float64),
         dest_xy=local_xy(dlat, dlon, lat0).reshape(-1, 2), lat0=lat0,
@@ -533,18 +616,17 @@ def _label(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x).replace(".", "_")
 
 
-def assemble(problem: AccessProblem, grid: Grid, layers: list[Opportunities], chunks: list[ChunkResult], *,
+def assemble(problem: AccessProblem, grid: Grid, layers: list[Opportunities], access: np.ndarray, *,
              cutoffs_min, decay: Decay) -> list[Band]:
-    """Access bands from the chunk results (in origin order): one per layer, percentile
-    and cutoff, named ``{layer}_{T}min_p{P}``; NaN where a cell is not an origin."""
-    acc = np.concatenate([c.access for c in chunks]) if chunks else np.zeros((0, len(layers), len(problem.ranks),
-                                                                              len(problem.cutoffs_s)))
+    """Access bands from the access array (origins in :func:`prepare`'s order, layers,
+    percentiles, cutoffs): one band per layer, percentile and cutoff, named
+    ``{layer}_{T}min_p{P}``; NaN where a cell is not an origin."""
     bands = []
     for m, lay in enumerate(layers):
         for pi, p in enumerate(problem.percentiles):
             for ci, c in enumerate(cutoffs_min):
                 flat = np.full(grid.n_cells, np.nan)
-                flat[problem.origin_cell] = acc[:, m, pi, ci]
+                flat[problem.origin_cell] = access[:, m, pi, ci]
                 if decay.kind == "step":
                     unit, how = lay.unit, f"reachable within {_label(c)} min"
                 else:
@@ -556,21 +638,47 @@ def assemble(problem: AccessProblem, grid: Grid, layers: list[Opportunities], ch
     return bands
 
 
-def _run_chunks(net: Network, problem: AccessProblem, *, chunk: int, progress: bool, threads: int | None = None):
-    from planner._progress import progress as bar
-    from planner.kernels._options import numba_threads
+def run_problem(net: Network, problem: AccessProblem, *, chunk: int | None = None, executor=None,
+                progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Every origin of a prepared problem through :func:`access_chunk`.
 
-    out = []
+    The driver makes the chunks (access legs and direct legs need the street network);
+    ``executor`` (:func:`planner.execution.executor`; default: here, on numba threads) runs
+    them. Without ``chunk``, a pilot chunk sizes the tasks (about 0.75 s each); chunks are
+    also kept small enough that their arrival arrays (origins x departures x stops, int32)
+    stay under about 256 MB. Returns the access array (origins, layers, percentiles,
+    cutoffs) and the number of access stops per origin.
+    """
+    import time
+
+    from planner._progress import progress as bar
+    from planner.execution import LocalExecutor, chunk_size, run_chunks
+
+    sh = problem.shared
     n = len(problem.origin_lon)
-    # keep the chunk's arrival array (origins x departures x stops, int32) under ~256 MB
-    per_origin = 4 * max(1, len(problem.departures)) * max(1, net.n_stops)
-    chunk = max(1, min(int(chunk), (256 << 20) // per_origin))
-    with numba_threads(threads or net.config.threads), bar(total=n, enabled=progress, desc="origins", unit="origin") as pb:
-        for a in range(0, n, max(1, chunk)):
-            b = min(n, a + max(1, chunk))
-            out.append(compute_chunk(net, problem, problem.origin_lon[a:b], problem.origin_lat[a:b]))
-            pb.update(b - a)
-    return out
+    out = np.zeros((n, sh.opportunities.shape[0], len(sh.ranks), len(sh.cutoffs_s)))
+    n_stops = np.zeros(n, np.int32)
+    ex = executor if executor is not None else LocalExecutor()
+    cap = max(1, (256 << 20) // (4 * max(1, len(sh.deps)) * max(1, net.n_stops)))
+    done = 0
+    if chunk is None and n:
+        done = min(n, 8, cap)
+        pilot = make_chunk(net, problem, problem.origin_lon[:done], problem.origin_lat[:done])
+        t = time.perf_counter()
+        out[:done] = access_chunk(sh, pilot)
+        chunk = chunk_size((time.perf_counter() - t) / done, n - done, workers=ex.workers)
+        n_stops[:done] = np.diff(pilot.acc_ptr)
+    chunk = max(1, min(int(chunk or 1), cap))
+    starts = list(range(done, n, chunk))
+    chunks = []
+    with bar(total=n - done, enabled=progress, desc="access legs", unit="origin") as pb:
+        for a in starts:
+            c = make_chunk(net, problem, problem.origin_lon[a:a + chunk], problem.origin_lat[a:a + chunk])
+            n_stops[a:a + len(c)] = np.diff(c.acc_ptr)
+            chunks.append(c)
+            pb.update(len(c))
+    run_chunks(ex, access_chunk, sh, chunks, out, starts, progress=progress)
+    return out, n_stops
 
 
 def provenance(net: Network, params: dict, *, layers=(), scenario: str = "baseline") -> dict[str, str]:
@@ -591,8 +699,8 @@ def provenance(net: Network, params: dict, *, layers=(), scenario: str = "baseli
 def accessibility(net: Network, grid: Grid, layers: list[Opportunities], *, departure_s: int, window_min: int = 60,
                   step_min: int = 1, percentiles=(50,), cutoffs_min=(30, 60), decay: Decay | None = None,
                   max_snap_m: float = DEFAULT_MAX_SNAP_M, park_and_ride: bool = False, local_access: bool = False,
-                  local_egress: bool | None = None, chunk: int = 64, threads: int | None = None, progress: bool = False,
-                  scenario: str = "baseline") -> AccessResult:
+                  local_egress: bool | None = None, chunk: int | None = None, threads: int | None = None,
+                  executor=None, progress: bool = False, scenario: str = "baseline") -> AccessResult:
     """Accessibility of every origin cell of ``grid`` to the opportunity ``layers``.
 
     Parameters
@@ -619,9 +727,10 @@ def accessibility(net: Network, grid: Grid, layers: list[Opportunities], *, depa
     local_egress
         Egress from stops to destinations by the local approximation too (default: as
         ``local_access``; see :func:`prepare`).
-    chunk, threads
-        Origins per work unit (:func:`compute_chunk`) and numba threads (default
-        ``net.config.threads``); the result depends on neither.
+    chunk, threads, executor
+        Origins per work unit (default: sized from a pilot chunk), numba threads (default
+        ``net.config.threads``) and where the chunks run (:mod:`planner.execution`: here by
+        default, or Dask); the result depends on none of them.
     progress
         Show a progress bar over the origins.
     scenario
@@ -637,10 +746,9 @@ def accessibility(net: Network, grid: Grid, layers: list[Opportunities], *, depa
     problem, report = prepare(net, grid, layers, departure_s=departure_s, window_min=window_min,
                               step_min=step_min, percentiles=percentiles, cutoffs_min=cutoffs_min, decay=decay,
                               max_snap_m=max_snap_m, park_and_ride=park_and_ride, local_access=local_access,
-                              local_egress=local_egress)
-    chunks = _run_chunks(net, problem, chunk=chunk, progress=progress, threads=threads)
-    bands = assemble(problem, grid, layers, chunks, cutoffs_min=cutoffs_min, decay=decay)
-    n_stops = np.concatenate([c.n_stops for c in chunks]) if chunks else np.zeros(0, np.int32)
+                              local_egress=local_egress, threads=threads)
+    access, n_stops = run_problem(net, problem, chunk=chunk, executor=executor, progress=progress)
+    bands = assemble(problem, grid, layers, access, cutoffs_min=cutoffs_min, decay=decay)
     report["origins_without_stops"] = int((n_stops == 0).sum())
     for lay in layers:
         report[f"{lay.name}_total"] = float(lay.total)
@@ -650,7 +758,8 @@ def accessibility(net: Network, grid: Grid, layers: list[Opportunities], *, depa
               "step_min": step_min, "percentiles": list(percentiles), "cutoffs_min": list(cutoffs_min),
               **decay.describe(), "max_snap_m": max_snap_m, "park_and_ride": park_and_ride,
               "local_access": local_access, "local_egress": problem.local_egress,
-              "walk_speed_mps": net.config.walk_speed_mps, "access_max_s": net.config.access_max_s, "max_rides": net.config.max_rides}
+              "walk_speed_mps": net.config.walk_speed_mps, "access_max_s": net.config.access_max_s,
+              "max_rides": net.config.max_rides}
     valid = np.zeros(grid.n_cells, bool)
     valid[problem.origin_cell] = True
     return AccessResult(grid, bands, valid.reshape(grid.shape), provenance(net, params, layers=layers,

@@ -1,9 +1,9 @@
 """Benchmark the accessibility work unit on the Helsinki data (tests/data).
 
-Core-milliseconds per origin = wall time x threads / origins, for the whole work unit of
-``plan access`` (:func:`planner.accessibility.compute_chunk`): walking access legs, the
-direct walk, range-RAPTOR over the departure window, egress to every cell of the grid and
-the measures; measured with 1 and 2 numba threads on the same origins, after a warm-up
+Core-milliseconds per origin = wall time x threads / origins, for all the per-origin work of
+``plan access``: the driver's part (:func:`planner.accessibility.make_chunk`: walking access
+legs and the direct walk) and the work unit (:func:`planner.accessibility.access_chunk`:
+range-RAPTOR over the departure window, egress to every cell of the grid, the measures); measured with 1 and 2 numba threads on the same origins, after a warm-up
 (compilation excluded). Also the split between the stages with 1 thread.
 
 Grid: the walk network's extent (the OSM extract of central Helsinki) at ``--resolution``
@@ -19,6 +19,7 @@ import argparse
 import logging
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -57,17 +58,20 @@ def main() -> None:
     lon, lat = problem.origin_lon[:n], problem.origin_lat[:n]
     print(f"Helsinki: {net.n_stops} stops, {net.timetable.n_trips} trips, walk network {net.walk.n_nodes} nodes; "
           f"grid {grid.width}x{grid.height} at {args.resolution:g} m: {report['origins']} origin cells, "
-          f"{problem.n_dest} destination cells, {len(problem.eg_stop)} egress legs; "
+          f"{problem.n_dest} destination cells, {len(problem.shared.eg_stop)} egress legs; "
           f"{len(problem.departures)} departures; prepare (egress legs of all cells) {t_prep:.2f} s")
     acc_mod.compute_chunk(net, problem, lon[:2], lat[:2])  # compile / load the kernels
     results = {}
     for threads in (1, 2):
         with numba_threads(threads) as used:
+            sh = replace(problem.shared, core=replace(problem.shared.core, threads=used))
             t0 = time.perf_counter()
-            parts = [acc_mod.compute_chunk(net, problem, lon[a:a + args.chunk], lat[a:a + args.chunk])
-                     for a in range(0, n, args.chunk)]
+            parts = []
+            for a in range(0, n, args.chunk):
+                chunk = acc_mod.make_chunk(net, problem, lon[a:a + args.chunk], lat[a:a + args.chunk])
+                parts.append(acc_mod.access_chunk(sh, chunk))
             wall = time.perf_counter() - t0
-        results[used] = np.concatenate([p.access for p in parts])
+        results[used] = np.concatenate(parts)
         print(f"{used} thread(s): {n} origins in {wall:.2f} s = {1000 * wall / n:.1f} ms wall, "
               f"{1000 * wall * used / n:.1f} core-ms per origin")
     if len(results) == 2:
@@ -75,11 +79,12 @@ def main() -> None:
         print("1 vs 2 threads identical:", bool(np.array_equal(a, b)))
     # stages, 1 thread
     with numba_threads(1):
+        sh = replace(problem.shared, core=replace(problem.shared.core, threads=1))
         t = dict.fromkeys(("access legs", "direct walk", "range-RAPTOR", "egress + measures"), 0.0)
         for a in range(0, n, args.chunk):
             lo, la = lon[a:a + args.chunk], lat[a:a + args.chunk]
             s0 = time.perf_counter()
-            _p, accs = net.access_many(lo, la, threads=1)
+            accs = acc_mod._access_legs(net, lo, la, problem.lat0)
             s1 = time.perf_counter()
             direct = acc_mod._direct_walk(net, problem, accs, lo, la)
             s2 = time.perf_counter()
@@ -87,11 +92,10 @@ def main() -> None:
             ptr[1:] = np.cumsum([len(x.stops) for x in accs])
             at = range_earliest_arrival_many(net.timetable, net.footpaths, net.change_s, ptr,
                                              np.concatenate([x.stops for x in accs]),
-                                             np.concatenate([x.seconds for x in accs]),
-                                             problem.departures.astype(np.int32))
+                                             np.concatenate([x.seconds for x in accs]), sh.deps)
             s3 = time.perf_counter()
-            acc_mod._measures(at, problem.departures, problem.eg_ptr, problem.eg_stop, problem.eg_s, direct,
-                              problem.opportunities, problem.ranks, problem.cutoffs_s, np.int64(0), 0.0,
+            acc_mod._measures(at, sh.deps.astype(np.int64), sh.eg_ptr, sh.eg_stop, sh.eg_s, *direct,
+                              sh.opportunities, sh.ranks, sh.cutoffs_s, np.int64(0), 0.0,
                               np.int64(net.config.max_trip_duration_s), False)
             s4 = time.perf_counter()
             for k, v in zip(t, (s1 - s0, s2 - s1, s3 - s2, s4 - s3), strict=True):

@@ -196,6 +196,21 @@ def test_result_does_not_depend_on_threads_or_chunks(hel, pop_grid, hel_access):
         np.testing.assert_array_equal(a.values, b.values)
 
 
+def test_same_result_on_dask_workers(hel):
+    """The work unit runs unchanged on Dask workers (planner.execution): same rasters."""
+    from planner.execution import executor
+
+    g = make_grid(250, net=hel)
+    lay = read_opportunities(f"{POP}:population", g)
+    kw = {"departure_s": DEP, "window_min": 5, "percentiles": (50,), "cutoffs_min": (10, 20)}
+    here = accessibility(hel, g, [lay], **kw)
+    with executor(workers=2) as ex:
+        there = accessibility(hel, g, [lay], executor=ex, chunk=5, **kw)
+    assert len(here.bands) == 2 and np.isfinite(here.bands[0].values).sum() > 20
+    for a, b in zip(here.bands, there.bands, strict=True):
+        np.testing.assert_array_equal(a.values, b.values)
+
+
 def _without_route(tmp_path, route_id: str):
     """The Helsinki feed with one route and its trips removed."""
     out = tmp_path / "hel_minus.zip"
