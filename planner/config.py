@@ -102,6 +102,29 @@ Public transport routing (``planner.network``, ``planner.routing``)
     Also link the rail stations of one city by that urban taxi/bus approximation, so that an
     intercity journey can change between two stations across town (Harbin station to
     Harbin West). Off for urban analyses; ``plan evaluate`` and ``plan net`` turn it on.
+
+Intercity rail net (``planner.railnet``, ``plan net``; issue 9)
+
+``net_cluster_km`` : float, default 20.0
+    A rail station joins a city node when it lies within this straight-line distance of the
+    city point (its ``city`` attribute names the city where the feed has one, else the
+    nearest city point). 20 km keeps the main stations of the sample's cities (Shenyang
+    South 14 km, Yingkou East 17 km) and leaves out county-town stations of a prefecture
+    (Shangzhi South, 118 km from Harbin). An assumption; ``--cluster-km`` changes it.
+``net_reference_speed_kmh`` : float, default 200.0
+    Reference speed of the detour index (rail time / straight-line distance at this speed)
+    and of the ideal net in the relative efficiency. 200 km/h: the lower bound of
+    "high-speed" for upgraded lines (EU Directive 96/48/EC, Annex I); an assumption.
+``net_horizon_h`` : float, default 36.0
+    The timetable covers the departure window plus this many hours, so overnight journeys
+    and next-morning connections are found (journeys longer than this are not).
+``net_weak_detour_factor`` : float, default 1.5
+    A city pair is a weak link when its detour index exceeds this multiple of the median
+    detour index of the net (or when it needs two or more transfers).
+``net_central_count`` : int, default 4
+    Without an explicit list, the most populous cities counted as central cities (whose
+    "radiation" the summary reports); 4 gives Harbin, Shenyang, Changchun and Dalian on the
+    bundled sample.
 """
 
 from __future__ import annotations
@@ -152,6 +175,13 @@ class Config:
     local_access_speed_kmh: float = 20.0
     local_access_max_s: int = 5400
     local_rail_transfers: bool = False
+
+    # -- intercity rail net (issue 9; planner.railnet) ------------------------------------
+    net_cluster_km: float = 20.0
+    net_reference_speed_kmh: float = 200.0
+    net_horizon_h: float = 36.0
+    net_weak_detour_factor: float = 1.5
+    net_central_count: int = 4
 
     def __post_init__(self) -> None:
         problems = []

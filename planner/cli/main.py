@@ -127,5 +127,9 @@ def _register() -> None:
 
     main.add_command(transfers_cmd.transfers)
 
+    from planner.cli import net as net_cmd
+
+    main.add_command(net_cmd.net)
+
 
 _register()

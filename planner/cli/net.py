@@ -1,0 +1,158 @@
+"""``plan net``: how well the intercity rail net ties the cities together, and what each
+candidate adds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from planner.cli._network import time_option
+from planner.cli._options import make_config, quiet_option, show_progress
+from planner.cli._table import render
+
+DEFAULT_OUT = Path("plan-output") / "net"
+
+
+def _ids(ctx, param, value):
+    if value is None:
+        return None
+    out = tuple(v.strip() for v in value.split(",") if v.strip())
+    if not out:
+        msg = "expected comma-separated city ids"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
+    return out
+
+
+@click.command("net")
+@click.argument("scenarios", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--gtfs", "gtfs", multiple=True, metavar="[ID=]FEED",
+              help="GTFS feed (zip or folder); repeat for several. Default: the bundled feeds in gtfs/.")
+@click.option("--places", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Cities (CSV: id, name, lon, lat, population). Default: the bundled census cities.")
+@click.option("--date", "date", default=None, metavar="YYYY-MM-DD",
+              help="Service date. Default: the busiest date of the feeds.")
+@time_option("--depart", "depart", default="00:00", show_default=True,
+             help="Start of the departure window (hours may pass 24).")
+@click.option("--window", "window_min", type=click.IntRange(min=1), default=1440, show_default=True,
+              help="Departure window in minutes (1440: the whole service day, counts are per day).")
+@click.option("--cluster-km", type=click.FloatRange(min=0), default=None,
+              help="Largest distance from a station to its city point [default: 20].")
+@click.option("--reference-speed-kmh", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Reference speed of the detour index and the ideal net [default: 200].")
+@click.option("--basis", type=click.Choice(["fastest", "median"]), default="fastest", show_default=True,
+              help="City-pair time used by the net measures.")
+@click.option("--group-by", type=click.Choice(["auto", "attribute", "distance"]), default="auto",
+              show_default=True,
+              help="Stations to cities: the stops' 'city' attribute, the nearest city point, or auto.")
+@click.option("--central", callback=_ids, default=None, metavar="ID,ID",
+              help="Central cities (ids) whose radiation is reported [default: the 4 most populous].")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"Output folder [default: {DEFAULT_OUT}, replaced on each run].")
+@click.option("--overwrite", is_flag=True, help="Replace existing files in an explicit -o folder.")
+@quiet_option
+@click.pass_context
+def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], places: Path | None,
+        date: str | None, depart: int, window_min: int, cluster_km: float | None,
+        reference_speed_kmh: float | None, basis: str, group_by: str, central: tuple[str, ...] | None,
+        output: Path | None, overwrite: bool) -> None:
+    """Measure the intercity rail net, for the baseline and each SCENARIO (YAML).
+
+    Groups rail stations into cities, routes city to city over the departure window
+    (range-RAPTOR with transfers, overnight trains and next-day connections) and
+    reports per city pair the fastest and median times, direct trains, transfers and
+    the time lost to them; for the net its efficiency, population-weighted mean time,
+    detour index, shares of pairs within 1, 2 and 3 h and with a direct train, each
+    city's betweenness, closeness and radiation, and the weakest links. Writes
+    summary.csv, pairs.csv/.parquet, city matrices, cities.csv, links.csv,
+    weak_links.csv, stations.csv, net.gpkg, net_*.png and report.html.
+
+    Without arguments it runs on the bundled Northeast China sample and its example
+    scenarios in scenarios/.
+
+    \b
+    Examples:
+      plan net
+      plan net scenarios/spine_express.yaml -o out/net --overwrite
+      plan net --gtfs rail.zip --places cities.csv --date 2025-06-17 --depart 06:00 --window 240
+    """
+    import time
+
+    from planner._defaults import data_root, default_gtfs_paths
+    from planner.errors import FeedError, InputError
+    from planner.evaluate import load_places
+    from planner.gtfs.feed import read_feeds
+    from planner.gtfs.service import busiest_date, to_date
+    from planner.railnet import compare_nets, write_net_outputs
+    from planner.scenario import load_scenario
+
+    t0 = time.perf_counter()
+    config = make_config(ctx)
+    paths = list(scenarios)
+    specs = list(gtfs)
+    if not specs:
+        specs = [str(p) for p in default_gtfs_paths()]
+        if not paths:
+            root = data_root()
+            paths = sorted((root / "scenarios").glob("*.yaml")) if root else []
+    if not specs:
+        msg = "no --gtfs given and no bundled feeds found in gtfs/"
+        raise FeedError(msg, code="input_unreadable", hint="pass --gtfs FEED (a GTFS zip or folder)")
+    loaded = [load_scenario(p) for p in paths]
+    names = [s.name for s in loaded]
+    dup = sorted({n for n in names if names.count(n) > 1} | ({"baseline"} & set(names)))
+    if dup:
+        msg = f"scenario names must be unique and not 'baseline': {', '.join(dup)}"
+        raise InputError(msg, code="duplicate_scenario_name", hint="give each scenario its own 'name'")
+    pl = load_places(places)
+    feeds = read_feeds(specs, config=config)
+    try:
+        day = str(to_date(date)) if date is not None else str(busiest_date(feeds))
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--date") from None
+    cmp = compare_nets(feeds, loaded, pl, date=day, depart_s=depart, window_min=window_min, basis=basis,
+                       cluster_km=cluster_km, reference_speed_kmh=reference_speed_kmh, group_by=group_by,
+                       central=central, config=config, progress=show_progress(ctx))
+    out = output or DEFAULT_OUT
+    written = write_net_outputs(cmp, out, overwrite=overwrite or output is None,
+                                inputs={"feeds": ", ".join(feeds.ids), "cities": len(pl)})
+    click.echo(f"Rail net on {day}, departures {depart // 3600:02d}:{depart % 3600 // 60:02d} + {window_min} min, "
+               f"{len(pl)} cities ({cmp.baseline.summary['cities_with_station']} with a station), "
+               f"{len(loaded)} scenario(s); times: {basis}.")
+    rows, cols = _summary_rows(cmp)
+    click.echo(render(rows, cols))
+    click.echo("")
+    click.echo("Fastest times between the central cities (min):")
+    click.echo(render(_central_rows(cmp)))
+    weak = cmp.baseline.weak
+    if len(weak):
+        click.echo(f"\n{len(weak)} weak links in the baseline, e.g. "
+                   + "; ".join(f"{r.from_name}-{r.to_name} ({r.reason})" for r in weak.head(3).itertuples()))
+    for n in cmp.nets:
+        for note in n.notes:
+            click.echo(f"Note ({n.name}): {note}")
+    click.echo(f"Outputs in {out}/ ({len(written)} files, report.html) in {time.perf_counter() - t0:.0f} s.")
+
+
+def _summary_rows(cmp) -> tuple[list[dict], list[str]]:
+    """Rows and columns of the terminal summary: baseline values, then each scenario's change
+    (shares in per cent)."""
+    counts = {"count", "ordered city pairs", "people"}
+    cols = ["measure", "baseline"] + [f"{n.name[:22]} Δ" for n in cmp.scenarios]
+    rows = []
+    for r in cmp.summary_table().to_dict("records"):
+        share = r["unit"].startswith("share")
+        vals = [r["baseline"]] + [r.get(f"{n.name}_change") for n in cmp.scenarios]
+        vals = [None if v is None or v != v else round(v) if r["unit"] in counts else float(v) * (100 if share else 1)
+                for v in vals]
+        rows.append(dict(zip(cols, [r["measure"] + (" (%)" if share else ""), *vals], strict=True)))
+    return rows, cols
+
+
+def _central_rows(cmp) -> list[dict]:
+    cities = cmp.baseline.cities
+    ids = cities.loc[cities["central"], "id"].tolist()
+    names = dict(zip(cities["id"], cities["name"], strict=True))
+    t = cmp.baseline.pairs.set_index(["from_id", "to_id"])["fastest_min"]
+    return [{"from": names[a], **{names[b]: (None if a == b or t[(a, b)] != t[(a, b)] else float(t[(a, b)]))
+                                  for b in ids}} for a in ids]

@@ -1,0 +1,1014 @@
+"""The intercity rail net of an agglomeration (``plan net``): how well rail ties its cities.
+
+Cities are the nodes. A rail station joins a city when it lies within ``cluster_km`` of the
+city point; the city is the station's ``city`` attribute where the feed has one (the
+bundled rail feed does), else the nearest city point (:func:`group_stations`). Stations of
+no city stay in the timetable as places to pass or change trains.
+
+City-to-city times come from range-RAPTOR (:func:`planner.routing.range_earliest_arrival`)
+on the rail trips of one service date (routes whose mode is in :data:`RAIL_MODES`), from
+every station of the origin city at once, for every departure from one of them in the
+departure window ``[depart_s, depart_s + window)``. The timetable covers the window plus
+``Config.net_horizon_h`` hours, including the previous day's overnight trains and the next
+day's trips, so a departure at 23:00 may arrive the next morning; there is no other cap on
+travel time. Changing trains takes ``Config.change_time_s`` at one station; between
+stations it takes the straight-line walk (x ``straight_line_detour`` at ``walk_speed_mps``,
+up to ``footpath_max_s``) or, between stations of one city beyond walking range, the urban
+taxi/bus approximation of ``plan evaluate`` (x ``straight_line_detour`` at
+``local_access_speed_kmh``, up to ``local_access_max_s``), and at least the change time;
+transfers.txt rules and a scenario's ``add_transfer`` take precedence.
+
+Per ordered city pair (columns of :attr:`RailNet.pairs`):
+
+* a *connection* is a departure after which no later departure arrives as early (the
+  Pareto profile of the window); ``journeys`` counts them, ``fastest_min`` and
+  ``median_min`` (nearest-rank, as :mod:`planner.traveltime`) are over their travel times
+  from departure to arrival (no waiting before the first train);
+* ``transfers_fastest``: transfers on the fastest connection (fewest among equally fast);
+  ``min_transfers``: the fewest transfers of any journey in the window (0 = a direct train);
+  ``journeys_with_transfer``: connections that need at least one transfer;
+* ``transfer_wait_fastest_min`` / ``transfer_wait_mean_min``: the time lost to transfers
+  and waiting between trains (the journey time less the time on trains) on the fastest
+  connection / averaged over the connections;
+* one-seat service apart: ``direct_trains`` (trips that serve both cities in this order and
+  leave the origin in the window: trains per day with the default whole-day window),
+  ``fastest_direct_min``, ``median_direct_min``;
+* ``crow_km`` (between the city points), ``detour_index`` = time / (``crow_km`` at the
+  reference speed), ``crow_speed_kmh`` = ``crow_km`` / time (time = ``fastest_min``, or
+  ``median_min`` with ``basis="median"``).
+
+Net measures (:attr:`RailNet.summary`), over all ordered pairs of distinct cities,
+unreachable pairs included: network efficiency (Latora and Marchiori, Phys. Rev. Lett. 87,
+198701, 2001) ``E = sum(1 / t_ij) / (N (N - 1))`` in 1/h, and relative to the ideal net
+(every pair at the reference speed in a straight line); the population-weighted mean time
+over reachable pairs (as :func:`planner.evaluate.measures`); the median detour index; the
+shares of pairs within 1, 2 and 3 hours, with a direct train, and with at most one transfer;
+per city (:attr:`RailNet.cities`): the population of the other cities reachable within 1, 2
+and 3 h (a central city's "radiation"), and betweenness and closeness on the *link graph*
+(igraph; directed; an edge for each pair of cities that some train serves one after the
+other, weighted by its fastest time in minutes); weak links: pairs whose detour index
+exceeds ``Config.net_weak_detour_factor`` times the median, pairs needing two or more
+transfers, and pairs of cities with stations that cannot reach each other.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, field, replace
+from itertools import combinations, pairwise
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from planner.config import Config
+from planner.errors import ConfigError, InputError, NoServiceError, ScenarioError
+from planner.gtfs.feed import FeedSet
+from planner.gtfs.modes import mode_of_route_type
+from planner.routing import (
+    INF,
+    Footpaths,
+    earliest_arrival,
+    range_earliest_arrival,
+    stop_departures,
+)
+from planner.traveltime import nearest_rank
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from planner.report import Report
+    from planner.scenario import AddTransfer, Scenario
+    from planner.timetable import Timetable
+
+__all__ = ["RAIL_MODES", "NetComparison", "RailNet", "add_net_section", "changed_pairs", "compare_nets",
+           "group_stations", "net_map", "net_measures", "rail_net", "write_net_outputs"]
+
+log = logging.getLogger(__name__)
+
+#: modes that make up the rail net (planner.gtfs.modes names)
+RAIL_MODES = ("rail", "high_speed_rail", "intercity_rail")
+EARTH_RADIUS_KM = 6371.0088
+DAY = 86_400
+#: per-pair columns compared between networks by :func:`changed_pairs`
+COMPARED = ("fastest_min", "median_min", "journeys", "transfers_fastest", "min_transfers", "direct_trains",
+            "fastest_direct_min")
+#: net measures in display order, with units
+MEASURES = {
+    "cities": "count", "cities_with_station": "count", "node_stations": "count", "pairs": "ordered city pairs",
+    "reachable_pairs": "ordered city pairs", "efficiency_per_h": "1/h",
+    "efficiency_relative": "share of the ideal net", "pop_weighted_mean_min": "min",
+    "median_detour_index": "ratio", "share_within_1h": "share of pairs", "share_within_2h": "share of pairs",
+    "share_within_3h": "share of pairs", "share_direct": "share of pairs", "share_max_1_transfer": "share of pairs",
+    "mean_transfer_wait_min": "min", "links": "count", "weak_links": "count",
+}
+
+
+def _gc_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km (broadcasting)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def _median(values) -> float:
+    v = np.asarray(values, dtype=float)
+    return float(nearest_rank(v, [50])[0]) if len(v) else float("nan")
+
+
+# ---------------------------------------------------------------------- stations -> cities
+
+def group_stations(stations: pd.DataFrame, places: pd.DataFrame, *, cluster_km: float,
+                   group_by: str = "auto") -> pd.DataFrame:
+    """Assign rail stations to cities.
+
+    Parameters
+    ----------
+    stations
+        ``stop_id``, ``stop_name``, ``lon``, ``lat`` and optionally ``city`` (a city id of
+        ``places``; empty when unknown).
+    places
+        City points: ``id``, ``lon``, ``lat`` (see :func:`planner.evaluate.load_places`).
+    cluster_km
+        Largest straight-line distance from a station to its city point.
+    group_by
+        ``attribute``: the ``city`` column names the city; ``distance``: the nearest city
+        point; ``auto``: the attribute when some station's ``city`` matches a place id,
+        else the distance (stations with an empty attribute always take the nearest point).
+
+    Returns
+    -------
+    stations
+        The input columns plus ``city_id`` (``""`` = no city), ``city_km`` (to the city's
+        point, or to the nearest point when none), ``basis`` (``attribute``/``nearest``/``""``)
+        and ``note`` (why a station has no city).
+    """
+    if group_by not in ("auto", "attribute", "distance"):
+        msg = f"group_by must be auto, attribute or distance, got {group_by!r}"
+        raise ConfigError(msg, code="invalid_parameter")
+    out = stations.reset_index(drop=True).copy()
+    ids = places["id"].astype(str).to_numpy()
+    attr = out["city"].fillna("").astype(str).to_numpy() if "city" in out else np.full(len(out), "", dtype=object)
+    if group_by == "attribute" and not (attr != "").any():
+        msg = "group_by='attribute' but no station has a 'city' attribute"
+        raise InputError(msg, code="missing_required_column", hint="use --group-by distance (nearest city point)")
+    use_attr = group_by == "attribute" or (group_by == "auto" and np.isin(attr, ids).any())
+    d = _gc_km(out["lat"].to_numpy(float)[:, None], out["lon"].to_numpy(float)[:, None],
+               places["lat"].to_numpy(float)[None, :], places["lon"].to_numpy(float)[None, :])
+    index = {c: i for i, c in enumerate(ids)}
+    city, km, basis, note = [], [], [], []
+    for r in range(len(out)):
+        a = attr[r]
+        if use_attr and a:
+            j = index.get(a)
+            if j is None:
+                city.append("")
+                km.append(float("nan"))
+                basis.append("")
+                note.append(f"city '{a}' is not among the places")
+                continue
+            how = "attribute"
+        else:
+            j = int(np.argmin(d[r])) if len(ids) else None
+            how = "nearest"
+        dist = float(d[r, j]) if j is not None else float("nan")
+        ok = j is not None and dist <= cluster_km
+        city.append(ids[j] if ok else "")
+        km.append(dist)
+        basis.append(how if ok else "")
+        note.append("" if ok else (f"{dist:.0f} km from the point of '{ids[j]}' (over {cluster_km:g} km)"
+                                   if j is not None else "no places"))
+    out["city_id"] = city
+    out["city_km"] = np.round(km, 2)
+    out["basis"] = basis
+    out["note"] = note
+    return out
+
+
+def _rail_only(feeds: FeedSet, modes: Sequence[str]) -> FeedSet:
+    """The feeds reduced to routes of ``modes`` (feeds without any are left out)."""
+    out = []
+    for f in feeds:
+        routes = f.routes
+        keep = np.array([mode_of_route_type(int(x)) in modes for x in routes["route_type"].fillna(-1)], dtype=bool)
+        if not keep.any():
+            continue
+        if keep.all():
+            out.append(f)
+            continue
+        trips = f.trips.loc[f.trips["route_id"].isin(routes.loc[keep, "route_id"])]
+        tables = dict(f.tables)
+        tables["routes"] = routes.loc[keep]
+        tables["trips"] = trips
+        tables["stop_times"] = f.stop_times.loc[f.stop_times["trip_id"].isin(trips["trip_id"])]
+        tables["frequencies"] = f.frequencies.loc[f.frequencies["trip_id"].isin(trips["trip_id"])]
+        out.append(replace(f, tables=tables))
+    if not out:
+        msg = f"no route of the feeds is rail ({', '.join(modes)}); the rail net is empty"
+        raise NoServiceError(msg, code="planner_no_rail", hint="pass rail feeds with --gtfs (route_type 2 or 100-117)")
+    return FeedSet(out, feeds.notices)
+
+
+def _station_frame(tt: Timetable, feeds: FeedSet) -> tuple[np.ndarray, pd.DataFrame]:
+    """Stop indices served by the rail patterns, and their table (with the ``city`` attribute)."""
+    idx = np.unique(tt.pattern_stops)
+    attr: dict[str, str] = {}
+    for f in feeds:
+        st = f.stops
+        if "city" not in st:
+            continue
+        city = dict(zip(st["stop_id"], st["city"].fillna("").astype(str).str.strip(), strict=True))
+        for sid, parent in zip(st["stop_id"], st["parent_station"].fillna(""), strict=True):
+            c = city[sid] or city.get(parent, "")
+            if c:
+                attr[f"{f.feed_id}:{sid}"] = c
+    frame = pd.DataFrame({"stop_id": tt.stop_ids[idx], "stop_name": tt.stop_names[idx],
+                          "lon": tt.stop_lon[idx], "lat": tt.stop_lat[idx]})
+    frame["city"] = [attr.get(s, "") for s in frame["stop_id"]]
+    return idx, frame
+
+
+# ---------------------------------------------------------------------- transfers between stations
+
+def _stop_lookup(tt: Timetable, ref: str) -> int:
+    """Index of ``feed:stop`` or of a bare stop id unique across feeds; -1 when absent."""
+    ids = tt.stop_ids
+    hit = np.flatnonzero(ids == ref)
+    if len(hit) == 0:
+        hit = np.flatnonzero(np.array([s.split(":", 1)[-1] == ref for s in ids], dtype=bool))
+    return int(hit[0]) if len(hit) == 1 else -1
+
+
+def _footpaths(tt: Timetable, rail: np.ndarray, city_of: np.ndarray, config: Config,
+               added: Sequence[AddTransfer] = ()) -> tuple[Footpaths, np.ndarray, list[str]]:
+    """Footpaths between rail stations, change time per stop, and notes (see module doc)."""
+    from scipy.spatial import cKDTree
+
+    from planner.gtfs.consolidation import local_xy
+
+    S = tt.n_stops
+    links: dict[tuple[int, int], tuple[float, float]] = {}
+
+    def put(a: int, b: int, sec: float, metres: float) -> None:
+        if a != b and ((a, b) not in links or sec < links[(a, b)][0]):
+            links[(a, b)] = (sec, metres)
+
+    xy = local_xy(tt.stop_lat[rail], tt.stop_lon[rail]) if len(rail) else np.zeros((0, 2))
+    det, walk = config.straight_line_detour, config.walk_speed_mps
+    near = set()
+    if len(rail) > 1:
+        for i, j in cKDTree(xy).query_pairs(config.footpath_max_s * walk / det, output_type="ndarray"):
+            m = float(np.hypot(*(xy[i] - xy[j]))) * det
+            a, b = int(rail[i]), int(rail[j])
+            near.update({(a, b), (b, a)})
+            put(a, b, m / walk, m)
+            put(b, a, m / walk, m)
+    speed = config.local_access_speed_kmh / 3.6
+    for c in np.unique(city_of[rail][city_of[rail] >= 0]):
+        for a, b in combinations(rail[city_of[rail] == c].tolist(), 2):
+            if (a, b) in near:
+                continue
+            m = float(_gc_km(tt.stop_lat[a], tt.stop_lon[a], tt.stop_lat[b], tt.stop_lon[b])) * 1000 * det
+            if speed > 0 and m / speed <= config.local_access_max_s:
+                put(a, b, m / speed, m)
+                put(b, a, m / speed, m)
+    links = {k: (max(v[0], float(config.change_time_s)), v[1]) for k, v in links.items()}
+    change = np.full(S, config.change_time_s, np.int32)
+    for a, b, m, ty in zip(tt.transfer_from, tt.transfer_to, tt.transfer_min_s, tt.transfer_type, strict=True):
+        a, b, m, ty = int(a), int(b), int(m), int(ty)
+        if a == b:
+            change[a] = {0: change[a], 1: 0, 2: m, 3: int(INF) // 4}[ty]
+        elif ty == 3:
+            links.pop((a, b), None)
+        elif ty in (1, 2):
+            links[(a, b)] = (0.0 if ty == 1 else float(m), links.get((a, b), (0.0, float("nan")))[1])
+    notes = []
+    for ch in added:
+        a, b = _stop_lookup(tt, ch.from_stop), _stop_lookup(tt, ch.to_stop)
+        if a < 0 or b < 0:
+            notes.append(f"add_transfer {ch.from_stop} -> {ch.to_stop}: not between two rail stations; "
+                         "no effect on the rail net")
+            continue
+        sec = ch.walk_s if ch.walk_s is not None else float(np.ceil(ch.walk_m / walk))
+        metres = ch.walk_m if ch.walk_m is not None else sec * walk
+        for x, y in [(a, b)] + ([(b, a)] if ch.both_ways else []):
+            links[(x, y)] = (float(sec), float(metres))
+    keys = sorted(links)
+    fp = Footpaths.from_pairs(S, [k[0] for k in keys], [k[1] for k in keys],
+                              [int(np.ceil(links[k][0])) for k in keys], [links[k][1] for k in keys])
+    return fp, change, notes
+
+
+# ---------------------------------------------------------------------- routing
+
+def _city_min(out: np.ndarray, city_stops: list[np.ndarray]) -> np.ndarray:
+    res = np.full((out.shape[0], len(city_stops)), INF, dtype=np.int64)
+    for c, st in enumerate(city_stops):
+        if len(st):
+            res[:, c] = out[:, st].min(axis=1)
+    return res
+
+
+def _od(tt: Timetable, fp: Footpaths, change: np.ndarray, city_stops: list[np.ndarray], w0: int, w1: int,
+        max_rounds: int, max_dur: int, progress: bool, label: str) -> dict[str, np.ndarray]:
+    """Per ordered city pair: the connection statistics of the module docstring, (C, C) arrays."""
+    from planner._progress import progress as bar
+    from planner.itinerary import reconstruct
+
+    C = len(city_stops)
+    nan = np.full((C, C), np.nan)
+    res = {k: nan.copy() for k in ("fastest_min", "median_min", "transfers_fastest", "min_transfers",
+                                   "transfer_wait_fastest_min", "transfer_wait_mean_min")}
+    res["journeys"] = np.zeros((C, C), np.int64)
+    res["journeys_with_transfer"] = np.zeros((C, C), np.int64)
+    dep_ptr, dep_times = stop_departures(tt)
+    for o in bar(range(C), enabled=progress, desc=f"net {label}", unit="city"):
+        st = np.asarray(city_stops[o], dtype=np.int32)
+        if len(st) == 0:
+            continue
+        deps = np.unique(np.concatenate([dep_times[dep_ptr[s]:dep_ptr[s + 1]] for s in st]))
+        # later departures (up to the horizon) too: a journey that waits overnight is no
+        # connection when the next day's departure arrives as early
+        deps = deps[(deps >= w0) & (deps < w0 + max_dur)].astype(np.int32)
+        window = deps < w1
+        if not window.any():
+            continue
+        zeros = np.zeros(len(st), np.int32)
+        first_k = np.zeros(C, np.int64)
+        prev = None
+        for k in range(1, max_rounds + 1):
+            out = range_earliest_arrival(tt, fp, change, st, zeros, deps, max_rounds=k, max_duration_s=max_dur)
+            final = _city_min(out, city_stops)
+            first_k[(first_k == 0) & (final[window] < INF).any(axis=0)] = k
+            if prev is not None and np.array_equal(out, prev):
+                break
+            prev = out
+        res["min_transfers"][o] = np.where(first_k > 0, first_k - 1, np.nan)
+        later = np.vstack([final[1:], np.full((1, C), np.iinfo(np.int64).max)])
+        eff = (final < INF) & (final < later) & window[:, None]
+        eff[:, o] = False
+        found: dict[int, list[tuple[int, int, int]]] = {j: [] for j in range(C)}
+        for i in np.flatnonzero(eff.any(axis=1)):
+            r = earliest_arrival(tt, fp, change, st, zeros, int(deps[i]), max_rounds=max_rounds,
+                                 max_duration_s=max_dur, record=True)
+            at = r.at_stop
+            for j in np.flatnonzero(eff[i]):
+                sj = city_stops[j]
+                best = int(at[-1, sj].min())
+                cand = [(int(np.flatnonzero(at[:, s] == best)[0]), int(s)) for s in sj if at[-1, s] == best]
+                _, s = min(cand)
+                legs = reconstruct(tt, fp, change, r, s, st, zeros)
+                rides = [leg for leg in legs if leg.kind == "ride"]
+                wait = (best - rides[0].dep_s) - sum(leg.arr_s - leg.dep_s for leg in rides)
+                found[int(j)].append((best - int(deps[i]), len(rides) - 1, wait))
+        for j, rows in found.items():
+            if not rows:
+                continue
+            arr = np.asarray(rows, dtype=float)
+            f = min(range(len(rows)), key=lambda q: (rows[q][0], rows[q][1]))
+            res["fastest_min"][o, j] = arr[f, 0] / 60.0
+            res["median_min"][o, j] = _median(arr[:, 0]) / 60.0
+            res["journeys"][o, j] = len(rows)
+            res["journeys_with_transfer"][o, j] = int((arr[:, 1] > 0).sum())
+            res["transfers_fastest"][o, j] = arr[f, 1]
+            res["transfer_wait_fastest_min"][o, j] = arr[f, 2] / 60.0
+            res["transfer_wait_mean_min"][o, j] = arr[:, 2].mean() / 60.0
+    return res
+
+
+def _trip_pairs(tt: Timetable, city_of: np.ndarray, w0: int, w1: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One-seat rides between cities, and the links (consecutive cities of a trip), as
+    ``trip, a, b, dep, sec`` frames of the trips leaving ``a`` in the window."""
+    direct, link = [], []
+    for p in range(tt.n_patterns):
+        a0, a1 = tt.pattern_stops_ptr[p], tt.pattern_stops_ptr[p + 1]
+        c = city_of[tt.pattern_stops[a0:a1]]
+        pos = np.flatnonzero(c >= 0)
+        if len(np.unique(c[pos])) < 2:
+            continue
+        A, D = tt.pattern_trip_times(p)
+        board, alight = tt.pattern_board[a0:a1], tt.pattern_alight[a0:a1]
+        trips = np.arange(tt.pattern_trips_ptr[p], tt.pattern_trips_ptr[p + 1])
+
+        def rec(into, i, j, trips=trips, A=A, D=D, c=c):
+            into.append(pd.DataFrame({"trip": trips, "a": c[i], "b": c[j], "dep": D[:, i], "sec": A[:, j] - D[:, i]}))
+
+        for n, i in enumerate(pos):
+            for j in pos[n + 1:]:
+                if board[i] and alight[j] and c[j] != c[i]:
+                    rec(direct, i, j)
+        runs = np.split(pos, np.flatnonzero(np.diff(c[pos]) != 0) + 1)
+        for ra, rb in pairwise(runs):
+            i = [q for q in ra if board[q]]
+            j = [q for q in rb if alight[q]]
+            if i and j:
+                rec(link, i[-1], j[0])
+    cols = ["trip", "a", "b", "dep", "sec"]
+    frames = []
+    for rows in (direct, link):
+        df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame({k: pd.Series(dtype="int64") for k in cols})
+        df = df.loc[(df["dep"] >= w0) & (df["dep"] < w1)]
+        frames.append(df.groupby(["trip", "a", "b"], as_index=False)["sec"].min())
+    return frames[0], frames[1]
+
+
+# ---------------------------------------------------------------------- measures
+
+def net_measures(T: np.ndarray, pop: np.ndarray, crow_km: np.ndarray, *, direct: np.ndarray,
+                 min_transfers: np.ndarray, reference_speed_kmh: float) -> dict[str, float]:
+    """Measures of a net from its city-to-city times (see the module docstring).
+
+    Parameters
+    ----------
+    T
+        (N, N) travel times in minutes, NaN where unreachable; the diagonal is ignored.
+    pop
+        (N,) populations.
+    crow_km
+        (N, N) straight-line distances between the city points.
+    direct
+        (N, N) direct trains per pair.
+    min_transfers
+        (N, N) fewest transfers per pair (NaN unreachable).
+    reference_speed_kmh
+        Speed of the ideal net (detour index, relative efficiency).
+
+    Returns
+    -------
+    measures
+        ``efficiency_per_h``, ``efficiency_ideal_per_h``, ``efficiency_relative``,
+        ``pop_weighted_mean_min``, ``reachable_pairs``, ``pairs``, ``share_within_{1,2,3}h``,
+        ``median_detour_index``, ``share_direct``, ``share_max_1_transfer``.
+    """
+    from planner.evaluate import measures
+
+    n = len(pop)
+    off = ~np.eye(n, dtype=bool)
+    npairs = max(int(off.sum()), 1)
+    reach = np.isfinite(T) & off
+    out = {k: float(v) if isinstance(v, float) else v for k, v in measures(T, pop).items()}
+    eff = float((60.0 / T[reach]).sum()) / npairs
+    ideal_h = crow_km / reference_speed_kmh
+    pos = off & (ideal_h > 0)
+    eff_ideal = float((1.0 / ideal_h[pos]).sum()) / npairs
+    det = _detour(T, crow_km, reference_speed_kmh)
+    out.update({
+        "efficiency_per_h": eff, "efficiency_ideal_per_h": eff_ideal,
+        "efficiency_relative": eff / eff_ideal if eff_ideal > 0 else float("nan"),
+        "median_detour_index": float(np.median(det[reach & np.isfinite(det)])) if (reach & np.isfinite(det)).any()
+        else float("nan"),
+        "share_direct": float(((direct > 0) & off).sum()) / npairs,
+        "share_max_1_transfer": float(((min_transfers <= 1) & off).sum()) / npairs,
+    })
+    return out
+
+
+def _detour(T: np.ndarray, crow_km: np.ndarray, speed_kmh: float) -> np.ndarray:
+    ideal = crow_km / speed_kmh * 60.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ideal > 0, T / np.where(ideal > 0, ideal, 1.0), np.nan)
+
+
+def _graph(C: int, links: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Betweenness and closeness (1/h) of each city on the time-weighted link graph."""
+    import igraph as ig
+
+    g = ig.Graph(n=C, edges=list(zip(links["a"].astype(int), links["b"].astype(int), strict=True)), directed=True)
+    w = np.maximum(links["fastest_min"].to_numpy(float), 1e-3).tolist()
+    btw = np.asarray(g.betweenness(directed=True, weights=w or None), dtype=float)
+    clo = np.asarray(g.closeness(mode="out", weights=w or None, normalized=True), dtype=float) * 60.0
+    return btw, clo
+
+
+# ---------------------------------------------------------------------- one network
+
+@dataclass
+class RailNet:
+    """The rail net of one network (baseline or scenario); tables documented in the module doc.
+
+    ``pairs``: one row per ordered pair of distinct cities; ``cities``: per city;
+    ``links``: per directed link (``trains``, ``fastest_min``, ``crow_km``,
+    ``crow_speed_kmh``); ``stations``: the grouping (:func:`group_stations`); ``weak``:
+    weak links with ``reason``; ``summary``: net measures.
+    """
+
+    name: str
+    pairs: pd.DataFrame
+    cities: pd.DataFrame
+    links: pd.DataFrame
+    stations: pd.DataFrame
+    weak: pd.DataFrame
+    summary: dict
+    report: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def matrix(self, column: str) -> np.ndarray:
+        """(N, N) array of a per-pair column in the order of :attr:`cities` (NaN diagonal)."""
+        ids = self.cities["id"].tolist()
+        m = self.pairs.pivot(index="from_id", columns="to_id", values=column).reindex(index=ids, columns=ids)
+        return m.to_numpy(dtype=float)
+
+
+def _params(config: Config, cluster_km, reference_speed_kmh, window_min) -> tuple[float, float]:
+    ck = config.net_cluster_km if cluster_km is None else float(cluster_km)
+    ref = config.net_reference_speed_kmh if reference_speed_kmh is None else float(reference_speed_kmh)
+    if not ck >= 0:
+        msg = f"the cluster distance must not be negative, got {ck} km"
+        raise ConfigError(msg, code="invalid_parameter")
+    if not ref > 0:
+        msg = f"the reference speed must be positive, got {ref} km/h"
+        raise ConfigError(msg, code="invalid_parameter")
+    if not window_min > 0:
+        msg = f"the departure window must be positive, got {window_min} min"
+        raise ConfigError(msg, code="invalid_parameter")
+    return ck, ref
+
+
+def rail_net(feeds: FeedSet, places: pd.DataFrame, *, date: str, depart_s: int = 0, window_min: int = 1440,
+             name: str = "baseline", basis: str = "fastest", cluster_km: float | None = None,
+             reference_speed_kmh: float | None = None, group_by: str = "auto",
+             central: Sequence[str] | None = None, transfers: Sequence[AddTransfer] = (),
+             modes: Sequence[str] = RAIL_MODES, config: Config | None = None, progress: bool = False) -> RailNet:
+    """City-to-city rail times and net measures of ``feeds`` (see the module docstring).
+
+    Parameters
+    ----------
+    feeds
+        The feeds; only routes of ``modes`` are used.
+    places
+        Cities: ``id``, ``name``, ``lon``, ``lat``, ``population``.
+    date
+        Service date ``YYYY-MM-DD``.
+    depart_s, window_min
+        Departure window: from ``depart_s`` (seconds after midnight; may pass 24 h) for
+        ``window_min`` minutes. The default is the whole service day.
+    name
+        Label of the network (``baseline`` or the scenario's name).
+    basis
+        ``fastest`` or ``median``: the time the net measures use.
+    cluster_km, reference_speed_kmh
+        Override ``Config.net_cluster_km`` / ``Config.net_reference_speed_kmh``.
+    group_by
+        Station grouping, see :func:`group_stations`.
+    central
+        Ids of the central cities; default the ``Config.net_central_count`` most populous.
+    transfers
+        Extra station links (a scenario's ``add_transfer`` changes).
+    modes
+        Modes of the net.
+    config
+        Settings; ``None`` for the defaults.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    net
+        A :class:`RailNet`.
+
+    Raises
+    ------
+    NoServiceError
+        When no rail trip runs on the date in the window.
+    """
+    from planner.timetable import build_timetable
+
+    config = config or Config()
+    ck, ref = _params(config, cluster_km, reference_speed_kmh, window_min)
+    if basis not in ("fastest", "median"):
+        msg = f"basis must be 'fastest' or 'median', got {basis!r}"
+        raise ConfigError(msg, code="invalid_parameter")
+    w0, w1 = int(depart_s), int(depart_s) + 60 * int(window_min)
+    horizon = int(config.net_horizon_h * 3600)
+    tt = build_timetable(_rail_only(feeds, modes), date, window=(w0, w1 + horizon))
+    rail, frame = _station_frame(tt, feeds)
+    stations = group_stations(frame, places, cluster_km=ck, group_by=group_by)
+    ids = places["id"].astype(str).tolist()
+    C = len(ids)
+    index = {c: i for i, c in enumerate(ids)}
+    city_of = np.full(tt.n_stops, -1, np.int64)
+    city_of[rail] = [index.get(c, -1) for c in stations["city_id"]]
+    city_stops = [rail[city_of[rail] == c] for c in range(C)]
+    fp, change, notes = _footpaths(tt, rail, city_of, config, transfers)
+    od = _od(tt, fp, change, city_stops, w0, w1, config.max_rides, w1 + horizon - w0, progress, name)
+    direct, link = _trip_pairs(tt, city_of, w0, w1)
+    pop = places["population"].to_numpy(float)
+    lat, lon = places["lat"].to_numpy(float), places["lon"].to_numpy(float)
+    crow = _gc_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    dg = direct.groupby(["a", "b"])["sec"]
+    dmat = {k: np.full((C, C), np.nan) for k in ("direct_trains", "fastest_direct_min", "median_direct_min")}
+    for (a, b), s in dg:
+        dmat["direct_trains"][a, b] = len(s)
+        dmat["fastest_direct_min"][a, b] = s.min() / 60.0
+        dmat["median_direct_min"][a, b] = _median(s.to_numpy()) / 60.0
+    dmat["direct_trains"] = np.nan_to_num(dmat["direct_trains"]).astype(np.int64)
+    T = od["fastest_min" if basis == "fastest" else "median_min"]
+    det = _detour(T, crow, ref)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        speed = crow / (T / 60.0)
+    mats = {**od, **dmat, "crow_km": crow, "detour_index": det, "crow_speed_kmh": speed}
+    ii, jj = np.nonzero(~np.eye(C, dtype=bool))
+    names = places["name"].astype(str).to_numpy()
+    pairs = pd.DataFrame({"from_id": np.asarray(ids, dtype=object)[ii], "from_name": names[ii],
+                          "to_id": np.asarray(ids, dtype=object)[jj], "to_name": names[jj]})
+    for k in ("crow_km", "fastest_min", "median_min", "journeys", "journeys_with_transfer", "transfers_fastest",
+              "min_transfers", "transfer_wait_fastest_min", "transfer_wait_mean_min", "direct_trains",
+              "fastest_direct_min", "median_direct_min", "detour_index", "crow_speed_kmh"):
+        pairs[k] = mats[k][ii, jj]
+    links = (link.groupby(["a", "b"]).agg(trains=("trip", "nunique"), fastest_sec=("sec", "min")).reset_index()
+             if len(link) else pd.DataFrame({"a": [], "b": [], "trains": [], "fastest_sec": []}))
+    links["fastest_min"] = links["fastest_sec"] / 60.0
+    la, lb = links["a"].to_numpy(int), links["b"].to_numpy(int)
+    links = pd.DataFrame({"from_id": np.asarray(ids, dtype=object)[la], "to_id": np.asarray(ids, dtype=object)[lb],
+                          "a": la, "b": lb, "trains": links["trains"].astype(np.int64),
+                          "fastest_min": links["fastest_min"], "crow_km": crow[la, lb]})
+    with np.errstate(invalid="ignore", divide="ignore"):
+        links["crow_speed_kmh"] = links["crow_km"] / (links["fastest_min"] / 60.0)
+    summary = net_measures(T, pop, crow, direct=dmat["direct_trains"], min_transfers=od["min_transfers"],
+                           reference_speed_kmh=ref)
+    has_station = np.array([len(s) > 0 for s in city_stops])
+    weak = _weak(pairs, T, det, od["min_transfers"], has_station, config.net_weak_detour_factor,
+                 summary["median_detour_index"], ids)
+    cities = _cities(places, city_stops, tt, T, pop, links, dmat["direct_trains"], central, config)
+    off = ~np.eye(C, dtype=bool)
+    reach = np.isfinite(od["transfer_wait_fastest_min"]) & off
+    summary.update({"cities": C, "cities_with_station": int(has_station.sum()), "node_stations": int(sum(map(len, city_stops))),
+                    "mean_transfer_wait_min": float(od["transfer_wait_fastest_min"][reach].mean()) if reach.any()
+                    else float("nan"), "links": len(links), "weak_links": len(weak)})
+    for row in cities.loc[cities["central"]].itertuples():
+        for h in (1, 2):
+            summary[f"pop_within_{h}h:{row.id}"] = float(getattr(row, f"pop_within_{h}h"))
+    links = links.drop(columns=["a", "b"])
+    return RailNet(name, pairs, cities, links, stations, weak, summary, notes=notes)
+
+
+def _weak(pairs: pd.DataFrame, T, det, min_tr, has_station, factor: float, median: float, ids) -> pd.DataFrame:
+    C = len(ids)
+    ii, jj = np.nonzero(~np.eye(C, dtype=bool))
+    both = has_station[ii] & has_station[jj]
+    reasons = []
+    for i, j, ok in zip(ii, jj, both, strict=True):
+        r = []
+        if ok and not np.isfinite(T[i, j]):
+            r.append("unreachable")
+        if np.isfinite(det[i, j]) and np.isfinite(median) and det[i, j] > factor * median:
+            r.append(f"detour over {factor:g} x median")
+        if np.isfinite(min_tr[i, j]) and min_tr[i, j] >= 2:
+            r.append(f"{int(min_tr[i, j])} transfers")
+        reasons.append("; ".join(r))
+    out = pairs[["from_id", "from_name", "to_id", "to_name", "crow_km", "fastest_min", "median_min",
+                 "min_transfers", "detour_index"]].copy()
+    out["reason"] = reasons
+    out = out.loc[out["reason"] != ""]
+    return out.sort_values(["detour_index", "from_id", "to_id"], ascending=[False, True, True],
+                           kind="stable").reset_index(drop=True)
+
+
+def _cities(places, city_stops, tt, T, pop, links, direct, central, config) -> pd.DataFrame:
+    from planner.evaluate import place_measures
+
+    C = len(places)
+    if central is None:
+        order = np.argsort(-pop, kind="stable")[: config.net_central_count]
+        central_ids = set(places["id"].astype(str).to_numpy()[order])
+    else:
+        central_ids = set(central)
+        unknown = central_ids - set(places["id"].astype(str))
+        if unknown:
+            msg = f"central cities not among the places: {', '.join(sorted(unknown))}"
+            raise InputError(msg, code="unknown_city", hint="use ids of the places file (column id)")
+    btw, clo = _graph(C, links)
+    pm = place_measures(T, pop)
+    off = ~np.eye(C, dtype=bool)
+    out = pd.DataFrame({"id": places["id"].astype(str).to_numpy(), "name": places["name"].astype(str).to_numpy(),
+                        "population": pop, "central": places["id"].astype(str).isin(central_ids).to_numpy()})
+    out["stations"] = [len(s) for s in city_stops]
+    out["station_names"] = [" ".join(tt.stop_names[s]) for s in city_stops]
+    out["reachable_cities"] = (np.isfinite(T) & off).sum(axis=1)
+    out["direct_destinations"] = ((direct > 0) & off).sum(axis=1)
+    for h in (1, 2, 3):
+        out[f"pop_within_{h}h"] = pm[f"pop_within_{h}h"]
+    out["mean_time_to_others_min"] = pm["mean_travel_min"]
+    out["betweenness"] = btw
+    out["betweenness_norm"] = btw / ((C - 1) * (C - 2)) if C > 2 else np.nan
+    out["closeness_per_h"] = clo
+    return out
+
+
+# ---------------------------------------------------------------------- scenarios
+
+@dataclass
+class NetComparison:
+    """The baseline net and each scenario's, on the same cities, date and window."""
+
+    places: pd.DataFrame
+    baseline: RailNet
+    scenarios: list[RailNet]
+    date: str
+    depart_s: int
+    window_min: int
+    basis: str
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def nets(self) -> list[RailNet]:
+        return [self.baseline, *self.scenarios]
+
+    def summary_table(self) -> pd.DataFrame:
+        """Every measure side by side: ``measure``, ``unit``, ``baseline``, then per scenario
+        its value and ``<scenario>_change``. For scenarios a row
+        ``pop_weighted_mean_common_min`` compares the pairs reachable in both."""
+        keys = [k for k in MEASURES if k in self.baseline.summary]
+        keys += sorted(k for k in self.baseline.summary if k.startswith("pop_within_"))
+        rows = []
+        for k in keys:
+            unit = MEASURES.get(k, "people")
+            row = {"measure": k, "unit": unit, "baseline": self.baseline.summary.get(k)}
+            for net in self.scenarios:
+                v = net.summary.get(k)
+                row[net.name] = v
+                row[f"{net.name}_change"] = None if v is None or row["baseline"] is None else v - row["baseline"]
+            rows.append(row)
+        if self.scenarios:
+            from planner.evaluate import measures
+
+            pop = self.places["population"].to_numpy(float)
+            tb = self.baseline.matrix(_basis_col(self.basis))
+            row = {"measure": "pop_weighted_mean_common_min", "unit": "min (pairs reachable in both)",
+                   "baseline": None}
+            for net in self.scenarios:
+                ts = net.matrix(_basis_col(self.basis))
+                both = np.isfinite(tb) & np.isfinite(ts)
+                b, s = measures(tb, pop, both)["pop_weighted_mean_min"], measures(ts, pop, both)["pop_weighted_mean_min"]
+                row[net.name] = s
+                row[f"{net.name}_change"] = s - b
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def long(self, what: str) -> pd.DataFrame:
+        """``pairs``, ``cities``, ``links`` or ``weak`` of every network, with a ``network`` column."""
+        frames = [getattr(n, what).assign(network=n.name) for n in self.nets]
+        df = pd.concat(frames, ignore_index=True)
+        return df[["network", *[c for c in df.columns if c != "network"]]]
+
+
+def _basis_col(basis: str) -> str:
+    return "fastest_min" if basis == "fastest" else "median_min"
+
+
+def changed_pairs(base: RailNet, other: RailNet, columns: Sequence[str] = COMPARED) -> pd.DataFrame:
+    """City pairs whose per-pair values differ between two nets (NaN equals NaN).
+
+    Returns ``from_id``, ``to_id``, ``changed`` (the columns that differ, ``;``-separated)
+    and each compared column before (``<col>_base``) and after.
+    """
+    a = base.pairs.set_index(["from_id", "to_id"])
+    b = other.pairs.set_index(["from_id", "to_id"]).reindex(a.index)
+    diff = pd.DataFrame(index=a.index)
+    for c in columns:
+        x, y = a[c].to_numpy(float), b[c].to_numpy(float)
+        diff[c] = ~((x == y) | (np.isnan(x) & np.isnan(y)))
+    mask = diff.any(axis=1).to_numpy()
+    out = pd.DataFrame({"changed": [";".join(c for c in columns if diff[c].iloc[i]) for i in np.flatnonzero(mask)]},
+                       index=a.index[mask])
+    for c in columns:
+        out[f"{c}_base"] = a.loc[mask, c].to_numpy()
+        out[c] = b.loc[mask, c].to_numpy()
+    return out.reset_index()
+
+
+def compare_nets(feeds: FeedSet, scenarios: Sequence[Scenario], places: pd.DataFrame, *, date: str,
+                 progress: bool = False, **options) -> NetComparison:
+    """The baseline net and the net of each scenario (see :func:`rail_net` for ``options``).
+
+    Scenarios are applied with :func:`planner.scenario_apply.apply_to_feeds`; their
+    ``add_transfer`` changes become station links. A scenario that leaves no rail trip on
+    the date gives a net where nothing is reachable.
+    """
+    from planner.scenario import AddTransfer
+    from planner.scenario_apply import apply_to_feeds
+
+    config = options.get("config") or Config()
+    base = rail_net(feeds, places, date=date, progress=progress, **options)
+    nets = []
+    for scn in scenarios:
+        fs2, report = apply_to_feeds(feeds, scn)
+        adds = scn.of_kind(AddTransfer)
+        for ch in adds:
+            for ref in (ch.from_stop, ch.to_stop):
+                if not _stop_in_feeds(fs2, ref):
+                    where = f"{scn.path}:{ch.line}" if scn.path else f"line {ch.line}"
+                    msg = f"{where}: add_transfer: no stop {ref!r} in the feeds"
+                    raise ScenarioError(msg, code="unknown_stop", hint="use FEED:STOP_ID as in stops.txt")
+        try:
+            net = rail_net(fs2, places, date=date, name=scn.name, transfers=adds, progress=progress, **options)
+        except NoServiceError:
+            net = _unreachable(base, scn.name)
+        net.report = report
+        nets.append(net)
+    settings = {"cluster_km": options.get("cluster_km") or config.net_cluster_km,
+                "reference_speed_kmh": options.get("reference_speed_kmh") or config.net_reference_speed_kmh,
+                "change_time_s": config.change_time_s, "horizon_h": config.net_horizon_h,
+                "weak_detour_factor": config.net_weak_detour_factor}
+    return NetComparison(places, base, nets, str(date), int(options.get("depart_s", 0)),
+                         int(options.get("window_min", 1440)), options.get("basis", "fastest"), settings)
+
+
+def _stop_in_feeds(fs: FeedSet, ref: str) -> bool:
+    fid, _, sid = ref.partition(":")
+    if sid and fid in fs.ids and (fs[fid].stops["stop_id"] == sid).any():
+        return True
+    return sum(int((f.stops["stop_id"] == ref).sum()) for f in fs) == 1
+
+
+def _unreachable(base: RailNet, name: str) -> RailNet:
+    pairs = base.pairs.copy()
+    for c in pairs.columns[5:]:
+        pairs[c] = 0 if c in ("journeys", "journeys_with_transfer", "direct_trains") else np.nan
+    cities = base.cities.copy()
+    for c in cities.columns[6:]:
+        cities[c] = 0.0
+    summary = dict.fromkeys(base.summary, 0.0)
+    summary.update({k: base.summary[k] for k in ("cities", "pairs")})
+    return RailNet(name, pairs, cities, base.links.iloc[:0], base.stations, base.weak.iloc[:0], summary,
+                   notes=["no rail trip runs on the date in the window: nothing is reachable"])
+
+
+# ---------------------------------------------------------------------- map, report, files
+
+def _undirected(links: pd.DataFrame) -> pd.DataFrame:
+    """One row per city pair: trains in both directions, fastest time of either."""
+    if links.empty:
+        return links.assign(u="", v="")
+    k = links.assign(u=np.minimum(links["from_id"], links["to_id"]), v=np.maximum(links["from_id"], links["to_id"]))
+    return k.groupby(["u", "v"], as_index=False).agg(trains=("trains", "sum"), fastest_min=("fastest_min", "min"),
+                                                     crow_km=("crow_km", "first"))
+
+
+def net_map(net: RailNet, places: pd.DataFrame, *, title: str = "Intercity rail net") -> bytes:
+    """PNG of the net: links (width by trains per day, both directions; colour by the
+    straight-line speed of the fastest train) between city points sized by population."""
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+    from matplotlib.lines import Line2D
+
+    from planner.maps import _figure, _finish
+
+    fig, ax = _figure(title)
+    pos = {str(r.id): (r.lon, r.lat) for r in places.itertuples()}
+    und = _undirected(net.links)
+    und = und.assign(speed=und["crow_km"] / (und["fastest_min"] / 60.0)).sort_values("trains", kind="stable")
+    cmap, norm = colormaps["plasma_r"], Normalize(60, 300)
+    top = max(float(und["trains"].max()), 1.0) if len(und) else 1.0
+
+    def width(n):
+        return 0.6 + 6.0 * np.sqrt(n / top)
+
+    for r in und.itertuples():
+        (x0, y0), (x1, y1) = pos[r.u], pos[r.v]
+        ax.plot([x0, x1], [y0, y1], color=cmap(norm(r.speed)), lw=width(r.trains), alpha=0.85,
+                solid_capstyle="round", zorder=5)
+    pop = places["population"].to_numpy(float)
+    has = net.cities["stations"].to_numpy() > 0
+    size = 20 + 280 * np.sqrt(pop / max(pop.max(), 1.0))
+    ax.scatter(places["lon"][has], places["lat"][has], s=size[has], c="#34495e", edgecolor="white", zorder=20)
+    ax.scatter(places["lon"][~has], places["lat"][~has], s=size[~has], facecolor="white", edgecolor="#34495e",
+               zorder=20)
+    for r, central in zip(places.itertuples(), net.cities["central"], strict=True):
+        ax.annotate(str(r.name), (r.lon, r.lat), xytext=(4, 4), textcoords="offset points", zorder=21,
+                    fontsize=8 if central else 7, fontweight="bold" if central else "normal")
+    sm = fig.colorbar(_mappable(cmap, norm), ax=ax, shrink=0.6)
+    sm.set_label("straight-line speed of the fastest train (km/h)")
+    samples = [n for n in (10, 20, 50, 100, 200) if n <= top] or [top]
+    handles = [Line2D([], [], color="#555555", lw=width(n), label=f"{n:g} trains/day") for n in samples[-3:]]
+    handles.append(Line2D([], [], ls="", marker="o", mfc="white", mec="#34495e", label="city without a station"))
+    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.85)
+    return _finish(fig, ax, places["lon"], places["lat"])
+
+
+def _mappable(cmap, norm):
+    from matplotlib.cm import ScalarMappable
+
+    sm = ScalarMappable(norm=norm, cmap=cmap)
+    sm.set_array([])
+    return sm
+
+
+def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes] | None = None) -> None:
+    """Add the rail-net sections (measures, map, central cities, weak links, scenario
+    changes) to an HTML :class:`~planner.report.Report`."""
+    maps = maps or {}
+    sec = report.section("Intercity rail net")
+    sec.text(f"Cities are linked by rail trips of {cmp.date}, departures {_window_text(cmp)}; net measures use "
+             f"the {cmp.basis} time of each city pair. Network efficiency is the mean of 1/time over all "
+             "ordered city pairs (Latora-Marchiori, 1/h; unreachable pairs count 0), relative to an ideal net at "
+             f"{cmp.settings.get('reference_speed_kmh')} km/h in straight lines.")
+    sec.table(cmp.summary_table(), caption="Net measures, baseline and scenarios", float_format="{:,.3f}")
+    if "baseline" in maps:
+        sec.image(maps["baseline"], "Links between cities: width by trains per day, colour by speed")
+    cities = cmp.baseline.cities
+    cols = ["id", "name", "population", "stations", "pop_within_1h", "pop_within_2h", "betweenness",
+            "closeness_per_h", "direct_destinations"]
+    sec.table(cities.loc[cities["central"], cols], caption="Central cities: population reachable within 1 and 2 h "
+              "('radiation'), betweenness and closeness on the link graph")
+    sec.table(cities[cols], caption="Every city")
+    weak = cmp.baseline.weak
+    sec.table(weak.head(40), caption=f"Weakest links ({len(weak)} in all; weak_links.csv)")
+    for net in cmp.scenarios:
+        s = report.section(f"Rail net: scenario {net.name}")
+        if net.report:
+            s.table(pd.DataFrame([{k: v for k, v in r.items() if k != "matched"} for r in net.report]),
+                    caption="What the scenario changed")
+        if net.name in maps:
+            s.image(maps[net.name], f"The net with {net.name}")
+        ch = changed_pairs(cmp.baseline, net)
+        s.text(f"{len(ch)} of {len(net.pairs)} ordered city pairs change.")
+        s.table(ch.head(60), caption="City pairs that change (before: *_base)")
+        for n in net.notes:
+            s.text(n, note=True)
+    notes = report.section("Rail net: method and assumptions")
+    st = cmp.settings
+    for text in (
+        f"A station belongs to a city when it is within {st.get('cluster_km')} km of the city point (the city "
+        "from the station's 'city' attribute where the feed has one, else the nearest point); stations.csv "
+        "lists each station's city or why it has none.",
+        f"Changing trains takes {st.get('change_time_s')} s at one station; between stations of one city beyond "
+        "walking distance the urban taxi/bus approximation of plan evaluate applies.",
+        "A connection is a departure after which no later one arrives as early; the median is over the "
+        "connections of the window and includes overnight waits at changing stations.",
+        f"The timetable covers the window plus {st.get('horizon_h')} h (overnight trains and next-day "
+        "connections count).",
+    ):
+        notes.text(text, note=True)
+
+
+def _window_text(cmp: NetComparison) -> str:
+    t = cmp.depart_s
+    return f"{t // 3600:02d}:{t % 3600 // 60:02d} + {cmp.window_min} min"
+
+
+def write_net_outputs(cmp: NetComparison, out_dir: str | Path, *, overwrite: bool = False,
+                      inputs: dict | None = None) -> list[Path]:
+    """Write the tables, GeoPackage, maps and HTML report; returns the written paths.
+
+    Files in ``out_dir``: ``summary.csv`` (:meth:`NetComparison.summary_table`);
+    ``pairs.csv`` / ``pairs.parquet`` (every network's per-pair table, column ``network``);
+    ``matrix_<network>_fastest_min.csv``, ``matrix_<network>_direct_trains.csv`` (city x
+    city); ``cities.csv``; ``links.csv``; ``weak_links.csv``; ``stations.csv`` (the baseline
+    grouping); ``changed_pairs.csv`` (scenarios); ``net.gpkg`` (layers ``cities``,
+    ``links``, ``stations``; EPSG:4326); ``net_<network>.png``; ``report.html``. Written
+    through a staging folder: a failure leaves no partial output.
+    """
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point
+
+    from planner._atomic import OutputStage, write_bytes, write_text
+    from planner.report import Report
+
+    def csv(df: pd.DataFrame, **kw) -> str:
+        return df.to_csv(lineterminator="\n", **kw)
+
+    pos = {str(r.id): (r.lon, r.lat) for r in cmp.places.itertuples()}
+    pairs = cmp.long("pairs")
+    with OutputStage(out_dir, overwrite=overwrite) as stage:
+        write_text(stage.path("summary.csv"), csv(cmp.summary_table(), index=False))
+        write_text(stage.path("pairs.csv"), csv(pairs, index=False, float_format="%.3f"))
+        buf = io.BytesIO()
+        pairs.to_parquet(buf, index=False)
+        write_bytes(stage.path("pairs.parquet"), buf.getvalue())
+        ids = cmp.baseline.cities["id"].tolist()
+        for net in cmp.nets:
+            for col in ("fastest_min", "direct_trains"):
+                m = pd.DataFrame(net.matrix(col), index=pd.Index(ids, name="from_id"), columns=ids)
+                write_text(stage.path(f"matrix_{net.name}_{col}.csv"), csv(m, float_format="%.1f"))
+        for what, name in (("cities", "cities.csv"), ("links", "links.csv"), ("weak", "weak_links.csv")):
+            write_text(stage.path(name), csv(cmp.long(what), index=False, float_format="%.4f"))
+        write_text(stage.path("stations.csv"), csv(cmp.baseline.stations, index=False))
+        if cmp.scenarios:
+            ch = pd.concat([changed_pairs(cmp.baseline, n).assign(network=n.name) for n in cmp.scenarios],
+                           ignore_index=True)
+            write_text(stage.path("changed_pairs.csv"), csv(ch, index=False, float_format="%.3f"))
+        gpkg = stage.path("net.gpkg")
+        cities = cmp.long("cities")
+        gpd.GeoDataFrame(cities, geometry=[Point(pos[i]) for i in cities["id"]], crs="EPSG:4326").to_file(
+            gpkg, layer="cities", driver="GPKG")
+        links = cmp.long("links")
+        if len(links):
+            gpd.GeoDataFrame(links, geometry=[LineString([pos[a], pos[b]]) for a, b in
+                                              zip(links["from_id"], links["to_id"], strict=True)],
+                             crs="EPSG:4326").to_file(gpkg, layer="links", driver="GPKG")
+        st = cmp.baseline.stations
+        gpd.GeoDataFrame(st, geometry=[Point(x, y) for x, y in zip(st["lon"], st["lat"], strict=True)],
+                         crs="EPSG:4326").to_file(gpkg, layer="stations", driver="GPKG")
+        maps = {}
+        for net in cmp.nets:
+            maps[net.name] = net_map(net, cmp.places, title=f"Intercity rail net: {net.name}, {cmp.date}")
+            write_bytes(stage.path(f"net_{net.name}.png"), maps[net.name])
+        report = Report("Intercity rail net", meta={"service date": cmp.date, "departures": _window_text(cmp),
+                                                    **(inputs or {})})
+        add_net_section(report, cmp, maps=maps)
+        write_text(stage.path("report.html"), report.html())
+        written = stage.written
+    return written
