@@ -263,3 +263,40 @@ def test_bad_parameters(hand_feeds):
         rail_net(hand_feeds, PLACES, date=DATE, basis="mean")
     with pytest.raises(InputError, match="central cities not among the places: Z"):
         rail_net(hand_feeds, PLACES, date=DATE, central=["A", "Z"])
+
+
+NIGHT = {
+    "agency.txt": HAND["agency.txt"],
+    "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\nP1,Papa,10,100\nQ1,Quebec,10,105\nR1,Romeo,10,110\n",
+    "routes.txt": "route_id,agency_id,route_short_name,route_long_name,route_type\nN,R,N,,2\nQR,R,QR,,2\n",
+    "trips.txt": "route_id,service_id,trip_id\nN,D,N1\nN,D,N2\nQR,D,QR0\nQR,D,QR1\n",
+    "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n" + "".join([
+        _trip("N1", [("P1", "22:00:00", "22:00:00"), ("Q1", "30:00:00", "30:00:00")]),
+        _trip("N2", [("R1", "23:00:00", "23:00:00"), ("Q1", "25:30:00", "25:31:00"), ("P1", "27:00:00", "27:00:00")]),
+        _trip("QR0", [("Q1", "00:30:00", "00:30:00"), ("R1", "02:30:00", "02:30:00")]),
+        _trip("QR1", [("Q1", "07:00:00", "07:00:00"), ("R1", "09:00:00", "09:00:00")]),
+    ]),
+    "calendar.txt": HAND["calendar.txt"],
+}
+NIGHT_PLACES = pd.DataFrame({"id": list("PQR"), "name": list("PQR"), "lon": [100.0, 105.0, 110.0],
+                             "lat": [10.0] * 3, "population": [1.0, 1.0, 1.0]})
+
+
+def test_overnight_trains_and_windows_across_midnight(tmp_path):
+    """N1 P 22:00 -> Q 06:00 (+1 d); N2 R 23:00 -> Q 01:30/01:31 -> P 03:00 (+1 d); Q -> R at 00:30
+    and 07:00 daily. Stations join cities by distance (the feed has no city column)."""
+    feeds = read_feeds([f"night={write_feed(tmp_path / 'night', NIGHT)}"])
+    day = rail_net(feeds, NIGHT_PLACES, date=DATE, config=CONFIG)
+    got = {(r.from_id, r.to_id): (r.fastest_min, r.direct_trains, r.min_transfers)
+           for r in day.pairs.itertuples() if r.journeys}
+    # P->R changes at Q in the morning onto the next day's 07:00 (1 h wait); Q->P is the
+    # previous evening's N2 leaving Q at 01:31 on the service date
+    assert got == {("P", "Q"): (480, 1, 0), ("P", "R"): (660, 0, 1), ("Q", "R"): (120, 2, 0),
+                   ("Q", "P"): (89, 1, 0), ("R", "Q"): (150, 1, 0), ("R", "P"): (240, 1, 0)}
+    assert _pair(day, "P", "R").transfer_wait_fastest_min == 60
+    assert set(day.stations["basis"]) == {"nearest"}
+    late = rail_net(feeds, NIGHT_PLACES, date=DATE, depart_s=21 * 3600, window_min=240, config=CONFIG)
+    got = {(r.from_id, r.to_id): (r.fastest_min, r.direct_trains) for r in late.pairs.itertuples() if r.journeys}
+    # 21:00-01:00: the next day's 00:30 Q->R counts; N2 leaves Q at 01:31, after the window
+    assert got == {("P", "Q"): (480, 1), ("P", "R"): (660, 0), ("Q", "R"): (120, 1), ("R", "Q"): (150, 1),
+                   ("R", "P"): (240, 1)}
