@@ -1,60 +1,47 @@
 """The intercity rail net of an agglomeration (``plan net``): how well rail ties its cities.
 
 Cities are the nodes. A rail station joins a city when it lies within ``cluster_km`` of the
-city point; the city is the station's ``city`` attribute where the feed has one (the
-bundled rail feed does), else the nearest city point (:func:`group_stations`). Stations of
-no city stay in the timetable as places to pass or change trains.
+city point; the city is the station's ``city`` attribute where the feed has one, else the
+nearest city point (:func:`group_stations`). Other stations remain places to change trains.
 
-City-to-city times come from range-RAPTOR (:func:`planner.routing.range_earliest_arrival`)
-on the rail trips of one service date (routes whose mode is in :data:`RAIL_MODES`), from
-every station of the origin city at once, for every departure from one of them in the
-departure window ``[depart_s, depart_s + window)``. The timetable covers the window plus
-``Config.net_horizon_h`` hours, including the previous day's overnight trains and the next
-day's trips, so a departure at 23:00 may arrive the next morning; there is no other cap on
-travel time. Changing trains takes ``Config.change_time_s`` at one station; between
-stations it takes the straight-line walk (x ``straight_line_detour`` at ``walk_speed_mps``,
-up to ``footpath_max_s``) or, between stations of one city beyond walking range, the urban
-taxi/bus approximation of ``plan evaluate`` (x ``straight_line_detour`` at
-``local_access_speed_kmh``, up to ``local_access_max_s``), and at least the change time;
-transfers.txt rules and a scenario's ``add_transfer`` take precedence.
+City-to-city times come from range-RAPTOR (:func:`planner.routing.range_earliest_arrival`) on
+the rail trips (modes :data:`RAIL_MODES`) of one service date, from all stations of the origin
+city at once, for each departure from one of them in ``[depart_s, depart_s + window)``. The
+timetable covers the window plus ``Config.net_horizon_h`` hours with the previous day's
+overnight trains and the next day's trips: no other cap on travel time. Changing trains takes
+``Config.change_time_s`` at a station; between stations the straight-line walk (x
+``straight_line_detour`` at ``walk_speed_mps``, up to ``footpath_max_s``) or, between stations
+of one city beyond walking range, the urban taxi/bus approximation of ``plan evaluate`` (at
+``local_access_speed_kmh``, up to ``local_access_max_s``), at least the change time;
+transfers.txt and a scenario's ``add_transfer`` take precedence.
 
-Per ordered city pair (columns of :attr:`RailNet.pairs`):
+Per ordered city pair (:attr:`RailNet.pairs`): a *connection* is a departure in the window
+after which no later departure (up to the horizon) arrives as early; ``journeys`` counts them;
+``fastest_min`` and ``median_min`` (nearest-rank, as :mod:`planner.traveltime`) are over their
+times from departure to arrival; ``transfers_fastest`` (fewest among equally fast),
+``min_transfers`` (fewest of any journey; 0 = a direct train) and ``journeys_with_transfer``;
+``transfer_wait_fastest_min`` / ``transfer_wait_mean_min``: time lost to transfers and waiting
+(journey time less time on trains) on the fastest connection / on average. One-seat service
+apart: ``direct_trains`` (trips serving both cities in this order, leaving in the window: per
+day with the default whole-day window), ``fastest_direct_min``, ``median_direct_min``. Then
+``crow_km`` between the city points, ``detour_index`` = time / (``crow_km`` at the reference
+speed) and ``crow_speed_kmh`` (time: ``fastest_min``, or ``median_min`` with ``basis="median"``).
 
-* a *connection* is a departure after which no later departure arrives as early (the
-  Pareto profile of the window); ``journeys`` counts them, ``fastest_min`` and
-  ``median_min`` (nearest-rank, as :mod:`planner.traveltime`) are over their travel times
-  from departure to arrival (no waiting before the first train);
-* ``transfers_fastest``: transfers on the fastest connection (fewest among equally fast);
-  ``min_transfers``: the fewest transfers of any journey in the window (0 = a direct train);
-  ``journeys_with_transfer``: connections that need at least one transfer;
-* ``transfer_wait_fastest_min`` / ``transfer_wait_mean_min``: the time lost to transfers
-  and waiting between trains (the journey time less the time on trains) on the fastest
-  connection / averaged over the connections;
-* one-seat service apart: ``direct_trains`` (trips that serve both cities in this order and
-  leave the origin in the window: trains per day with the default whole-day window),
-  ``fastest_direct_min``, ``median_direct_min``;
-* ``crow_km`` (between the city points), ``detour_index`` = time / (``crow_km`` at the
-  reference speed), ``crow_speed_kmh`` = ``crow_km`` / time (time = ``fastest_min``, or
-  ``median_min`` with ``basis="median"``).
-
-Net measures (:attr:`RailNet.summary`), over all ordered pairs of distinct cities,
-unreachable pairs included: network efficiency (Latora and Marchiori, Phys. Rev. Lett. 87,
-198701, 2001) ``E = sum(1 / t_ij) / (N (N - 1))`` in 1/h, and relative to the ideal net
-(every pair at the reference speed in a straight line); the population-weighted mean time
-over reachable pairs (as :func:`planner.evaluate.measures`); the median detour index; the
-shares of pairs within 1, 2 and 3 hours, with a direct train, and with at most one transfer;
-per city (:attr:`RailNet.cities`): the population of the other cities reachable within 1, 2
-and 3 h (a central city's "radiation"), and betweenness and closeness on the *link graph*
-(igraph; directed; an edge for each pair of cities that some train serves one after the
-other, weighted by its fastest time in minutes); weak links: pairs whose detour index
-exceeds ``Config.net_weak_detour_factor`` times the median, pairs needing two or more
-transfers, and pairs of cities with stations that cannot reach each other.
+Net measures (:attr:`RailNet.summary`, over all ordered pairs of distinct cities): efficiency
+(Latora and Marchiori, Phys. Rev. Lett. 87, 198701, 2001) ``E = sum(1 / t_ij) / (N (N - 1))``
+in 1/h (unreachable: 0), also relative to the ideal net (straight lines at the reference
+speed); population-weighted mean time over reachable pairs (:func:`planner.evaluate.measures`);
+median detour index; shares of pairs within 1, 2 and 3 h, with a direct train, with at most one
+transfer. Per city (:attr:`RailNet.cities`): the population of the other cities within 1, 2 and
+3 h (a central city's "radiation"); betweenness and closeness on the *link graph* (igraph,
+directed: an edge where a train serves two cities one after the other, weighted by the fastest
+such run in minutes). Weak links: detour index over ``Config.net_weak_detour_factor`` x the
+median, two or more transfers, or no connection between cities that have stations.
 """
 
 from __future__ import annotations
 
 import io
-import logging
 from dataclasses import dataclass, field, replace
 from itertools import combinations, pairwise
 from typing import TYPE_CHECKING
@@ -62,17 +49,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from planner import routing
 from planner.config import Config
 from planner.errors import ConfigError, InputError, NoServiceError, ScenarioError
 from planner.gtfs.feed import FeedSet
 from planner.gtfs.modes import mode_of_route_type
-from planner.routing import (
-    INF,
-    Footpaths,
-    earliest_arrival,
-    range_earliest_arrival,
-    stop_departures,
-)
+from planner.routing import INF, Footpaths, stop_departures
 from planner.traveltime import nearest_rank
 
 if TYPE_CHECKING:
@@ -86,12 +68,9 @@ if TYPE_CHECKING:
 __all__ = ["RAIL_MODES", "NetComparison", "RailNet", "add_net_section", "changed_pairs", "compare_nets",
            "group_stations", "net_map", "net_measures", "rail_net", "write_net_outputs"]
 
-log = logging.getLogger(__name__)
-
 #: modes that make up the rail net (planner.gtfs.modes names)
 RAIL_MODES = ("rail", "high_speed_rail", "intercity_rail")
 EARTH_RADIUS_KM = 6371.0088
-DAY = 86_400
 #: per-pair columns compared between networks by :func:`changed_pairs`
 COMPARED = ("fastest_min", "median_min", "journeys", "transfers_fastest", "min_transfers", "direct_trains",
             "fastest_direct_min")
@@ -158,33 +137,18 @@ def group_stations(stations: pd.DataFrame, places: pd.DataFrame, *, cluster_km: 
     d = _gc_km(out["lat"].to_numpy(float)[:, None], out["lon"].to_numpy(float)[:, None],
                places["lat"].to_numpy(float)[None, :], places["lon"].to_numpy(float)[None, :])
     index = {c: i for i, c in enumerate(ids)}
-    city, km, basis, note = [], [], [], []
-    for r in range(len(out)):
-        a = attr[r]
-        if use_attr and a:
-            j = index.get(a)
-            if j is None:
-                city.append("")
-                km.append(float("nan"))
-                basis.append("")
-                note.append(f"city '{a}' is not among the places")
-                continue
-            how = "attribute"
+    rows = []
+    for r, a in enumerate(attr):
+        j = index.get(a, -1) if use_attr and a else (int(np.argmin(d[r])) if len(ids) else -1)
+        dist = float(d[r, j]) if j >= 0 else float("nan")
+        if j < 0:
+            rows.append(("", dist, "", f"city '{a}' is not among the places" if a else "no places"))
+        elif dist > cluster_km:
+            rows.append(("", dist, "", f"{dist:.0f} km from the point of '{ids[j]}' (over {cluster_km:g} km)"))
         else:
-            j = int(np.argmin(d[r])) if len(ids) else None
-            how = "nearest"
-        dist = float(d[r, j]) if j is not None else float("nan")
-        ok = j is not None and dist <= cluster_km
-        city.append(ids[j] if ok else "")
-        km.append(dist)
-        basis.append(how if ok else "")
-        note.append("" if ok else (f"{dist:.0f} km from the point of '{ids[j]}' (over {cluster_km:g} km)"
-                                   if j is not None else "no places"))
-    out["city_id"] = city
-    out["city_km"] = np.round(km, 2)
-    out["basis"] = basis
-    out["note"] = note
-    return out
+            rows.append((ids[j], dist, "attribute" if use_attr and a else "nearest", ""))
+    res = pd.DataFrame(rows, columns=["city_id", "city_km", "basis", "note"], index=out.index)
+    return out.assign(**res.assign(city_km=res["city_km"].round(2)))
 
 
 def _rail_only(feeds: FeedSet, modes: Sequence[str]) -> FeedSet:
@@ -199,11 +163,9 @@ def _rail_only(feeds: FeedSet, modes: Sequence[str]) -> FeedSet:
             out.append(f)
             continue
         trips = f.trips.loc[f.trips["route_id"].isin(routes.loc[keep, "route_id"])]
-        tables = dict(f.tables)
-        tables["routes"] = routes.loc[keep]
-        tables["trips"] = trips
-        tables["stop_times"] = f.stop_times.loc[f.stop_times["trip_id"].isin(trips["trip_id"])]
-        tables["frequencies"] = f.frequencies.loc[f.frequencies["trip_id"].isin(trips["trip_id"])]
+        tables = {**f.tables, "routes": routes.loc[keep], "trips": trips,
+                  **{k: f.tables[k].loc[f.tables[k]["trip_id"].isin(trips["trip_id"])] for k in ("stop_times",
+                                                                                                 "frequencies")}}
         out.append(replace(f, tables=tables))
     if not out:
         msg = f"no route of the feeds is rail ({', '.join(modes)}); the rail net is empty"
@@ -251,9 +213,10 @@ def _footpaths(tt: Timetable, rail: np.ndarray, city_of: np.ndarray, config: Con
     S = tt.n_stops
     links: dict[tuple[int, int], tuple[float, float]] = {}
 
-    def put(a: int, b: int, sec: float, metres: float) -> None:
-        if a != b and ((a, b) not in links or sec < links[(a, b)][0]):
-            links[(a, b)] = (sec, metres)
+    def put(a: int, b: int, sec: float, metres: float) -> None:  # both ways
+        for k in ((a, b), (b, a)):
+            if a != b and (k not in links or sec < links[k][0]):
+                links[k] = (sec, metres)
 
     xy = local_xy(tt.stop_lat[rail], tt.stop_lon[rail]) if len(rail) else np.zeros((0, 2))
     det, walk = config.straight_line_detour, config.walk_speed_mps
@@ -264,7 +227,6 @@ def _footpaths(tt: Timetable, rail: np.ndarray, city_of: np.ndarray, config: Con
             a, b = int(rail[i]), int(rail[j])
             near.update({(a, b), (b, a)})
             put(a, b, m / walk, m)
-            put(b, a, m / walk, m)
     speed = config.local_access_speed_kmh / 3.6
     for c in np.unique(city_of[rail][city_of[rail] >= 0]):
         for a, b in combinations(rail[city_of[rail] == c].tolist(), 2):
@@ -273,7 +235,6 @@ def _footpaths(tt: Timetable, rail: np.ndarray, city_of: np.ndarray, config: Con
             m = float(_gc_km(tt.stop_lat[a], tt.stop_lon[a], tt.stop_lat[b], tt.stop_lon[b])) * 1000 * det
             if speed > 0 and m / speed <= config.local_access_max_s:
                 put(a, b, m / speed, m)
-                put(b, a, m / speed, m)
     links = {k: (max(v[0], float(config.change_time_s)), v[1]) for k, v in links.items()}
     change = np.full(S, config.change_time_s, np.int32)
     for a, b, m, ty in zip(tt.transfer_from, tt.transfer_to, tt.transfer_min_s, tt.transfer_type, strict=True):
@@ -318,11 +279,9 @@ def _od(tt: Timetable, fp: Footpaths, change: np.ndarray, city_stops: list[np.nd
     from planner.itinerary import reconstruct
 
     C = len(city_stops)
-    nan = np.full((C, C), np.nan)
-    res = {k: nan.copy() for k in ("fastest_min", "median_min", "transfers_fastest", "min_transfers",
-                                   "transfer_wait_fastest_min", "transfer_wait_mean_min")}
-    res["journeys"] = np.zeros((C, C), np.int64)
-    res["journeys_with_transfer"] = np.zeros((C, C), np.int64)
+    res = {k: np.full((C, C), np.nan) for k in ("fastest_min", "median_min", "transfers_fastest", "min_transfers",
+                                                "transfer_wait_fastest_min", "transfer_wait_mean_min")}
+    res |= {k: np.zeros((C, C), np.int64) for k in ("journeys", "journeys_with_transfer")}
     dep_ptr, dep_times = stop_departures(tt)
     for o in bar(range(C), enabled=progress, desc=f"net {label}", unit="city"):
         st = np.asarray(city_stops[o], dtype=np.int32)
@@ -339,7 +298,7 @@ def _od(tt: Timetable, fp: Footpaths, change: np.ndarray, city_stops: list[np.nd
         first_k = np.zeros(C, np.int64)
         prev = None
         for k in range(1, max_rounds + 1):
-            out = range_earliest_arrival(tt, fp, change, st, zeros, deps, max_rounds=k, max_duration_s=max_dur)
+            out = routing.range_earliest_arrival(tt, fp, change, st, zeros, deps, max_rounds=k, max_duration_s=max_dur)
             final = _city_min(out, city_stops)
             first_k[(first_k == 0) & (final[window] < INF).any(axis=0)] = k
             if prev is not None and np.array_equal(out, prev):
@@ -351,8 +310,8 @@ def _od(tt: Timetable, fp: Footpaths, change: np.ndarray, city_stops: list[np.nd
         eff[:, o] = False
         found: dict[int, list[tuple[int, int, int]]] = {j: [] for j in range(C)}
         for i in np.flatnonzero(eff.any(axis=1)):
-            r = earliest_arrival(tt, fp, change, st, zeros, int(deps[i]), max_rounds=max_rounds,
-                                 max_duration_s=max_dur, record=True)
+            r = routing.earliest_arrival(tt, fp, change, st, zeros, int(deps[i]), max_rounds=max_rounds,
+                                         max_duration_s=max_dur, record=True)
             at = r.at_stop
             for j in np.flatnonzero(eff[i]):
                 sj = city_stops[j]
@@ -422,16 +381,11 @@ def net_measures(T: np.ndarray, pop: np.ndarray, crow_km: np.ndarray, *, direct:
 
     Parameters
     ----------
-    T
-        (N, N) travel times in minutes, NaN where unreachable; the diagonal is ignored.
+    T, crow_km, direct, min_transfers
+        (N, N) travel times in minutes (NaN unreachable; diagonal ignored), straight-line
+        km between the city points, direct trains and fewest transfers per ordered pair.
     pop
         (N,) populations.
-    crow_km
-        (N, N) straight-line distances between the city points.
-    direct
-        (N, N) direct trains per pair.
-    min_transfers
-        (N, N) fewest transfers per pair (NaN unreachable).
     reference_speed_kmh
         Speed of the ideal net (detour index, relative efficiency).
 
@@ -439,8 +393,8 @@ def net_measures(T: np.ndarray, pop: np.ndarray, crow_km: np.ndarray, *, direct:
     -------
     measures
         ``efficiency_per_h``, ``efficiency_ideal_per_h``, ``efficiency_relative``,
-        ``pop_weighted_mean_min``, ``reachable_pairs``, ``pairs``, ``share_within_{1,2,3}h``,
-        ``median_detour_index``, ``share_direct``, ``share_max_1_transfer``.
+        ``median_detour_index``, ``share_direct``, ``share_max_1_transfer`` and those of
+        :func:`planner.evaluate.measures`.
     """
     from planner.evaluate import measures
 
@@ -511,21 +465,6 @@ class RailNet:
         return m.to_numpy(dtype=float)
 
 
-def _params(config: Config, cluster_km, reference_speed_kmh, window_min) -> tuple[float, float]:
-    ck = config.net_cluster_km if cluster_km is None else float(cluster_km)
-    ref = config.net_reference_speed_kmh if reference_speed_kmh is None else float(reference_speed_kmh)
-    if not ck >= 0:
-        msg = f"the cluster distance must not be negative, got {ck} km"
-        raise ConfigError(msg, code="invalid_parameter")
-    if not ref > 0:
-        msg = f"the reference speed must be positive, got {ref} km/h"
-        raise ConfigError(msg, code="invalid_parameter")
-    if not window_min > 0:
-        msg = f"the departure window must be positive, got {window_min} min"
-        raise ConfigError(msg, code="invalid_parameter")
-    return ck, ref
-
-
 def rail_net(feeds: FeedSet, places: pd.DataFrame, *, date: str, depart_s: int = 0, window_min: int = 1440,
              name: str = "baseline", basis: str = "fastest", cluster_km: float | None = None,
              reference_speed_kmh: float | None = None, group_by: str = "auto",
@@ -542,26 +481,22 @@ def rail_net(feeds: FeedSet, places: pd.DataFrame, *, date: str, depart_s: int =
     date
         Service date ``YYYY-MM-DD``.
     depart_s, window_min
-        Departure window: from ``depart_s`` (seconds after midnight; may pass 24 h) for
-        ``window_min`` minutes. The default is the whole service day.
+        Departures from ``depart_s`` (seconds after midnight; may pass 24 h) for
+        ``window_min`` minutes; by default the whole service day.
     name
         Label of the network (``baseline`` or the scenario's name).
     basis
-        ``fastest`` or ``median``: the time the net measures use.
+        ``fastest`` or ``median``: the pair time the net measures use.
     cluster_km, reference_speed_kmh
         Override ``Config.net_cluster_km`` / ``Config.net_reference_speed_kmh``.
     group_by
-        Station grouping, see :func:`group_stations`.
+        Station grouping (:func:`group_stations`).
     central
-        Ids of the central cities; default the ``Config.net_central_count`` most populous.
+        Central city ids; default the ``Config.net_central_count`` most populous.
     transfers
         Extra station links (a scenario's ``add_transfer`` changes).
-    modes
-        Modes of the net.
-    config
-        Settings; ``None`` for the defaults.
-    progress
-        Show a progress bar.
+    modes, config, progress
+        Modes of the net; settings (``None``: defaults); show a progress bar.
 
     Returns
     -------
@@ -576,10 +511,14 @@ def rail_net(feeds: FeedSet, places: pd.DataFrame, *, date: str, depart_s: int =
     from planner.timetable import build_timetable
 
     config = config or Config()
-    ck, ref = _params(config, cluster_km, reference_speed_kmh, window_min)
-    if basis not in ("fastest", "median"):
-        msg = f"basis must be 'fastest' or 'median', got {basis!r}"
-        raise ConfigError(msg, code="invalid_parameter")
+    ck = config.net_cluster_km if cluster_km is None else float(cluster_km)
+    ref = config.net_reference_speed_kmh if reference_speed_kmh is None else float(reference_speed_kmh)
+    for ok, msg in ((ck >= 0, f"the cluster distance must not be negative, got {ck} km"),
+                    (ref > 0, f"the reference speed must be positive, got {ref} km/h"),
+                    (window_min > 0, f"the departure window must be positive, got {window_min} min"),
+                    (basis in ("fastest", "median"), f"basis must be 'fastest' or 'median', got {basis!r}")):
+        if not ok:
+            raise ConfigError(msg, code="invalid_parameter")
     w0, w1 = int(depart_s), int(depart_s) + 60 * int(window_min)
     horizon = int(config.net_horizon_h * 3600)
     tt = build_timetable(_rail_only(feeds, modes), date, window=(w0, w1 + horizon))
@@ -597,13 +536,12 @@ def rail_net(feeds: FeedSet, places: pd.DataFrame, *, date: str, depart_s: int =
     pop = places["population"].to_numpy(float)
     lat, lon = places["lat"].to_numpy(float), places["lon"].to_numpy(float)
     crow = _gc_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
-    dg = direct.groupby(["a", "b"])["sec"]
-    dmat = {k: np.full((C, C), np.nan) for k in ("direct_trains", "fastest_direct_min", "median_direct_min")}
-    for (a, b), s in dg:
-        dmat["direct_trains"][a, b] = len(s)
-        dmat["fastest_direct_min"][a, b] = s.min() / 60.0
-        dmat["median_direct_min"][a, b] = _median(s.to_numpy()) / 60.0
-    dmat["direct_trains"] = np.nan_to_num(dmat["direct_trains"]).astype(np.int64)
+    dg = direct.groupby(["a", "b"])["sec"].agg(["size", "min", _median]).reset_index()
+    dmat = {"direct_trains": np.zeros((C, C), np.int64), **{k: np.full((C, C), np.nan) for k in
+                                                         ("fastest_direct_min", "median_direct_min")}}
+    da, db = dg["a"].to_numpy(int), dg["b"].to_numpy(int)
+    dmat["direct_trains"][da, db] = dg["size"]
+    dmat["fastest_direct_min"][da, db], dmat["median_direct_min"][da, db] = dg["min"] / 60.0, dg["_median"] / 60.0
     T = od["fastest_min" if basis == "fastest" else "median_min"]
     det = _detour(T, crow, ref)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -617,20 +555,16 @@ def rail_net(feeds: FeedSet, places: pd.DataFrame, *, date: str, depart_s: int =
               "min_transfers", "transfer_wait_fastest_min", "transfer_wait_mean_min", "direct_trains",
               "fastest_direct_min", "median_direct_min", "detour_index", "crow_speed_kmh"):
         pairs[k] = mats[k][ii, jj]
-    links = (link.groupby(["a", "b"]).agg(trains=("trip", "nunique"), fastest_sec=("sec", "min")).reset_index()
-             if len(link) else pd.DataFrame({"a": [], "b": [], "trains": [], "fastest_sec": []}))
-    links["fastest_min"] = links["fastest_sec"] / 60.0
-    la, lb = links["a"].to_numpy(int), links["b"].to_numpy(int)
-    links = pd.DataFrame({"from_id": np.asarray(ids, dtype=object)[la], "to_id": np.asarray(ids, dtype=object)[lb],
-                          "a": la, "b": lb, "trains": links["trains"].astype(np.int64),
-                          "fastest_min": links["fastest_min"], "crow_km": crow[la, lb]})
-    with np.errstate(invalid="ignore", divide="ignore"):
-        links["crow_speed_kmh"] = links["crow_km"] / (links["fastest_min"] / 60.0)
+    lg = link.groupby(["a", "b"]).agg(trains=("trip", "nunique"), sec=("sec", "min")).reset_index()
+    la, lb, oid = lg["a"].to_numpy(int), lg["b"].to_numpy(int), np.asarray(ids, dtype=object)
+    links = pd.DataFrame({"from_id": oid[la], "to_id": oid[lb], "a": la, "b": lb, "trains": lg["trains"].astype(np.int64),
+                          "fastest_min": lg["sec"] / 60.0, "crow_km": crow[la, lb]})
+    links["crow_speed_kmh"] = links["crow_km"] / (links["fastest_min"] / 60.0)
     summary = net_measures(T, pop, crow, direct=dmat["direct_trains"], min_transfers=od["min_transfers"],
                            reference_speed_kmh=ref)
     has_station = np.array([len(s) > 0 for s in city_stops])
-    weak = _weak(pairs, T, det, od["min_transfers"], has_station, config.net_weak_detour_factor,
-                 summary["median_detour_index"], ids)
+    weak = _weak(pairs, dict(zip(ids, has_station, strict=True)), config.net_weak_detour_factor,
+                 summary["median_detour_index"])
     cities = _cities(places, city_stops, tt, T, pop, links, dmat["direct_trains"], central, config)
     off = ~np.eye(C, dtype=bool)
     reach = np.isfinite(od["transfer_wait_fastest_min"]) & off
@@ -644,26 +578,17 @@ def rail_net(feeds: FeedSet, places: pd.DataFrame, *, date: str, depart_s: int =
     return RailNet(name, pairs, cities, links, stations, weak, summary, notes=notes)
 
 
-def _weak(pairs: pd.DataFrame, T, det, min_tr, has_station, factor: float, median: float, ids) -> pd.DataFrame:
-    C = len(ids)
-    ii, jj = np.nonzero(~np.eye(C, dtype=bool))
-    both = has_station[ii] & has_station[jj]
-    reasons = []
-    for i, j, ok in zip(ii, jj, both, strict=True):
-        r = []
-        if ok and not np.isfinite(T[i, j]):
-            r.append("unreachable")
-        if np.isfinite(det[i, j]) and np.isfinite(median) and det[i, j] > factor * median:
-            r.append(f"detour over {factor:g} x median")
-        if np.isfinite(min_tr[i, j]) and min_tr[i, j] >= 2:
-            r.append(f"{int(min_tr[i, j])} transfers")
-        reasons.append("; ".join(r))
+def _weak(pairs: pd.DataFrame, has_station: dict, factor: float, median: float) -> pd.DataFrame:
+    """Weak links with their ``reason`` (see the module docstring), largest detour first."""
+    both = pairs["from_id"].map(has_station).to_numpy(bool) & pairs["to_id"].map(has_station).to_numpy(bool)
+    mt = pairs["min_transfers"]
+    parts = [np.where(both & pairs["fastest_min"].isna(), "unreachable", ""),
+             np.where(pairs["detour_index"] > factor * median, f"detour over {factor:g} x median", ""),
+             np.where(mt >= 2, mt.fillna(0).astype(int).astype(str) + " transfers", "")]
     out = pairs[["from_id", "from_name", "to_id", "to_name", "crow_km", "fastest_min", "median_min",
-                 "min_transfers", "detour_index"]].copy()
-    out["reason"] = reasons
-    out = out.loc[out["reason"] != ""]
-    return out.sort_values(["detour_index", "from_id", "to_id"], ascending=[False, True, True],
-                           kind="stable").reset_index(drop=True)
+                 "min_transfers", "detour_index"]].assign(reason=["; ".join(x for x in t if x) for t in zip(*parts, strict=True)])
+    return out.loc[out["reason"] != ""].sort_values(["detour_index", "from_id", "to_id"], ascending=[False, True, True],
+                                                    kind="stable").reset_index(drop=True)
 
 
 def _cities(places, city_stops, tt, T, pop, links, direct, central, config) -> pd.DataFrame:
@@ -682,19 +607,13 @@ def _cities(places, city_stops, tt, T, pop, links, direct, central, config) -> p
     btw, clo = _graph(C, links)
     pm = place_measures(T, pop)
     off = ~np.eye(C, dtype=bool)
-    out = pd.DataFrame({"id": places["id"].astype(str).to_numpy(), "name": places["name"].astype(str).to_numpy(),
-                        "population": pop, "central": places["id"].astype(str).isin(central_ids).to_numpy()})
-    out["stations"] = [len(s) for s in city_stops]
-    out["station_names"] = [" ".join(tt.stop_names[s]) for s in city_stops]
-    out["reachable_cities"] = (np.isfinite(T) & off).sum(axis=1)
-    out["direct_destinations"] = ((direct > 0) & off).sum(axis=1)
-    for h in (1, 2, 3):
-        out[f"pop_within_{h}h"] = pm[f"pop_within_{h}h"]
-    out["mean_time_to_others_min"] = pm["mean_travel_min"]
-    out["betweenness"] = btw
-    out["betweenness_norm"] = btw / ((C - 1) * (C - 2)) if C > 2 else np.nan
-    out["closeness_per_h"] = clo
-    return out
+    return pd.DataFrame({
+        "id": places["id"].astype(str).to_numpy(), "name": places["name"].astype(str).to_numpy(), "population": pop,
+        "central": places["id"].astype(str).isin(central_ids).to_numpy(), "stations": [len(s) for s in city_stops],
+        "station_names": [" ".join(tt.stop_names[s]) for s in city_stops],
+        "reachable_cities": (np.isfinite(T) & off).sum(axis=1), "direct_destinations": ((direct > 0) & off).sum(axis=1),
+        **{f"pop_within_{h}h": pm[f"pop_within_{h}h"] for h in (1, 2, 3)}, "mean_time_to_others_min": pm["mean_travel_min"],
+        "betweenness": btw, "betweenness_norm": btw / ((C - 1) * (C - 2)) if C > 2 else np.nan, "closeness_per_h": clo})
 
 
 # ---------------------------------------------------------------------- scenarios
@@ -720,16 +639,12 @@ class NetComparison:
         """Every measure side by side: ``measure``, ``unit``, ``baseline``, then per scenario
         its value and ``<scenario>_change``. For scenarios a row
         ``pop_weighted_mean_common_min`` compares the pairs reachable in both."""
-        keys = [k for k in MEASURES if k in self.baseline.summary]
-        keys += sorted(k for k in self.baseline.summary if k.startswith("pop_within_"))
+        base = self.baseline.summary
         rows = []
-        for k in keys:
-            unit = MEASURES.get(k, "people")
-            row = {"measure": k, "unit": unit, "baseline": self.baseline.summary.get(k)}
+        for k in [k for k in MEASURES if k in base] + sorted(k for k in base if k.startswith("pop_within_")):
+            row = {"measure": k, "unit": MEASURES.get(k, "people"), "baseline": base[k]}
             for net in self.scenarios:
-                v = net.summary.get(k)
-                row[net.name] = v
-                row[f"{net.name}_change"] = None if v is None or row["baseline"] is None else v - row["baseline"]
+                row.update({net.name: net.summary[k], f"{net.name}_change": net.summary[k] - base[k]})
             rows.append(row)
         if self.scenarios:
             from planner.evaluate import measures
@@ -784,11 +699,10 @@ def compare_nets(feeds: FeedSet, scenarios: Sequence[Scenario], places: pd.DataF
     """The baseline net and the net of each scenario (see :func:`rail_net` for ``options``).
 
     Scenarios are applied with :func:`planner.scenario_apply.apply_to_feeds`; their
-    ``add_transfer`` changes become station links. A scenario that leaves no rail trip on
-    the date gives a net where nothing is reachable.
+    ``add_transfer`` changes become station links.
     """
     from planner.scenario import AddTransfer
-    from planner.scenario_apply import apply_to_feeds
+    from planner.scenario_apply import apply_to_feeds, resolve_stop
 
     config = options.get("config") or Config()
     base = rail_net(feeds, places, date=date, progress=progress, **options)
@@ -798,14 +712,16 @@ def compare_nets(feeds: FeedSet, scenarios: Sequence[Scenario], places: pd.DataF
         adds = scn.of_kind(AddTransfer)
         for ch in adds:
             for ref in (ch.from_stop, ch.to_stop):
-                if not _stop_in_feeds(fs2, ref):
-                    where = f"{scn.path}:{ch.line}" if scn.path else f"line {ch.line}"
-                    msg = f"{where}: add_transfer: no stop {ref!r} in the feeds"
-                    raise ScenarioError(msg, code="unknown_stop", hint="use FEED:STOP_ID as in stops.txt")
+                try:
+                    resolve_stop(fs2, ref)
+                except LookupError as err:
+                    msg = f"{scn.path or scn.name}:{ch.line}: add_transfer: {err}"
+                    raise ScenarioError(msg, code="unknown_stop", hint="use FEED:STOP_ID as in stops.txt") from None
         try:
             net = rail_net(fs2, places, date=date, name=scn.name, transfers=adds, progress=progress, **options)
-        except NoServiceError:
-            net = _unreachable(base, scn.name)
+        except NoServiceError as err:
+            msg = f"scenario {scn.name}: {err.message}"
+            raise ScenarioError(msg, code="scenario_no_service", hint="a scenario must leave some rail service") from err
         net.report = report
         nets.append(net)
     settings = {"cluster_km": options.get("cluster_km") or config.net_cluster_km,
@@ -816,41 +732,13 @@ def compare_nets(feeds: FeedSet, scenarios: Sequence[Scenario], places: pd.DataF
                          int(options.get("window_min", 1440)), options.get("basis", "fastest"), settings)
 
 
-def _stop_in_feeds(fs: FeedSet, ref: str) -> bool:
-    fid, _, sid = ref.partition(":")
-    if sid and fid in fs.ids and (fs[fid].stops["stop_id"] == sid).any():
-        return True
-    return sum(int((f.stops["stop_id"] == ref).sum()) for f in fs) == 1
-
-
-def _unreachable(base: RailNet, name: str) -> RailNet:
-    pairs = base.pairs.copy()
-    for c in pairs.columns[5:]:
-        pairs[c] = 0 if c in ("journeys", "journeys_with_transfer", "direct_trains") else np.nan
-    cities = base.cities.copy()
-    for c in cities.columns[6:]:
-        cities[c] = 0.0
-    summary = dict.fromkeys(base.summary, 0.0)
-    summary.update({k: base.summary[k] for k in ("cities", "pairs")})
-    return RailNet(name, pairs, cities, base.links.iloc[:0], base.stations, base.weak.iloc[:0], summary,
-                   notes=["no rail trip runs on the date in the window: nothing is reachable"])
-
-
 # ---------------------------------------------------------------------- map, report, files
 
-def _undirected(links: pd.DataFrame) -> pd.DataFrame:
-    """One row per city pair: trains in both directions, fastest time of either."""
-    if links.empty:
-        return links.assign(u="", v="")
-    k = links.assign(u=np.minimum(links["from_id"], links["to_id"]), v=np.maximum(links["from_id"], links["to_id"]))
-    return k.groupby(["u", "v"], as_index=False).agg(trains=("trains", "sum"), fastest_min=("fastest_min", "min"),
-                                                     crow_km=("crow_km", "first"))
-
-
 def net_map(net: RailNet, places: pd.DataFrame, *, title: str = "Intercity rail net") -> bytes:
-    """PNG of the net: links (width by trains per day, both directions; colour by the
-    straight-line speed of the fastest train) between city points sized by population."""
+    """PNG of the net: links between city points (width: trains per day in both directions;
+    colour: straight-line speed of the fastest train), cities sized by population."""
     from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
     from matplotlib.lines import Line2D
 
@@ -858,29 +746,32 @@ def net_map(net: RailNet, places: pd.DataFrame, *, title: str = "Intercity rail 
 
     fig, ax = _figure(title)
     pos = {str(r.id): (r.lon, r.lat) for r in places.itertuples()}
-    und = _undirected(net.links)
-    und = und.assign(speed=und["crow_km"] / (und["fastest_min"] / 60.0)).sort_values("trains", kind="stable")
+    lk = net.links
+    und = (lk.assign(u=np.minimum(lk["from_id"], lk["to_id"]), v=np.maximum(lk["from_id"], lk["to_id"]))
+           .groupby(["u", "v"], as_index=False).agg(trains=("trains", "sum"), fastest_min=("fastest_min", "min"),
+                                                     crow_km=("crow_km", "first")))
+    und = und.assign(speed=und["crow_km"] / (und["fastest_min"] / 60.0)).sort_values("trains", ascending=False,
+                                                                                       kind="stable")
     cmap, norm = colormaps["plasma_r"], Normalize(60, 300)
     top = max(float(und["trains"].max()), 1.0) if len(und) else 1.0
 
     def width(n):
         return 0.6 + 6.0 * np.sqrt(n / top)
 
-    for r in und.itertuples():
+    for r in und.itertuples():  # busiest first, so that thin links stay visible on top
         (x0, y0), (x1, y1) = pos[r.u], pos[r.v]
-        ax.plot([x0, x1], [y0, y1], color=cmap(norm(r.speed)), lw=width(r.trains), alpha=0.85,
-                solid_capstyle="round", zorder=5)
+        ax.plot([x0, x1], [y0, y1], color=cmap(norm(r.speed)), lw=width(r.trains), alpha=0.85, zorder=5,
+                solid_capstyle="round")
     pop = places["population"].to_numpy(float)
     has = net.cities["stations"].to_numpy() > 0
     size = 20 + 280 * np.sqrt(pop / max(pop.max(), 1.0))
-    ax.scatter(places["lon"][has], places["lat"][has], s=size[has], c="#34495e", edgecolor="white", zorder=20)
-    ax.scatter(places["lon"][~has], places["lat"][~has], s=size[~has], facecolor="white", edgecolor="#34495e",
-               zorder=20)
+    for m, kw in ((has, {"c": "#34495e", "edgecolor": "white"}), (~has, {"facecolor": "white", "edgecolor": "#34495e"})):
+        ax.scatter(places["lon"][m], places["lat"][m], s=size[m], zorder=20, **kw)
     for r, central in zip(places.itertuples(), net.cities["central"], strict=True):
         ax.annotate(str(r.name), (r.lon, r.lat), xytext=(4, 4), textcoords="offset points", zorder=21,
                     fontsize=8 if central else 7, fontweight="bold" if central else "normal")
-    sm = fig.colorbar(_mappable(cmap, norm), ax=ax, shrink=0.6)
-    sm.set_label("straight-line speed of the fastest train (km/h)")
+    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.6).set_label(
+        "straight-line speed of the fastest train (km/h)")
     samples = [n for n in (10, 20, 50, 100, 200) if n <= top] or [top]
     handles = [Line2D([], [], color="#555555", lw=width(n), label=f"{n:g} trains/day") for n in samples[-3:]]
     handles.append(Line2D([], [], ls="", marker="o", mfc="white", mec="#34495e", label="city without a station"))
@@ -888,23 +779,15 @@ def net_map(net: RailNet, places: pd.DataFrame, *, title: str = "Intercity rail 
     return _finish(fig, ax, places["lon"], places["lat"])
 
 
-def _mappable(cmap, norm):
-    from matplotlib.cm import ScalarMappable
-
-    sm = ScalarMappable(norm=norm, cmap=cmap)
-    sm.set_array([])
-    return sm
-
-
 def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes] | None = None) -> None:
     """Add the rail-net sections (measures, map, central cities, weak links, scenario
-    changes) to an HTML :class:`~planner.report.Report`."""
-    maps = maps or {}
+    changes, method) to an HTML :class:`~planner.report.Report`."""
+    maps, st = maps or {}, cmp.settings
     sec = report.section("Intercity rail net")
-    sec.text(f"Cities are linked by rail trips of {cmp.date}, departures {_window_text(cmp)}; net measures use "
-             f"the {cmp.basis} time of each city pair. Network efficiency is the mean of 1/time over all "
-             "ordered city pairs (Latora-Marchiori, 1/h; unreachable pairs count 0), relative to an ideal net at "
-             f"{cmp.settings.get('reference_speed_kmh')} km/h in straight lines.")
+    sec.text(f"Cities linked by the rail trips of {cmp.date}, departures {_window_text(cmp)}; net measures use "
+             f"the {cmp.basis} time of each city pair. Efficiency: mean of 1/time over all ordered city pairs "
+             f"(Latora-Marchiori, 1/h; unreachable pairs count 0), also relative to an ideal net of straight "
+             f"lines at {st.get('reference_speed_kmh')} km/h.")
     sec.table(cmp.summary_table(), caption="Net measures, baseline and scenarios", float_format="{:,.3f}")
     if "baseline" in maps:
         sec.image(maps["baseline"], "Links between cities: width by trains per day, colour by speed")
@@ -914,8 +797,7 @@ def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes
     sec.table(cities.loc[cities["central"], cols], caption="Central cities: population reachable within 1 and 2 h "
               "('radiation'), betweenness and closeness on the link graph")
     sec.table(cities[cols], caption="Every city")
-    weak = cmp.baseline.weak
-    sec.table(weak.head(40), caption=f"Weakest links ({len(weak)} in all; weak_links.csv)")
+    sec.table(cmp.baseline.weak.head(40), caption=f"Weakest links ({len(cmp.baseline.weak)} in all; weak_links.csv)")
     for net in cmp.scenarios:
         s = report.section(f"Rail net: scenario {net.name}")
         if net.report:
@@ -929,24 +811,21 @@ def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes
         for n in net.notes:
             s.text(n, note=True)
     notes = report.section("Rail net: method and assumptions")
-    st = cmp.settings
     for text in (
-        f"A station belongs to a city when it is within {st.get('cluster_km')} km of the city point (the city "
-        "from the station's 'city' attribute where the feed has one, else the nearest point); stations.csv "
-        "lists each station's city or why it has none.",
-        f"Changing trains takes {st.get('change_time_s')} s at one station; between stations of one city beyond "
+        f"A station belongs to a city within {st.get('cluster_km')} km of the city point (the station's 'city' "
+        "attribute where the feed has one, else the nearest point); stations.csv says why a station has none.",
+        f"Changing trains takes {st.get('change_time_s')} s at a station; between stations of one city beyond "
         "walking distance the urban taxi/bus approximation of plan evaluate applies.",
         "A connection is a departure after which no later one arrives as early; the median is over the "
         "connections of the window and includes overnight waits at changing stations.",
-        f"The timetable covers the window plus {st.get('horizon_h')} h (overnight trains and next-day "
-        "connections count).",
+        f"The timetable covers the window plus {st.get('horizon_h')} h: overnight trains and next-day "
+        "connections count.",
     ):
         notes.text(text, note=True)
 
 
 def _window_text(cmp: NetComparison) -> str:
-    t = cmp.depart_s
-    return f"{t // 3600:02d}:{t % 3600 // 60:02d} + {cmp.window_min} min"
+    return f"{cmp.depart_s // 3600:02d}:{cmp.depart_s % 3600 // 60:02d} + {cmp.window_min} min"
 
 
 def write_net_outputs(cmp: NetComparison, out_dir: str | Path, *, overwrite: bool = False,
@@ -954,12 +833,12 @@ def write_net_outputs(cmp: NetComparison, out_dir: str | Path, *, overwrite: boo
     """Write the tables, GeoPackage, maps and HTML report; returns the written paths.
 
     Files in ``out_dir``: ``summary.csv`` (:meth:`NetComparison.summary_table`);
-    ``pairs.csv`` / ``pairs.parquet`` (every network's per-pair table, column ``network``);
-    ``matrix_<network>_fastest_min.csv``, ``matrix_<network>_direct_trains.csv`` (city x
-    city); ``cities.csv``; ``links.csv``; ``weak_links.csv``; ``stations.csv`` (the baseline
-    grouping); ``changed_pairs.csv`` (scenarios); ``net.gpkg`` (layers ``cities``,
-    ``links``, ``stations``; EPSG:4326); ``net_<network>.png``; ``report.html``. Written
-    through a staging folder: a failure leaves no partial output.
+    ``pairs.csv`` / ``pairs.parquet`` (the per-pair table of every network, column
+    ``network``); ``matrix_<network>_fastest_min.csv`` and ``..._direct_trains.csv`` (city x
+    city); ``cities.csv``, ``links.csv``, ``weak_links.csv`` (every network);
+    ``stations.csv`` (baseline grouping); ``changed_pairs.csv`` (scenarios); ``net.gpkg``
+    (layers ``cities``, ``links``, ``stations``; EPSG:4326); ``net_<network>.png``;
+    ``report.html``. Written through a staging folder: a failure leaves no partial output.
     """
     import geopandas as gpd
     from shapely.geometry import LineString, Point
@@ -967,45 +846,38 @@ def write_net_outputs(cmp: NetComparison, out_dir: str | Path, *, overwrite: boo
     from planner._atomic import OutputStage, write_bytes, write_text
     from planner.report import Report
 
-    def csv(df: pd.DataFrame, **kw) -> str:
-        return df.to_csv(lineterminator="\n", **kw)
-
     pos = {str(r.id): (r.lon, r.lat) for r in cmp.places.itertuples()}
-    pairs = cmp.long("pairs")
+    ids = cmp.baseline.cities["id"].tolist()
+    tables = {"pairs.csv": cmp.long("pairs"), "cities.csv": cmp.long("cities"), "links.csv": cmp.long("links"),
+              "weak_links.csv": cmp.long("weak"), "stations.csv": cmp.baseline.stations}
+    if cmp.scenarios:
+        tables["changed_pairs.csv"] = pd.concat([changed_pairs(cmp.baseline, n).assign(network=n.name)
+                                                 for n in cmp.scenarios], ignore_index=True)
+    for net in cmp.nets:
+        for col in ("fastest_min", "direct_trains"):
+            m = pd.DataFrame(net.matrix(col), index=pd.Index(ids, name="from_id"), columns=ids)
+            tables[f"matrix_{net.name}_{col}.csv"] = m.reset_index()
     with OutputStage(out_dir, overwrite=overwrite) as stage:
-        write_text(stage.path("summary.csv"), csv(cmp.summary_table(), index=False))
-        write_text(stage.path("pairs.csv"), csv(pairs, index=False, float_format="%.3f"))
+        write_text(stage.path("summary.csv"), cmp.summary_table().to_csv(index=False, lineterminator="\n"))
+        for name, df in tables.items():
+            write_text(stage.path(name), df.to_csv(index=False, float_format="%.4f", lineterminator="\n"))
         buf = io.BytesIO()
-        pairs.to_parquet(buf, index=False)
+        tables["pairs.csv"].to_parquet(buf, index=False)
         write_bytes(stage.path("pairs.parquet"), buf.getvalue())
-        ids = cmp.baseline.cities["id"].tolist()
-        for net in cmp.nets:
-            for col in ("fastest_min", "direct_trains"):
-                m = pd.DataFrame(net.matrix(col), index=pd.Index(ids, name="from_id"), columns=ids)
-                write_text(stage.path(f"matrix_{net.name}_{col}.csv"), csv(m, float_format="%.1f"))
-        for what, name in (("cities", "cities.csv"), ("links", "links.csv"), ("weak", "weak_links.csv")):
-            write_text(stage.path(name), csv(cmp.long(what), index=False, float_format="%.4f"))
-        write_text(stage.path("stations.csv"), csv(cmp.baseline.stations, index=False))
-        if cmp.scenarios:
-            ch = pd.concat([changed_pairs(cmp.baseline, n).assign(network=n.name) for n in cmp.scenarios],
-                           ignore_index=True)
-            write_text(stage.path("changed_pairs.csv"), csv(ch, index=False, float_format="%.3f"))
         gpkg = stage.path("net.gpkg")
-        cities = cmp.long("cities")
-        gpd.GeoDataFrame(cities, geometry=[Point(pos[i]) for i in cities["id"]], crs="EPSG:4326").to_file(
-            gpkg, layer="cities", driver="GPKG")
-        links = cmp.long("links")
-        if len(links):
-            gpd.GeoDataFrame(links, geometry=[LineString([pos[a], pos[b]]) for a, b in
-                                              zip(links["from_id"], links["to_id"], strict=True)],
-                             crs="EPSG:4326").to_file(gpkg, layer="links", driver="GPKG")
-        st = cmp.baseline.stations
-        gpd.GeoDataFrame(st, geometry=[Point(x, y) for x, y in zip(st["lon"], st["lat"], strict=True)],
-                         crs="EPSG:4326").to_file(gpkg, layer="stations", driver="GPKG")
-        maps = {}
-        for net in cmp.nets:
-            maps[net.name] = net_map(net, cmp.places, title=f"Intercity rail net: {net.name}, {cmp.date}")
-            write_bytes(stage.path(f"net_{net.name}.png"), maps[net.name])
+        layers = {"cities": (tables["cities.csv"], [Point(pos[i]) for i in tables["cities.csv"]["id"]]),
+                  "links": (tables["links.csv"], [LineString([pos[a], pos[b]]) for a, b in
+                                                  zip(tables["links.csv"]["from_id"], tables["links.csv"]["to_id"],
+                                                      strict=True)]),
+                  "stations": (cmp.baseline.stations, gpd.points_from_xy(cmp.baseline.stations["lon"],
+                                                                          cmp.baseline.stations["lat"]))}
+        for layer, (df, geom) in layers.items():
+            if len(df):
+                gpd.GeoDataFrame(df, geometry=geom, crs="EPSG:4326").to_file(gpkg, layer=layer, driver="GPKG")
+        maps = {net.name: net_map(net, cmp.places, title=f"Intercity rail net: {net.name}, {cmp.date}")
+                for net in cmp.nets}
+        for name, png in maps.items():
+            write_bytes(stage.path(f"net_{name}.png"), png)
         report = Report("Intercity rail net", meta={"service date": cmp.date, "departures": _window_text(cmp),
                                                     **(inputs or {})})
         add_net_section(report, cmp, maps=maps)
