@@ -319,9 +319,9 @@ def _od(tt: Timetable, fp: Footpaths, change: np.ndarray, city_stops: list[np.nd
                 cand = [(int(np.flatnonzero(at[:, s] == best)[0]), int(s)) for s in sj if at[-1, s] == best]
                 _, s = min(cand)
                 legs = reconstruct(tt, fp, change, r, s, st, zeros)
-                rides = [leg for leg in legs if leg.kind == "ride"]
-                wait = (best - rides[0].dep_s) - sum(leg.arr_s - leg.dep_s for leg in rides)
-                found[int(j)].append((best - int(deps[i]), len(rides) - 1, wait))
+                rides = [leg for leg in legs if leg.kind == "ride"]  # none: the stations are a walk apart
+                wait = (best - rides[0].dep_s if rides else 0) - sum(leg.arr_s - leg.dep_s for leg in rides)
+                found[int(j)].append((best - int(deps[i]), max(len(rides) - 1, 0), wait))
         for j, rows in found.items():
             if not rows:
                 continue
@@ -633,6 +633,7 @@ class NetComparison:
 
     @property
     def nets(self) -> list[RailNet]:
+        """The baseline, then the scenarios."""
         return [self.baseline, *self.scenarios]
 
     def summary_table(self) -> pd.DataFrame:

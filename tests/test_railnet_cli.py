@@ -64,7 +64,7 @@ def test_plan_net_writes_every_output(hand_args, tmp_path):
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--central", "A,Z"], "central cities not among the places: Z"),
-    (["--group-by", "attribute", "--places", "MISSING.csv"], "cannot read places file"),
+    (["--places", "MISSING.csv"], "cannot read places file"),
     (["--reference-speed-kmh", "0"], "--reference-speed-kmh"),
     (["--date", "2031-01-01"], "no trips run on 2031-01-01"),
 ])

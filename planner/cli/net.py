@@ -10,8 +10,10 @@ import click
 from planner.cli._network import time_option
 from planner.cli._options import make_config, quiet_option, show_progress
 from planner.cli._table import render
+from planner.config import Config
 
 DEFAULT_OUT = Path("plan-output") / "net"
+_CFG = Config()
 
 
 def _ids(ctx, param, value):
@@ -37,16 +39,16 @@ def _ids(ctx, param, value):
 @click.option("--window", "window_min", type=click.IntRange(min=1), default=1440, show_default=True,
               help="Departure window in minutes (1440: the whole service day, counts are per day).")
 @click.option("--cluster-km", type=click.FloatRange(min=0), default=None,
-              help="Largest distance from a station to its city point [default: 20].")
+              help=f"Largest distance from a station to its city point [default: {_CFG.net_cluster_km:g}].")
 @click.option("--reference-speed-kmh", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Reference speed of the detour index and the ideal net [default: 200].")
+              help=f"Reference speed of the detour index and the ideal net [default: {_CFG.net_reference_speed_kmh:g}].")
 @click.option("--basis", type=click.Choice(["fastest", "median"]), default="fastest", show_default=True,
               help="City-pair time used by the net measures.")
 @click.option("--group-by", type=click.Choice(["auto", "attribute", "distance"]), default="auto",
               show_default=True,
               help="Stations to cities: the stops' 'city' attribute, the nearest city point, or auto.")
 @click.option("--central", callback=_ids, default=None, metavar="ID,ID",
-              help="Central cities (ids) whose radiation is reported [default: the 4 most populous].")
+              help=f"Central cities (ids) whose radiation is reported [default: the {_CFG.net_central_count} most populous].")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=f"Output folder [default: {DEFAULT_OUT}, replaced on each run].")
 @click.option("--overwrite", is_flag=True, help="Replace existing files in an explicit -o folder.")
