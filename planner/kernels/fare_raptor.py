@@ -1,0 +1,864 @@
+"""Fare-aware RAPTOR kernels, arrays only: a penalised time-optimal RAPTOR and a McRAPTOR
+over (arrival time, fare, trips).
+
+Both share the semantics of :mod:`planner.kernels.raptor` (access legs plus one footpath in
+round 0; after alighting, board again at the same stop from ``arrival + change_s[stop]`` or
+walk one footpath and board there; footpaths are not chained; arrivals later than
+``dep + max_duration`` are pruned; ``pattern_board``/``pattern_alight`` gate boarding and
+alighting). With every penalty zero they return exactly what :func:`raptor.raptor` returns.
+
+Ticketing groups and penalties
+------------------------------
+Every pattern belongs to a *ticketing group* ``pattern_gate[p]`` (by default its fare
+system: one per operator or feed; a unified card puts several operators in one group). A
+traveller *holds a valid ticket* for the group of the last vehicle ridden, and for no group
+before the first boarding. Boarding a pattern whose group differs from the one held costs
+``pattern_penalty_s[p]`` seconds before the departure (ticket purchase, security/ID check,
+gate); boarding another vehicle of the same group costs nothing, however long ago the ticket
+was bought (validity windows matter for the fare, not for the penalty). The first boarding
+pays the penalty when ``first_penalty`` is true. So the exact state of a traveller is
+``(stop, group held, time)``: :func:`penalised_raptor` keeps one label per round, stop and
+group (``n_gates + 1`` groups, the last one meaning "none yet": the round-0 labels). A
+traveller who rides A, then B, then A again pays A's penalty twice.
+
+Kernel tariff (McRAPTOR)
+------------------------
+Fares are integers in minor currency units (cents). Every pattern belongs to a fare system
+``q = pattern_system[p]`` (``C`` systems) and every stop has a fare zone ``stop_zone[s]``
+(``Z`` zones, shared by all systems; systems without zones put every stop in zone 0).
+
+* A **ticket** of system ``q`` covers a run of consecutive rides in ``q``; riding another
+  system ends it. It starts at a boarding in zone ``zo``; while it is open its price is
+  ``ticket_od[q, zo, z]`` where ``z`` is the zone of the last alighting (origin/destination
+  zone fares; flat fares are constant tables).
+* The **first ride** of a ticket, from position ``i`` to ``j`` of pattern ``p``, also costs
+  its *ride part*: ``ride_od[pattern_ride_table[p], zone(i), zone(j)]`` (per-route or
+  per-network leg prices) plus, when the pattern has a per-km rate or a minimum fare,
+  ``max(pattern_min[p], round(pattern_rate[p] * km))`` rounded half up to a multiple of
+  ``pattern_round[p]``, with ``km`` from ``pattern_cum_m`` (metres along the pattern).
+* A **transfer** (boarding system ``q`` again while holding an open ticket of ``q``) may
+  continue the ticket when the new departure is at most ``sys_window[q]`` seconds after the
+  ticket's first departure (``UNLIMITED``: no limit) and fewer than
+  ``sys_max_transfers[q]`` transfers were made (``-1``: unlimited; a window of ``-1`` or a
+  maximum of 0 means no transfers). A continued ride costs
+  ``sys_fee[q] + max(0, ride part - sys_discount[q])``. Starting a new ticket is always
+  allowed too; the search keeps both choices, so the fare of a journey is that of its
+  cheapest valid ticket combination.
+* **Waiting for a later vehicle.** A traveller may always wait. For time alone the first
+  catchable vehicle of a pattern is best (FIFO), but a window measured from a ticket's
+  first departure makes a later first vehicle start the ticket later and reach further:
+  when a new ticket with a finite window is started, the search also boards every later
+  vehicle of the pattern (up to ``dep + max_duration``) whose window ends after one more
+  departure of the system. Continued tickets and tickets without a window need only the
+  first vehicle.
+
+A label's fare is what the journey costs if it ends there. A label also carries its ticket
+state (system, open ticket's origin zone, expiry of its transfer privilege, transfers left)
+and the group held; labels are compared only when the dominating one is at least as good in
+every part of that state, which keeps the Pareto sets exact for this tariff.
+
+McRAPTOR bags
+-------------
+Labels live in one append-only pool (an ``int64`` array of ``NL`` columns, grown by
+doubling up to ``max_labels`` rows; past that the search stops and reports an overflow).
+Each stop has two bags (vehicle and walking labels, as RAPTOR's two labels) kept as linked
+lists through the pool; a dominated label is unlinked but stays in the pool (its parents are
+needed to rebuild journeys). A new label is compared with every label of its bag from any
+earlier round (local pruning: fewer trips is never worse). The value-level result per stop
+is the Pareto set over (arrival, fare, trips) of every label accepted, kept in an archive.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from planner.kernels._options import jit, jit_parallel
+from planner.kernels.raptor import INF, PARENT_ACCESS, PARENT_WALK, _earliest_trip
+
+__all__ = [
+    "FARE_NA",
+    "INF",
+    "NL",
+    "UNLIMITED",
+    "mc_budget_arrival_many",
+    "mc_raptor",
+    "penalised_best_many",
+    "penalised_raptor",
+]
+
+#: a fare no tariff rule gives (the leg is unpriced); sums of it stay far below int64 limits
+FARE_NA = 1_000_000_000
+#: a transfer window without limit (seconds)
+UNLIMITED = 1 << 40
+
+# label pool columns
+L_ARR = 0
+L_FARE = 1
+L_CLOSED = 2      # fare without the open ticket's zone price (== L_FARE when no ticket is open)
+L_Q = 3           # fare system of the last ride (-1 none)
+L_G = 4           # ticketing group held (n_gates: none)
+L_ZO = 5          # origin zone of the open ticket (-1: no open ticket)
+L_TEXP = 6        # last departure at which the open ticket may be continued
+L_NLEFT = 7       # transfers left on the open ticket (-1 unlimited)
+L_ROUND = 8
+L_VEH = 9         # 1 arrived by vehicle, 0 on foot
+L_STOP = 10
+L_NEXT = 11       # next label of the same bag
+L_ALIVE = 12
+L_PARENT = 13     # label boarded from / walked from (-1: access)
+L_P = 14          # pattern (vehicle) or access index (access labels)
+L_TRIP = 15       # trip within the pattern
+L_BPOS = 16       # boarding position
+L_FP = 17         # footpath index (walk and access labels; -1 none)
+L_BNEXT = 18      # next boarding candidate at the same stop (previous round's labels)
+NL = 19
+
+# route-bag columns
+R_TRIP = 0
+R_BPOS = 1
+R_ZO = 2
+R_TEXP = 3
+R_NLEFT = 4
+R_BASE = 5        # fare before the ride part (new ticket) or continued ride
+R_EB = 6          # effective base for comparisons (includes a constant ride part)
+R_NEW = 7
+R_PARENT = 8
+R_ALIVE = 9
+NR = 10
+
+# archive columns
+A_ARR = 0
+A_FARE = 1
+A_TRIPS = 2
+A_LABEL = 3
+A_NEXT = 4
+A_ALIVE = 5
+A_STOP = 6
+NA = 7
+
+
+# --------------------------------------------------------------------------------------
+# penalised time-optimal RAPTOR
+# --------------------------------------------------------------------------------------
+
+
+@jit
+def penalised_raptor(
+    pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+    pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+    stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+    fp_ptr, fp_to, fp_s, change_s,
+    pattern_gate, pattern_penalty_s, n_gates, first_penalty,
+    access_stops, access_s, dep, max_rounds, max_duration, record,
+):
+    """Earliest arrival per round, stop and ticketing group held, with boarding penalties.
+
+    Parameters are those of :func:`planner.kernels.raptor.raptor` plus ``pattern_gate``
+    (int32 (P), ``0..n_gates-1``), ``pattern_penalty_s`` (int32 (P), seconds paid when
+    boarding the pattern from another group) and ``first_penalty`` (the first boarding pays).
+
+    Returns
+    -------
+    tau_v, tau_w : int32 (max_rounds + 1, S, n_gates + 1)
+        Vehicle and walking labels per round, stop and group held (the last group: none,
+        round-0 access labels only). The earliest time at a stop with at most ``k`` trips is
+        the minimum over groups of ``tau_v[k]``, ``tau_w[k]`` and ``tau_w[0]``.
+    pv : int32 (4, K, S, G + 1)
+        Vehicle parents when ``record``: pattern, trip, boarding position, group boarded from.
+    pw : int32 (3, K, S, G + 1)
+        Walking parents when ``record``: kind, from stop (walk) or access index, footpath.
+    """
+    S = stop_patterns_ptr.shape[0] - 1
+    P = pattern_trips_ptr.shape[0] - 1
+    K = max_rounds + 1
+    G1 = n_gates + 1
+    NONE = n_gates
+    max_arrival = dep + max_duration
+    tau_v = np.full((K, S, G1), INF, dtype=np.int32)
+    tau_w = np.full((K, S, G1), INF, dtype=np.int32)
+    ready = np.full((K, S, G1), INF, dtype=np.int32)
+    best_v = np.full((S, G1), INF, dtype=np.int32)
+    best_w = np.full((S, G1), INF, dtype=np.int32)
+    best_ready = np.full((S, G1), INF, dtype=np.int32)
+    marked = np.zeros(S, dtype=np.bool_)
+    rm = np.zeros((S, G1), dtype=np.bool_)
+    in_round = np.zeros(S, dtype=np.bool_)
+    round_stops = np.empty(S, dtype=np.int32)
+    pat_first = np.full(P, -1, dtype=np.int32)
+    pat_queue = np.empty(P, dtype=np.int32)
+    if record:
+        pv = np.full((4, K, S, G1), -1, dtype=np.int32)
+        pw = np.full((3, K, S, G1), -1, dtype=np.int32)
+    else:
+        pv = np.full((4, 1, 1, 1), -1, dtype=np.int32)
+        pw = np.full((3, 1, 1, 1), -1, dtype=np.int32)
+    # round 0: access legs, then one footpath
+    for j in range(access_stops.shape[0]):
+        s = access_stops[j]
+        t = dep + access_s[j]
+        if t > max_arrival:
+            continue
+        if t < tau_w[0, s, NONE]:
+            tau_w[0, s, NONE] = t
+            ready[0, s, NONE] = t
+            best_w[s, NONE] = t
+            best_ready[s, NONE] = t
+            marked[s] = True
+            if record:
+                pw[0, 0, s, NONE] = PARENT_ACCESS
+                pw[1, 0, s, NONE] = j
+                pw[2, 0, s, NONE] = -1
+    for j in range(access_stops.shape[0]):
+        s = access_stops[j]
+        t = dep + access_s[j]
+        if t > max_arrival:
+            continue
+        for f in range(fp_ptr[s], fp_ptr[s + 1]):
+            s2 = fp_to[f]
+            w = t + fp_s[f]
+            if w <= max_arrival and w < tau_w[0, s2, NONE]:
+                tau_w[0, s2, NONE] = w
+                ready[0, s2, NONE] = w
+                best_w[s2, NONE] = w
+                best_ready[s2, NONE] = w
+                marked[s2] = True
+                if record:
+                    pw[0, 0, s2, NONE] = PARENT_ACCESS
+                    pw[1, 0, s2, NONE] = j
+                    pw[2, 0, s2, NONE] = f
+    for k in range(1, K):
+        tau_v[k] = tau_v[k - 1]
+        ready[k] = ready[k - 1]
+        if k > 1:
+            tau_w[k] = tau_w[k - 1]
+        if record:
+            pv[:, k] = pv[:, k - 1]
+            if k > 1:
+                pw[:, k] = pw[:, k - 1]
+        nq = 0
+        for s in range(S):
+            if not marked[s]:
+                continue
+            marked[s] = False
+            for j in range(stop_patterns_ptr[s], stop_patterns_ptr[s + 1]):
+                p = stop_patterns[j]
+                pos = stop_pattern_pos[j]
+                if pat_first[p] < 0:
+                    pat_first[p] = pos
+                    pat_queue[nq] = p
+                    nq += 1
+                elif pos < pat_first[p]:
+                    pat_first[p] = pos
+        n_rs = 0
+        for qi in range(nq):
+            p = pat_queue[qi]
+            start = pat_first[p]
+            pat_first[p] = -1
+            gp = pattern_gate[p]
+            pen = pattern_penalty_s[p]
+            s0 = pattern_stops_ptr[p]
+            L = pattern_stops_ptr[p + 1] - s0
+            nt = pattern_trips_ptr[p + 1] - pattern_trips_ptr[p]
+            tptr = pattern_times_ptr[p]
+            trip = -1
+            board_pos = -1
+            board_from = -1
+            for i in range(start, L):
+                s = pattern_stops[s0 + i]
+                if trip >= 0 and pattern_alight[s0 + i]:
+                    a = arrival[tptr + trip * L + i]
+                    if a <= max_arrival and a < tau_v[k, s, gp] and a < best_v[s, gp]:
+                        tau_v[k, s, gp] = a
+                        best_v[s, gp] = a
+                        rm[s, gp] = True
+                        if not in_round[s]:
+                            in_round[s] = True
+                            round_stops[n_rs] = s
+                            n_rs += 1
+                        if record:
+                            pv[0, k, s, gp] = p
+                            pv[1, k, s, gp] = trip
+                            pv[2, k, s, gp] = board_pos
+                            pv[3, k, s, gp] = board_from
+                if pattern_board[s0 + i]:
+                    r = INF
+                    r_from = -1
+                    for g in range(G1):
+                        x = ready[k - 1, s, g]
+                        if x >= INF:
+                            continue
+                        if g != gp and (g != NONE or first_penalty):
+                            x += pen
+                        if x < r:
+                            r = x
+                            r_from = g
+                    if r < INF and (trip < 0 or r <= departure[tptr + trip * L + i]):
+                        hi = nt if trip < 0 else trip
+                        t2 = _earliest_trip(departure, tptr, hi, L, i, r)
+                        if t2 < hi:
+                            trip = t2
+                            board_pos = i
+                            board_from = r_from
+        for qs in range(n_rs):
+            s = round_stops[qs]
+            in_round[s] = False
+            for g in range(G1):
+                if not rm[s, g]:
+                    continue
+                rm[s, g] = False
+                a = tau_v[k, s, g]
+                r = a + change_s[s]
+                if r <= max_arrival and r < ready[k, s, g] and r < best_ready[s, g]:
+                    ready[k, s, g] = r
+                    best_ready[s, g] = r
+                    marked[s] = True
+                for f in range(fp_ptr[s], fp_ptr[s + 1]):
+                    s2 = fp_to[f]
+                    w = a + fp_s[f]
+                    if w > max_arrival:
+                        continue
+                    if w < tau_w[k, s2, g] and w < best_w[s2, g]:
+                        tau_w[k, s2, g] = w
+                        best_w[s2, g] = w
+                        if record:
+                            pw[0, k, s2, g] = PARENT_WALK
+                            pw[1, k, s2, g] = s
+                            pw[2, k, s2, g] = f
+                    if w < ready[k, s2, g] and w < best_ready[s2, g]:
+                        ready[k, s2, g] = w
+                        best_ready[s2, g] = w
+                        marked[s2] = True
+    return tau_v, tau_w, pv, pw
+
+
+@jit
+def _best_of(tau_v, tau_w):
+    """Earliest time at each stop with up to the last round's trips, any group held."""
+    K, S, G1 = tau_v.shape
+    out = np.full(S, INF, dtype=np.int32)
+    for s in range(S):
+        b = INF
+        for g in range(G1):
+            b = min(b, tau_v[K - 1, s, g], tau_w[K - 1, s, g], tau_w[0, s, g])
+        out[s] = b
+    return out
+
+
+@jit_parallel
+def penalised_best_many(
+    pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+    pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+    stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+    fp_ptr, fp_to, fp_s, change_s,
+    pattern_gate, pattern_penalty_s, n_gates, first_penalty,
+    access_ptr, access_stops, access_s, deps, max_rounds, max_duration,
+):
+    """:func:`penalised_raptor` for many origins (and one departure each) in parallel threads.
+
+    Origin ``o`` has the access legs ``access_stops[access_ptr[o]:access_ptr[o + 1]]`` and
+    departs at ``deps[o]``. Returns int32 (n_origins, S): the earliest time at each stop.
+    """
+    n = access_ptr.shape[0] - 1
+    S = stop_patterns_ptr.shape[0] - 1
+    out = np.empty((n, S), dtype=np.int32)
+    for o in numba.prange(n):
+        a = access_ptr[o]
+        b = access_ptr[o + 1]
+        tv, tw, _pv, _pw = penalised_raptor(
+            pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+            pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+            stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+            fp_ptr, fp_to, fp_s, change_s,
+            pattern_gate, pattern_penalty_s, n_gates, first_penalty,
+            access_stops[a:b], access_s[a:b], deps[o], max_rounds, max_duration, False)
+        out[o] = _best_of(tv, tw)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# McRAPTOR
+# --------------------------------------------------------------------------------------
+
+
+@jit
+def _nleft_ge(a, b):
+    """Transfers left ``a`` at least ``b`` (-1 = unlimited)."""
+    if a < 0:
+        return True
+    if b < 0:
+        return False
+    return a >= b
+
+
+@jit
+def _dominates(a_arr, a_fare, a_closed, a_q, a_g, a_zo, a_texp, a_nleft,
+               b_arr, b_fare, b_closed, b_q, b_g, b_zo, b_texp, b_nleft, q_matters):
+    """Label a is at least as good as label b for every continuation (same stop and kind)."""
+    if a_arr > b_arr or a_fare > b_fare:
+        return False
+    if q_matters and a_g != b_g:
+        return False
+    if b_zo < 0:
+        # b holds no open ticket: a can follow any continuation of b with new tickets
+        return True
+    return (a_zo == b_zo and a_q == b_q and a_closed <= b_closed and a_texp >= b_texp
+            and _nleft_ge(a_nleft, b_nleft))
+
+
+@jit
+def _grow(arr, n_min, limit):
+    cap = arr.shape[0]
+    new_cap = max(2 * cap, n_min)
+    if limit > 0:
+        new_cap = min(new_cap, limit)
+    out = np.empty((new_cap, arr.shape[1]), dtype=arr.dtype)
+    out[:cap] = arr
+    return out
+
+
+@jit
+def _insert_stop(pool, n, head, s, arr, fare, closed, q, g, zo, texp, nleft, rnd, veh,
+                 parent, p, trip, bpos, fp, q_matters, max_labels):
+    """Insert a label into the bag ``head[s]``. Returns (pool, n, id): id -1 when dominated,
+    -2 when the pool is full (``max_labels``)."""
+    prev = -1
+    e = head[s]
+    while e >= 0:
+        nxt = pool[e, L_NEXT]
+        if _dominates(pool[e, L_ARR], pool[e, L_FARE], pool[e, L_CLOSED], pool[e, L_Q], pool[e, L_G],
+                      pool[e, L_ZO], pool[e, L_TEXP], pool[e, L_NLEFT],
+                      arr, fare, closed, q, g, zo, texp, nleft, q_matters):
+            return pool, n, -1
+        if _dominates(arr, fare, closed, q, g, zo, texp, nleft,
+                      pool[e, L_ARR], pool[e, L_FARE], pool[e, L_CLOSED], pool[e, L_Q], pool[e, L_G],
+                      pool[e, L_ZO], pool[e, L_TEXP], pool[e, L_NLEFT], q_matters):
+            pool[e, L_ALIVE] = 0
+            if prev < 0:
+                head[s] = nxt
+            else:
+                pool[prev, L_NEXT] = nxt
+        else:
+            prev = e
+        e = nxt
+    if n >= max_labels:
+        return pool, n, -2
+    if n >= pool.shape[0]:
+        pool = _grow(pool, n + 1, max_labels)
+    pool[n, L_ARR] = arr
+    pool[n, L_FARE] = fare
+    pool[n, L_CLOSED] = closed
+    pool[n, L_Q] = q
+    pool[n, L_G] = g
+    pool[n, L_ZO] = zo
+    pool[n, L_TEXP] = texp
+    pool[n, L_NLEFT] = nleft
+    pool[n, L_ROUND] = rnd
+    pool[n, L_VEH] = veh
+    pool[n, L_STOP] = s
+    pool[n, L_NEXT] = head[s]
+    pool[n, L_ALIVE] = 1
+    pool[n, L_PARENT] = parent
+    pool[n, L_P] = p
+    pool[n, L_TRIP] = trip
+    pool[n, L_BPOS] = bpos
+    pool[n, L_FP] = fp
+    pool[n, L_BNEXT] = -1
+    head[s] = n
+    return pool, n + 1, n
+
+
+@jit
+def _insert_archive(arch, na, head_a, s, arr, fare, trips, label):
+    """Keep the Pareto set over (arrival, fare, trips) of stop ``s``. Returns (arch, na)."""
+    prev = -1
+    e = head_a[s]
+    while e >= 0:
+        nxt = arch[e, A_NEXT]
+        if arch[e, A_ARR] <= arr and arch[e, A_FARE] <= fare and arch[e, A_TRIPS] <= trips:
+            return arch, na
+        if arr <= arch[e, A_ARR] and fare <= arch[e, A_FARE] and trips <= arch[e, A_TRIPS]:
+            arch[e, A_ALIVE] = 0
+            if prev < 0:
+                head_a[s] = nxt
+            else:
+                arch[prev, A_NEXT] = nxt
+        else:
+            prev = e
+        e = nxt
+    if na >= arch.shape[0]:
+        arch = _grow(arch, na + 1, 0)
+    arch[na, A_ARR] = arr
+    arch[na, A_FARE] = fare
+    arch[na, A_TRIPS] = trips
+    arch[na, A_LABEL] = label
+    arch[na, A_NEXT] = head_a[s]
+    arch[na, A_ALIVE] = 1
+    arch[na, A_STOP] = s
+    head_a[s] = na
+    return arch, na + 1
+
+
+@jit
+def _route_dominates(rb, x, trip, bpos, zo, texp, nleft, eb, new, const):
+    """Route label ``x`` is at least as good as the candidate on every later stop."""
+    if rb[x, R_TRIP] > trip or rb[x, R_ZO] != zo:
+        return False
+    if not const and (rb[x, R_BPOS] != bpos or rb[x, R_NEW] != new):
+        return False
+    return rb[x, R_EB] <= eb and rb[x, R_TEXP] >= texp and _nleft_ge(rb[x, R_NLEFT], nleft)
+
+
+@jit
+def _insert_route(rb, nrb, trip, bpos, zo, texp, nleft, base, eb, new, parent, const):
+    """Add a boarding to the route bag unless dominated; drop those it dominates."""
+    for x in range(nrb):
+        if rb[x, R_ALIVE] == 0:
+            continue
+        if _route_dominates(rb, x, trip, bpos, zo, texp, nleft, eb, new, const):
+            return rb, nrb
+    for x in range(nrb):
+        if rb[x, R_ALIVE] == 0:
+            continue
+        if (trip <= rb[x, R_TRIP] and zo == rb[x, R_ZO]
+                and (const or (bpos == rb[x, R_BPOS] and new == rb[x, R_NEW]))
+                and eb <= rb[x, R_EB] and texp >= rb[x, R_TEXP] and _nleft_ge(nleft, rb[x, R_NLEFT])):
+            rb[x, R_ALIVE] = 0
+    if nrb >= rb.shape[0]:
+        rb = _grow(rb, nrb + 1, 0)
+    rb[nrb, R_TRIP] = trip
+    rb[nrb, R_BPOS] = bpos
+    rb[nrb, R_ZO] = zo
+    rb[nrb, R_TEXP] = texp
+    rb[nrb, R_NLEFT] = nleft
+    rb[nrb, R_BASE] = base
+    rb[nrb, R_EB] = eb
+    rb[nrb, R_NEW] = new
+    rb[nrb, R_PARENT] = parent
+    rb[nrb, R_ALIVE] = 1
+    return rb, nrb + 1
+
+
+@jit
+def _departs_in(sys_dep_ptr, sys_deps, q, lo, hi):
+    """True when system ``q`` has a boardable departure in (lo, hi]."""
+    a = sys_dep_ptr[q]
+    b = sys_dep_ptr[q + 1]
+    end = b
+    while a < b:  # first departure > lo
+        mid = (a + b) // 2
+        if sys_deps[mid] > lo:
+            b = mid
+        else:
+            a = mid + 1
+    return a < end and sys_deps[a] <= hi
+
+
+@jit
+def ride_part(p, ib, ia, pattern_stops_ptr, pattern_stops, stop_zone, pattern_ride_table, ride_od,
+              pattern_rate, pattern_min, pattern_round, pattern_cum_m):
+    """Price of riding pattern ``p`` from position ``ib`` to ``ia`` as the first ride of a
+    ticket (zone table part + distance part), in minor units."""
+    s0 = pattern_stops_ptr[p]
+    zb = stop_zone[pattern_stops[s0 + ib]]
+    za = stop_zone[pattern_stops[s0 + ia]]
+    price = ride_od[pattern_ride_table[p], zb, za]
+    rate = pattern_rate[p]
+    mn = pattern_min[p]
+    if rate > 0.0 or mn > 0:
+        x = rate * (pattern_cum_m[s0 + ia] - pattern_cum_m[s0 + ib]) / 1000.0
+        step = pattern_round[p]
+        d = np.int64(np.floor(x / step + 0.5)) * step
+        price += max(mn, d)
+    return price
+
+
+@jit
+def mc_raptor(
+    pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+    pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+    stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+    fp_ptr, fp_to, fp_s, change_s,
+    pattern_gate, pattern_penalty_s, n_gates, first_penalty,
+    pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
+    pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
+    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps,
+    access_stops, access_s, dep, max_rounds, max_duration, max_labels,
+):
+    """McRAPTOR over (arrival, fare, trips) with the kernel tariff of the module docstring.
+
+    ``pattern_const_rp[p]`` is the ride part of pattern ``p`` when it does not depend on the
+    boarding and alighting positions, -1 otherwise (it lets route-bag labels that boarded at
+    different stops be compared). ``sys_dep_ptr``/``sys_deps`` (CSR by system, sorted) list
+    every boardable departure of each system: a ticket started on a later vehicle is kept
+    only when its longer window reaches one more of them.
+
+    Returns
+    -------
+    arch : int64 (n, NA)
+        Archive rows; those with ``arch[:, A_ALIVE] == 1`` are, per stop ``arch[:, A_STOP]``,
+        the Pareto set over (arrival ``A_ARR``, fare ``A_FARE``, trips ``A_TRIPS``), each
+        with the label ``A_LABEL`` that reached it.
+    pool : int64 (m, NL)
+        Every label created (columns ``L_*``), for journey reconstruction.
+    overflow : bool
+        True when the pool reached ``max_labels`` and the search stopped early.
+    """
+    S = stop_patterns_ptr.shape[0] - 1
+    P = pattern_trips_ptr.shape[0] - 1
+    NONE = n_gates
+    max_arrival = dep + max_duration
+    q_matters = False
+    for p in range(P):
+        if pattern_penalty_s[p] > 0:
+            q_matters = True
+            break
+    cap0 = max(1, min(max_labels, max(1024, 8 * S)))
+    pool = np.empty((cap0, NL), dtype=np.int64)
+    n = 0
+    arch = np.empty((max(256, 2 * S), NA), dtype=np.int64)
+    na = 0
+    head_v = np.full(S, -1, dtype=np.int64)
+    head_w = np.full(S, -1, dtype=np.int64)
+    head_a = np.full(S, -1, dtype=np.int64)
+    bhead = np.full(S, -1, dtype=np.int64)
+    rb = np.empty((64, NR), dtype=np.int64)
+    pat_first = np.full(P, -1, dtype=np.int32)
+    pat_queue = np.empty(P, dtype=np.int32)
+    overflow = False
+    # round 0: access legs, then one footpath (walking labels, no ticket)
+    for j in range(access_stops.shape[0]):
+        s = access_stops[j]
+        t = dep + access_s[j]
+        if t > max_arrival:
+            continue
+        pool, n, lid = _insert_stop(pool, n, head_w, s, t, 0, 0, -1, NONE, -1, -1, 0, 0, 0,
+                                    -1, j, -1, -1, -1, q_matters, max_labels)
+        if lid == -2:
+            return arch[:na], pool[:n], True
+        if lid >= 0:
+            arch, na = _insert_archive(arch, na, head_a, s, t, 0, 0, lid)
+        for f in range(fp_ptr[s], fp_ptr[s + 1]):
+            s2 = fp_to[f]
+            w = t + fp_s[f]
+            if w > max_arrival:
+                continue
+            pool, n, lid = _insert_stop(pool, n, head_w, s2, w, 0, 0, -1, NONE, -1, -1, 0, 0, 0,
+                                        -1, j, -1, -1, f, q_matters, max_labels)
+            if lid == -2:
+                return arch[:na], pool[:n], True
+            if lid >= 0:
+                arch, na = _insert_archive(arch, na, head_a, s2, w, 0, 0, lid)
+    lo = 0
+    hi = n
+    for k in range(1, max_rounds + 1):
+        # boarding candidates: labels of round k-1 still alive, listed per stop
+        nq = 0
+        for lid in range(lo, hi):
+            if pool[lid, L_ALIVE] == 0:
+                continue
+            s = pool[lid, L_STOP]
+            if bhead[s] < 0:
+                for j in range(stop_patterns_ptr[s], stop_patterns_ptr[s + 1]):
+                    p = stop_patterns[j]
+                    pos = stop_pattern_pos[j]
+                    if pat_first[p] < 0:
+                        pat_first[p] = pos
+                        pat_queue[nq] = p
+                        nq += 1
+                    elif pos < pat_first[p]:
+                        pat_first[p] = pos
+            pool[lid, L_BNEXT] = bhead[s]
+            bhead[s] = lid
+        if nq == 0:
+            break
+        lo_k = n
+        for qi in range(nq):
+            p = pat_queue[qi]
+            start = pat_first[p]
+            pat_first[p] = -1
+            q = pattern_system[p]
+            gp = pattern_gate[p]
+            pen = pattern_penalty_s[p]
+            crp = pattern_const_rp[p]
+            const = crp >= 0
+            disc = sys_discount[q]
+            fee = sys_fee[q]
+            window = sys_window[q]
+            maxtr = sys_max_transfers[q]
+            s0 = pattern_stops_ptr[p]
+            L = pattern_stops_ptr[p + 1] - s0
+            nt = pattern_trips_ptr[p + 1] - pattern_trips_ptr[p]
+            tptr = pattern_times_ptr[p]
+            nrb = 0
+            for i in range(start, L):
+                s = pattern_stops[s0 + i]
+                if nrb > 0 and pattern_alight[s0 + i]:
+                    zs = stop_zone[s]
+                    for x in range(nrb):
+                        if rb[x, R_ALIVE] == 0:
+                            continue
+                        trip = rb[x, R_TRIP]
+                        a = arrival[tptr + trip * L + i]
+                        if a > max_arrival:
+                            continue
+                        b = rb[x, R_BPOS]
+                        if const:
+                            rp = crp
+                        else:
+                            rp = ride_part(p, b, i, pattern_stops_ptr, pattern_stops, stop_zone,
+                                           pattern_ride_table, ride_od, pattern_rate, pattern_min,
+                                           pattern_round, pattern_cum_m)
+                        if rb[x, R_NEW] == 1:
+                            closed = rb[x, R_BASE] + rp
+                        else:
+                            closed = rb[x, R_BASE] + max(0, rp - disc)
+                        zo = rb[x, R_ZO]
+                        fare = closed + ticket_od[q, zo, zs]
+                        texp = rb[x, R_TEXP]
+                        nleft = rb[x, R_NLEFT]
+                        if nleft == 0:
+                            closed = fare
+                            zo = -1
+                            texp = -1
+                            nleft = 0
+                        pool, n, lid = _insert_stop(pool, n, head_v, s, a, fare, closed, q, gp, zo, texp,
+                                                    nleft, k, 1, rb[x, R_PARENT], p, trip, b, -1,
+                                                    q_matters, max_labels)
+                        if lid == -2:
+                            return arch[:na], pool[:n], True
+                        if lid >= 0:
+                            arch, na = _insert_archive(arch, na, head_a, s, a, fare, k, lid)
+                if pattern_board[s0 + i]:
+                    e = bhead[s]
+                    while e >= 0:
+                        r = pool[e, L_ARR]
+                        if pool[e, L_VEH] == 1:
+                            r += change_s[s]
+                        g = pool[e, L_G]
+                        if g != gp and (g != NONE or first_penalty):
+                            r += pen
+                        if r <= max_arrival:
+                            t = _earliest_trip(departure, tptr, nt, L, i, r)
+                            if t < nt:
+                                d = departure[tptr + t * L + i]
+                                if (pool[e, L_Q] == q and pool[e, L_ZO] >= 0 and d <= pool[e, L_TEXP]
+                                        and pool[e, L_NLEFT] != 0):
+                                    nl = pool[e, L_NLEFT]
+                                    nl2 = nl - 1 if nl > 0 else -1
+                                    base = pool[e, L_CLOSED] + fee
+                                    eb = base + max(0, crp - disc) if const else base
+                                    rb, nrb = _insert_route(rb, nrb, t, i, pool[e, L_ZO], pool[e, L_TEXP],
+                                                            nl2, base, eb, 0, e, const)
+                                base = pool[e, L_FARE]
+                                eb = base + crp if const else base
+                                if window < 0 or maxtr == 0 or window >= UNLIMITED:
+                                    texp = UNLIMITED if window >= UNLIMITED and maxtr != 0 else -1
+                                    nl = maxtr if texp >= 0 else 0
+                                    rb, nrb = _insert_route(rb, nrb, t, i, stop_zone[s], texp, nl, base, eb, 1,
+                                                            e, const)
+                                else:
+                                    # a later first vehicle starts the ticket later: keep each one
+                                    # whose window reaches a further departure of the system
+                                    last = -1
+                                    for t2 in range(t, nt):
+                                        d2 = departure[tptr + t2 * L + i]
+                                        if d2 > max_arrival:
+                                            break
+                                        if last >= 0 and not _departs_in(sys_dep_ptr, sys_deps, q, last, d2 + window):
+                                            continue
+                                        last = d2 + window
+                                        rb, nrb = _insert_route(rb, nrb, t2, i, stop_zone[s], last, maxtr, base, eb,
+                                                                1, e, const)
+                        e = pool[e, L_BNEXT]
+        # clear the boarding lists
+        for lid in range(lo, hi):
+            bhead[pool[lid, L_STOP]] = -1
+        # one footpath after each vehicle label of this round still alive
+        hi_v = n
+        for lid in range(lo_k, hi_v):
+            if pool[lid, L_ALIVE] == 0 or pool[lid, L_VEH] == 0:
+                continue
+            s = pool[lid, L_STOP]
+            a = pool[lid, L_ARR]
+            for f in range(fp_ptr[s], fp_ptr[s + 1]):
+                s2 = fp_to[f]
+                w = a + fp_s[f]
+                if w > max_arrival:
+                    continue
+                fare = pool[lid, L_FARE]
+                closed = pool[lid, L_CLOSED]
+                zo = pool[lid, L_ZO]
+                texp = pool[lid, L_TEXP]
+                nleft = pool[lid, L_NLEFT]
+                if zo >= 0 and texp < w:
+                    closed = fare
+                    zo = -1
+                    texp = -1
+                    nleft = 0
+                pool, n, wid = _insert_stop(pool, n, head_w, s2, w, fare, closed, pool[lid, L_Q],
+                                            pool[lid, L_G], zo, texp, nleft, k, 0, lid, -1, -1, -1, f,
+                                            q_matters, max_labels)
+                if wid == -2:
+                    return arch[:na], pool[:n], True
+                if wid >= 0:
+                    arch, na = _insert_archive(arch, na, head_a, s2, w, fare, k, wid)
+        lo = lo_k
+        hi = n
+    return arch[:na], pool[:n], overflow
+
+
+@jit
+def _budget_rows(arch, S, budgets):
+    """Earliest arrival per budget and stop from an archive: int32 (len(budgets), S)."""
+    out = np.full((budgets.shape[0], S), INF, dtype=np.int32)
+    for e in range(arch.shape[0]):
+        if arch[e, A_ALIVE] == 0:
+            continue
+        s = arch[e, A_STOP]
+        a = arch[e, A_ARR]
+        f = arch[e, A_FARE]
+        for b in range(budgets.shape[0]):
+            if f <= budgets[b] and a < out[b, s]:
+                out[b, s] = a
+    return out
+
+
+@jit_parallel
+def mc_budget_arrival_many(
+    pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+    pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+    stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+    fp_ptr, fp_to, fp_s, change_s,
+    pattern_gate, pattern_penalty_s, n_gates, first_penalty,
+    pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
+    pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
+    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps,
+    access_ptr, access_stops, access_s, deps, max_rounds, max_duration, max_labels, budgets,
+):
+    """:func:`mc_raptor` for many origins in parallel threads, reduced to budgets.
+
+    Returns int32 (n_origins, len(budgets), S): the earliest arrival at each stop among
+    journeys whose fare is at most each budget (minor units), and bool (n_origins,): the
+    origins whose search overflowed ``max_labels``.
+    """
+    n_o = access_ptr.shape[0] - 1
+    S = stop_patterns_ptr.shape[0] - 1
+    out = np.empty((n_o, budgets.shape[0], S), dtype=np.int32)
+    over = np.zeros(n_o, dtype=np.bool_)
+    for o in numba.prange(n_o):
+        a = access_ptr[o]
+        b = access_ptr[o + 1]
+        arch, _pool, ov = mc_raptor(
+            pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+            pattern_trips_ptr, pattern_times_ptr, arrival, departure,
+            stop_patterns_ptr, stop_patterns, stop_pattern_pos,
+            fp_ptr, fp_to, fp_s, change_s,
+            pattern_gate, pattern_penalty_s, n_gates, first_penalty,
+            pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
+            pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
+            sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps,
+            access_stops[a:b], access_s[a:b], deps[o], max_rounds, max_duration, max_labels)
+        out[o] = _budget_rows(arch, S, budgets)
+        over[o] = ov
+    return out, over
