@@ -318,3 +318,50 @@ def random_dense_feed(rng, n_stops=6, n_routes=4, span=(7 * 3600, 8 * 3600 + 180
 
 def _fmt(t):
     return f"{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
+
+
+def random_fare_feed(rng, n_stops=8, n_routes=5, n_agencies=2):
+    """A dense random feed with several agencies, fare zones and GTFS Fares v1 files of
+    three kinds per agency: zone fares by origin and destination (any route), one flat
+    fare, or a fare per route (no transfers). All fares of an agency share ``transfers`` and
+    ``transfer_duration``, so the kernel tariff is exact for them."""
+    files = random_dense_feed(rng, n_stops=n_stops, n_routes=n_routes)
+    agencies = [f"A{a}" for a in range(n_agencies)]
+    files["agency.txt"] = "agency_id,agency_name,agency_url,agency_timezone\n" + "".join(
+        f"{a},Operator {a},https://{a.lower()}.example,Asia/Shanghai\n" for a in agencies)
+    lines = files["routes.txt"].splitlines()
+    route_agency = {}
+    out = [lines[0]]
+    for r, line in enumerate(lines[1:]):
+        a = agencies[r % n_agencies] if r < n_agencies else agencies[int(rng.integers(0, n_agencies))]
+        rid, _ag, short, rtype = line.split(",")
+        route_agency[rid] = a
+        out.append(f"{rid},{a},{short},{rtype}")
+    files["routes.txt"] = "\n".join(out) + "\n"
+    stop_lines = files["stops.txt"].splitlines()
+    files["stops.txt"] = stop_lines[0] + ",zone_id\n" + "".join(
+        f"{line},z{int(rng.integers(1, 4))}\n" for line in stop_lines[1:])
+    fa = ["fare_id,price,currency_type,payment_method,transfers,agency_id,transfer_duration"]
+    fr = ["fare_id,route_id,origin_id,destination_id,contains_id"]
+    for a in agencies:
+        kind = rng.choice(["zone", "flat", "route"])
+        transfers = "0" if kind == "route" else str(rng.choice(["0", "1", ""]))
+        duration = "" if transfers == "0" else str(rng.choice(["", "1800", "3600"]))
+        if kind == "zone":
+            base = int(rng.integers(100, 300))
+            for zo in (1, 2, 3):
+                for zd in (1, 2, 3):
+                    fid = f"{a}_{zo}{zd}"
+                    price = base + 75 * abs(zo - zd) + int(rng.integers(0, 2)) * 25
+                    fa.append(f"{fid},{price / 100:.2f},CNY,1,{transfers},{a},{duration}")
+                    fr.append(f"{fid},,z{zo},z{zd},")
+        elif kind == "flat":
+            fa.append(f"{a}_flat,{int(rng.integers(100, 400)) / 100:.2f},CNY,1,{transfers},{a},{duration}")
+        else:
+            for rid, ra in route_agency.items():
+                if ra == a:
+                    fa.append(f"{a}_{rid},{int(rng.integers(100, 500)) / 100:.2f},CNY,1,0,{a},")
+                    fr.append(f"{a}_{rid},{rid},,,")
+    files["fare_attributes.txt"] = "\n".join(fa) + "\n"
+    files["fare_rules.txt"] = "\n".join(fr) + "\n"
+    return files

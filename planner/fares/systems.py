@@ -269,16 +269,16 @@ class GtfsV1Fares(FareSystem):
             msg = f"fare system {system_id} mixes currencies {sorted(currencies)}"
             raise ConfigError(msg, code="fare_mixed_currencies", hint="keep one currency per feed")
         # group contains_id by (fare, route, origin, destination), then merge routes
-        contains: dict[tuple[str, str, str, str], set[str]] = {}
+        zone_sets: dict[tuple[str, str, str, str], set[str]] = {}
         for row in fare_rules.itertuples(index=False):
             if row.fare_id not in fares:
                 continue
             key = (row.fare_id, row.route_id, row.origin_id, row.destination_id)
-            zones = contains.setdefault(key, set())
+            zones = zone_sets.setdefault(key, set())
             if row.contains_id:
                 zones.add(row.contains_id)
         merged: dict[tuple[str, str, str, frozenset[str]], set[str]] = {}
-        for (fid, route, o, d), zones in contains.items():
+        for (fid, route, o, d), zones in zone_sets.items():
             merged.setdefault((fid, o, d, frozenset(zones)), set()).add(route)
         rules: dict[str, list[V1Rule]] = {}
         for (fid, o, d, zones), rset in merged.items():
