@@ -382,7 +382,7 @@ def pareto_arrivals(tt: Timetable, footpaths: Footpaths, change_s, access_stops,
     a, s = _access(access_stops, access_s, tt.n_stops)
     arch, pool, overflow = _k.mc_raptor(
         *_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), *t.gate_args(), *t.fare_args(),
-        a, s, np.int32(departure), np.int32(max_rounds), np.int32(max_duration_s), np.int64(model.params.max_labels))
+        model.params.windows == "exact", a, s, np.int32(departure), np.int32(max_rounds), np.int32(max_duration_s), np.int64(model.params.max_labels))
     if overflow:
         msg = f"the fare search needed more than {model.params.max_labels:,} labels"
         raise PlannerError(msg, code="fare_label_overflow",
@@ -397,7 +397,9 @@ def pareto_arrivals(tt: Timetable, footpaths: Footpaths, change_s, access_stops,
     if t.cap_in_search and t.fare_cap_minor is not None:
         priced = fare < _k.FARE_NA
         fare[priced] = np.minimum(fare[priced], t.fare_cap_minor)
-    idx = _pareto_filter(stop, arr, fare, trips, label)
+        idx = _pareto_filter(stop, arr, fare, trips, label)  # capping can tie options
+    else:  # the archive holds the Pareto set already
+        idx = np.lexsort((label, trips, fare, arr, stop))
     fare_out = np.where(fare[idx] >= _k.FARE_NA, -1, fare[idx])
     return ParetoResult(int(departure), stop[idx].astype(np.int32), arr[idx].astype(np.int32), fare_out.astype(np.int64),
                         trips[idx].astype(np.int32), label[idx], pool, t.currency, model.transfer_penalty_min,
@@ -426,7 +428,7 @@ def budget_arrivals_many(tt: Timetable, footpaths: Footpaths, change_s, access_p
         bm = np.where(bm >= t.fare_cap_minor, _k.FARE_NA - 1, bm)  # the cap makes any priced fare fit
     out, over = _k.mc_budget_arrival_many(
         *_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), *t.gate_args(), *t.fare_args(),
-        ptr, a, s, deps, np.int32(max_rounds), np.int32(max_duration_s), np.int64(model.params.max_labels),
+        model.params.windows == "exact", ptr, a, s, deps, np.int32(max_rounds), np.int32(max_duration_s), np.int64(model.params.max_labels),
         np.ascontiguousarray(bm))
     if over.any():
         msg = f"the fare search of {int(over.sum())} origin(s) needed more than {model.params.max_labels:,} labels"

@@ -225,7 +225,7 @@ def test_helsinki_exact_contains_reading_leaves_single_zone_rides_unpriced():
     leg = RideLeg(ns + "1001", ns + a_stops[0], ns + a_stops[1], 8 * 3600, 8 * 3600 + 600)
     price = price_journey([leg], fares)
     assert np.isnan(price.fare) and price.unpriced_legs == (0,)
-    both = RideLeg(ns + "1001", ns + a_stops[0], ns + [s for s, z in zone.items() if z == "B"][0], 8 * 3600, 8 * 3600 + 600)
+    both = RideLeg(ns + "1001", ns + a_stops[0], ns + next(s for s, z in zone.items() if z == "B"), 8 * 3600, 8 * 3600 + 600)
     assert price_journey([both], fares).fare == pytest.approx(2.8)
 
 

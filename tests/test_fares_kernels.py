@@ -249,3 +249,33 @@ def test_label_overflow_is_an_error_with_a_hint(tmp_path):
     with pytest.raises(PlannerError, match="labels") as err:
         pareto_arrivals(tt, fp, change, [0, 1, 2, 3], [0, 0, 0, 0], 7 * 3600, model)
     assert err.value.code == "fare_label_overflow" and "max_labels" in err.value.hint
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_first_vehicle_windows_find_real_journeys_and_agree_without_windows(seed, tmp_path):
+    """``windows="first_vehicle"``: every option is a real journey costing its fare, and
+    no option beats the exact front; without finite windows both settings agree."""
+    rng, tt, fp, change = _case(seed + 9000, tmp_path, stops=(6, 12), routes=(3, 6))
+    tar = random_tariff(rng, tt, tickets=True)
+    exact = FareModel(tar, FareParams())
+    fast = FareModel(tar, FareParams(windows="first_vehicle"))
+    acc, acc_s, dep, _k, _md, _ = _query(rng, tt)
+    ex = pareto_arrivals(tt, fp, change, acc, acc_s, dep, exact, max_rounds=4)
+    fa = pareto_arrivals(tt, fp, change, acc, acc_s, dep, fast, max_rounds=4)
+    front = _fronts(ex)
+    for i in range(len(fa)):
+        legs = fa.journey(i, tt, fp, acc, acc_s)
+        rides = [(leg.pattern, leg.board_pos, leg.alight_pos, leg.dep_s, leg.arr_s) for leg in legs if leg.kind == "ride"]
+        assert partition_fare(tt, tar, rides) == fa.fare_minor[i]
+        a, f, n = int(fa.arrival_s[i]), int(fa.fare_minor[i]), int(fa.n_trips[i])
+        assert any(x[0] <= a and x[1] <= f and x[2] <= n for x in front[int(fa.stop[i])])
+    no_windows = tariff_from_arrays(tt, **{k: getattr(tar, k) for k in (
+        "pattern_system", "pattern_gate", "pattern_penalty_s", "stop_zone", "ticket_od", "pattern_ride_table",
+        "ride_od", "pattern_rate", "pattern_min", "pattern_round", "pattern_cum_m", "sys_max_transfers",
+        "sys_fee", "sys_discount")}, n_systems=len(tar.system_ids), n_zones=len(tar.zone_ids),
+        n_gates=len(tar.gate_ids), first_penalty=tar.first_penalty,
+        sys_window=np.where(tar.sys_window > 0, 1 << 40, -1))
+    a1 = pareto_arrivals(tt, fp, change, acc, acc_s, dep, FareModel(no_windows, FareParams()), max_rounds=4)
+    a2 = pareto_arrivals(tt, fp, change, acc, acc_s, dep, FareModel(no_windows, FareParams(windows="first_vehicle")),
+                         max_rounds=4)
+    assert _fronts(a1) == _fronts(a2)

@@ -188,7 +188,7 @@ def test_bad_parameters_name_the_field(two_ops):
     feed, fares, tt = two_ops
     with pytest.raises(ConfigError, match="unknown fare systems"):
         UnifiedCardPolicy(systems=("nope",)).card_systems(fares)
-    with pytest.raises(ConfigError, match="tariff must be.*transfer_fee must not be negative") as err:
+    with pytest.raises(ConfigError, match=r"tariff must be.*transfer_fee must not be negative") as err:
         UnifiedCardPolicy(tariff="cheap", transfer_fee=-1)
     assert err.value.code == "invalid_fare_policy"
     with pytest.raises(ConfigError, match="value_of_time_per_h"):

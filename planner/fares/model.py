@@ -200,14 +200,24 @@ class FareParams:
         Perceived minutes per transfer added to ``generalized_min`` (not to travel time).
     max_labels
         Most labels one McRAPTOR search may create before it stops with an error.
+    windows
+        How the fare search treats transfer windows measured from a ticket's first
+        departure: ``"exact"`` also tries later first vehicles (a traveller may wait to
+        start a ticket later and stretch its window), ``"first_vehicle"`` starts every
+        ticket on the first vehicle the traveller can catch (may miss journeys that wait to
+        stretch a window). See :mod:`planner.kernels.fare_raptor`.
     """
 
     penalty: TicketingPenalty = field(default_factory=TicketingPenalty)
     value_of_time_per_h: float | None = None
     transfer_penalty_min: float = 0.0
     max_labels: int = 4_000_000
+    windows: str = "exact"
 
     def __post_init__(self) -> None:
+        if self.windows not in ("exact", "first_vehicle"):
+            msg = f"windows must be 'exact' or 'first_vehicle', got {self.windows!r}"
+            raise ConfigError(msg, code="invalid_parameter")
         if self.value_of_time_per_h is not None and not self.value_of_time_per_h > 0:
             msg = f"value_of_time_per_h must be positive, got {self.value_of_time_per_h}"
             raise ConfigError(msg, code="invalid_parameter")

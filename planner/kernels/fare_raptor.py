@@ -46,11 +46,15 @@ Fares are integers in minor currency units (cents). Every pattern belongs to a f
   cheapest valid ticket combination.
 * **Waiting for a later vehicle.** A traveller may always wait. For time alone the first
   catchable vehicle of a pattern is best (FIFO), but a window measured from a ticket's
-  first departure makes a later first vehicle start the ticket later and reach further:
-  when a new ticket with a finite window is started, the search also boards every later
-  vehicle of the pattern (up to ``dep + max_duration``) whose window ends after one more
-  departure of the system. Continued tickets and tickets without a window need only the
-  first vehicle.
+  first departure makes a later first vehicle start the ticket later and reach further.
+  With ``flexible_start`` (exact), when a new ticket with a finite window is started the
+  search also boards every later vehicle of the pattern whose window (cut at
+  ``dep + max_duration``) ends after one more departure of the system; this is exact and
+  can cost an order of magnitude on dense networks. Without it, a ticket starts on the
+  first vehicle the traveller can catch: every option found is a real journey priced
+  exactly, but journeys that wait for a later vehicle to stretch a ticket's window (and
+  options built on them) may be missing. Continued tickets and tickets without a window
+  (none, or unlimited) need only the first vehicle: both settings then agree.
 
 A label's fare is what the journey costs if it ends there. A label also carries its ticket
 state (system, open ticket's origin zone, expiry of its transfer privilege, transfers left)
@@ -101,10 +105,10 @@ L_G = 4           # ticketing group held (n_gates: none)
 L_ZO = 5          # origin zone of the open ticket (-1: no open ticket)
 L_TEXP = 6        # last departure at which the open ticket may be continued
 L_NLEFT = 7       # transfers left on the open ticket (-1 unlimited)
-L_ROUND = 8
+L_NEXT = 8        # next label of the same bag
 L_VEH = 9         # 1 arrived by vehicle, 0 on foot
 L_STOP = 10
-L_NEXT = 11       # next label of the same bag
+L_ROUND = 11
 L_ALIVE = 12
 L_PARENT = 13     # label boarded from / walked from (-1: access)
 L_P = 14          # pattern (vehicle) or access index (access labels)
@@ -418,6 +422,19 @@ def _grow(arr, n_min, limit):
 
 
 @jit
+def _dominated(pool, e, arr, fare, closed, q, g, zo, texp, nleft, q_matters):
+    """Whether a label of the bag starting at ``e`` dominates the candidate (scan only)."""
+    while e >= 0:
+        if (pool[e, L_ARR] <= arr and pool[e, L_FARE] <= fare
+                and _dominates(pool[e, L_ARR], pool[e, L_FARE], pool[e, L_CLOSED], pool[e, L_Q], pool[e, L_G],
+                               pool[e, L_ZO], pool[e, L_TEXP], pool[e, L_NLEFT],
+                               arr, fare, closed, q, g, zo, texp, nleft, q_matters)):
+            return True
+        e = pool[e, L_NEXT]
+    return False
+
+
+@jit
 def _insert_stop(pool, n, head, s, arr, fare, closed, q, g, zo, texp, nleft, rnd, veh,
                  parent, p, trip, bpos, fp, q_matters, max_labels):
     """Insert a label into the bag ``head[s]``. Returns (pool, n, id): id -1 when dominated,
@@ -510,6 +527,14 @@ def _route_dominates(rb, x, trip, bpos, zo, texp, nleft, eb, new, const):
 
 
 @jit
+def _route_dominated(rb, nrb, trip, bpos, zo, texp, nleft, eb, new, const):
+    for x in range(nrb):
+        if rb[x, R_ALIVE] == 1 and _route_dominates(rb, x, trip, bpos, zo, texp, nleft, eb, new, const):
+            return True
+    return False
+
+
+@jit
 def _insert_route(rb, nrb, trip, bpos, zo, texp, nleft, base, eb, new, parent, const):
     """Add a boarding to the route bag unless dominated; drop those it dominates."""
     for x in range(nrb):
@@ -582,7 +607,7 @@ def mc_raptor(
     pattern_gate, pattern_penalty_s, n_gates, first_penalty,
     pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
     pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
-    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps,
+    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps, flexible_start,
     access_stops, access_s, dep, max_rounds, max_duration, max_labels,
 ):
     """McRAPTOR over (arrival, fare, trips) with the kernel tariff of the module docstring.
@@ -722,6 +747,8 @@ def mc_raptor(
                             zo = -1
                             texp = -1
                             nleft = 0
+                        if _dominated(pool, head_v[s], a, fare, closed, q, gp, zo, texp, nleft, q_matters):
+                            continue
                         pool, n, lid = _insert_stop(pool, n, head_v, s, a, fare, closed, q, gp, zo, texp,
                                                     nleft, k, 1, rb[x, R_PARENT], p, trip, b, -1,
                                                     q_matters, max_labels)
@@ -748,28 +775,39 @@ def mc_raptor(
                                     nl2 = nl - 1 if nl > 0 else -1
                                     base = pool[e, L_CLOSED] + fee
                                     eb = base + max(0, crp - disc) if const else base
-                                    rb, nrb = _insert_route(rb, nrb, t, i, pool[e, L_ZO], pool[e, L_TEXP],
-                                                            nl2, base, eb, 0, e, const)
+                                    if not _route_dominated(rb, nrb, t, i, pool[e, L_ZO], pool[e, L_TEXP], nl2, eb,
+                                                            0, const):
+                                        rb, nrb = _insert_route(rb, nrb, t, i, pool[e, L_ZO], pool[e, L_TEXP],
+                                                                nl2, base, eb, 0, e, const)
                                 base = pool[e, L_FARE]
                                 eb = base + crp if const else base
-                                if window < 0 or maxtr == 0 or window >= UNLIMITED:
-                                    texp = UNLIMITED if window >= UNLIMITED and maxtr != 0 else -1
-                                    nl = maxtr if texp >= 0 else 0
-                                    rb, nrb = _insert_route(rb, nrb, t, i, stop_zone[s], texp, nl, base, eb, 1,
-                                                            e, const)
+                                if window < 0 or maxtr == 0 or window >= UNLIMITED or not flexible_start:
+                                    if window < 0 or maxtr == 0:
+                                        texp = -1
+                                        nl = 0
+                                    else:
+                                        texp = min(d + window, max_arrival)
+                                        nl = maxtr
+                                    if not _route_dominated(rb, nrb, t, i, stop_zone[s], texp, nl, eb, 1, const):
+                                        rb, nrb = _insert_route(rb, nrb, t, i, stop_zone[s], texp, nl, base, eb, 1,
+                                                                e, const)
                                 else:
                                     # a later first vehicle starts the ticket later: keep each one
                                     # whose window reaches a further departure of the system
+                                    # (windows are cut at max_arrival: no departure after it is useful)
                                     last = -1
                                     for t2 in range(t, nt):
                                         d2 = departure[tptr + t2 * L + i]
-                                        if d2 > max_arrival:
+                                        if d2 > max_arrival or last >= max_arrival:
                                             break
-                                        if last >= 0 and not _departs_in(sys_dep_ptr, sys_deps, q, last, d2 + window):
+                                        end = min(d2 + window, max_arrival)
+                                        if last >= 0 and not _departs_in(sys_dep_ptr, sys_deps, q, last, end):
                                             continue
-                                        last = d2 + window
-                                        rb, nrb = _insert_route(rb, nrb, t2, i, stop_zone[s], last, maxtr, base, eb,
-                                                                1, e, const)
+                                        last = end
+                                        if not _route_dominated(rb, nrb, t2, i, stop_zone[s], last, maxtr, eb, 1,
+                                                                const):
+                                            rb, nrb = _insert_route(rb, nrb, t2, i, stop_zone[s], last, maxtr, base,
+                                                                    eb, 1, e, const)
                         e = pool[e, L_BNEXT]
         # clear the boarding lists
         for lid in range(lo, hi):
@@ -796,6 +834,13 @@ def mc_raptor(
                     zo = -1
                     texp = -1
                     nleft = 0
+                if _dominated(pool, head_w[s2], w, fare, closed, pool[lid, L_Q], pool[lid, L_G], zo, texp, nleft,
+                              q_matters):
+                    continue
+                # a vehicle label there that can board from (arrival + change) no later is as good
+                if _dominated(pool, head_v[s2], w - change_s[s2], fare, closed, pool[lid, L_Q], pool[lid, L_G], zo,
+                              texp, nleft, q_matters):
+                    continue
                 pool, n, wid = _insert_stop(pool, n, head_w, s2, w, fare, closed, pool[lid, L_Q],
                                             pool[lid, L_G], zo, texp, nleft, k, 0, lid, -1, -1, -1, f,
                                             q_matters, max_labels)
@@ -833,7 +878,7 @@ def mc_budget_arrival_many(
     pattern_gate, pattern_penalty_s, n_gates, first_penalty,
     pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
     pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
-    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps,
+    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps, flexible_start,
     access_ptr, access_stops, access_s, deps, max_rounds, max_duration, max_labels, budgets,
 ):
     """:func:`mc_raptor` for many origins in parallel threads, reduced to budgets.
@@ -857,7 +902,7 @@ def mc_budget_arrival_many(
             pattern_gate, pattern_penalty_s, n_gates, first_penalty,
             pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
             pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
-            sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps,
+            sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps, flexible_start,
             access_stops[a:b], access_s[a:b], deps[o], max_rounds, max_duration, max_labels)
         out[o] = _budget_rows(arch, S, budgets)
         over[o] = ov
