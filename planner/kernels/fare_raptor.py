@@ -68,8 +68,12 @@ doubling up to ``max_labels`` rows; past that the search stops and reports an ov
 Each stop has two bags (vehicle and walking labels, as RAPTOR's two labels) kept as linked
 lists through the pool; a dominated label is unlinked but stays in the pool (its parents are
 needed to rebuild journeys). A new label is compared with every label of its bag from any
-earlier round (local pruning: fewer trips is never worse). The value-level result per stop
-is the Pareto set over (arrival, fare, trips) of every label accepted, kept in an archive.
+earlier round (local pruning: fewer trips is never worse); a walking label is also dropped
+when a vehicle label at its stop, changing there, can board no later in a state as good. A
+ticket's window end is cut at ``dep + max_duration`` (no later departure is useful), so
+windows longer than the search horizon never split labels; shorter ones make the window's
+end a criterion, and the bags grow with the horizon. The value-level result per stop is the
+Pareto set over (arrival, fare, trips) of every label accepted, kept in an archive.
 """
 
 from __future__ import annotations
@@ -814,7 +818,10 @@ def mc_raptor(
             bhead[pool[lid, L_STOP]] = -1
         # one footpath after each vehicle label of this round still alive
         hi_v = n
-        for lid in range(lo_k, hi_v):
+        # earliest first: fewer walking labels made only to be dominated by a later one
+        order = np.argsort(pool[lo_k:hi_v, L_ARR], kind="mergesort")
+        for oi in range(order.shape[0]):
+            lid = lo_k + order[oi]
             if pool[lid, L_ALIVE] == 0 or pool[lid, L_VEH] == 0:
                 continue
             s = pool[lid, L_STOP]
