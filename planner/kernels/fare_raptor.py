@@ -205,26 +205,8 @@ def penalised_raptor(
     for j in range(access_stops.shape[0]):
         s = access_stops[j]
         t = dep + access_s[j]
-        if t > max_arrival:
-            continue
-        if t < tau_w[0, s, NONE]:
-            tau_w[0, s, NONE] = t
-            ready[0, s, NONE] = t
-            best_w[s, NONE] = t
-            best_ready[s, NONE] = t
-            marked[s] = True
-            if record:
-                pw[0, 0, s, NONE] = PARENT_ACCESS
-                pw[1, 0, s, NONE] = j
-                pw[2, 0, s, NONE] = -1
-    for j in range(access_stops.shape[0]):
-        s = access_stops[j]
-        t = dep + access_s[j]
-        if t > max_arrival:
-            continue
-        for f in range(fp_ptr[s], fp_ptr[s + 1]):
-            s2 = fp_to[f]
-            w = t + fp_s[f]
+        for f in range(fp_ptr[s] - 1, fp_ptr[s + 1]):
+            s2, w, ff = (s, t, -1) if f < fp_ptr[s] else (fp_to[f], t + fp_s[f], f)
             if w <= max_arrival and w < tau_w[0, s2, NONE]:
                 tau_w[0, s2, NONE] = w
                 ready[0, s2, NONE] = w
@@ -234,7 +216,7 @@ def penalised_raptor(
                 if record:
                     pw[0, 0, s2, NONE] = PARENT_ACCESS
                     pw[1, 0, s2, NONE] = j
-                    pw[2, 0, s2, NONE] = f
+                    pw[2, 0, s2, NONE] = ff
     for k in range(1, K):
         tau_v[k] = tau_v[k - 1]
         ready[k] = ready[k - 1]
@@ -401,11 +383,12 @@ def _nleft_ge(a, b):
 
 @jit
 def _dominates(a_arr, a_fare, a_closed, a_q, a_g, a_zo, a_texp, a_nleft,
-               b_arr, b_fare, b_closed, b_q, b_g, b_zo, b_texp, b_nleft, q_matters):
+               b_arr, b_fare, b_closed, b_q, b_g, b_zo, b_texp, b_nleft, maxpen):
     """Label a is at least as good as label b for every continuation (same stop and kind)."""
     if a_arr > b_arr or a_fare > b_fare:
         return False
-    if q_matters and a_g != b_g:
+    if a_g != b_g and a_arr + maxpen > b_arr:
+        # another group held: a may pay a penalty b does not (at most maxpen)
         return False
     if b_zo < 0:
         # b holds no open ticket: a can follow any continuation of b with new tickets
@@ -426,13 +409,13 @@ def _grow(arr, n_min, limit):
 
 
 @jit
-def _dominated(pool, e, arr, fare, closed, q, g, zo, texp, nleft, q_matters):
+def _dominated(pool, e, arr, fare, closed, q, g, zo, texp, nleft, maxpen):
     """Whether a label of the bag starting at ``e`` dominates the candidate (scan only)."""
     while e >= 0:
         if (pool[e, L_ARR] <= arr and pool[e, L_FARE] <= fare
                 and _dominates(pool[e, L_ARR], pool[e, L_FARE], pool[e, L_CLOSED], pool[e, L_Q], pool[e, L_G],
                                pool[e, L_ZO], pool[e, L_TEXP], pool[e, L_NLEFT],
-                               arr, fare, closed, q, g, zo, texp, nleft, q_matters)):
+                               arr, fare, closed, q, g, zo, texp, nleft, maxpen)):
             return True
         e = pool[e, L_NEXT]
     return False
@@ -440,20 +423,16 @@ def _dominated(pool, e, arr, fare, closed, q, g, zo, texp, nleft, q_matters):
 
 @jit
 def _insert_stop(pool, n, head, s, arr, fare, closed, q, g, zo, texp, nleft, rnd, veh,
-                 parent, p, trip, bpos, fp, q_matters, max_labels):
-    """Insert a label into the bag ``head[s]``. Returns (pool, n, id): id -1 when dominated,
-    -2 when the pool is full (``max_labels``)."""
+                 parent, p, trip, bpos, fp, maxpen, max_labels):
+    """Insert a label that :func:`_dominated` accepted into the bag ``head[s]``, dropping the
+    labels it dominates. Returns (pool, n, id); id -2 when the pool is full (``max_labels``)."""
     prev = -1
     e = head[s]
     while e >= 0:
         nxt = pool[e, L_NEXT]
-        if _dominates(pool[e, L_ARR], pool[e, L_FARE], pool[e, L_CLOSED], pool[e, L_Q], pool[e, L_G],
-                      pool[e, L_ZO], pool[e, L_TEXP], pool[e, L_NLEFT],
-                      arr, fare, closed, q, g, zo, texp, nleft, q_matters):
-            return pool, n, -1
         if _dominates(arr, fare, closed, q, g, zo, texp, nleft,
                       pool[e, L_ARR], pool[e, L_FARE], pool[e, L_CLOSED], pool[e, L_Q], pool[e, L_G],
-                      pool[e, L_ZO], pool[e, L_TEXP], pool[e, L_NLEFT], q_matters):
+                      pool[e, L_ZO], pool[e, L_TEXP], pool[e, L_NLEFT], maxpen):
             pool[e, L_ALIVE] = 0
             if prev < 0:
                 head[s] = nxt
@@ -637,11 +616,9 @@ def mc_raptor(
     P = pattern_trips_ptr.shape[0] - 1
     NONE = n_gates
     max_arrival = dep + max_duration
-    q_matters = False
+    maxpen = 0
     for p in range(P):
-        if pattern_penalty_s[p] > 0:
-            q_matters = True
-            break
+        maxpen = max(maxpen, pattern_penalty_s[p])
     cap0 = max(1, min(max_labels, max(1024, 8 * S)))
     pool = np.empty((cap0, NL), dtype=np.int64)
     n = 0
@@ -659,25 +636,15 @@ def mc_raptor(
     for j in range(access_stops.shape[0]):
         s = access_stops[j]
         t = dep + access_s[j]
-        if t > max_arrival:
-            continue
-        pool, n, lid = _insert_stop(pool, n, head_w, s, t, 0, 0, -1, NONE, -1, -1, 0, 0, 0,
-                                    -1, j, -1, -1, -1, q_matters, max_labels)
-        if lid == -2:
-            return arch[:na], pool[:n], True
-        if lid >= 0:
-            arch, na = _insert_archive(arch, na, head_a, s, t, 0, 0, lid)
-        for f in range(fp_ptr[s], fp_ptr[s + 1]):
-            s2 = fp_to[f]
-            w = t + fp_s[f]
-            if w > max_arrival:
+        for f in range(fp_ptr[s] - 1, fp_ptr[s + 1]):
+            s2, w, ff = (s, t, -1) if f < fp_ptr[s] else (fp_to[f], t + fp_s[f], f)
+            if w > max_arrival or _dominated(pool, head_w[s2], w, 0, 0, -1, NONE, -1, -1, 0, maxpen):
                 continue
             pool, n, lid = _insert_stop(pool, n, head_w, s2, w, 0, 0, -1, NONE, -1, -1, 0, 0, 0,
-                                        -1, j, -1, -1, f, q_matters, max_labels)
+                                        -1, j, -1, -1, ff, maxpen, max_labels)
             if lid == -2:
                 return arch[:na], pool[:n], True
-            if lid >= 0:
-                arch, na = _insert_archive(arch, na, head_a, s2, w, 0, 0, lid)
+            arch, na = _insert_archive(arch, na, head_a, s2, w, 0, 0, lid)
     lo = 0
     hi = n
     for k in range(1, max_rounds + 1):
@@ -751,15 +718,14 @@ def mc_raptor(
                             zo = -1
                             texp = -1
                             nleft = 0
-                        if _dominated(pool, head_v[s], a, fare, closed, q, gp, zo, texp, nleft, q_matters):
+                        if _dominated(pool, head_v[s], a, fare, closed, q, gp, zo, texp, nleft, maxpen):
                             continue
                         pool, n, lid = _insert_stop(pool, n, head_v, s, a, fare, closed, q, gp, zo, texp,
                                                     nleft, k, 1, rb[x, R_PARENT], p, trip, b, -1,
-                                                    q_matters, max_labels)
+                                                    maxpen, max_labels)
                         if lid == -2:
                             return arch[:na], pool[:n], True
-                        if lid >= 0:
-                            arch, na = _insert_archive(arch, na, head_a, s, a, fare, k, lid)
+                        arch, na = _insert_archive(arch, na, head_a, s, a, fare, k, lid)
                 if pattern_board[s0 + i]:
                     e = bhead[s]
                     while e >= 0:
@@ -842,19 +808,18 @@ def mc_raptor(
                     texp = -1
                     nleft = 0
                 if _dominated(pool, head_w[s2], w, fare, closed, pool[lid, L_Q], pool[lid, L_G], zo, texp, nleft,
-                              q_matters):
+                              maxpen):
                     continue
                 # a vehicle label there that can board from (arrival + change) no later is as good
                 if _dominated(pool, head_v[s2], w - change_s[s2], fare, closed, pool[lid, L_Q], pool[lid, L_G], zo,
-                              texp, nleft, q_matters):
+                              texp, nleft, maxpen):
                     continue
                 pool, n, wid = _insert_stop(pool, n, head_w, s2, w, fare, closed, pool[lid, L_Q],
                                             pool[lid, L_G], zo, texp, nleft, k, 0, lid, -1, -1, -1, f,
-                                            q_matters, max_labels)
+                                            maxpen, max_labels)
                 if wid == -2:
                     return arch[:na], pool[:n], True
-                if wid >= 0:
-                    arch, na = _insert_archive(arch, na, head_a, s2, w, fare, k, wid)
+                arch, na = _insert_archive(arch, na, head_a, s2, w, fare, k, wid)
         lo = lo_k
         hi = n
     return arch[:na], pool[:n], overflow
