@@ -123,7 +123,7 @@ def test_helsinki_walk_matches_osmnx(raws, nets, osmnx_helsinki_walk):
 @pytest.mark.slow
 def test_harbin_walk_matches_osmnx(raws, nets, osmnx_harbin_walk):
     scc = compare_with_osmnx(raws["harbin"], nets[("harbin", "walk")], osmnx_harbin_walk, "walk")
-    assert scc.number_of_nodes() == 47_131  # recorded in NOTES_issue3.md
+    assert scc.number_of_nodes() == 47_131  # recorded in docs/notes/issue3.md
 
 
 def test_osmnx_refuses_clipped_ways_we_split(tmp_path, raws):
