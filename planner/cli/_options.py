@@ -47,3 +47,44 @@ def _quiet_callback(ctx: click.Context, param, value):
 #: ``-q`` after the command name too (``plan matrix ... -q``), same as ``plan -q matrix``
 quiet_option = click.option("-q", "--quiet", "quiet_", is_flag=True, expose_value=False, callback=_quiet_callback,
                             help="No progress bars.")
+
+
+def _scheduler_callback(ctx: click.Context, param, value):
+    if value is not None and not value.strip():
+        msg = "expected tcp://HOST:PORT or a scheduler JSON file"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
+    return value
+
+
+def executor_options(f):
+    """``--workers N`` and ``--scheduler ADDR``: where the many-origin work runs.
+
+    Neither: here, on the numba threads of this machine. Pass both values to
+    :func:`open_executor` (a context manager) to get the executor for the run.
+    """
+    f = click.option(
+        "--scheduler", default=None, metavar="ADDR", callback=_scheduler_callback,
+        help="Run on an existing Dask cluster: its scheduler address (tcp://HOST:PORT) or a scheduler JSON "
+             "file (dask scheduler --scheduler-file). The network is sent to each worker once; outputs are "
+             "identical to the local run.",
+    )(f)
+    return click.option(
+        "--workers", type=click.IntRange(min=1), default=None, metavar="N",
+        help="Run on a Dask LocalCluster of N worker processes on this machine (the cores shared among them). "
+             "Default: in this process, on numba threads.",
+    )(f)
+
+
+def open_executor(workers: int | None, scheduler: str | None):
+    """The executor for ``--workers``/``--scheduler`` (a context manager; local when both are None).
+
+    An unreachable scheduler, or both options at once, is an
+    :class:`~planner.errors.InputError` (exit code 2).
+    """
+    from planner.errors import InputError
+    from planner.execution import executor
+
+    if workers is not None and scheduler is not None:
+        msg = "give either --workers (a cluster on this machine) or --scheduler (an existing one), not both"
+        raise InputError(msg, code="invalid_parameter")
+    return executor(workers=workers, scheduler=scheduler)
