@@ -145,11 +145,11 @@ def place_measures(T: np.ndarray, pop: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _matrix(net: Network, places: pd.DataFrame, depart_s: int, window_min: int, step_min: int,
-            progress: bool) -> np.ndarray:
+            progress: bool, executor=None) -> np.ndarray:
     from planner.matrix import travel_time_matrix
 
     df = travel_time_matrix(net, places, places, departure_s=depart_s, window_min=window_min, step_min=step_min,
-                            percentiles=(50,), local_access=True, progress=progress)
+                            percentiles=(50,), local_access=True, progress=progress, executor=executor)
     col = "travel_time_min" if window_min == 0 else "p50_min"
     n = len(places)
     return df[col].to_numpy(dtype=float).reshape(n, n)
@@ -157,8 +157,12 @@ def _matrix(net: Network, places: pd.DataFrame, depart_s: int, window_min: int, 
 
 def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *, date: str, depart_s: int,
              window_min: int = 180, step_min: int = 5, walk: StreetNetwork | None = None,
-             config: Config | None = None, cache_dir: str | Path | None = None, progress: bool = False) -> Evaluation:
-    """Evaluate ``scenarios`` against the baseline ``feeds`` (see the module docstring)."""
+             config: Config | None = None, cache_dir: str | Path | None = None, progress: bool = False,
+             executor=None) -> Evaluation:
+    """Evaluate ``scenarios`` against the baseline ``feeds`` (see the module docstring).
+
+    ``executor`` (:func:`planner.execution.executor`) runs the travel-time matrices (default:
+    here, on numba threads); the results do not depend on it."""
     from planner.network import build_network
     from planner.scenario_apply import apply_to_feeds, apply_to_network, line_geometry
 
@@ -167,7 +171,7 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
     pop = places["population"].to_numpy(dtype=float)
     base_net = build_network(feeds, date, window=window, walk=walk, config=config, cache_dir=cache_dir,
                              progress=progress)
-    base = ScenarioResult("baseline", _matrix(base_net, places, depart_s, window_min, step_min, progress),
+    base = ScenarioResult("baseline", _matrix(base_net, places, depart_s, window_min, step_min, progress, executor),
                           network_summary=base_net.summary())
     results = []
     for scn in scenarios:
@@ -182,7 +186,7 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
             results.append(res)
             continue
         net2 = apply_to_network(net2, scn)
-        res = ScenarioResult(scn.name, _matrix(net2, places, depart_s, window_min, step_min, progress), report,
+        res = ScenarioResult(scn.name, _matrix(net2, places, depart_s, window_min, step_min, progress, executor), report,
                              net2.summary())
         from planner.scenario import AddLine
 

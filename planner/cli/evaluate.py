@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from planner.cli._network import network_options, time_option
-from planner.cli._options import make_config, show_progress
+from planner.cli._options import executor_options, make_config, open_executor, show_progress
 from planner.cli._table import render
 
 DEFAULT_OUT = Path("plan-output") / "evaluate"
@@ -25,10 +25,12 @@ DEFAULT_OUT = Path("plan-output") / "evaluate"
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=f"Output folder [default: {DEFAULT_OUT}, replaced on each run].")
 @click.option("--overwrite", is_flag=True, help="Replace existing files in an explicit -o folder.")
+@executor_options
 @network_options
 @click.pass_context
 def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | None, depart: int, window_min: int,
-             step_min: int, output: Path | None, overwrite: bool, gtfs, osm, date, cache_dir, no_cache, datum) -> None:
+             step_min: int, output: Path | None, overwrite: bool, workers, scheduler, gtfs, osm, date, cache_dir, no_cache,
+             datum) -> None:
     """Compare candidate scenarios with the baseline and rank them.
 
     For the baseline and each SCENARIO (YAML; see below), computes the door-to-door
@@ -83,8 +85,10 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
                             local_rail_transfers=True)
     config = make_config(ctx, local_rail_transfers=True)
     feeds = net.load_feeds()
-    ev = run(feeds, loaded, pl, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
-             walk=net.walk, config=config, cache_dir=None if no_cache else cache_dir, progress=show_progress(ctx))
+    with open_executor(workers, scheduler) as ex:
+        ev = run(feeds, loaded, pl, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
+                 walk=net.walk, config=config, cache_dir=None if no_cache else cache_dir, progress=show_progress(ctx),
+                 executor=ex)
     ev.notes += _notes(net, config)
     out = output or DEFAULT_OUT
     written = write_outputs(ev, net.timetable, out, overwrite=overwrite or output is None,
