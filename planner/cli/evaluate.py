@@ -59,6 +59,7 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     Examples:
       plan evaluate
       plan evaluate scenarios/spine_express.yaml --window 240 -o out/
+      plan evaluate scenarios/*.yaml --scheduler tcp://head-node:8786
       plan evaluate my_line.yaml --gtfs rail.zip --gtfs metro.zip --places cities.csv --date 2025-06-17
     """
     import time
@@ -81,14 +82,15 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
         msg = f"two scenarios have the same name: {', '.join(sorted({n for n in names if names.count(n) > 1}))}"
         raise InputError(msg, code="duplicate_scenario_name", hint="give each scenario its own 'name'")
     pl = load_places(places)
+    # the cluster first: an unreachable scheduler fails before the networks are built
+    ex = ctx.with_resource(open_executor(workers, scheduler))
     net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
                             local_rail_transfers=True)
     config = make_config(ctx, local_rail_transfers=True)
     feeds = net.load_feeds()
-    with open_executor(workers, scheduler) as ex:
-        ev = run(feeds, loaded, pl, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
-                 walk=net.walk, config=config, cache_dir=None if no_cache else cache_dir, progress=show_progress(ctx),
-                 executor=ex)
+    ev = run(feeds, loaded, pl, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
+             walk=net.walk, config=config, cache_dir=None if no_cache else cache_dir, progress=show_progress(ctx),
+             executor=ex)
     ev.notes += _notes(net, config)
     out = output or DEFAULT_OUT
     written = write_outputs(ev, net.timetable, out, overwrite=overwrite or output is None,
