@@ -11,8 +11,15 @@ where or in which order chunks ran.
 * :class:`DaskExecutor` runs them on a Dask cluster: a ``LocalCluster`` of ``workers``
   processes (``--workers N``) or an existing scheduler (``--scheduler tcp://HOST:PORT`` or a
   scheduler file). The shared object is broadcast to every worker once (``scatter``), not
-  sent with each task; a chunk whose worker dies is recomputed elsewhere (``retries``); an
-  unreachable scheduler is an :class:`~planner.errors.InputError` with the address.
+  sent with each task. A worker process runs one chunk at a time on its numba threads: in a
+  ``LocalCluster`` the machine's cores divided among the processes, on an existing cluster
+  all of each worker's ``NUMBA_NUM_THREADS`` (its cores unless set). Results come back as
+  they finish and are written at their origins' rows. A chunk whose worker dies is
+  recomputed on another (the scheduler does this; a worker restarted by its nanny fetches
+  the shared object from a peer); a chunk that raises is retried (``retries``) before the
+  error reaches the caller. An interrupted run cancels its tasks and releases the shared
+  object; an unreachable scheduler is an :class:`~planner.errors.InputError` (exit code 2)
+  with the address.
 
 Chunk size: :func:`chunk_size` times one pilot chunk and sizes the rest so a task runs
 about ``target_s`` seconds (0.75 s by default), so that scheduling overhead (about a
@@ -24,9 +31,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
+import re
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,33 +64,57 @@ class LocalExecutor:
         return None
 
 
+#: one chunk at a time per worker process: each uses all of the worker's numba threads
+_TASK_LOCK = threading.Lock()
+
+
+def _run_task(fn: Callable, threads: int | None, shared: Any, chunk: Any) -> Any:
+    """A chunk on a Dask worker: one at a time per process (a worker started with several
+    threads still runs them in turn, so numba is never called concurrently and the cores
+    are not oversubscribed), on ``threads`` numba threads (None: all of the worker's)."""
+    from planner.kernels._options import thread_ceiling
+
+    with _TASK_LOCK, thread_ceiling(threads):
+        return fn(shared, chunk)
+
+
 @dataclass
 class DaskExecutor:
-    """Chunks run on a Dask cluster (see the module docstring)."""
+    """Chunks run on a Dask cluster (see the module docstring).
+
+    ``threads``: numba threads per task on each worker (None: all of the worker's
+    ``NUMBA_NUM_THREADS``, which defaults to its cores); :func:`executor` sets it to the
+    cores divided among the processes of a ``LocalCluster``."""
 
     client: Any
     cluster: Any = None
     retries: int = 3
+    threads: int | None = None
     name: str = "dask"
 
     def map(self, fn: Callable, shared: Any, chunks: Sequence) -> Iterator[tuple[int, Any]]:
         from distributed import as_completed
 
+        # the shared object goes to every worker once; tasks refer to it by key
         shared_f = self.client.scatter(shared, broadcast=True, hash=False)
-        futures = [self.client.submit(fn, shared_f, chunk, pure=False, retries=self.retries, key=f"chunk-{i}-{id(chunks)}")
+        run = uuid.uuid4().hex[:12]
+        name = getattr(fn, "__name__", "chunk")
+        futures = [self.client.submit(_run_task, fn, self.threads, shared_f, chunk, pure=False, retries=self.retries,
+                                      key=f"{name}-{run}-{i}")
                    for i, chunk in enumerate(chunks)]
         index = {f.key: i for i, f in enumerate(futures)}
         try:
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=self.client.loop):
                 yield index[fut.key], fut.result()
         finally:
-            for f in futures:
-                f.release()
+            # an interrupted or failed run leaves nothing running (nor held) on the cluster
+            with contextlib.suppress(Exception):
+                self.client.cancel([*futures, shared_f])
 
     @property
     def workers(self) -> int:
         try:
-            return max(1, len(self.client.scheduler_info()["workers"]))
+            return max(1, len(self.client.nthreads()))
         except (OSError, KeyError, TypeError):
             return 1
 
@@ -90,37 +126,78 @@ class DaskExecutor:
                 self.cluster.close()
 
 
+#: how long to try to reach an existing scheduler before giving up
+CONNECT_TIMEOUT = "10s"
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _connect(scheduler: str):
+    from distributed import Client
+
+    hint = "start it with 'dask scheduler' and the workers with 'dask worker ADDRESS' (see the README)"
+    is_address = "://" in scheduler or (re.fullmatch(r"[\w.\-\[\]:]+:\d+", scheduler) is not None
+                                        and not Path(scheduler).exists())
+    if not is_address and not Path(scheduler).is_file():
+        msg = f"--scheduler {scheduler}: neither an address (tcp://HOST:PORT) nor an existing scheduler file"
+        raise InputError(msg, code="scheduler_unreachable", hint=hint)
+    try:
+        if is_address:
+            return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        return Client(scheduler_file=scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except Exception as err:  # any failure to connect (timeout, refused, not a Dask scheduler) is the same to the user
+        detail = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        msg = f"cannot reach the Dask scheduler at {scheduler}: {detail}"
+        raise InputError(msg, code="scheduler_unreachable", hint=hint) from err
+
+
 @contextlib.contextmanager
 def executor(*, workers: int | None = None, scheduler: str | None = None,
-             threads_per_worker: int = 1) -> Iterator[LocalExecutor | DaskExecutor]:
-    """The executor for a run: local unless ``workers`` or ``scheduler`` is given."""
+             threads_per_worker: int | None = None) -> Iterator[LocalExecutor | DaskExecutor]:
+    """The executor for a run: local unless ``workers`` or ``scheduler`` is given.
+
+    ``workers``: a ``LocalCluster`` of that many processes, each running one task at a time
+    on ``threads_per_worker`` numba threads (default: this machine's cores divided among
+    them, at least one). ``scheduler``: an existing cluster (address or scheduler file);
+    each task uses all of its worker's numba threads. The cluster and client are closed
+    when the block ends, also on an error or an interrupt.
+    """
     if workers is None and scheduler is None:
         yield LocalExecutor()
         return
     try:
-        from distributed import Client, LocalCluster
+        import distributed  # noqa: F401
     except ImportError as err:  # pragma: no cover - dask[distributed] is a dependency
         msg = "Dask distributed is not installed"
         raise InputError(msg, code="dask_missing", hint="pip install 'dask[distributed]'") from err
     cluster = None
     if scheduler is not None:
-        try:
-            if scheduler.startswith(("tcp://", "tls://", "ws://", "inproc://")):
-                client = Client(scheduler, timeout="10s")
-            else:
-                client = Client(scheduler_file=scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as err:
-            msg = f"cannot reach the Dask scheduler at {scheduler}: {err}"
-            raise InputError(msg, code="scheduler_unreachable",
-                             hint="start it with 'dask scheduler' and the workers with 'dask worker ADDRESS'") from err
+        ex = DaskExecutor(_connect(scheduler), threads=threads_per_worker)
     else:
+        from distributed import Client, LocalCluster
+
         if workers is not None and workers < 1:
             msg = f"--workers must be at least 1, got {workers}"
             raise InputError(msg, code="invalid_parameter")
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster)
-    ex = DaskExecutor(client, cluster)
+        threads = threads_per_worker or max(1, _cores() // workers)
+        # one Dask thread per worker process: parallelism inside a task is numba's
+        # the scheduler's HTTP server on a free local port (the default, 8787, warns when another
+        # cluster holds it), without the dashboard pages
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
+                               silence_logs=logging.ERROR)
+        try:
+            client = Client(cluster, set_as_default=False)
+        except BaseException:
+            cluster.close()
+            raise
+        ex = DaskExecutor(client, cluster, threads=threads)
+    log.info("Dask executor: %d workers, %s numba threads per task", ex.workers, ex.threads or "all")
     try:
         yield ex
     finally:

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from planner.streets import StreetNetwork
     from planner.timetable import Timetable
 
-__all__ = ["Access", "Network", "build_network", "network_key"]
+__all__ = ["Access", "Network", "attach_drive", "build_network", "network_key"]
 
 log = logging.getLogger(__name__)
 
@@ -423,7 +423,12 @@ def build_network(feeds: FeedSet | Sequence[str], date, *, window: tuple[int, in
 def _attach_drive(net: Network, osm, config: Config, cache_dir) -> None:
     from planner.streets import build_street_network
 
-    drive = build_street_network(osm, "drive", config=config, cache_dir=cache_dir)
+    attach_drive(net, build_street_network(osm, "drive", config=config, cache_dir=cache_dir), config)
+
+
+def attach_drive(net: Network, drive: StreetNetwork, config: Config) -> None:
+    """Give ``net`` a drive network (park-and-ride to its rail stations), e.g. a baseline's
+    for a scenario's network."""
     tt = net.timetable
     node, _d = drive.snap_index(tt.stop_lon, tt.stop_lat, max_distance_m=config.snap_max_m, config=config)
     rail_stop = np.zeros(tt.n_stops, bool)

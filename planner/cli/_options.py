@@ -81,10 +81,20 @@ def open_executor(workers: int | None, scheduler: str | None):
     An unreachable scheduler, or both options at once, is an
     :class:`~planner.errors.InputError` (exit code 2).
     """
+    import logging
+
     from planner.errors import InputError
     from planner.execution import executor
 
     if workers is not None and scheduler is not None:
         msg = "give either --workers (a cluster on this machine) or --scheduler (an existing one), not both"
         raise InputError(msg, code="invalid_parameter")
+    if workers is not None or scheduler is not None:
+        import distributed  # noqa: F401  (sets its loggers' levels on import; ours below win)
+
+        # Dask's INFO chatter (every worker and client registering) only with -vv;
+        # warnings (a worker restarted, lost) always
+        ctx = click.get_current_context(silent=True)
+        verbose = getattr(ctx.find_root().obj, "verbose", 0) if ctx is not None else 0
+        logging.getLogger("distributed").setLevel(logging.INFO if verbose >= 2 else logging.WARNING)
     return executor(workers=workers, scheduler=scheduler)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from planner.cli._network import load_network, network_options, time_option
-from planner.cli._options import show_progress
+from planner.cli._options import executor_options, make_config, open_executor, show_progress
 from planner.cli._table import render
 
 
@@ -101,16 +101,22 @@ def _stats(values):
               help="Reach destinations off the street network (e.g. other cities' points) from stops by the "
                    "taxi/bus approximation too, while origins and on-street destinations walk. Default: on for "
                    "the bundled sample, off with --gtfs.")
+@click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Also compute every raster on the network changed by this scenario (YAML, as in "
+                                   "plan evaluate) and write {name}_scenario.tif and {name}_diff.tif (scenario minus "
+                                   "baseline).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads (default: all cores).")
 @click.option("--no-png", is_flag=True, help="Skip the PNG previews.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("plan-output/access"),
               show_default=True, help="Output folder.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@executor_options
 @network_options
 @click.pass_context
 def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, population_grids, census, cutoffs, decay,
            decay_width, decay_sd, from_, depart, window_min, step_min, percentiles, crs, max_snap_m, park_and_ride,
-           local_access, local_egress, threads, no_png, output, overwrite, gtfs, osm, date, cache_dir, no_cache, datum) -> None:
+           local_access, local_egress, scenario_path, threads, no_png, output, overwrite, workers, scheduler, gtfs, osm,
+           date, cache_dir, no_cache, datum) -> None:
     """Accessibility rasters: how many opportunities each cell of a grid reaches.
 
     Every cell centroid of a grid of --resolution metres over the study area is an origin
@@ -121,8 +127,10 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     or decay-weighted. Outputs in -o: access.tif (one band per layer x cutoff x percentile,
     named LAYER_{T}min_p{P}), opportunities.tif (the layers on the grid), with --from
     travel_time.tif (travel_time_p{P}_min bands, minutes), a PNG preview per band and
-    access_summary.json. GeoTIFFs are in a projected CRS (default the local UTM zone),
-    NaN = nodata, DEFLATE, 256x256 tiles, with provenance tags.
+    access_summary.json. With --scenario, the same again on the scenario's network
+    ({name}_scenario.tif) and the change, scenario minus baseline ({name}_diff.tif).
+    GeoTIFFs are in a projected CRS (default the local UTM zone), NaN = nodata, DEFLATE,
+    256x256 tiles, with provenance tags.
 
     \b
     Examples:
@@ -130,6 +138,7 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
       plan access --gtfs hsl.zip --osm helsinki.osm.pbf --opportunities pop.gpkg:population \\
                   --resolution 100 --cutoffs 15,30,45 --depart 08:00 -o out/hel
       plan access --from 126.6254,45.7600 --depart 08:00 --window 30 -o out/surface
+      plan access --scenario scenarios/spine_express.yaml --cutoffs 120,240 --workers 4 -o out/spine
     """
     import numpy as np
 
@@ -165,6 +174,13 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         msg = "give either --bbox or --area, not both"
         raise InputError(msg, code="invalid_parameter")
     origin = parse_place(from_, datum=datum) if from_ else None
+    scn = None
+    if scenario_path is not None:
+        from planner.scenario import load_scenario
+
+        scn = load_scenario(scenario_path)
+    # the cluster first: an unreachable scheduler fails before the network is built
+    ex = ctx.with_resource(open_executor(workers, scheduler))
     net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
                             drive=park_and_ride, threads=threads)
     if isinstance(origin, str):
@@ -186,14 +202,23 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     common = {"departure_s": depart, "window_min": window_min, "step_min": step_min, "percentiles": percentiles,
               "max_snap_m": max_snap_m, "park_and_ride": park_and_ride, "local_access": local_access,
               "local_egress": local_egress or local_access}
+    nets = {"": (net, "baseline")}
+    if scn is not None:
+        nets["_scenario"] = (_scenario_network(ctx, net, scn, day, depart + 60 * window_min, threads,
+                                               None if no_cache else cache_dir), scn.name)
     results = {}
-    if layers:
-        results["access"] = accessibility(net, grid, layers, cutoffs_min=cutoffs, decay=dec, progress=progress,
-                                          **common)
-    if origin is not None:
-        results["travel_time"] = travel_time_surface(net, grid, origin[0], origin[1], **common)
-    # a scenario run (--scenario, to come) computes the same on the scenario network and
-    # writes difference(scenario, baseline) as access_diff.tif with diverging=True
+    for suffix, (n, label) in nets.items():
+        if layers:
+            results[f"access{suffix}"] = accessibility(n, grid, layers, cutoffs_min=cutoffs, decay=dec,
+                                                       progress=progress, executor=ex, scenario=label, **common)
+        if origin is not None:
+            results[f"travel_time{suffix}"] = travel_time_surface(n, grid, origin[0], origin[1], scenario=label,
+                                                                  **common)
+    if scn is not None:
+        from planner.accessibility import difference
+
+        for key in [k for k in results if not k.endswith("_scenario")]:
+            results[f"{key}_diff"] = difference(results[f"{key}_scenario"], results[key])
     files: list[str] = []
     with OutputStage(output, overwrite=overwrite) as stage:
         if layers:
@@ -204,15 +229,18 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
                                       for lay in layers], np.ones(grid.shape, bool),
                                {**results["access"].tags}, {})
             pts = np.vstack([lay.points for lay in layers])
-            files += write_result(stage, "access", results["access"], png=not no_png, dtype="float64", points=pts)
+            for key in [k for k in results if k.startswith("access")]:
+                files += write_result(stage, key, results[key], png=not no_png, dtype="float64", points=pts,
+                                      diverging=key.endswith("_diff"))
             files += write_result(stage, "opportunities", opp, png=not no_png, dtype="float64", points=pts,
                                   zero_label="0")
         if origin is not None:
             from planner.grid import transform_xy
 
             mx, my = transform_xy("EPSG:4326", grid.crs, [origin[0]], [origin[1]])
-            files += write_result(stage, "travel_time", results["travel_time"], png=not no_png,
-                                  marker=(float(mx[0]), float(my[0])))
+            for key in [k for k in results if k.startswith("travel_time")]:
+                files += write_result(stage, key, results[key], png=not no_png, marker=(float(mx[0]), float(my[0])),
+                                      diverging=key.endswith("_diff"))
         summary = {
             "service_date": day, "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width,
                                           "height": grid.height, "transform": list(grid.transform)[:6]},
@@ -247,3 +275,19 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     click.echo(render(rows))
     click.echo(f"Written to {output}/: {len(files)} files ({', '.join(f for f in files if f.endswith('.tif'))}, "
                f"{sum(f.endswith('.png') for f in files)} PNG previews, access_summary.json)")
+
+
+def _scenario_network(ctx: click.Context, net, scn, day: str, window_end_s: int, threads, cache_dir):
+    """The network with ``scn`` applied: its feeds changed and rebuilt on the same streets
+    (and drive network), then its network-level changes (as ``plan evaluate`` does)."""
+    from planner.network import attach_drive, build_network
+    from planner.scenario_apply import apply_to_feeds, apply_to_network
+
+    config = make_config(ctx, threads=threads)
+    feeds, _report = apply_to_feeds(net.load_feeds(), scn)
+    window = (0, max(36 * 3600, window_end_s + 16 * 3600))
+    net2 = build_network(feeds, day, window=window, walk=net.walk, config=config, cache_dir=cache_dir,
+                         use_cache=cache_dir is not None)
+    if net.drive is not None:
+        attach_drive(net2, net.drive, config)
+    return apply_to_network(net2, scn)

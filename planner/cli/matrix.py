@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from planner.cli._network import load_network, network_options, time_option
-from planner.cli._options import show_progress
+from planner.cli._options import executor_options, open_executor, show_progress
 
 
 def _percentiles(ctx, param, value):
@@ -39,11 +39,12 @@ def _percentiles(ctx, param, value):
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output file (.csv or .parquet).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@executor_options
 @network_options
 @click.pass_context
 def matrix(ctx: click.Context, origins: Path, destinations: Path | None, depart: int, window_min: int,
            step_min: int, percentiles, cutoffs, park_and_ride: bool, output: Path, overwrite: bool,
-           gtfs, osm, date, cache_dir, no_cache, datum) -> None:
+           workers, scheduler, gtfs, osm, date, cache_dir, no_cache, datum) -> None:
     """Travel times from every origin to every destination by public transport and walking.
 
     For a single departure (--window 0) the output has columns from_id, to_id,
@@ -57,6 +58,7 @@ def matrix(ctx: click.Context, origins: Path, destinations: Path | None, depart:
     Examples:
       plan matrix --origins cities.csv --depart 07:00 --window 120 --percentiles 5,50,95 -o tt.csv
       plan matrix --gtfs feed.zip --osm city.osm.pbf --origins grid.gpkg --depart 08:00 -o tt.parquet
+      plan matrix --origins grid.gpkg --depart 08:00 --window 60 --workers 4 -o tt.csv
     """
     import io
 
@@ -74,11 +76,12 @@ def matrix(ctx: click.Context, origins: Path, destinations: Path | None, depart:
         raise OutputError(msg, code="output_exists", hint="pass --overwrite")
     o = read_points(origins, datum=datum)
     d = read_points(destinations, datum=datum) if destinations is not None else o
-    net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
-                            drive=park_and_ride)
-    df = travel_time_matrix(net, o, d, departure_s=depart, window_min=window_min, step_min=step_min,
-                            percentiles=percentiles, cutoffs_min=cutoffs, park_and_ride=park_and_ride,
-                            progress=show_progress(ctx))
+    with open_executor(workers, scheduler) as ex:
+        net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
+                                drive=park_and_ride)
+        df = travel_time_matrix(net, o, d, departure_s=depart, window_min=window_min, step_min=step_min,
+                                percentiles=percentiles, cutoffs_min=cutoffs, park_and_ride=park_and_ride,
+                                progress=show_progress(ctx), executor=ex)
     if suffix == ".csv":
         write_text(output, df.to_csv(index=False, float_format="%.2f", lineterminator="\n"))
     else:

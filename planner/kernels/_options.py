@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import TYPE_CHECKING
 
 import numba
@@ -20,7 +21,7 @@ import numba
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["jit", "jit_parallel", "numba_threads"]
+__all__ = ["jit", "jit_parallel", "numba_threads", "thread_ceiling"]
 
 #: serial kernels
 jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -30,16 +31,40 @@ jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 jit_parallel = numba.njit(cache=True, nogil=True, fastmath=False, parallel=True, error_model="numpy")
 
 
+#: per calling thread: the most numba threads a kernel may use (set by :func:`thread_ceiling`)
+_local = threading.local()
+
+
 @contextlib.contextmanager
 def numba_threads(n: int | None) -> Iterator[int]:
-    """Run the block with ``n`` numba threads (``None``: leave as is); always restored."""
+    """Run the block with ``n`` numba threads (``None``: leave as is); always restored.
+
+    Inside :func:`thread_ceiling` (a Dask worker's share of its machine) ``n`` is capped at
+    the ceiling."""
     before = numba.get_num_threads()
     if n is None:
         yield before
         return
-    n = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
+    n = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS, getattr(_local, "ceiling", None) or n))
     numba.set_num_threads(n)
     try:
         yield n
     finally:
+        numba.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def thread_ceiling(n: int | None) -> Iterator[int]:
+    """Run the block with ``n`` numba threads (``None``: all of ``NUMBA_NUM_THREADS``) and
+    no more: a :func:`numba_threads` inside asks for at most ``n``. Numba's thread count is
+    per calling thread, so this holds for the thread that runs the block; always restored."""
+    limit = numba.config.NUMBA_NUM_THREADS
+    n = limit if n is None else max(1, min(int(n), limit))
+    before, before_ceiling = numba.get_num_threads(), getattr(_local, "ceiling", None)
+    numba.set_num_threads(n)
+    _local.ceiling = n
+    try:
+        yield n
+    finally:
+        _local.ceiling = before_ceiling
         numba.set_num_threads(before)
