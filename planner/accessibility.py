@@ -666,7 +666,8 @@ def run_problem(net: Network, problem: AccessProblem, *, chunk: int | None = Non
         pilot = make_chunk(net, problem, problem.origin_lon[:done], problem.origin_lat[:done])
         t = time.perf_counter()
         out[:done] = access_chunk(sh, pilot)
-        chunk = chunk_size((time.perf_counter() - t) / done, n - done, workers=ex.workers)
+        chunk = chunk_size((time.perf_counter() - t) / done, n - done, workers=ex.workers,
+                           slowdown=getattr(ex, "slowdown", 1.0))
         n_stops[:done] = np.diff(pilot.acc_ptr)
     chunk = max(1, min(int(chunk or 1), cap))
     starts = list(range(done, n, chunk))

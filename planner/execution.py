@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,8 @@ class LocalExecutor:
 
     name = "local"
     workers = 1
+    #: a task's time here relative to the pilot's (which also runs here)
+    slowdown = 1.0
 
     def map(self, fn: Callable, shared: Any, chunks: Sequence) -> Iterator[tuple[int, Any]]:
         for i, chunk in enumerate(chunks):
@@ -66,6 +68,12 @@ class LocalExecutor:
 
 #: one chunk at a time per worker process: each uses all of the worker's numba threads
 _TASK_LOCK = threading.Lock()
+
+
+def _worker_numba_threads() -> int:
+    import numba
+
+    return int(numba.config.NUMBA_NUM_THREADS)
 
 
 def _run_task(fn: Callable, threads: int | None, shared: Any, chunk: Any) -> Any:
@@ -91,6 +99,7 @@ class DaskExecutor:
     retries: int = 3
     threads: int | None = None
     name: str = "dask"
+    _task_threads: int | None = field(default=None, repr=False)
 
     def map(self, fn: Callable, shared: Any, chunks: Sequence) -> Iterator[tuple[int, Any]]:
         from distributed import as_completed
@@ -117,6 +126,27 @@ class DaskExecutor:
             return max(1, len(self.client.nthreads()))
         except (OSError, KeyError, TypeError):
             return 1
+
+    @property
+    def task_threads(self) -> int:
+        """Numba threads a task uses (the fewest over the workers when they differ)."""
+        if self.threads is not None:
+            return self.threads
+        if self._task_threads is None:
+            try:
+                found = self.client.run(_worker_numba_threads)
+                self._task_threads = max(1, min(found.values())) if found else 1
+            except Exception:  # a worker gone while asked: assume the least
+                self._task_threads = 1
+        return self._task_threads
+
+    @property
+    def slowdown(self) -> float:
+        """How much longer a chunk takes on a worker than the pilot took here: the ratio of
+        numba threads (this process's to a task's). Chunks are sized with it."""
+        import numba
+
+        return max(1.0, numba.get_num_threads() / self.task_threads)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -204,12 +234,14 @@ def executor(*, workers: int | None = None, scheduler: str | None = None,
         ex.close()
 
 
-def chunk_size(per_origin_s: float, n: int, *, target_s: float = 0.75, workers: int = 1) -> int:
+def chunk_size(per_origin_s: float, n: int, *, target_s: float = 0.75, workers: int = 1,
+               slowdown: float = 1.0) -> int:
     """Origins per chunk so that a task takes about ``target_s`` seconds, but with at least
-    two chunks per worker when there is enough work."""
+    two chunks per worker when there is enough work. ``per_origin_s`` is the pilot's time
+    here; ``slowdown`` the executor's (a worker with fewer numba threads is slower)."""
     if per_origin_s <= 0:
         return max(1, n)
-    size = max(1, math.ceil(target_s / per_origin_s))
+    size = max(1, math.ceil(target_s / (per_origin_s * max(slowdown, 1e-9))))
     if workers > 1 and n >= 2 * workers:
         size = min(size, max(1, n // (2 * workers)))
     return size

@@ -243,7 +243,8 @@ def travel_time_matrix(net: Network, origins: pd.DataFrame, destinations: pd.Dat
         pilot = _chunk(o_acc[:1], direct[:1])
         t = time.perf_counter()
         arrivals[:1] = matrix_chunk(shared, pilot)
-        chunk = chunk_size(time.perf_counter() - t, n_o - 1, workers=ex.workers)
+        chunk = chunk_size(time.perf_counter() - t, n_o - 1, workers=ex.workers,
+                           slowdown=getattr(ex, "slowdown", 1.0))
         done = 1
     chunk = max(int(chunk or 1), 1)
     starts = list(range(done, n_o, chunk))
