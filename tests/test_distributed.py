@@ -1,6 +1,7 @@
 """Many-origin work on Dask distributed (``--workers N``, ``--scheduler ADDR``): the same
 output files byte for byte as the local run, a killed worker's chunks recomputed, an
-unreachable scheduler a clean exit code 2, an interrupted run leaving no output.
+unreachable scheduler a clean exit code 2, an interrupted run leaving no output; for
+``plan matrix``, ``plan access`` (with ``--scenario``) and ``plan evaluate``.
 
 A real ``LocalCluster`` (worker processes) is started by the CLI for ``--workers 2`` and once
 for the module for the ``--scheduler`` tests; each start costs a few seconds, so the tests
@@ -169,3 +170,16 @@ def test_unreachable_scheduler_is_a_clean_error(points, cache, tmp_path, monkeyp
                                   "--workers", "2"])
     assert r.exit_code == 2 and "not both" in r.output
     assert not out.exists()
+
+
+def test_evaluate_on_a_scheduler_is_byte_identical(cluster, tmp_path, monkeypatch):
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(root)  # the bundled sample
+    args = ["evaluate", "scenarios/spine_express.yaml", "--window", "30", "--step", "15", "-q"]
+    here, there = tmp_path / "here", tmp_path / "there"
+    r = CliRunner().invoke(main, [*args, "-o", str(here)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, [*args, "-o", str(there), "--scheduler", cluster.scheduler_address])
+    assert r.exit_code == 0, r.output
+    for name in ("matrix.csv", "matrix.parquet", "places.csv", "ranking.csv"):
+        assert (here / name).read_bytes() == (there / name).read_bytes(), name
