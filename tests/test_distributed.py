@@ -183,3 +183,23 @@ def test_evaluate_on_a_scheduler_is_byte_identical(cluster, tmp_path, monkeypatc
     assert r.exit_code == 0, r.output
     for name in ("matrix.csv", "matrix.parquet", "places.csv", "ranking.csv"):
         assert (here / name).read_bytes() == (there / name).read_bytes(), name
+
+
+def test_worker_threads_cap_the_kernels_threads():
+    import numba
+
+    from planner.execution import chunk_size
+    from planner.kernels._options import numba_threads, thread_ceiling
+
+    before = numba.get_num_threads()
+    with thread_ceiling(1) as n:
+        assert n == 1 and numba.get_num_threads() == 1
+        with numba_threads(None) as a:  # Config.threads unset: the worker's share
+            assert a == 1
+        with numba_threads(64) as b:  # --threads of the driver's machine: capped
+            assert b == 1 and numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    # a task on a worker with half the pilot's threads takes twice as long: half the origins
+    assert chunk_size(0.01, 10_000, workers=2) == 75
+    assert chunk_size(0.01, 10_000, workers=2, slowdown=2.0) == 38
+    assert chunk_size(0.01, 100, workers=2, slowdown=2.0) == 25  # still two chunks per worker
