@@ -16,8 +16,11 @@ where or in which order chunks ran.
   all of each worker's ``NUMBA_NUM_THREADS`` (its cores unless set). Results come back as
   they finish and are written at their origins' rows. A chunk whose worker dies is
   recomputed on another (the scheduler does this; a worker restarted by its nanny fetches
-  the shared object from a peer); a chunk that raises is retried (``retries``) before the
-  error reaches the caller. An interrupted run cancels its tasks and releases the shared
+  the shared object from a peer). When every copy of the shared object is lost (the only
+  worker died), it is sent again and the chunks not done yet are resubmitted (up to
+  ``retries`` times). A chunk that raises is retried (``retries``) before the error reaches
+  the caller; one that keeps killing its workers (memory) is a
+  :class:`~planner.errors.PlannerError` (``worker_killed``). An interrupted run cancels its tasks and releases the shared
   object; an unreachable scheduler is an :class:`~planner.errors.InputError` (exit code 2)
   with the address.
 
@@ -43,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from planner.errors import InputError
+from planner.errors import InputError, PlannerError
 
 __all__ = ["DaskExecutor", "LocalExecutor", "chunk_size", "executor", "run_chunks"]
 
@@ -102,23 +105,50 @@ class DaskExecutor:
     _task_threads: int | None = field(default=None, repr=False)
 
     def map(self, fn: Callable, shared: Any, chunks: Sequence) -> Iterator[tuple[int, Any]]:
-        from distributed import as_completed
+        from concurrent.futures import CancelledError
 
-        # the shared object goes to every worker once; tasks refer to it by key
-        shared_f = self.client.scatter(shared, broadcast=True, hash=False)
+        from distributed import KilledWorker, as_completed
+
         run = uuid.uuid4().hex[:12]
         name = getattr(fn, "__name__", "chunk")
-        futures = [self.client.submit(_run_task, fn, self.threads, shared_f, chunk, pure=False, retries=self.retries,
-                                      key=f"{name}-{run}-{i}")
-                   for i, chunk in enumerate(chunks)]
-        index = {f.key: i for i, f in enumerate(futures)}
+        pending = set(range(len(chunks)))
+        held: list = []
         try:
-            for fut in as_completed(futures, loop=self.client.loop):
-                yield index[fut.key], fut.result()
+            for attempt in range(self.retries + 1):
+                # the shared object goes to every worker once; tasks refer to it by key
+                shared_f = self.client.scatter(shared, broadcast=True, hash=False)
+                futures = {self.client.submit(_run_task, fn, self.threads, shared_f, chunks[i], pure=False,
+                                              retries=self.retries, key=f"{name}-{run}-{attempt}-{i}"): i
+                           for i in sorted(pending)}
+                held = [*futures, shared_f]
+                try:
+                    for fut in as_completed(futures, loop=self.client.loop):
+                        res = fut.result()
+                        pending.discard(futures[fut])
+                        yield futures[fut], res
+                except KilledWorker as err:
+                    msg = (f"a chunk of origins killed its worker again and again ({err}); "
+                           "the workers probably ran out of memory")
+                    raise PlannerError(msg, code="worker_killed",
+                                       hint="give the workers more memory, or use fewer processes per host") from err
+                except CancelledError as err:
+                    # every worker holding the shared object died (a one-worker cluster, a lost
+                    # host): send it again and resubmit the chunks not done yet
+                    if attempt == self.retries:
+                        msg = f"the cluster lost the run's data {attempt + 1} times: {err}"
+                        raise PlannerError(msg, code="cluster_lost_data",
+                                           hint="check the workers' logs and memory") from err
+                    log.warning("the cluster lost the run's shared data (%s); sending it again for the %d chunks "
+                                "not done yet", err, len(pending))
+                    with contextlib.suppress(Exception):
+                        self.client.cancel(held)
+                    self.client.wait_for_workers(1, timeout=120)
+                    continue
+                return
         finally:
             # an interrupted or failed run leaves nothing running (nor held) on the cluster
             with contextlib.suppress(Exception):
-                self.client.cancel([*futures, shared_f])
+                self.client.cancel(held)
 
     @property
     def workers(self) -> int:

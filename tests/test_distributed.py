@@ -1,5 +1,6 @@
 """Many-origin work on Dask distributed (``--workers N``, ``--scheduler ADDR``): the same
-output files byte for byte as the local run, a killed worker's chunks recomputed, an
+output files byte for byte as the local run, a killed worker's chunks recomputed (also when
+the network died with the only worker that held it), an
 unreachable scheduler a clean exit code 2, an interrupted run leaving no output; for
 ``plan matrix``, ``plan access`` (with ``--scenario``) and ``plan evaluate``.
 
@@ -127,6 +128,20 @@ def test_a_killed_workers_chunks_are_recomputed(cluster, points, cache, local_ma
     r = CliRunner().invoke(main, [*_matrix_args(points, cache, out), "--scheduler", cluster.scheduler_address])
     assert r.exit_code == 0, r.output
     assert marker.exists()  # a worker did die mid-run
+    assert out.read_bytes() == local_matrix
+
+
+def test_a_one_worker_cluster_recovers_the_lost_network(points, cache, local_matrix, tmp_path, monkeypatch):
+    """The only worker dies, and the network broadcast to it with it: the run sends it again
+    to the restarted worker and resubmits the chunks not done."""
+    import planner.matrix
+
+    marker = tmp_path / "died"
+    monkeypatch.setattr(planner.matrix, "matrix_chunk", functools.partial(_dies_once, str(marker)))
+    out = tmp_path / "tt.csv"
+    r = CliRunner().invoke(main, [*_matrix_args(points, cache, out), "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert marker.exists()
     assert out.read_bytes() == local_matrix
 
 
