@@ -18,6 +18,15 @@ date and departure window:
 
 Scenarios are ranked by the change of the population-weighted mean travel time (the more
 negative, the better); newly connected pairs are reported apart.
+
+A scenario holding a ``fare_policy`` (a unified fare card, with or without candidate lines)
+also gets the card's dividend on the scenario's network (:mod:`planner.fare_dividend`:
+separate fare systems vs the card, ticketing penalties included): ranking columns
+``card_time_saved_min`` (population-weighted), ``card_time_saved_ticketing_min`` and
+``card_time_saved_connection_min`` (the two effects), ``card_fare_change``,
+``card_generalized_change_min`` and ``card_mix_changed_share``, a table per place pair and a
+report section. The travel-time matrix itself has no fares or ticketing penalties, so a fare
+policy alone does not move it.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +53,12 @@ __all__ = ["Evaluation", "ScenarioResult", "evaluate", "load_places", "measures"
 log = logging.getLogger(__name__)
 
 THRESHOLDS_MIN = (60, 120, 180)
+#: ranking columns of a fare_policy scenario <- planner.fare_dividend summary keys
+FARE_COLUMNS = {"card_time_saved_min": "pop_weighted_time_saved_min",
+                "card_time_saved_ticketing_min": "pop_weighted_time_saved_ticketing_min",
+                "card_time_saved_connection_min": "pop_weighted_time_saved_connection_min",
+                "card_fare_change": "mean_fare_change", "card_generalized_change_min": "mean_generalized_change_min",
+                "card_mix_changed_share": "share_journeys_mix_changed"}
 
 
 def load_places(path: str | Path | None = None) -> pd.DataFrame:
@@ -95,6 +110,8 @@ class ScenarioResult:
     report: list[dict] = field(default_factory=list)
     network_summary: dict = field(default_factory=dict)
     lines: list[dict] = field(default_factory=list)   # new lines: id, coords, length...
+    fares: Any = None               # planner.fare_dividend.FareDividend of a fare_policy scenario
+    fare_operators: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -158,11 +175,14 @@ def _matrix(net: Network, places: pd.DataFrame, depart_s: int, window_min: int, 
 def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *, date: str, depart_s: int,
              window_min: int = 180, step_min: int = 5, walk: StreetNetwork | None = None,
              config: Config | None = None, cache_dir: str | Path | None = None, progress: bool = False,
-             executor=None) -> Evaluation:
+             executor=None, fare_params=None) -> Evaluation:
     """Evaluate ``scenarios`` against the baseline ``feeds`` (see the module docstring).
 
     ``executor`` (:func:`planner.execution.executor`) runs the travel-time matrices (default:
-    here, on numba threads); the results do not depend on it."""
+    here, on numba threads); the results do not depend on it. A scenario with a
+    ``fare_policy`` also gets the card's dividend on its own network
+    (:func:`planner.fare_dividend.scenario_fare_dividend` with ``fare_params``; default: a
+    60-minute window every 15 minutes from ``depart_s``): ``ScenarioResult.fares``."""
     from planner.network import build_network
     from planner.scenario_apply import apply_to_feeds, apply_to_network, line_geometry
 
@@ -188,6 +208,7 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
         net2 = apply_to_network(net2, scn)
         res = ScenarioResult(scn.name, _matrix(net2, places, depart_s, window_min, step_min, progress, executor), report,
                              net2.summary())
+        _fares(res, net2, scn, places, depart_s, fare_params, executor, progress)
         from planner.scenario import AddLine
 
         for ch in scn.of_kind(AddLine):
@@ -201,6 +222,22 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
     ev = Evaluation(places, base, results, date, depart_s, window_min, step_min)
     _summarise(ev, pop)
     return ev
+
+
+def _fares(res: ScenarioResult, net, scn, places, depart_s, fare_params, executor, progress) -> None:
+    """The card's dividend of a scenario's fare_policy on the scenario's own network."""
+    from planner.scenario import FarePolicy
+
+    if not scn.of_kind(FarePolicy):
+        return
+    from dataclasses import replace
+
+    from planner.fare_dividend import DividendParams, scenario_fare_dividend
+
+    params = fare_params or DividendParams(window_min=60, step_min=15)
+    params = replace(params, departure_s=depart_s)
+    res.fares, res.fare_operators = scenario_fare_dividend(net, scn, places, params=params, executor=executor,
+                                                           progress=progress)
 
 
 def _summarise(ev: Evaluation, pop: np.ndarray) -> None:
@@ -244,6 +281,11 @@ def _summarise(ev: Evaluation, pop: np.ndarray) -> None:
         for k, v in pm.items():
             per_place[f"{res.name}_{k}"] = v
             per_place[f"{res.name}_delta_{k}"] = v - bp[k]
+    if any(r.fares is not None for r in ev.scenarios):  # fare columns only when a scenario has a card
+        for row, res in zip(rows, ev.scenarios, strict=True):
+            fs = res.fares.summary if res.fares is not None else {}
+            for col, key in FARE_COLUMNS.items():
+                row[col] = fs.get(key, float("nan"))
     ranking = pd.DataFrame(rows)
     if len(ranking):
         ranking = ranking.sort_values(["delta_pop_weighted_mean_min", "scenario"], kind="stable").reset_index(drop=True)
@@ -274,7 +316,10 @@ def write_outputs(ev: Evaluation, tt, out_dir: str | Path, *, overwrite: bool = 
     ``matrix.csv`` and ``matrix.parquet`` (every ordered place pair: travel time in minutes
     per scenario and its change); ``evaluate.gpkg`` (layers ``places`` and
     ``candidate_lines``, EPSG:4326); ``map_baseline.png``, ``map_<scenario>.png``;
-    ``report.html``. Written through a staging folder: a failure leaves no partial output.
+    ``report.html``; ``report.md`` (the report's text and tables as Markdown, for diffs);
+    for a scenario with a ``fare_policy``, ``fares_<scenario>_od.csv`` (the card's dividend
+    per place pair, columns of :mod:`planner.fare_dividend`) and a report section.
+    Written through a staging folder: a failure leaves no partial output.
     """
     import io
 
@@ -331,10 +376,18 @@ def write_outputs(ev: Evaluation, tt, out_dir: str | Path, *, overwrite: bool = 
                     f"{res.name}_delta_pop_within_1h", f"{res.name}_delta_pop_within_2h"]
             winners = ev.per_place[cols].sort_values(f"{res.name}_delta_mean_travel_min", kind="stable")
             s.table(winners, caption="Winners and losers (minutes and people)")
+            if res.fares is not None:
+                from planner._fare_output import report_section
+
+                write_text(stage.path(f"fares_{res.name}_od.csv"),
+                           res.fares.od.to_csv(index=False, float_format="%.3f", lineterminator="\n"))
+                report_section(report, res.fares, tt, title=f"Scenario {res.name}: the unified fare card",
+                               operators=res.fare_operators, pairs=10)
         notes = report.section("Method and assumptions")
         for n in ev.notes:
             notes.text(n, note=True)
         write_text(stage.path("report.html"), report.html())
+        write_text(stage.path("report.md"), report.markdown())
         written = stage.written
     return written
 

@@ -26,7 +26,12 @@ field)::
       - adjust_headway: {route: FEED:ROUTE, factor: 0.5}      # or headway_min: 10
       - remove_route: {route: FEED:ROUTE}
       - add_transfer: {from_stop: FEED:A, to_stop: FEED:B, walk_m: 300, walk_s: 240, both_ways: true}
-      - fare_policy: {...}               # read by the fare analysis (planner.fares)
+      - fare_policy:                     # a unified fare card (keys: planner.fares.policy_spec)
+          unified_card: true
+          operators: [China Railway Harbin Group, Harbin Metro]
+          tariff: integrated             # or keep
+          transfer_window_min: unlimited # or minutes from the card ticket's first departure
+          transfer_discount: 3           # currency units off a connecting ride ('full': free)
 
 Stops named by a station name are matched against the feeds' ``stop_name`` (exact, then
 normalised as in :func:`planner.gtfs.normalise_name`); a new line gets its own stops at the
@@ -38,8 +43,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +120,14 @@ class AddTransfer:
 
 @dataclass
 class FarePolicy:
+    """A ``fare_policy`` change: the mapping as written (checked on load; turned into a
+    :class:`~planner.fares.UnifiedCardPolicy` by :func:`planner.fares.policy_spec.card_policy`),
+    its line, the file and the line of each key (for errors)."""
+
     spec: dict
     line: int = 0
+    path: str = ""
+    key_lines: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -156,7 +168,10 @@ class _Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
-            msg = "invalid scenario:\n  " + "\n  ".join(self.items)
+            shown = self.items[:50]
+            if len(self.items) > 50:
+                shown.append(f"... and {len(self.items) - 50} more")
+            msg = "invalid scenario:\n  " + "\n  ".join(shown)
             raise ScenarioError(msg, code="invalid_scenario", hint="see the scenario format in 'plan evaluate --help'")
 
 
@@ -170,14 +185,32 @@ def _hhmm(value: Any) -> int | None:
     return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + int(m.group(3) or 0)
 
 
-def _number(p: _Problems, path: tuple, value: Any, *, positive: bool = True, allow_zero: bool = False) -> float | None:
+#: largest value accepted for any number of a scenario (minutes, km/h, metres...): the
+#: values are turned into whole seconds and int32 timetable arrays, so ``.inf``, ``.nan``
+#: and 1e300 must be refused here, with the field named, not crash later (issue 11 fuzzing)
+MAX_NUMBER = 1e7
+
+
+def _number(p: _Problems, path: tuple, value: Any, *, positive: bool = True, allow_zero: bool = False,
+            maximum: float = MAX_NUMBER) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        p.add(path, f"must be a number, got {value!r}")
+        p.add(path, f"must be a number, got {_short(value)}")
+        return None
+    if not math.isfinite(value):
+        p.add(path, f"must be a finite number, got {value!r}")
         return None
     if positive and (value < 0 or (value == 0 and not allow_zero)):
         p.add(path, f"must be {'>= 0' if allow_zero else 'positive'}, got {value!r}")
         return None
+    if abs(value) > maximum:
+        p.add(path, f"must be at most {maximum:g}, got {_short(value)}")
+        return None
     return float(value)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else f"an integer of {len(str(abs(value)))} digits"
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def load_scenario(path: str | Path, *, text: str | None = None) -> Scenario:
@@ -206,7 +239,7 @@ def load_scenario(path: str | Path, *, text: str | None = None) -> Scenario:
             probs.add((k,), f"unknown field (expected one of {', '.join(sorted(allowed))})")
     name = data.get("name", p.stem)
     if not isinstance(name, str) or not _NAME.match(name):
-        probs.add(("name",), f"must be letters, digits, '.', '_' or '-' (at most 64), got {name!r}")
+        probs.add(("name",), f"must be letters, digits, '.', '_' or '-' (at most 64), got {_short(name)}")
     changes_raw = data.get("changes")
     changes = []
     if not isinstance(changes_raw, list) or not changes_raw:
@@ -216,6 +249,9 @@ def load_scenario(path: str | Path, *, text: str | None = None) -> Scenario:
             c = _change(probs, ("changes", i), item)
             if c is not None:
                 changes.append(c)
+        n_fp = sum(isinstance(c, FarePolicy) for c in changes)
+        if n_fp > 1:
+            probs.add(("changes",), f"at most one fare_policy per scenario, got {n_fp}")
     probs.raise_if_any()
     return Scenario(str(name), str(data.get("description", "") or ""), changes, p, text)
 
@@ -264,7 +300,12 @@ def _change(p: _Problems, path: tuple, item: Any):
             p.add(path, "give 'walk_s' (seconds) and/or 'walk_m' (metres)")
         return AddTransfer(str(a), str(b), wm, round(ws) if ws is not None else None,
                            bool(body.get("both_ways", True)), line)
-    return FarePolicy(dict(body), line)
+    from planner.fares.policy_spec import check_spec
+
+    for key, message in check_spec(body):
+        p.add((*path, key) if key is not None else path, message)
+    key_lines = {k: p.line((*path, k)) for k in body}
+    return FarePolicy(dict(body), line, p.filename, key_lines)
 
 
 def _only(p: _Problems, path: tuple, body: dict, allowed: set[str]) -> None:
@@ -288,7 +329,7 @@ def _add_line(p: _Problems, path: tuple, body: dict, line: int) -> AddLine | Non
     _only(p, path, body, allowed)
     lid = body.get("id")
     if not isinstance(lid, str) or not _NAME.match(lid):
-        p.add((*path, "id"), f"must be letters, digits, '.', '_' or '-', got {lid!r}")
+        p.add((*path, "id"), f"must be letters, digits, '.', '_' or '-', got {_short(lid)}")
         lid = "new_line"
     name = str(body.get("name", lid))
     operator = str(body.get("operator", "Scenario operator"))
@@ -298,13 +339,13 @@ def _add_line(p: _Problems, path: tuple, body: dict, line: int) -> AddLine | Non
         if mode is None:
             p.add(path, "give 'mode' (e.g. high_speed_rail, metro, bus) or 'route_type'")
             rt = 101
-        elif mode not in _MODE_ROUTE_TYPE:
-            p.add((*path, "mode"), f"unknown mode {mode!r} (one of {', '.join(sorted(_MODE_ROUTE_TYPE))})")
+        elif not isinstance(mode, str) or mode not in _MODE_ROUTE_TYPE:
+            p.add((*path, "mode"), f"unknown mode {_short(mode)} (one of {', '.join(sorted(_MODE_ROUTE_TYPE))})")
             rt = 101
         else:
             rt = _MODE_ROUTE_TYPE[mode]
-    elif isinstance(rt, bool) or not isinstance(rt, int) or rt < 0:
-        p.add((*path, "route_type"), f"must be a GTFS route_type integer, got {rt!r}")
+    elif isinstance(rt, bool) or not isinstance(rt, int) or not 0 <= rt <= 9999:
+        p.add((*path, "route_type"), f"must be a GTFS route_type integer, got {_short(rt)}")
         rt = 101
     stops_raw = body.get("stops")
     stops: list[StopRef] = []
@@ -376,7 +417,7 @@ def _stop_ref(p: _Problems, path: tuple, s: Any) -> StopRef | None:
                 return None
             lon, lat = float(x[0]), float(y[0])
         return StopRef(lon=lon, lat=lat, name=str(s.get("name", f"{lat:.5f},{lon:.5f}")), line=line, datum=datum)
-    p.add(path, f"a stop is a station name, a stop id or {{lon, lat, name}}, got {s!r}")
+    p.add(path, f"a stop is a station name, a stop id or {{lon, lat, name}}, got {_short(s)}")
     return None
 
 

@@ -1296,7 +1296,13 @@ changes:
   - add_transfer: {from_stop: "northeast_rail:VAB", to_stop: "harbin_metro:L3_4632683316", walk_m: 250, walk_s: 240}
   - fare_policy:
       unified_card: true
+      # China Railway is one fare system (12306, one per-km tariff): naming the Harbin group puts
+      # every train of the sample on the card; planner.fares.sample states the fares and sources.
       operators: [中国铁路哈尔滨局集团有限公司, 哈尔滨地铁]
+      tariff: integrated
+      transfer_window_min: unlimited   # one card ticket per journey
+      max_transfers: 1
+      transfer_discount: 3             # CNY off the connecting ride: a metro ride to or from the train is free (ASSUMED policy design)
 """,
 }
 
@@ -1556,6 +1562,26 @@ def gtfs_provenance(info: dict, gdir: Path) -> str:
     add(md_table(["city_id", "name", "population", "year", "stations"],
                  [[c["city_id"], f"{c['name_zh']} {c['name_en']}", f"{c['population']:,}", c["population_year"],
                    c["rail_stations"]] for c in info["cities"]]))
+    add("")
+    # ------------------------------------------------------------------ fares
+    from planner.fares.sample import HARBIN_METRO_BANDS, HARBIN_METRO_SOURCE
+    from planner.fares.systems import CHINA_RAIL_SECOND_CLASS
+
+    add("## Fares")
+    add("")
+    add("The feeds carry no fare files; `plan fares` (and the fare part of `plan evaluate`) price them with the "
+        "tariffs of `planner/fares/sample.py`:")
+    add("")
+    add(f"- `northeast_rail.zip` (both China Railway groups: one fare system, 12306): "
+        f"CNY {CHINA_RAIL_SECOND_CLASS.rate_per_km:.4f} per km, second class, on the `km` marks of stop_times.txt "
+        f"(every ride its own ticket). {CHINA_RAIL_SECOND_CLASS.source}")
+    add("- `harbin_metro.zip`: by stations travelled between entry and exit station ("
+        + ", ".join(f"up to {n}: CNY {p:g}" for n, p in HARBIN_METRO_BANDS) + f"). {HARBIN_METRO_SOURCE}")
+    add("- New rail lines of a scenario: the rail rate on straight-line distances between their stops (ASSUMED; "
+        "shorter than the track, so they are priced low).")
+    add("- Ticketing penalties (`planner.fares.TicketingPenalty`, ASSUMED round figures): 600 s to enter "
+        "high-speed or intercity rail (ticket, ID and security check, gate), 120 s to enter the metro; the fare "
+        "analysis charges them at changes of operator (a traveller starts with a ticket for the first vehicle).")
     add("")
     add("## Licences")
     add("")

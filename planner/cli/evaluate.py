@@ -37,8 +37,10 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     travel times between all places over the departure window (median), the
     population-weighted mean travel time, the population each place reaches within 1, 2
     and 3 hours, the share of place pairs within 1, 2 and 3 hours, winners and losers, and
-    the new line length and cost. Writes ranking.csv, places.csv, matrix.csv/.parquet,
-    evaluate.gpkg, maps (PNG) and report.html to the output folder.
+    the new line length and cost; for a scenario with a fare_policy (a unified fare card)
+    also the card's dividend as plan fares computes it (card_* columns, fares_<scenario>_od.csv,
+    a report section). Writes ranking.csv, places.csv, matrix.csv/.parquet,
+    evaluate.gpkg, maps (PNG), report.html and report.md (its tables as text) to the output folder.
 
     Without arguments it runs on the bundled Northeast China sample (intercity rail, the
     Harbin metro and streets of central Harbin, census populations) and its example
@@ -90,7 +92,7 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     feeds = net.load_feeds()
     ev = run(feeds, loaded, pl, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
              walk=net.walk, config=config, cache_dir=None if no_cache else cache_dir, progress=show_progress(ctx),
-             executor=ex)
+             executor=ex, fare_params=_fare_params(bool(gtfs)))
     ev.notes += _notes(net, config)
     out = output or DEFAULT_OUT
     written = write_outputs(ev, net.timetable, out, overwrite=overwrite or output is None,
@@ -99,12 +101,24 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
             "pairs_newly_connected", "share_within_2h", "new_line_km", "cost_million"]
     click.echo(f"Evaluated {len(loaded)} scenario(s) on {day}, {len(pl)} places, departures "
                f"{depart // 3600:02d}:{depart % 3600 // 60:02d} + {window_min} min.")
+    cols += [c for c in ("card_time_saved_min", "card_fare_change") if c in ev.ranking]
     if len(ev.ranking):
         table = ev.ranking[cols].copy()
         click.echo(render(table.to_dict("records")))
     else:
         click.echo("No scenarios given: baseline measures only (see places.csv).")
     click.echo(f"Outputs in {out}/ ({len(written)} files, report.html) in {time.perf_counter() - t0:.0f} s.")
+
+
+def _fare_params(own_feeds: bool):
+    """The fare part of a fare_policy scenario: a 60-minute window every 15 minutes; on the
+    bundled sample with plan fares' value of time and budgets (CNY)."""
+    from planner.cli.fares import SAMPLE_BUDGETS, SAMPLE_VALUE_OF_TIME
+    from planner.fare_dividend import DividendParams
+
+    if own_feeds:
+        return DividendParams(window_min=60, step_min=15)
+    return DividendParams(window_min=60, step_min=15, budgets=SAMPLE_BUDGETS, value_of_time_per_h=SAMPLE_VALUE_OF_TIME)
 
 
 def _notes(net, config) -> list[str]:

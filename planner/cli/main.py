@@ -131,5 +131,9 @@ def _register() -> None:
 
     main.add_command(net_cmd.net)
 
+    from planner.cli import fares as fares_cmd
+
+    main.add_command(fares_cmd.fares)
+
 
 _register()

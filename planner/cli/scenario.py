@@ -39,7 +39,7 @@ def check(ctx: click.Context, scenarios: tuple[Path, ...], gtfs) -> None:
     Example:
       plan scenario check scenarios/*.yaml
     """
-    from planner.scenario import load_scenario
+    from planner.scenario import FarePolicy, load_scenario
     from planner.scenario_apply import apply_to_feeds
 
     fs = _feeds(ctx, gtfs)
@@ -50,6 +50,15 @@ def check(ctx: click.Context, scenarios: tuple[Path, ...], gtfs) -> None:
         rows = [{k: v for k, v in r.items() if k != "matched"} for r in report]
         if rows:
             click.echo(render(rows))
+        if scn.of_kind(FarePolicy):  # resolve the card's operators against the feeds now
+            from planner.fares.policy_spec import card_policy
+            from planner.fares.sample import fare_setup
+
+            spec = card_policy(scn.of_kind(FarePolicy)[0], fare_setup(_fs2, sample=not gtfs).fares, _fs2,
+                               default_name=scn.name)
+            on = ", ".join(spec.policy.systems) if spec.policy.systems else "every priced system"
+            click.echo(f"fare_policy: unified card '{spec.policy.name}' on {on} ({spec.policy.tariff} tariff)"
+                       + "".join(f"\n  {n}" for n in spec.notes))
 
 
 @scenario.command("export")

@@ -9,10 +9,14 @@
   the Fares v2 subset.
 * :mod:`planner.fares.build`: :class:`FareSystems` and :func:`fare_systems_from_feeds`.
 * :mod:`planner.fares.policy`: :class:`UnifiedCardPolicy` and :func:`price_journey` (how
-  a journey across several systems is priced, step by step).
+  a journey across several systems is priced, step by step);
+  :mod:`planner.fares.policy_spec` the ``fare_policy`` change of a scenario file.
+* :mod:`planner.fares.sample`: the sourced fares of the bundled sample and
+  :func:`~planner.fares.sample.fare_setup` (the fare systems ``plan fares`` uses).
 * :mod:`planner.fares.compile`: the tariff of the fare-aware RAPTOR kernels, with what is
   exact in the search and what is priced afterwards.
-* :mod:`planner.fare_routing`: the searches.
+* :mod:`planner.fare_routing`: the searches; :mod:`planner.fare_dividend` the card's
+  dividend (``plan fares``).
 
 Money is in integer minor units inside (``fare_minor``) and currency units outside
 (``fare``); see :mod:`planner.fares.model`.
@@ -46,6 +50,7 @@ from planner.fares.systems import (
     FlatFares,
     GtfsV1Fares,
     NoFares,
+    OdTableFares,
     cheapest_tickets,
 )
 
@@ -67,6 +72,7 @@ __all__ = [
     "JourneyPrice",
     "KernelTariff",
     "NoFares",
+    "OdTableFares",
     "RideLeg",
     "Ticket",
     "TicketingPenalty",

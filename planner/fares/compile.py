@@ -18,7 +18,7 @@ GTFS Fares v2           exact: leg prices by network and from/to area; transfer 
                         the first departure (duration type 1 or none). Approximated:
                         timeframes (ignored: the cheapest rule), stops in several areas (the
                         first area), other transfer rules (no transfers in the search).
-distance, flat          exact.
+distance, flat, OD      exact.
 unified card            exact, with the members' own fares compiled as above; a fare cap is
                         applied to the search results only when every priced system is on
                         the card.
@@ -36,7 +36,7 @@ import numpy as np
 from planner.fares.gtfs_v2 import GtfsV2Fares
 from planner.fares.model import TicketingPenalty
 from planner.fares.policy import CARD, UnifiedCardPolicy
-from planner.fares.systems import DistanceFares, FareSystem, FlatFares, GtfsV1Fares
+from planner.fares.systems import DistanceFares, FareSystem, FlatFares, GtfsV1Fares, OdTableFares
 from planner.kernels.fare_raptor import FARE_NA, UNLIMITED
 
 __all__ = ["KernelTariff", "compile_tariff", "pattern_distances_m", "tariff_from_arrays"]
@@ -303,7 +303,7 @@ def _v2(system: GtfsV2Fares, pats: list[int], pat_route: list[str], zone_ids, Z:
     return part
 
 
-def _other(system: FareSystem, pats: list[int], pat_route: list[str], Z: int) -> _Part:
+def _other(system: FareSystem, pats: list[int], pat_route: list[str], Z: int, zone_ids=()) -> _Part:
     part = _Part(Z)
     zero = np.zeros((Z, Z), np.int64)
     na = np.full((Z, Z), FARE_NA, np.int64)
@@ -315,6 +315,16 @@ def _other(system: FareSystem, pats: list[int], pat_route: list[str], Z: int) ->
             else:
                 part.ride[p] = zero
                 part.dist[p] = (rate.rate_minor_per_km, rate.min_minor, rate.step_minor)
+    elif isinstance(system, OdTableFares):
+        zindex = {z: i for i, z in enumerate(zone_ids)}
+        part.od[:] = FARE_NA
+        for (zo, zd), price in system.prices_minor.items():
+            if zo in zindex and zd in zindex:
+                part.od[zindex[zo], zindex[zd]] = price
+        for p in pats:
+            part.ride[p] = zero
+        part.window = UNLIMITED if system.transfer_window_s is None else int(system.transfer_window_s)
+        part.maxtr = -1
     elif isinstance(system, FlatFares):
         part.od[:] = system.price_minor
         for p in pats:
@@ -344,7 +354,7 @@ def compile_tariff(tt, fares, cum_m: np.ndarray, *, penalty: TicketingPenalty,
     labels = {}
     multi_area = False
     for system in fares:
-        if isinstance(system, GtfsV1Fares):
+        if isinstance(system, GtfsV1Fares | OdTableFares):
             for s, z in system.stop_zone.items():
                 if z:
                     labels.setdefault(s, z)
@@ -374,7 +384,7 @@ def compile_tariff(tt, fares, cum_m: np.ndarray, *, penalty: TicketingPenalty,
         elif isinstance(system, GtfsV2Fares):
             parts[sid] = _v2(system, by_sys[sid], pat_route, zone_ids, Z)
         elif system is not None:
-            parts[sid] = _other(system, by_sys[sid], pat_route, Z)
+            parts[sid] = _other(system, by_sys[sid], pat_route, Z, zone_ids)
         else:
             parts[sid] = _other(FareSystem(_UNPRICED, _UNPRICED, "", frozenset()), by_sys[sid], pat_route, Z)
             notes.append(f"{len(by_sys[sid])} patterns have routes no fare system prices (fares NaN)")

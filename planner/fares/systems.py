@@ -12,6 +12,8 @@ Kinds of system:
 * :class:`~planner.fares.gtfs_v2.GtfsV2Fares`: a subset of GTFS Fares v2.
 * :class:`DistanceFares`: a price per km by mode with a minimum fare (intercity rail).
 * :class:`FlatFares`: one price per ticket, with an optional transfer window.
+* :class:`OdTableFares`: a station-to-station price table (entry and exit station of a
+  gated system, changes inside it free), as metros publish.
 * :class:`NoFares`: a feed without fare data: every leg is unpriced.
 
 GTFS Fares v1 semantics used here
@@ -54,6 +56,7 @@ __all__ = [
     "FlatFares",
     "GtfsV1Fares",
     "NoFares",
+    "OdTableFares",
     "V1Fare",
     "V1Rule",
     "cheapest_tickets",
@@ -439,6 +442,40 @@ class FlatFares(FareSystem):
             if any(leg.dep_s - legs[0].dep_s > self.transfer_window_s for leg in legs[1:]):
                 return None
         return self.price_minor, "flat"
+
+
+@dataclass(frozen=True)
+class OdTableFares(FareSystem):
+    """A price per (entry zone, exit zone): the first boarding's and the last alighting's
+    zone of a ticket (a station, or a group of platforms), as gated metros charge by entry
+    and exit station. A ticket covers any number of rides of the system departing within
+    ``transfer_window_s`` of its first departure (``None``: no limit); riding another system
+    ends it (:mod:`planner.fares.policy`).
+
+    Attributes
+    ----------
+    stop_zone
+        Namespaced stop id -> zone id (e.g. the parent station).
+    prices_minor
+        (origin zone, destination zone) -> price in minor units; a missing pair is not a
+        valid ticket.
+    source
+        Where the prices come from.
+    """
+
+    stop_zone: Mapping[str, str] = field(default_factory=dict)
+    prices_minor: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    transfer_window_s: int | None = None
+    source: str = ""
+    kind: ClassVar[str] = "od_table"
+
+    def ticket(self, legs: Sequence[RideLeg]) -> tuple[int, str] | None:
+        if self.transfer_window_s is not None and any(
+                leg.dep_s - legs[0].dep_s > self.transfer_window_s for leg in legs[1:]):
+            return None
+        key = (self.stop_zone.get(legs[0].from_stop_id, ""), self.stop_zone.get(legs[-1].to_stop_id, ""))
+        price = self.prices_minor.get(key)
+        return None if price is None else (price, "od")
 
 
 @dataclass(frozen=True)
