@@ -2,13 +2,18 @@
 
 Layout: ``<cache>/networks/multimodal-<key>.npz`` (arrays, no pickle: strings are stored as
 fixed-width unicode arrays) and ``.json`` (metadata: inputs, parameters, notices, the npz's
-SHA-256). Both are written atomically, JSON last; an entry whose JSON is missing, whose
-checksum does not match, or whose schema differs is a miss (and is removed). The street
-network itself is cached by :mod:`planner.streets` and attached again after loading.
+SHA-256). Both are written atomically, JSON last, under an exclusive :func:`entry_lock`
+(``flock`` on the ``networks/`` folder) and read under a shared one, so concurrent
+processes never pair one write's JSON with another's arrays. An entry whose JSON is
+missing, whose checksum does not match (a writer killed between the two files), or whose
+schema differs is a miss (and is removed, under the exclusive lock, if it is still bad
+then). Orphan temp files of killed writers are swept on each load. The street network
+itself is cached by :mod:`planner.streets` and attached again after loading.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -19,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from planner import __version__
-from planner._atomic import write_bytes, write_text
+from planner._atomic import entry_lock, sweep_temp_files, write_bytes, write_text
 from planner.config import Config
+from planner.errors import OutputError
 from planner.notices import Notices, Severity
 from planner.routing import Footpaths
 
@@ -38,6 +44,10 @@ def default_cache_dir() -> Path:
 def _paths(cache: Path, key: str) -> tuple[Path, Path]:
     stem = cache / "networks" / f"multimodal-{key[:40]}"
     return stem.with_name(stem.name + ".npz"), stem.with_name(stem.name + ".json")
+
+
+def _lock_path(cache: Path, key: str) -> Path:
+    return cache / "networks"  # one lock for the folder (see planner._atomic.entry_lock)
 
 
 def _to_store(a: np.ndarray) -> np.ndarray:
@@ -70,26 +80,60 @@ def save(net, cache: Path) -> Path:
     np.savez(buf, **arrays)
     data = buf.getvalue()
     npz, side = _paths(cache, net.key)
-    write_bytes(npz, data)
     doc = {"kind": "multimodal_network", "schema_version": NETWORK_SCHEMA, "planner_version": __version__,
            "key": net.key, "npz_sha256": hashlib.sha256(data).hexdigest(), "inputs": net.inputs,
            "timetable": scalars, "stats": tt.stats, "notices": net.notices.summary()}
-    write_text(side, json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False, default=str))
+    text = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False, default=str)
+    with entry_lock(_lock_path(cache, net.key)):
+        try:
+            write_bytes(npz, data)
+            write_text(side, text)
+        except (OutputError, OSError):  # never leave half a pair behind
+            for p in (side, npz):
+                with contextlib.suppress(OSError):
+                    p.unlink(missing_ok=True)
+            raise
     return side
 
 
 def load(cache: Path, key: str, config: Config):
     """The cached network for ``key``, or None (a corrupt entry is removed and logged)."""
+    npz, side = _paths(cache, key)
+    sweep_temp_files(npz.parent, recursive=False)
+    if not side.exists():
+        return None
+    with entry_lock(_lock_path(cache, key), shared=True):
+        net, err = _read(npz, side, key, config)
+    if net is not None:
+        return net
+    with entry_lock(_lock_path(cache, key)):
+        # another process may have rewritten the entry since; remove it only if still bad
+        net, err = _read(npz, side, key, config)
+        if net is not None:
+            return net
+        if err is not None:
+            log.warning("cached network %s is unusable (%s); rebuilding", side, err)
+            for p in (side, npz):
+                p.unlink(missing_ok=True)
+    return None
+
+
+def _read(npz: Path, side: Path, key: str, config: Config):
+    """(network, None), or (None, the reason) for a bad entry, or (None, None) when absent."""
     from planner.network import NETWORK_SCHEMA, Network
     from planner.timetable import Timetable
 
-    npz, side = _paths(cache, key)
-    if not side.exists():
-        return None
     try:
         doc = json.loads(side.read_text(encoding="utf-8"))
         data = npz.read_bytes()
-        if doc.get("schema_version") != NETWORK_SCHEMA or doc.get("key") != key:
+    except FileNotFoundError:
+        if side.exists():
+            return None, "its arrays are missing"
+        return None, None
+    except (OSError, ValueError) as err:
+        return None, err
+    try:
+        if not isinstance(doc, dict) or doc.get("schema_version") != NETWORK_SCHEMA or doc.get("key") != key:
             msg = "schema or key mismatch"
             raise ValueError(msg)
         if doc.get("npz_sha256") != hashlib.sha256(data).hexdigest():
@@ -117,9 +161,6 @@ def load(cache: Path, key: str, config: Config):
         net = Network(tt, fp, arrays["footpath_method"], arrays["change_s"], arrays["stop_node"],
                       arrays["stop_snap_m"], config, notices=notices, key=key, inputs=doc.get("inputs", {}))
         net.inputs["from_cache"] = str(side)
-        return net
-    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as err:
-        log.warning("cached network %s is unusable (%s); rebuilding", side, err)
-        for p in (side, npz):
-            p.unlink(missing_ok=True)
-        return None
+        return net, None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        return None, err

@@ -41,7 +41,7 @@ from scipy.spatial import cKDTree
 
 from planner import __version__
 from planner.config import Config
-from planner.errors import InputError
+from planner.errors import InputError, OutputError
 from planner.gtfs.consolidation import local_xy
 from planner.gtfs.modes import MODES
 from planner.notices import Notices, Severity
@@ -411,7 +411,12 @@ def build_network(feeds: FeedSet | Sequence[str], date, *, window: tuple[int, in
         net.inputs = {"feeds": {f.feed_id: {"path": str(f.path), "digest": f.digest} for f in fs},
                       "osm": osm_digest, "date": str(tt.service_date), "window": list(window)}
         if use_cache:
-            _network_io.save(net, cache)
+            try:
+                _network_io.save(net, cache)
+            except (OutputError, OSError) as err:  # read-only or full disk: carry on uncached
+                net.notices.add("cache_write_failed", Severity.WARNING,
+                                f"the network could not be cached ({err}); it was built but not saved",
+                                file=str(cache), action="kept")
     net.walk = walk
     net.feeds = fs
     net.feed_specs = [f"{f.feed_id}={f.path}" for f in fs] if fs is not None else specs

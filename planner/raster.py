@@ -15,10 +15,8 @@ cells that are no data (far from streets) and, for travel times, the cells not r
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,19 +33,10 @@ NODATA = float("nan")
 BLOCK = 256
 
 
-@contextlib.contextmanager
 def _temp_beside(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    from planner._atomic import temp_path
+
+    return temp_path(path)
 
 
 def write_geotiff(path: str | os.PathLike, grid: Grid, bands: list[Band], *, tags: dict[str, str] | None = None,

@@ -24,8 +24,10 @@ Result columns carry units and the mode: ``walk_s``/``walk_m`` on a walk network
 Cache layout (``<cache>/networks/``): ``<mode>-<key>.npz`` (arrays, ``allow_pickle=False``)
 and ``<mode>-<key>.json`` (metadata, the npz's SHA-256, the notices' summary), where ``key``
 is the SHA-256 of the input digest, the mode, the build parameters, the planner version and
-:data:`NETWORK_SCHEMA`. Both files are written atomically, the JSON last: an entry without
-its JSON, or whose npz does not match the recorded SHA-256, is a miss.
+:data:`NETWORK_SCHEMA`. Both files are written atomically, the JSON last, under an exclusive
+lock on the ``networks/`` folder (readers take it shared, so a reader never pairs the JSON of
+one write with the npz of another): an entry without its JSON, or whose npz does not match
+the recorded SHA-256 (a writer killed between the two files), is a miss.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from planner import __version__
-from planner._atomic import sweep_temp_files, write_bytes, write_text
+from planner._atomic import entry_lock, sweep_temp_files, write_bytes, write_text
 from planner.config import Config
 from planner.errors import CacheError, ConfigError, InputError, OSMError, OutputError
 from planner.notices import Notices, Severity
@@ -662,6 +664,53 @@ def _build_params(mode: str, config: Config) -> dict[str, Any]:
     return params
 
 
+def load_cached(stem: Path, key: str) -> tuple[StreetNetwork | None, bool]:
+    """The cache entry ``<stem>.npz``/``.json`` read under the cache's shared lock.
+
+    Returns ``(network, False)`` on a hit, ``(None, False)`` when there is no entry and
+    ``(None, True)`` when the entry was unusable (half of a pair left by a killed writer, a
+    checksum mismatch, another schema) and has been removed. The removal happens under the
+    exclusive lock and only if the entry is still bad then (a concurrent writer may have
+    replaced it meanwhile, in which case its entry is returned).
+    """
+    side = stem.with_name(stem.name + ".json")
+    if not side.exists():
+        return None, False
+    lock = stem.parent  # the networks/ folder (see planner._atomic.entry_lock)
+    try:
+        with entry_lock(lock, shared=True):
+            net = StreetNetwork.load(stem, key=key)
+    except CacheError as err:
+        with entry_lock(lock):
+            try:
+                net = StreetNetwork.load(stem, key=key)
+            except CacheError:
+                if not side.exists():
+                    return None, False
+                log.warning("%s; rebuilding", err.message)
+                for suffix in (".json", ".npz"):
+                    stem.with_name(stem.name + suffix).unlink(missing_ok=True)
+                return None, True
+    net.meta.update(cache_path=str(stem.with_name(stem.name + ".npz")), from_cache=True)
+    return net, False
+
+
+def save_cached(net: StreetNetwork, stem: Path, key: str) -> None:
+    """Write ``net`` as the cache entry ``<stem>.npz``/``.json`` under the exclusive lock.
+
+    On failure (full disk, read-only folder) both files are removed and the error raised.
+    """
+    with entry_lock(stem.parent):
+        try:
+            net.save(stem, key=key)
+        except (OutputError, OSError):
+            for suffix in (".json", ".npz"):
+                with contextlib.suppress(OSError):
+                    stem.with_name(stem.name + suffix).unlink(missing_ok=True)
+            raise
+    net.meta["cache_path"] = str(stem.with_name(stem.name + ".npz"))
+
+
 def network_cache_key(input_digest: str, mode: str, config: Config | None = None) -> str:
     """SHA-256 hex naming a built network: input digest + mode + build parameters +
     planner version + :data:`NETWORK_SCHEMA`."""
@@ -819,15 +868,11 @@ def build_street_network(source: str | Path | OSMRequest, mode: str = "walk", *,
     stem = cache / "networks" / f"{mode}-{key[:40]}"
     if use_cache:
         sweep_temp_files(cache)
-        if not refresh and stem.with_name(stem.name + ".json").exists():
-            try:
-                net = StreetNetwork.load(stem, key=key)
-                net.meta.update(cache_path=str(stem.with_name(stem.name + ".npz")), from_cache=True)
+        if not refresh:
+            net, dropped = load_cached(stem, key)
+            if net is not None:
                 return net
-            except CacheError as err:
-                log.warning("%s; rebuilding", err.message)
-                for suffix in (".json", ".npz"):
-                    stem.with_name(stem.name + suffix).unlink(missing_ok=True)
+            if dropped:
                 notices.add("cache_entry_corrupt", Severity.WARNING,
                             "a cached street network was unreadable; it was removed and rebuilt",
                             file=str(stem), action="dropped")
@@ -837,12 +882,8 @@ def build_street_network(source: str | Path | OSMRequest, mode: str = "walk", *,
     net.meta["input_sha256"] = digest
     if use_cache:
         try:
-            net.save(stem, key=key)
-            net.meta["cache_path"] = str(stem.with_name(stem.name + ".npz"))
+            save_cached(net, stem, key)
         except (OutputError, OSError) as err:  # read-only or full disk: carry on uncached
-            for suffix in (".json", ".npz"):
-                with contextlib.suppress(OSError):
-                    stem.with_name(stem.name + suffix).unlink(missing_ok=True)
             net.notices.add("cache_write_failed", Severity.WARNING,
                             f"the street network could not be cached ({err}); it was built but not saved",
                             file=str(stem), action="kept")

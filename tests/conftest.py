@@ -87,3 +87,53 @@ def make_feed(tmp_path):
         return write_feed(tmp_path / (name or f"feed{counter['n']}"), merged, as_zip=as_zip)
 
     return _make
+
+
+# ---------------------------------------------------------------------- golden snapshots
+# tests/data/golden/README.md: an intentional change of a snapshot needs
+# `pytest --update-golden` (or PLAN_UPDATE_GOLDEN=1); a plain run only compares.
+
+GOLDEN = DATA / "golden"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite the golden snapshots in tests/data/golden/snapshots/ instead of comparing")
+
+
+class Golden:
+    """Compare text with a snapshot file, or rewrite it when updating."""
+
+    def __init__(self, folder: Path, update: bool):
+        self.folder = folder
+        self.update = update
+
+    def check(self, name: str, text: str) -> None:
+        import difflib
+
+        path = self.folder / name
+        if self.update:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8", newline="\n")
+            return
+        if not path.exists():
+            pytest.fail(f"no golden snapshot {path}; create it with "
+                        f"`python -m pytest tests/test_golden.py --update-golden` and review it", pytrace=False)
+        expected = path.read_text(encoding="utf-8")
+        if expected != text:
+            diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
+                                                f"snapshot/{name}", f"now/{name}", n=1))
+            lines = diff.splitlines()
+            shown = "\n".join(lines[:80]) + (f"\n... {len(lines) - 80} more diff lines" if len(lines) > 80 else "")
+            pytest.fail(f"golden snapshot {name} changed:\n{shown}\n\nIf the change is intended, run "
+                        f"`python -m pytest tests/test_golden.py --update-golden` (or PLAN_UPDATE_GOLDEN=1) "
+                        f"and commit the new snapshot with the change that caused it.", pytrace=False)
+
+
+@pytest.fixture
+def golden(request) -> Golden:
+    import os
+
+    update = bool(request.config.getoption("--update-golden")) or os.environ.get("PLAN_UPDATE_GOLDEN") == "1"
+    return Golden(GOLDEN / "snapshots", update)
