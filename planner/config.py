@@ -29,6 +29,11 @@ Input limits (untrusted archives; see ``anchors/reliability.md`` §6.1)
     compresses about 5-20:1).
 ``max_cell_chars`` : int, default 4096
     Longest CSV cell accepted (the canonical validator's limit); a longer cell drops its row.
+``max_frequency_stop_times`` : int, default 10,000,000
+    Most stop times that frequencies.txt may expand to (departures of each row times the
+    stops of its trip). One row ``00:00:00,999:59:59,1`` means 3.6 million departures: a
+    few bytes of input that would take gigabytes and minutes to build a timetable from, so
+    a feed over the limit is unusable (``planner_too_many_frequency_trips``), naming the row.
 
 GTFS policy
 
@@ -148,6 +153,7 @@ class Config:
     max_member_bytes: int = 4 * GiB
     max_compression_ratio: float = 200.0
     max_cell_chars: int = 4096
+    max_frequency_stop_times: int = 10_000_000
 
     strict: bool = False
     max_dropped_trip_share: float = 0.05

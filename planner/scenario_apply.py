@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from planner.errors import ScenarioError
+from planner.errors import FeedError, ScenarioError
 from planner.gtfs.consolidation import normalise_name
 from planner.gtfs.feed import Feed, FeedSet
-from planner.gtfs.service import service_dates
-from planner.notices import Notices
+from planner.gtfs.service import _Calendar
+from planner.notices import Notices, Severity
 from planner.scenario import AddLine, AddTransfer, AdjustHeadway, RemoveRoute, Scenario
 from planner.timetable import _haversine
 
@@ -334,6 +334,11 @@ def _new_line_feed(fs: FeedSet, scn: Scenario, ch: AddLine) -> tuple[Feed, dict]
             a = d_off[-1] + int(r)
             a_off.append(a)
             d_off.append(a + (ch.dwell_s if k + 1 < len(seg_run) else 0))
+        last = max(ch.departures_s, default=0) + d_off[-1]
+        if last >= _GTFS_TIME_END:
+            raise _err(scn, ch.line, f"add_line '{ch.id}': its last trip would reach the terminus {last / 3600:,.0f} h "
+                       "after midnight; GTFS times end at 999:59:59",
+                       hint="check run_times_min, speed_class_kmh and dwell_min (a speed in m/s instead of km/h?)")
         for t0 in ch.departures_s:
             tid = f"{ch.id}_{direction}_{t0 // 3600:02d}{t0 % 3600 // 60:02d}"
             trips.append({"route_id": ch.id, "service_id": "scenario", "trip_id": tid, "direction_id": direction})
@@ -354,7 +359,18 @@ def _new_line_feed(fs: FeedSet, scn: Scenario, ch: AddLine) -> tuple[Feed, dict]
                                         "date": np.asarray(days, dtype="datetime64[D]").astype("datetime64[s]"),
                                         "exception_type": 1}),
     }
-    feed = _feed_from_frames(fid, tables, hashlib.sha256((scn.digest + ch.id).encode()).hexdigest())
+    notices = Notices()
+    try:
+        feed = _feed_from_frames(fid, tables, hashlib.sha256((scn.digest + ch.id).encode()).hexdigest(), notices)
+    except FeedError as err:
+        # the line's own feed is unusable, e.g. a stop at (0, 0) was dropped and took every trip
+        # with it; name the scenario and the root cause, not the temporary zip
+        causes = [n for n in notices.sorted() if n.severity == Severity.ERROR and n.action != "fatal"]
+        causes += [n for n in err.notices if n not in causes]
+        why = "; ".join(f"{n.code}: {n.message}" + (f" ({n.file} value {n.value})" if n.value != "" else "")
+                        for n in causes[:3])
+        raise _err(scn, ch.line, f"add_line '{ch.id}': the new line is not a usable timetable: {why}",
+                   hint="check the stops' coordinates (lon, lat) and the times") from err
     length_km = float(seg.sum()) / 1000.0
     info = {"line": ch.id, "feed_id": fid, "stops": len(pts), "trips": len(trips), "length_km": round(length_km, 1),
             "end_to_end_min": round((arr[-1]) / 60.0, 1),
@@ -364,14 +380,20 @@ def _new_line_feed(fs: FeedSet, scn: Scenario, ch: AddLine) -> tuple[Feed, dict]
 
 
 def _baseline_days(fs: FeedSet) -> list[str]:
+    """Every date on which some baseline service runs (counted per day, never per service)."""
     days: set = set()
     for f in fs:
-        sd = service_dates(f)
-        days.update(sd["date"].to_numpy(dtype="datetime64[D]").tolist())
+        res = _Calendar(f).day_counts(None)
+        if res is not None:
+            lo, counts = res
+            days.update((np.flatnonzero(counts > 0.5) + lo).astype("datetime64[D]").tolist())
     return sorted(days)
 
 
-def _feed_from_frames(fid: str, tables: dict[str, pd.DataFrame], digest: str) -> Feed:
+_GTFS_TIME_END = 1000 * 3600  # 1000:00:00, one past the last time GTFS can write
+
+
+def _feed_from_frames(fid: str, tables: dict[str, pd.DataFrame], digest: str, notices: Notices | None = None) -> Feed:
     """A Feed from plain frames, typed through the real loader (write + read, no shortcuts)."""
     import tempfile
     from pathlib import Path
@@ -385,7 +407,7 @@ def _feed_from_frames(fid: str, tables: dict[str, pd.DataFrame], digest: str) ->
         for name, df in tables.items():
             frames[name] = df
         write_feed_zip(frames, path)
-        feed = read_feed(path, fid)
+        feed = read_feed(path, fid, notices=notices)
     return replace(feed, digest=digest, path=Path(f"<scenario {fid}>"))
 
 

@@ -34,11 +34,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from planner.errors import NoServiceError
+from planner.errors import ConfigError, NoServiceError
 from planner.gtfs.feed import Feed, FeedSet
 from planner.gtfs.frequencies import expand_frequencies
 from planner.gtfs.modes import MODES, modes_of_route_types
-from planner.gtfs.service import service_dates, to_date
+from planner.gtfs.service import active_services, service_date_range, to_date
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -203,8 +203,7 @@ def _interpolate(st: pd.DataFrame, stop_lat: dict, stop_lon: dict) -> tuple[np.n
 def _feed_trips(feed: Feed, day: np.datetime64, t0: int, t1: int, shift_s: int) -> pd.DataFrame:
     """Stop events of the feed's trips that touch [t0, t1] on ``day``, namespaced, times shifted."""
     trips, st = expand_frequencies(feed)
-    sd = service_dates(feed)
-    if st.empty or sd.empty:
+    if st.empty:
         return pd.DataFrame()
     st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
     stops = feed.stops
@@ -215,12 +214,11 @@ def _feed_trips(feed: Feed, day: np.datetime64, t0: int, t1: int, shift_s: int) 
     max_t = float(np.nanmax(arr)) if len(arr) else 0.0
     k_min = -int(max_t // DAY)
     k_max = max(int(np.floor((t1 - shift_s) / DAY)), 0)
-    days = sd["date"].to_numpy(dtype="datetime64[D]")
     frames = []
     trip_first = st.groupby("trip_id", sort=False)["dep"].first()
     trip_last = st.groupby("trip_id", sort=False)["arr"].last()
     for k in range(k_min, k_max + 1):
-        services = set(sd.loc[days == day + np.timedelta64(k, "D"), "service_id"])
+        services = active_services(feed, day + np.timedelta64(k, "D"))
         if not services:
             continue
         on = trips.loc[trips["service_id"].isin(services), ["trip_id", "route_id"]]
@@ -280,7 +278,7 @@ def build_timetable(
     t0, t1 = int(window[0]), int(window[1])
     if t1 < t0:
         msg = f"window ends ({t1} s) before it starts ({t0} s)"
-        raise ValueError(msg)
+        raise ConfigError(msg, code="invalid_window")
     ref_tz = flist[0].timezone
     ref_off = _utc_offset_s(ref_tz, day)
     events = []
@@ -295,12 +293,11 @@ def build_timetable(
     if not events:
         ranges = []
         for f in flist:
-            sd = service_dates(f)
-            if sd.empty:
+            first, last, _n = service_date_range(f)
+            if first is None:
                 ranges.append(f"{f.feed_id}: no service dates")
             else:
-                d = sd["date"].to_numpy(dtype="datetime64[D]")
-                ranges.append(f"{f.feed_id}: {d.min()} to {d.max()}")
+                ranges.append(f"{f.feed_id}: {first} to {last}")
         msg = f"no trips run on {day} between {t0 // 3600:02d}:{t0 % 3600 // 60:02d} and {t1 // 3600:02d}:{t1 % 3600 // 60:02d}"
         raise NoServiceError(msg, code="planner_no_service_on_date",
                              hint="choose a date in the feeds' service range (" + "; ".join(ranges) + ")")

@@ -175,6 +175,8 @@ def _open_folder(root: Path, feed: str, config: Config, notices: Notices) -> Sou
 
 
 def _unsafe_member(name: str) -> str | None:
+    if not name:
+        return "empty name"
     if len(name.encode("utf-8", "surrogateescape")) > 255:
         return "name longer than 255 bytes"
     if _UNSAFE_CHARS.search(name):
@@ -190,7 +192,9 @@ def _unsafe_member(name: str) -> str | None:
 
 def _local_header_end(fh, info: zipfile.ZipInfo, archive_size: int) -> int | None:
     """Offset just past the member's data, from its local header; None if unreadable."""
-    if info.header_offset + 30 > archive_size:
+    # zipfile shifts offsets by the bytes found before the archive; a forged directory can
+    # make the shifted offset negative (issue 11 fuzzing: seek() then raised EINVAL)
+    if info.header_offset < 0 or info.header_offset + 30 > archive_size:
         return None
     fh.seek(info.header_offset)
     header = fh.read(30)
@@ -212,9 +216,13 @@ def _open_zip(path: Path, feed: str, config: Config, notices: Notices, size: int
         shown = magic.decode("latin-1").encode("unicode_escape").decode("ascii")
         _fatal(notices, src, "input_not_zip", f"not a zip archive or folder (starts with '{shown}')",
                hint="a GTFS feed is a .zip file or a folder; an HTML error page saved as .zip looks like this")
+    _check_directory_size(src, config, notices, size)
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as err:
+    except NotImplementedError as err:  # e.g. "zip file version 6.4" (a multi-disk or newer format)
+        _fatal(notices, src, "zip_unsupported", f"zip archive uses a feature Python cannot read: {err}",
+               hint="re-create the zip with a standard tool (deflate, one disk)")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error, IndexError, KeyError) as err:
         _fatal(notices, src, "zip_corrupt", f"zip archive is corrupt: {err}", hint="download the feed again")
     src._zip = zf
     try:
@@ -223,6 +231,48 @@ def _open_zip(path: Path, feed: str, config: Config, notices: Notices, size: int
         src.close()
         raise
     return src
+
+
+#: generous room per central-directory entry: 46 fixed bytes, a name of at most 255 bytes
+#: (longer ones are refused anyway) and extra fields (timestamps, ZIP64 sizes, unicode names)
+_MAX_CD_ENTRY_BYTES = 4096
+
+
+def _check_directory_size(src: Source, config: Config, notices: Notices, size: int) -> None:
+    """Refuse too many members *before* ``zipfile`` parses the central directory.
+
+    ``zipfile.ZipFile`` builds a ``ZipInfo`` for every entry up front: a 100 MB archive of a
+    million empty members costs about a gigabyte and many seconds before any member count
+    could be checked (issue 11). The end record states the entry count and the directory
+    size; both are checked here against ``max_archive_members``. An end record that cannot
+    be found is left to ``zipfile`` to report.
+    """
+    tail_len = min(size, 22 + 0xFFFF)
+    with open(src.path, "rb") as fh:
+        fh.seek(size - tail_len)
+        tail = fh.read(tail_len)
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + 22 > len(tail):
+            return
+        _sig, _d, _dcd, _n_disk, entries, cd_size, _cd_off, _clen = struct.unpack("<4s4H2LH", tail[at:at + 22])
+        eocd_pos = size - tail_len + at
+        if (entries == 0xFFFF or cd_size == 0xFFFFFFFF) and eocd_pos >= 20:
+            fh.seek(eocd_pos - 20)
+            loc = fh.read(20)
+            if loc[:4] == b"PK\x06\x07":
+                (z64_off,) = struct.unpack("<Q", loc[8:16])
+                if 0 <= z64_off <= size - 56:
+                    fh.seek(z64_off)
+                    rec = fh.read(56)
+                    if rec[:4] == b"PK\x06\x06":
+                        entries, cd_size = struct.unpack("<QQ", rec[32:48])
+    limit = config.max_archive_members
+    if entries > limit:
+        _fatal(notices, src, "zip_too_large", f"archive declares {entries:,} members, over the limit of {limit:,}")
+    if cd_size > max(limit, 1) * _MAX_CD_ENTRY_BYTES:
+        _fatal(notices, src, "zip_too_large",
+               f"archive's central directory is {cd_size:,} bytes, more than {limit:,} members can need "
+               "(a directory of very many members or huge extra fields)")
 
 
 def _check_zip(src: Source, zf: zipfile.ZipFile, config: Config, notices: Notices, size: int) -> None:

@@ -2,7 +2,10 @@
 
 Each converter takes a ``str`` Series (empty string = no value) and returns the typed
 values plus a boolean mask of values that are present but invalid. Scalar twins
-(:func:`parse_time`, :func:`format_time`, :func:`parse_date`) exist for the API and tests.
+(:func:`parse_time`, :func:`format_time`, :func:`parse_date`) exist for the API and tests;
+they raise :class:`~planner.errors.InputError` (a ``ValueError``) naming the value, never a
+bare ``ValueError`` from ``datetime`` or ``int`` (issue 11: ``tests/test_fuzz.py`` checks
+that they agree with the vectorised converters on arbitrary text).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from planner.errors import InputError
+
 __all__ = ["format_time", "parse_date", "parse_time"]
 
 TIME_RE = r"^([0-9]{1,3}):([0-5][0-9]):([0-5][0-9])$"
@@ -29,7 +34,8 @@ LANG_RE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
 EMAIL_RE = r"^[^@\s]+@[^@\s]+$"
 URL_RE = r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$"
 MIN_YEAR, MAX_YEAR = 1970, 2199
-_TIME_SCALAR = re.compile(TIME_RE)
+_TIME_SCALAR = re.compile(r"([0-9]{1,3}):([0-5][0-9]):([0-5][0-9])\Z")
+_DATE_SCALAR = re.compile(r"[0-9]{8}")
 
 
 def parse_time(text: str) -> int:
@@ -40,10 +46,10 @@ def parse_time(text: str) -> int:
     >>> parse_time("7:05:03")
     25503
     """
-    m = _TIME_SCALAR.match(text.strip())
+    m = _TIME_SCALAR.match(text.strip()) if isinstance(text, str) else None
     if not m:
-        msg = f"invalid GTFS time {text!r} (expected H:MM:SS, minutes and seconds below 60)"
-        raise ValueError(msg)
+        msg = f"invalid GTFS time {_shown(text)} (expected H:MM:SS, minutes and seconds below 60)"
+        raise InputError(msg, code="invalid_time")
     h, mi, s = (int(g) for g in m.groups())
     return h * 3600 + mi * 60 + s
 
@@ -54,10 +60,14 @@ def format_time(seconds: int) -> str:
     >>> format_time(92100)
     '25:35:00'
     """
-    seconds = int(seconds)
+    try:
+        seconds = int(seconds)
+    except (TypeError, ValueError, OverflowError) as err:
+        msg = f"time out of range: {_shown(seconds)} is not a whole number of seconds"
+        raise InputError(msg, code="invalid_time") from err
     if seconds < 0 or seconds >= 1000 * 3600:
-        msg = f"time out of range: {seconds} s"
-        raise ValueError(msg)
+        msg = f"time out of range: {seconds} s (GTFS times run from 00:00:00 to 999:59:59)"
+        raise InputError(msg, code="invalid_time")
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{h:02d}:{m:02d}:{s:02d}"
@@ -65,15 +75,24 @@ def format_time(seconds: int) -> str:
 
 def parse_date(text: str) -> dt.date:
     """A ``YYYYMMDD`` date (years 1970-2199)."""
-    t = text.strip()
-    if not re.fullmatch(DATE_RE, t):
-        msg = f"invalid GTFS date {text!r} (expected YYYYMMDD)"
-        raise ValueError(msg)
-    d = dt.date(int(t[:4]), int(t[4:6]), int(t[6:]))
+    t = text.strip() if isinstance(text, str) else ""
+    if not _DATE_SCALAR.fullmatch(t):
+        msg = f"invalid GTFS date {_shown(text)} (expected YYYYMMDD)"
+        raise InputError(msg, code="invalid_date")
+    try:
+        d = dt.date(int(t[:4]), int(t[4:6]), int(t[6:]))
+    except ValueError as err:  # 20240230, month 13...
+        msg = f"invalid GTFS date {_shown(text)}: {err}"
+        raise InputError(msg, code="invalid_date") from err
     if not MIN_YEAR <= d.year <= MAX_YEAR:
-        msg = f"date {text!r} outside {MIN_YEAR}-{MAX_YEAR}"
-        raise ValueError(msg)
+        msg = f"date {_shown(text)} outside {MIN_YEAR}-{MAX_YEAR}"
+        raise InputError(msg, code="invalid_date")
     return d
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _arrow(s: pd.Series) -> pa.Array:
@@ -121,7 +140,9 @@ def to_int(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ok &= lengths <= 18
     if ok.any():
         idx = np.flatnonzero(ok)
-        out[idx] = pc.cast(arr.take(pa.array(idx)), pa.int64()).to_numpy()
+        # arrow's cast refuses a leading '+', which INT_RE (and the GTFS reference) allow
+        digits = pc.replace_substring_regex(arr.take(pa.array(idx)), pattern=r"^\+", replacement="")
+        out[idx] = pc.cast(digits, pa.int64()).to_numpy()
     return out, ok, present & ~ok
 
 

@@ -54,8 +54,16 @@ class CsvFatal(Exception):
         self.field = field
 
 
-def _line_of(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
+#: a line break as the csv module counts them (``\r\n``, a bare ``\r`` or ``\n``): line
+#: numbers of bad bytes and of rows must agree, also in files with old Mac line endings
+_BREAK = re.compile(r"\r\n|\r|\n")
+_BREAK_OR_BAD = re.compile("\r\n|\r|\n|[\udc80-\udcff]")
+
+
+def _count_lines(text: str) -> int:
+    """Physical lines of ``text`` (a last line without a break counts)."""
+    n = len(_BREAK.findall(text))
+    return n + (1 if text and not text.endswith(("\n", "\r")) else 0)
 
 
 def decode(data: bytes) -> tuple[str, dict[int, int]]:
@@ -79,14 +87,18 @@ def decode(data: bytes) -> tuple[str, dict[int, int]]:
         pass
     text = data.decode("utf-8", errors="surrogateescape")
     bad: dict[int, int] = {}
-    # map char positions back to byte offsets only for the (few) bad lines
-    for m in _SURROGATE.finditer(text):
-        line = _line_of(text, m.start())
+    # one pass: the line of every bad byte and its byte offset (the first per line)
+    line, pos, offset = 1, 0, 0
+    for m in _BREAK_OR_BAD.finditer(text):
+        if m.group()[0] in "\r\n":
+            line += 1
+            continue
         if line not in bad:
-            prefix = text[: m.start()].encode("utf-8", errors="surrogateescape")
-            bad[line] = len(prefix)
-        if len(bad) > 10_000:
-            break
+            offset += len(text[pos:m.start()].encode("utf-8", errors="surrogateescape"))
+            pos = m.start()
+            bad[line] = offset
+            if len(bad) > 10_000:
+                break
     if len(bad) > 10_000 or (len(bad) > 100 and len(bad) * 2 > text.count("\n") + 1):
         msg = "file is not valid UTF-8 (most lines have invalid bytes); is it Latin-1/Windows-1252?"
         raise CsvFatal(msg, code="invalid_character", line=min(bad), hint="re-encode the file as UTF-8")
@@ -94,11 +106,15 @@ def decode(data: bytes) -> tuple[str, dict[int, int]]:
 
 
 def _header(text: str) -> tuple[list[str], int]:
-    """Column names of the first non-empty line and the length of that line in chars."""
-    first_nl = text.find("\n")
-    head = text if first_nl < 0 else text[:first_nl]
-    row = next(csv.reader([head.rstrip("\r")]), [])
-    return [c.strip() for c in row], (len(text) if first_nl < 0 else first_nl + 1)
+    """Column names of the first line and the length of that line (with its break) in chars."""
+    m = _BREAK.search(text)
+    head = text if m is None else text[:m.start()]
+    try:
+        row = next(csv.reader([head]), [])
+    except csv.Error as err:  # a NUL or a stray quote in the header line
+        msg = f"the header line cannot be read as CSV: {err}"
+        raise CsvFatal(msg, code="csv_parsing_failed", line=1, hint="fix the first line of the file") from err
+    return [c.strip() for c in row], (len(text) if m is None else m.end())
 
 
 def tokenize(data: bytes, *, feed: str, file: str, notices: Notices, max_cell_chars: int) -> RawTable:
@@ -146,11 +162,11 @@ def _simple_quoting(body: str) -> bool:
 
 def _fast(body: str, header: list[str]) -> RawTable | None:
     """pyarrow tokeniser; None when the file needs the exact path."""
-    if "\n\n" in body or "\n\r\n" in body or body.startswith(("\n", "\r\n")):
-        return None
+    if "\n\n" in body or "\n\r\n" in body or body.startswith(("\n", "\r\n", "\ufeff")):
+        return None  # (pyarrow would also drop a BOM that starts the body, the exact path keeps it)
     if "\r" in body and body.count("\r") != body.count("\r\n"):
         return None
-    if not body.strip():
+    if not body.strip("\r\n"):
         return RawTable(header, {c: pd.Series([], dtype="str") for c in header}, np.zeros(0, np.int64))
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -192,7 +208,7 @@ def _exact(body: str, header: list[str], *, feed: str, file: str, notices: Notic
     rows: list[list[str]] = []
     lines: list[int] = []
     dropped: list[tuple[int, list[str]]] = []
-    total_lines = body.count("\n") + (0 if body.endswith("\n") or not body else 1) + 1
+    total_lines = _count_lines(body) + 1
     reader = csv.reader(io.StringIO(body, newline=""), strict=False)
     end = 1  # physical line where the previous row ended (header = 1)
     errors = 0
@@ -221,11 +237,13 @@ def _exact(body: str, header: list[str], *, feed: str, file: str, notices: Notic
             if start not in bad_lines:
                 notices.add("empty_row", Severity.WARNING, "empty line", feed=feed, file=file, line=start, action="dropped")
             continue
-        if bad_lines and any(line in bad_lines for line in range(start, end + 1)):
-            line = next(ln for ln in range(start, end + 1) if ln in bad_lines)
+        if bad_lines and (any(line in bad_lines for line in range(start, end + 1))
+                          or any(_SURROGATE.search(v) for v in row)):
+            line = next((ln for ln in range(start, end + 1) if ln in bad_lines), start)
             col = next((i for i, v in enumerate(row) if _SURROGATE.search(v)), -1)
+            where = f"byte offset {bad_lines[line]} of the file" if line in bad_lines else "this row"
             notices.add("invalid_character", Severity.ERROR,
-                        f"invalid UTF-8 byte at byte offset {bad_lines[line]} of the file",
+                        f"invalid UTF-8 byte at {where}",
                         feed=feed, file=file, line=line, field=header[col] if 0 <= col < ncols else "",
                         value=_SURROGATE.sub("\ufffd", ",".join(row)), action="dropped")
             dropped.append((start, [_SURROGATE.sub("\ufffd", v) for v in row]))
