@@ -42,7 +42,6 @@ from scipy.spatial import cKDTree
 from planner import __version__
 from planner.config import Config
 from planner.errors import InputError, OutputError
-from planner.gtfs.consolidation import local_xy
 from planner.gtfs.modes import MODES
 from planner.notices import Notices, Severity
 from planner.routing import Footpaths
@@ -247,25 +246,30 @@ class Network:
         return out
 
     def _stop_xy(self) -> np.ndarray:
+        """Stop positions on the sphere (x, y, z metres; see :func:`sphere_xyz`) and their tree.
+
+        Straight-line distances are great-circle distances computed from these, so they do
+        not depend on the other stops: an equirectangular projection around the stops' mean
+        latitude (as before issue 11) made a stop nobody uses shift every walking time by a
+        rounding second, and erred by several per cent far from the mean latitude of a
+        country-wide network (found by ``tests/test_properties.py``).
+        """
         cached = getattr(self, "_stop_xy_cache", None)
         if cached is None:
             tt = self.timetable
-            cached = local_xy(tt.stop_lat, tt.stop_lon, self._lat0())
+            cached = sphere_xyz(tt.stop_lat, tt.stop_lon)
             self._stop_xy_cache = cached
             self._stop_tree = cKDTree(cached)
         return cached
 
-    def _lat0(self) -> float:
-        return float(np.nanmean(self.timetable.stop_lat)) if self.n_stops else 0.0
-
     def _straight_line(self, lon, lat, target_mask, limit_s):
         cfg = self.config
         xy = self._stop_xy()
-        p = local_xy(np.array([lat]), np.array([lon]), self._lat0())[0]
+        p = sphere_xyz(np.array([lat]), np.array([lon]))[0]
         radius = limit_s * cfg.walk_speed_mps / cfg.straight_line_detour
         idx = np.asarray(self._stop_tree.query_ball_point(p, radius), dtype=np.int64)
         idx = idx[target_mask[idx]] if len(idx) else idx
-        d = np.hypot(*(xy[idx] - p).T) * cfg.straight_line_detour if len(idx) else np.zeros(0)
+        d = arc_m(xy[idx], p) * cfg.straight_line_detour if len(idx) else np.zeros(0)
         return idx.astype(np.int32), d / cfg.walk_speed_mps, d
 
     def _local_access(self, lon, lat):
@@ -273,11 +277,11 @@ class Network:
         the detour factor at ``Config.local_access_speed_kmh``, up to ``local_access_max_s``."""
         cfg = self.config
         xy = self._stop_xy()
-        p = local_xy(np.array([lat]), np.array([lon]), self._lat0())[0]
+        p = sphere_xyz(np.array([lat]), np.array([lon]))[0]
         speed = cfg.local_access_speed_kmh / 3.6
         radius = cfg.local_access_max_s * speed / cfg.straight_line_detour
         idx = np.asarray(self._stop_tree.query_ball_point(p, radius), dtype=np.int64)
-        d = np.hypot(*(xy[idx] - p).T) * cfg.straight_line_detour if len(idx) else np.zeros(0)
+        d = arc_m(xy[idx], p) * cfg.straight_line_detour if len(idx) else np.zeros(0)
         return idx.astype(np.int32), d / speed, d
 
     def _drive_to_rail(self, lon, lat):
@@ -543,6 +547,26 @@ def _street_footpaths(net: Network, progress: bool):
             np.asarray(met, np.float64), np.full(n, LINK_STREET, np.int8))
 
 
+#: the sphere of :func:`planner.timetable._haversine` (mean Earth radius)
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def sphere_xyz(lat, lon) -> np.ndarray:
+    """Points on a sphere of the Earth's mean radius, in metres (n x 3): the straight-line
+    (chord) distance between two of them never exceeds the great-circle one, so a k-d tree
+    query with a radius in metres finds every pair within that walking distance."""
+    la = np.radians(np.asarray(lat, dtype=np.float64))
+    lo = np.radians(np.asarray(lon, dtype=np.float64))
+    c = np.cos(la)
+    return np.column_stack([c * np.cos(lo), c * np.sin(lo), np.sin(la)]) * EARTH_RADIUS_M
+
+
+def arc_m(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Great-circle metres between points of :func:`sphere_xyz` (rows of ``a`` and ``b``)."""
+    chord = np.linalg.norm(np.asarray(a) - np.asarray(b), axis=-1)
+    return 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(chord / (2.0 * EARTH_RADIUS_M), 1.0))
+
+
 def _straight_footpaths(net: Network):
     """Straight-line footpaths for pairs where at least one stop is off the street network."""
     cfg = net.config
@@ -555,7 +579,7 @@ def _straight_footpaths(net: Network):
     if len(pairs) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
     pairs = pairs[off[pairs[:, 0]] | off[pairs[:, 1]]]
-    d = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T) * cfg.straight_line_detour
+    d = arc_m(xy[pairs[:, 0]], xy[pairs[:, 1]]) * cfg.straight_line_detour
     src = np.r_[pairs[:, 0], pairs[:, 1]]
     dst = np.r_[pairs[:, 1], pairs[:, 0]]
     dd = np.r_[d, d]
@@ -580,7 +604,7 @@ def _local_rail_links(net: Network):
     pairs = cKDTree(xy).query_pairs(radius, output_type="ndarray")
     if len(pairs) == 0:
         return empty
-    d = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T) * cfg.straight_line_detour
+    d = arc_m(xy[pairs[:, 0]], xy[pairs[:, 1]]) * cfg.straight_line_detour
     a, b = idx[pairs[:, 0]], idx[pairs[:, 1]]
     return (np.r_[a, b].astype(np.int64), np.r_[b, a].astype(np.int64), np.r_[d, d] / speed, np.r_[d, d])
 
@@ -620,7 +644,7 @@ def _merge_transfers(net: Network, src, dst, sec, met, how):
         else:  # 0/1: recommended or timed: keep the walk (or add one at walking speed)
             if walked is None:
                 xy = net._stop_xy()
-                d = float(np.hypot(*(xy[a] - xy[b]))) * net.config.straight_line_detour
+                d = float(arc_m(xy[a], xy[b])) * net.config.straight_line_detour
                 walked = (d / net.config.walk_speed_mps, d)
             new_src.append(a)
             new_dst.append(b)

@@ -192,7 +192,7 @@ MAX_NUMBER = 1e7
 
 
 def _number(p: _Problems, path: tuple, value: Any, *, positive: bool = True, allow_zero: bool = False,
-            maximum: float = MAX_NUMBER) -> float | None:
+            maximum: float = MAX_NUMBER, minimum: float | None = None) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         p.add(path, f"must be a number, got {_short(value)}")
         return None
@@ -204,6 +204,9 @@ def _number(p: _Problems, path: tuple, value: Any, *, positive: bool = True, all
         return None
     if abs(value) > maximum:
         p.add(path, f"must be at most {maximum:g}, got {_short(value)}")
+        return None
+    if minimum is not None and value < minimum:
+        p.add(path, f"must be at least {minimum:g}, got {_short(value)}")
         return None
     return float(value)
 
@@ -367,15 +370,18 @@ def _add_line(p: _Problems, path: tuple, body: dict, line: int) -> AddLine | Non
             run_times = [round(v * 60) for v in vals if v is not None]
     speed = None
     if "speed_class_kmh" in body:
-        speed = _number(p, (*path, "speed_class_kmh"), body["speed_class_kmh"])
+        # a speed of 1e-300 km/h overflowed the run-time model (issue 11 fuzzing)
+        speed = _number(p, (*path, "speed_class_kmh"), body["speed_class_kmh"], minimum=1.0, maximum=1000.0)
     if (run_times is None) == (speed is None) and not ("run_times_min" in body and "speed_class_kmh" in body):
         if run_times is None and speed is None:
             p.add(path, "give 'run_times_min' (per segment) or 'speed_class_kmh' (kinematic run times)")
     if "run_times_min" in body and "speed_class_kmh" in body:
         p.add(path, "give either 'run_times_min' or 'speed_class_kmh', not both")
     dwell = _number(p, (*path, "dwell_min"), body.get("dwell_min", 2), allow_zero=True)
-    accel = _number(p, (*path, "accel_mps2"), body["accel_mps2"]) if "accel_mps2" in body else None
-    brake = _number(p, (*path, "brake_mps2"), body["brake_mps2"]) if "brake_mps2" in body else None
+    accel = _number(p, (*path, "accel_mps2"), body["accel_mps2"], minimum=0.01, maximum=10.0) \
+        if "accel_mps2" in body else None
+    brake = _number(p, (*path, "brake_mps2"), body["brake_mps2"], minimum=0.01, maximum=10.0) \
+        if "brake_mps2" in body else None
     align = _number(p, (*path, "alignment_factor"), body.get("alignment_factor", 1.1))
     if align is not None and align < 1:
         p.add((*path, "alignment_factor"), "must be at least 1 (track length / straight-line distance)")

@@ -365,9 +365,16 @@ def _new_line_feed(fs: FeedSet, scn: Scenario, ch: AddLine) -> tuple[Feed, dict]
     except FeedError as err:
         # the line's own feed is unusable, e.g. a stop at (0, 0) was dropped and took every trip
         # with it; name the scenario and the root cause, not the temporary zip
-        causes = [n for n in notices.sorted() if n.severity == Severity.ERROR and n.action != "fatal"]
-        causes += [n for n in err.notices if n not in causes]
-        why = "; ".join(f"{n.code}: {n.message}" + (f" ({n.file} value {n.value})" if n.value != "" else "")
+        errors = [n for n in notices.sorted() if n.severity == Severity.ERROR and n.action != "fatal"]
+        # the first cause first: a dropped stop before the stop times and trips it took along
+        order = {"stops.txt": 0, "routes.txt": 1, "trips.txt": 2, "stop_times.txt": 3}
+        errors.sort(key=lambda n: order.get(n.file, 4))
+        causes, seen = [], set()
+        for n in [*errors, *err.notices]:
+            if (n.code, n.file) not in seen:
+                seen.add((n.code, n.file))
+                causes.append(n)
+        why = "; ".join(f"{n.code}: {n.message}" + (f" ({n.file}, value {n.value})" if n.value != "" else "")
                         for n in causes[:3])
         raise _err(scn, ch.line, f"add_line '{ch.id}': the new line is not a usable timetable: {why}",
                    hint="check the stops' coordinates (lon, lat) and the times") from err

@@ -57,6 +57,7 @@ FIXTURES: dict[str, tuple[str, str]] = {
     "scenario_nan_headway.yaml": ("scenario", "invalid_scenario"),
     "scenario_inf_dwell.yaml": ("scenario", "invalid_scenario"),
     "scenario_mode_list.yaml": ("scenario", "invalid_scenario"),
+    "scenario_speed_near_zero.yaml": ("scenario", "invalid_scenario"),
     "scenario_stop_at_origin.yaml": ("scenario_apply", "invalid_scenario"),
     "scenario_too_slow_line.yaml": ("scenario_apply", "invalid_scenario"),
 }
@@ -168,6 +169,8 @@ def scenario_fixtures() -> dict[str, str]:
         # TypeError: unhashable type 'list' (mode looked up in a dict)
         "scenario_mode_list.yaml": _LINE.format(stops="Castle", speed="speed_class_kmh: 80").replace("mode: bus",
                                                                                                       "mode: []"),
+        # 7e-308 km/h: RuntimeWarning (overflow) in the run-time model, then inf seconds
+        "scenario_speed_near_zero.yaml": _LINE.format(stops="Castle", speed="speed_class_kmh: 7.4e-308"),
         # the new line's own feed was unusable (stop dropped at (0, 0)): a FeedError about a
         # temporary zip instead of the scenario's line
         "scenario_stop_at_origin.yaml": _LINE.format(stops="{lon: 0.0, lat: 0.0}", speed="speed_class_kmh: 80"),

@@ -272,3 +272,76 @@ def test_removing_a_referenced_stop_drops_its_trips_never_raises(tmp_path_factor
         read_feed(path, "f", config=CFG)
     except FeedError as err:
         assert err.code in {"planner_too_many_dropped_trips", "planner_feed_unusable"}, str(err)
+
+
+# ---------------------------------------------------------------------------- calendars
+@st.composite
+def random_calendars(draw) -> dict[str, list[list[str]]]:
+    """calendar.txt / calendar_dates.txt rows over 2023-2025 plus trips on those services."""
+    day0 = np.datetime64("2023-12-20")
+    n = draw(st.integers(0, 5))
+    cal = [["service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+            "start_date", "end_date"]]
+    for k in range(n):
+        a = day0 + np.timedelta64(draw(st.integers(0, 60)), "D")
+        b = a + np.timedelta64(draw(st.integers(0, 40)), "D")
+        flags = [str(int(draw(st.booleans()))) for _ in range(7)]
+        cal.append([f"S{k}", *flags, str(a).replace("-", ""), str(b).replace("-", "")])
+    cd = [["service_id", "date", "exception_type"]]
+    seen = set()
+    for _ in range(draw(st.integers(0 if n else 1, 8))):
+        sid = f"S{draw(st.integers(0, n + 1))}"
+        d = day0 + np.timedelta64(draw(st.integers(0, 100)), "D")
+        if (sid, d) not in seen:
+            seen.add((sid, d))
+            cd.append([sid, str(d).replace("-", ""), draw(st.sampled_from(["1", "2"]))])
+    services = sorted({r[0] for r in cal[1:]} | {r[0] for r in cd[1:]})
+    trips = [["route_id", "service_id", "trip_id"]]
+    st_rows = [["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence"]]
+    for j in range(draw(st.integers(1, 6))):
+        trips.append(["R1", draw(st.sampled_from(services)), f"T{j}"])
+        st_rows += [[f"T{j}", "08:00:00", "08:00:00", "S1", "1"], [f"T{j}", "08:10:00", "08:10:00", "B", "2"]]
+    files = {"calendar.txt": cal, "calendar_dates.txt": cd, "trips.txt": trips, "stop_times.txt": st_rows}
+    return {k: v for k, v in files.items() if len(v) > 1 or k in {"trips.txt", "stop_times.txt"}}
+
+
+def _brute_force(feed):
+    """The definitions, by listing every (service, date) pair (service_dates)."""
+    from planner.gtfs import service_dates
+
+    sd = service_dates(feed)
+    days = sd["date"].to_numpy(dtype="datetime64[D]")
+    per_service = feed.trips["service_id"].value_counts()
+    counts: dict = {}
+    for sid, d in zip(sd["service_id"], days, strict=True):
+        counts[d] = counts.get(d, 0) + int(per_service.get(sid, 0))
+    return sd, days, counts
+
+
+@PROPERTY
+@given(random_calendars())
+def test_calendar_lookups_agree_with_listing_every_date(tmp_path_factory, files):
+    from planner.gtfs.service import active_services, busiest_date, service_date_range
+    from tests.conftest import MINI
+
+    work = tmp_path_factory.mktemp("calendar")
+    base = {k: [r.split(",") for r in v.strip().split("\n")] for k, v in MINI.items() if k != "calendar.txt"}
+    path = write_rows(work / "feed", {**base, **files})
+    try:
+        feed = read_feed(path, "f", config=replace(CFG, max_dropped_trip_share=1.0))
+    except FeedError:
+        return  # no usable trips: nothing to compare
+    sd, days, counts = _brute_force(feed)
+    first, last, n = service_date_range(feed)
+    if len(days):
+        assert (first, last, n) == (days.min(), days.max(), len(np.unique(days)))
+    else:
+        assert (first, last, n) == (None, None, 0)
+    for d in np.arange(np.datetime64("2023-12-18"), np.datetime64("2024-04-05")):
+        assert active_services(feed, d) == set(sd.loc[days == d, "service_id"]), d
+    if counts:
+        best = max(counts.values())
+        assert busiest_date([feed]) == min(d for d, k in counts.items() if k == best)
+    else:
+        with pytest.raises(NoServiceError):
+            busiest_date([feed])

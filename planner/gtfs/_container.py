@@ -251,7 +251,8 @@ def _check_directory_size(src: Source, config: Config, notices: Notices, size: i
     with open(src.path, "rb") as fh:
         fh.seek(size - tail_len)
         tail = fh.read(tail_len)
-        at = tail.rfind(b"PK\x05\x06")
+        # as zipfile does: the record without a comment first, else the last signature
+        at = len(tail) - 22 if tail[-22:-18] == b"PK\x05\x06" else tail.rfind(b"PK\x05\x06")
         if at < 0 or at + 22 > len(tail):
             return
         _sig, _d, _dcd, _n_disk, entries, cd_size, _cd_off, _clen = struct.unpack("<4s4H2LH", tail[at:at + 22])
