@@ -56,6 +56,7 @@ import numba
 import numpy as np
 
 from planner.errors import InputError
+from planner.geodesy import arc_m, sphere_xyz
 from planner.grid import (
     Grid,
     Opportunities,
@@ -210,8 +211,8 @@ class AccessProblem:
     driver needs to make chunks and put results back on the grid.
 
     ``dest_cell`` is the grid cell of each destination (-1 for points outside the grid);
-    ``dest_node``/``dest_snap_m`` their walk-network node and snap distance, ``dest_xy``
-    local metres (equirectangular around ``lat0``, the network's) for straight lines.
+    ``dest_node``/``dest_snap_m`` their walk-network node and snap distance, ``dest_xyz``
+    their points on the sphere (:func:`planner.geodesy.sphere_xyz`) for straight lines.
     """
 
     shared: AccessShared
@@ -219,8 +220,7 @@ class AccessProblem:
     dest_cell: np.ndarray
     dest_node: np.ndarray
     dest_snap_m: np.ndarray
-    dest_xy: np.ndarray
-    lat0: float
+    dest_xyz: np.ndarray
     origin_cell: np.ndarray
     origin_lon: np.ndarray
     origin_lat: np.ndarray
@@ -321,7 +321,7 @@ def access_chunk(shared: AccessShared, chunk: AccessChunk) -> np.ndarray:
     return times if shared.want_times else acc
 
 
-def _access_legs(net: Network, lon: np.ndarray, lat: np.ndarray, lat0: float, *, park_and_ride: bool = False,
+def _access_legs(net: Network, lon: np.ndarray, lat: np.ndarray, *, park_and_ride: bool = False,
                  local: bool = False) -> list:
     """:meth:`Network.access` of many points, skipping the points with no stop in reach.
 
@@ -332,7 +332,6 @@ def _access_legs(net: Network, lon: np.ndarray, lat: np.ndarray, lat0: float, *,
     """
     from scipy.spatial import cKDTree
 
-    from planner.gtfs.consolidation import local_xy
     from planner.network import Access
 
     cfg = net.config
@@ -349,8 +348,9 @@ def _access_legs(net: Network, lon: np.ndarray, lat: np.ndarray, lat0: float, *,
         if local:
             radius = max(radius, cfg.local_access_max_s * cfg.local_access_speed_kmh / 3.6 / cfg.straight_line_detour
                          * 1.01 + 1.0)
-        tree = cKDTree(local_xy(net.timetable.stop_lat, net.timetable.stop_lon, lat0))
-        need = np.asarray(tree.query_ball_point(local_xy(lat, lon, lat0), radius, return_length=True)) > 0
+        # on the sphere, as Network.access measures: a chord is never longer than its arc
+        tree = cKDTree(sphere_xyz(net.timetable.stop_lat, net.timetable.stop_lon))
+        need = np.asarray(tree.query_ball_point(sphere_xyz(lat, lon), radius, return_length=True)) > 0
     elif not net.n_stops:
         need[:] = False
     out: list = [None] * n
@@ -379,8 +379,6 @@ def _direct_walk(net: Network, problem: AccessProblem, accs: list, lon: np.ndarr
     """
     from scipy.spatial import cKDTree
 
-    from planner.gtfs.consolidation import local_xy
-
     cfg = net.config
     speed, limit = cfg.walk_speed_mps, float(cfg.access_max_s)
     local_speed = cfg.local_access_speed_kmh / 3.6
@@ -389,8 +387,8 @@ def _direct_walk(net: Network, problem: AccessProblem, accs: list, lon: np.ndarr
     secs: list[np.ndarray] = []
     if problem.n_dest == 0 or len(lon) == 0:
         return ptr, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    oxy = local_xy(lat, lon, problem.lat0)
-    tree = cKDTree(problem.dest_xy)
+    oxy = sphere_xyz(lat, lon)
+    tree = cKDTree(problem.dest_xyz)
     # a street walk within the limit is never longer than limit * speed in a straight line
     radius = limit * speed * 1.01 + 1.0
     if problem.local_access:
@@ -401,7 +399,7 @@ def _direct_walk(net: Network, problem: AccessProblem, accs: list, lon: np.ndarr
         cand = np.sort(np.asarray(cand, dtype=np.int64))
         out = np.full(len(cand), -1, np.int64)
         if len(cand):
-            d = np.hypot(*(problem.dest_xy[cand] - oxy[i]).T) * cfg.straight_line_detour
+            d = arc_m(problem.dest_xyz[cand], oxy[i]) * cfg.straight_line_detour
             st = d / speed
             ok = st <= limit
             out[ok] = np.ceil(st[ok]).astype(np.int64)
@@ -431,7 +429,7 @@ def make_chunk(net: Network, problem: AccessProblem, lon, lat) -> AccessChunk:
     to stops (exactly :meth:`Network.access`) and direct legs to destinations."""
     lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
     lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
-    accs = _access_legs(net, lon, lat, problem.lat0, park_and_ride=problem.park_and_ride, local=problem.local_access)
+    accs = _access_legs(net, lon, lat, park_and_ride=problem.park_and_ride, local=problem.local_access)
     ptr = np.zeros(len(accs) + 1, np.int64)
     ptr[1:] = np.cumsum([len(a.stops) for a in accs])
     stops = np.concatenate([a.stops for a in accs]).astype(np.int32) if accs else np.zeros(0, np.int32)
@@ -515,7 +513,6 @@ def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_
     (and its own on-street destinations) still walk. ``threads``: numba threads of the work
     unit (default ``Config.threads``).
     """
-    from planner.gtfs.consolidation import local_xy
     from planner.matrix import RoutingCore
 
     decay = decay or Decay()
@@ -549,11 +546,10 @@ def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_
     dlon, dlat = np.r_[lon[dest], elon], np.r_[lat[dest], elat]
     dest_cell = np.r_[dest.astype(np.int64), np.full(len(ext_xy), -1, np.int64)]
     local_egress = local_access if local_egress is None else bool(local_egress)
-    lat0 = float(np.nanmean(net.timetable.stop_lat)) if net.n_stops else float(np.mean(lat))
-    daccs = _access_legs(net, dlon, dlat, lat0, local=local_access)
+    daccs = _access_legs(net, dlon, dlat, local=local_access)
     off = np.asarray([i for i, a in enumerate(daccs) if not a.snapped], np.int64)
     if local_egress and not local_access and len(off):
-        for i, a in zip(off, _access_legs(net, dlon[off], dlat[off], lat0, local=True), strict=True):
+        for i, a in zip(off, _access_legs(net, dlon[off], dlat[off], local=True), strict=True):
             daccs[i] = a
     eg_ptr = np.zeros(len(dest_cell) + 1, np.int64)
     eg_ptr[1:] = np.cumsum([len(a.stops) for a in daccs])
@@ -573,7 +569,7 @@ def prepare(net: Network, grid: Grid, layers: list[Opportunities], *, departure_
         shared=shared, percentiles=np.asarray(percentiles, np.float64), dest_cell=dest_cell,
         dest_node=np.array([a.node if a.snapped else -1 for a in daccs], np.int64),
         dest_snap_m=np.array([a.snap_m if a.snapped else np.nan for a in daccs], np.float64),
-        dest_xy=local_xy(dlat, dlon, lat0).reshape(-1, 2), lat0=lat0,
+        dest_xyz=sphere_xyz(dlat, dlon),
         origin_cell=origins.astype(np.int64), origin_lon=lon[origins], origin_lat=lat[origins],
         park_and_ride=park_and_ride, local_access=local_access, local_egress=local_egress,
     )

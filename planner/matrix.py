@@ -152,12 +152,9 @@ def direct_walk_seconds(net: Network, origins: pd.DataFrame, destinations: pd.Da
     olon, olat = _coords(net, origins)
     dlon, dlat = _coords(net, destinations)
     out = np.full((len(olon), len(dlon)), -1, np.int64)
-    from planner.gtfs.consolidation import local_xy
+    from planner.geodesy import arc_m, sphere_xyz
 
-    lat0 = float(np.nanmean(np.r_[olat, dlat])) if len(olat) + len(dlat) else 0.0
-    oxy = local_xy(olat, olon, lat0)
-    dxy = local_xy(dlat, dlon, lat0)
-    straight = np.hypot(oxy[:, None, 0] - dxy[None, :, 0], oxy[:, None, 1] - dxy[None, :, 1])
+    straight = arc_m(sphere_xyz(olat, olon)[:, None, :], sphere_xyz(dlat, dlon)[None, :, :])
     st_s = straight * cfg.straight_line_detour / cfg.walk_speed_mps
     ok = st_s <= cfg.access_max_s
     out[ok] = np.ceil(st_s[ok]).astype(np.int64)

@@ -42,6 +42,7 @@ from scipy.spatial import cKDTree
 from planner import __version__
 from planner.config import Config
 from planner.errors import InputError, OutputError
+from planner.geodesy import arc_m, sphere_xyz
 from planner.gtfs.modes import MODES
 from planner.notices import Notices, Severity
 from planner.routing import Footpaths
@@ -246,7 +247,7 @@ class Network:
         return out
 
     def _stop_xy(self) -> np.ndarray:
-        """Stop positions on the sphere (x, y, z metres; see :func:`sphere_xyz`) and their tree.
+        """Stop positions on the sphere (x, y, z metres; see :func:`planner.geodesy.sphere_xyz`) and their tree.
 
         Straight-line distances are great-circle distances computed from these, so they do
         not depend on the other stops: an equirectangular projection around the stops' mean
@@ -545,26 +546,6 @@ def _street_footpaths(net: Network, progress: bool):
     n = len(src)
     return (np.asarray(src, np.int64), np.asarray(dst, np.int64), np.asarray(sec, np.float64),
             np.asarray(met, np.float64), np.full(n, LINK_STREET, np.int8))
-
-
-#: the sphere of :func:`planner.timetable._haversine` (mean Earth radius)
-EARTH_RADIUS_M = 6_371_008.8
-
-
-def sphere_xyz(lat, lon) -> np.ndarray:
-    """Points on a sphere of the Earth's mean radius, in metres (n x 3): the straight-line
-    (chord) distance between two of them never exceeds the great-circle one, so a k-d tree
-    query with a radius in metres finds every pair within that walking distance."""
-    la = np.radians(np.asarray(lat, dtype=np.float64))
-    lo = np.radians(np.asarray(lon, dtype=np.float64))
-    c = np.cos(la)
-    return np.column_stack([c * np.cos(lo), c * np.sin(lo), np.sin(la)]) * EARTH_RADIUS_M
-
-
-def arc_m(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Great-circle metres between points of :func:`sphere_xyz` (rows of ``a`` and ``b``)."""
-    chord = np.linalg.norm(np.asarray(a) - np.asarray(b), axis=-1)
-    return 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(chord / (2.0 * EARTH_RADIUS_M), 1.0))
 
 
 def _straight_footpaths(net: Network):

@@ -84,7 +84,7 @@ def main() -> None:
         for a in range(0, n, args.chunk):
             lo, la = lon[a:a + args.chunk], lat[a:a + args.chunk]
             s0 = time.perf_counter()
-            accs = acc_mod._access_legs(net, lo, la, problem.lat0)
+            accs = acc_mod._access_legs(net, lo, la)
             s1 = time.perf_counter()
             direct = acc_mod._direct_walk(net, problem, accs, lo, la)
             s2 = time.perf_counter()

@@ -68,7 +68,7 @@ from tests import fuzz_codecs as zc
 from tests.conftest import MINI, OSM_DATA
 
 FUZZ_SECONDS_ENV = "PLAN_FUZZ_SECONDS"
-DEFAULT_SECONDS = 20.0
+DEFAULT_SECONDS = 30.0
 
 
 def fuzz_seconds(default: float = DEFAULT_SECONDS) -> float:

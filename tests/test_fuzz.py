@@ -1,10 +1,12 @@
 """Fuzzing of every input reader (issue 11; ``anchors/reliability.md`` §9 G5).
 
 Each target in :mod:`tests.fuzz_targets` runs for ``$PLAN_FUZZ_SECONDS`` seconds (default
-20) of seeded hypothesis chunks (``$PLAN_FUZZ_SEED``, default 0); the property is that every
+30) of seeded hypothesis chunks (``$PLAN_FUZZ_SEED``, default 0) in the test process and, at
+the same time, for as long in a companion process (``scripts/fuzz.py``, seed + 1) on the
+second core: a minute of fuzzing per target in 30 s of the suite. The property is that every
 generated input either loads or raises a :class:`planner.errors.PlannerError` that names the
-input. ``PLAN_FUZZ_SECONDS=0`` runs one chunk per target (a smoke test);
-``python scripts/fuzz.py --minutes 10`` is the long run.
+input. ``PLAN_FUZZ_SECONDS=0`` runs one chunk per target in the test process only (a smoke
+test); ``python scripts/fuzz.py --minutes 10`` is the long run.
 
 Every finding is kept as a regression input: the files of ``tests/data/fuzz/`` (made by
 :mod:`tests.fuzz_fixtures`, described in its README) and the inline cases below.
@@ -12,8 +14,12 @@ Every finding is kept as a regression input: the files of ``tests/data/fuzz/`` (
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -40,12 +46,34 @@ from tests.fuzz_targets import (
 SEED = int(os.environ.get("PLAN_FUZZ_SEED", "0"))
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _companion(name: str, seconds: float, report: Path) -> subprocess.Popen:
+    """The same target with the next seed in another process (the suite runs on one core)."""
+    cmd = [sys.executable, str(ROOT / "scripts" / "fuzz.py"), name, "--minutes", f"{seconds / 60:.6f}",
+           "--seed", str(SEED + 1), "--json", str(report)]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TARGETS))
-def test_fuzz_target(name):
-    stats = run_target(TARGETS[name], fuzz_seconds(), seed=SEED)
+def test_fuzz_target(name, tmp_path):
+    seconds = fuzz_seconds()
+    other = _companion(name, seconds, tmp_path / "companion.json") if seconds > 0 else None
+    try:
+        stats = run_target(TARGETS[name], seconds, seed=SEED)
+    finally:
+        out = other.communicate(timeout=seconds + 300)[0] if other else ""
     print(stats.summary())
     assert stats.examples >= TARGETS[name].chunk
+    if other:
+        # a finding there: hypothesis printed the shrunk input and its @reproduce_failure blob
+        assert other.returncode == 0, f"seed {SEED + 1} of {name}:\n{out[-6000:]}"
+        done = json.loads((tmp_path / "companion.json").read_text())["targets"][name]
+        print(f"{name} (seed {SEED + 1}, companion process): {done['examples']} examples in {done['seconds']} s, "
+              f"slowest {done['slowest_ms']} ms")
+        assert done["examples"] >= TARGETS[name].chunk
 
 
 # ------------------------------------------------------------------ regression inputs
