@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from planner.errors import InputError
+from planner.geodesy import EARTH_RADIUS_M
 
 __all__ = [
     "DATUMS",
@@ -55,7 +56,6 @@ _EE = 0.00669342162296594323       # Krasovsky 1940 first eccentricity squared
 _X_PI = np.pi * 3000.0 / 180.0     # BD-09 constant
 _TOL_DEG = 1e-9                    # inverse iterations stop below this forward error
 _MAX_ITER = 60
-_EARTH_RADIUS_M = 6371008.8
 
 _ALIASES = {
     "wgs84": "wgs84", "wgs-84": "wgs84", "wgs_84": "wgs84", "epsg:4326": "wgs84",
@@ -254,7 +254,7 @@ def from_wgs84(lon, lat, datum: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _local_m(lon0, lat0, lon1, lat1) -> tuple[np.ndarray, np.ndarray]:
     """East/north metres from point 0 to point 1 (equirectangular; fine for a few km)."""
-    k = np.pi / 180.0 * _EARTH_RADIUS_M
+    k = np.pi / 180.0 * EARTH_RADIUS_M
     return (lon1 - lon0) * k * np.cos(np.radians(lat0)), (lat1 - lat0) * k
 
 

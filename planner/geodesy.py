@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: mean Earth radius (IUGG), as in :mod:`planner.timetable`'s haversine
+#: mean Earth radius (IUGG); the sphere of every haversine and local projection here
 EARTH_RADIUS_M = 6_371_008.8
 
 

@@ -246,7 +246,7 @@ class Network:
         self._node_stops_cache = out
         return out
 
-    def _stop_xy(self) -> np.ndarray:
+    def _stop_xyz(self) -> np.ndarray:
         """Stop positions on the sphere (x, y, z metres; see :func:`planner.geodesy.sphere_xyz`) and their tree.
 
         Straight-line distances are great-circle distances computed from these, so they do
@@ -255,17 +255,17 @@ class Network:
         rounding second, and erred by several per cent far from the mean latitude of a
         country-wide network (found by ``tests/test_properties.py``).
         """
-        cached = getattr(self, "_stop_xy_cache", None)
+        cached = getattr(self, "_stop_xyz_cache", None)
         if cached is None:
             tt = self.timetable
             cached = sphere_xyz(tt.stop_lat, tt.stop_lon)
-            self._stop_xy_cache = cached
+            self._stop_xyz_cache = cached
             self._stop_tree = cKDTree(cached)
         return cached
 
     def _straight_line(self, lon, lat, target_mask, limit_s):
         cfg = self.config
-        xy = self._stop_xy()
+        xy = self._stop_xyz()
         p = sphere_xyz(np.array([lat]), np.array([lon]))[0]
         radius = limit_s * cfg.walk_speed_mps / cfg.straight_line_detour
         idx = np.asarray(self._stop_tree.query_ball_point(p, radius), dtype=np.int64)
@@ -277,7 +277,7 @@ class Network:
         """Urban access by taxi/bus where no model of it exists: straight-line distance times
         the detour factor at ``Config.local_access_speed_kmh``, up to ``local_access_max_s``."""
         cfg = self.config
-        xy = self._stop_xy()
+        xy = self._stop_xyz()
         p = sphere_xyz(np.array([lat]), np.array([lon]))[0]
         speed = cfg.local_access_speed_kmh / 3.6
         radius = cfg.local_access_max_s * speed / cfg.straight_line_detour
@@ -306,7 +306,7 @@ class Network:
         """Access legs of many points as CSR (``ptr``) plus the per-point :class:`Access`."""
         lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
         lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
-        self._stop_xy()
+        self._stop_xyz()
         if self.walk is not None:
             self._node_stops()
         workers = threads or self.config.threads or 2
@@ -554,7 +554,7 @@ def _straight_footpaths(net: Network):
     off = net.stop_node < 0
     if not off.any():
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
-    xy = net._stop_xy()
+    xy = net._stop_xyz()
     radius = cfg.footpath_max_s * cfg.walk_speed_mps / cfg.straight_line_detour
     pairs = net._stop_tree.query_pairs(radius, output_type="ndarray")
     if len(pairs) == 0:
@@ -579,7 +579,7 @@ def _local_rail_links(net: Network):
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     if len(idx) < 2:
         return empty
-    xy = net._stop_xy()[idx]
+    xy = net._stop_xyz()[idx]
     speed = cfg.local_access_speed_kmh / 3.6
     radius = cfg.local_access_max_s * speed / cfg.straight_line_detour
     pairs = cKDTree(xy).query_pairs(radius, output_type="ndarray")
@@ -624,7 +624,7 @@ def _merge_transfers(net: Network, src, dst, sec, met, how):
             new_met.append(walked[1] if walked else np.nan)
         else:  # 0/1: recommended or timed: keep the walk (or add one at walking speed)
             if walked is None:
-                xy = net._stop_xy()
+                xy = net._stop_xyz()
                 d = float(arc_m(xy[a], xy[b])) * net.config.straight_line_detour
                 walked = (d / net.config.walk_speed_mps, d)
             new_src.append(a)

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ConfigError, NoServiceError
+from planner.geodesy import EARTH_RADIUS_M
 from planner.gtfs.feed import Feed, FeedSet
 from planner.gtfs.frequencies import expand_frequencies
 from planner.gtfs.modes import MODES, modes_of_route_types
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["Timetable", "build_timetable"]
 
 DAY = 86_400
-EARTH_RADIUS_M = 6_371_008.8
 
 
 @dataclass

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from planner.geodesy import EARTH_RADIUS_M
+
 if TYPE_CHECKING:
     from planner.config import Config
     from planner.gtfs.feed import FeedSet
 
 __all__ = ["consolidation_candidates", "normalise_name"]
 
-EARTH_RADIUS_M = 6_371_008.8
 _SUFFIXES = (
     "railway station", "train station", "metro station", "subway station", "bus station",
     "station", "stn", "railway", "火车站", "高铁站", "地铁站", "客运站", "站",
