@@ -113,15 +113,16 @@ def _draw_places(ax, places: pd.DataFrame, values=None, cmap="RdYlGn", vlabel: s
     else:
         v = np.asarray(values, dtype=float)
         lim = np.nanmax(np.abs(v)) if center_zero and np.isfinite(v).any() else None
-        kw = {"vmin": -lim, "vmax": lim} if lim else {}
+        # a scenario that changes nothing still gets a readable scale (-1, 0, +1), not +0 six times
+        kw = {"vmin": -max(lim, 1.0), "vmax": max(lim, 1.0)} if lim is not None else {}
         sc = ax.scatter(places["lon"], places["lat"], s=size, c=v, cmap=cmap, edgecolor="black", linewidth=0.5,
                         zorder=20, **kw)
         if fig is not None:
-            from matplotlib.ticker import FuncFormatter
+            from matplotlib.ticker import FuncFormatter, MaxNLocator
 
             big = np.nanmax(np.abs(v)) >= 1e5 if np.isfinite(v).any() else False
             fmt = FuncFormatter(lambda x, _pos: f"{x / 1e6:+.1f} M" if big else f"{x:+,.0f}")
-            cb = fig.colorbar(sc, ax=ax, shrink=0.7, format=fmt)
+            cb = fig.colorbar(sc, ax=ax, shrink=0.7, format=fmt, ticks=MaxNLocator(integer=True))
             cb.set_label(vlabel)
     name_col = "name" if "name" in places else "id"
     for lon, lat, name in zip(places["lon"], places["lat"], places[name_col], strict=True):
