@@ -58,13 +58,13 @@ Execution
 ``progress`` : bool, default True
     Show progress bars on long work (the CLI's ``-q`` sets it False).
 
-Street networks (``planner.streets``, ``planner.osm``)
+Street networks (``planner.network.streets``, ``planner.ingest.osm``)
 
 ``walk_speed_mps`` : float, default 1.33
     Walking speed on the street network, in metres per second (4.8 km/h). The default is
     OpenTripPlanner's ``walkSpeed`` (``RoutingRequest``: "1.33 m/s ~ 3mph, avg. human
     speed"). Must be positive. Drive speeds come from ``maxspeed`` tags and the per-class
-    table ``planner.osm._filters.DEFAULT_SPEED_KMH`` (the OSRM car profile's speeds).
+    table ``planner.ingest.osm._filters.DEFAULT_SPEED_KMH`` (the OSRM car profile's speeds).
 ``snap_max_m`` : float, default 500.0
     Points farther than this (metres, straight line) from every node of a street network
     are reported as not snapped instead of being attached to a far-away node.
@@ -72,7 +72,7 @@ Street networks (``planner.streets``, ``planner.osm``)
     Most bytes read from an ``.osm`` XML file after decompression (``.osm.gz``,
     ``.osm.bz2``); a decompression bomb stops here with ``decompressed_too_large``.
 
-Public transport routing (``planner.network``, ``planner.routing``)
+Public transport routing (``planner.network.build``, ``planner.routing.raptor``)
 
 ``change_time_s`` : int, default 120
     Minimum time to change vehicles at the same stop where transfers.txt says nothing
@@ -108,7 +108,7 @@ Public transport routing (``planner.network``, ``planner.routing``)
     intercity journey can change between two stations across town (Harbin station to
     Harbin West). Off for urban analyses; ``plan evaluate`` and ``plan net`` turn it on.
 
-Intercity rail net (``planner.railnet``, ``plan net``; issue 9)
+Intercity rail net (``planner.analyses.railnet.net``, ``plan net``; issue 9)
 
 ``net_cluster_km`` : float, default 20.0
     A rail station joins a city node when it lies within this straight-line distance of the
@@ -164,12 +164,12 @@ class Config:
     threads: int | None = None
     progress: bool = True
 
-    # -- street networks (issue 3; planner.streets / planner.osm) ------------------------
+    # -- street networks (issue 3; planner.network.streets / planner.ingest.osm) ------------------------
     walk_speed_mps: float = 1.33
     snap_max_m: float = 500.0
     osm_max_xml_bytes: int = 4 * GiB
 
-    # -- public transport routing (planner.network / planner.routing) -------------------
+    # -- public transport routing (planner.network.build / planner.routing.raptor) -------------------
     change_time_s: int = 120
     footpath_max_s: int = 900
     access_max_s: int = 1800
@@ -182,7 +182,7 @@ class Config:
     local_access_max_s: int = 5400
     local_rail_transfers: bool = False
 
-    # -- intercity rail net (issue 9; planner.railnet) ------------------------------------
+    # -- intercity rail net (issue 9; planner.analyses.railnet.net) ------------------------------------
     net_cluster_km: float = 20.0
     net_reference_speed_kmh: float = 200.0
     net_horizon_h: float = 36.0

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from planner.notices import Notice
+    from planner.common.notices import Notice
 
 __all__ = [
     "CacheError",

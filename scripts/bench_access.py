@@ -1,8 +1,8 @@
 """Benchmark the accessibility work unit on the Helsinki data (tests/data).
 
 Core-milliseconds per origin = wall time x threads / origins, for all the per-origin work of
-``plan access``: the driver's part (:func:`planner.accessibility.make_chunk`: walking access
-legs and the direct walk) and the work unit (:func:`planner.accessibility.access_chunk`:
+``plan access``: the driver's part (:func:`planner.analyses.access.accessibility.make_chunk`: walking access
+legs and the direct walk) and the work unit (:func:`planner.analyses.access.accessibility.access_chunk`:
 range-RAPTOR over the departure window, egress to every cell of the grid, the measures); measured with 1 and 2 numba threads on the same origins, after a warm-up
 (compilation excluded). Also the split between the stages with 1 thread.
 
@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from planner import accessibility as acc_mod
+from planner.analyses.access import accessibility as acc_mod
+from planner.analyses.access.grid import Opportunities, make_grid
 from planner.config import Config
-from planner.grid import Opportunities, make_grid
 from planner.kernels._options import numba_threads
-from planner.network import build_network
-from planner.routing import range_earliest_arrival_many
+from planner.network.build import build_network
+from planner.routing.raptor import range_earliest_arrival_many
 
 ROOT = Path(__file__).resolve().parent.parent
 GTFS = ROOT / "tests" / "data" / "gtfs" / "helsinki_gtfs_2022.zip"

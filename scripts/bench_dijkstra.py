@@ -70,7 +70,7 @@ def road_grid(side: int, keep: float = 0.65, seed: int = 42):
 
 
 def harbin_walk():
-    from planner.streets import build_street_network
+    from planner.network.streets import build_street_network
 
     net = build_street_network(HARBIN, "walk", use_cache=False)
     return net.indptr.copy(), net.indices.copy(), net.time_s.copy()

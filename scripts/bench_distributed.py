@@ -3,7 +3,7 @@
 ``plan access`` on the Helsinki data (tests/data): every cell of the walk network's extent
 at ``--resolution`` metres is an origin (at least 1,000 of them at the default 40 m) and a
 destination (one unit opportunity per cell), departures 08:00 plus ``--window`` minutes at
-1-minute steps, cutoffs 15/30/45 min. The same :func:`planner.accessibility.accessibility`
+1-minute steps, cutoffs 15/30/45 min. The same :func:`planner.analyses.access.accessibility.accessibility`
 call runs
 
 * in this process on ``--workers`` numba threads (the local executor, the default of every
@@ -34,12 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.accessibility import accessibility, origin_mask
+from planner.analyses.access.accessibility import accessibility, origin_mask
+from planner.analyses.access.grid import Opportunities, make_grid
 from planner.config import Config
-from planner.execution import executor
-from planner.grid import Opportunities, make_grid
 from planner.kernels._options import thread_ceiling
-from planner.network import build_network
+from planner.network.build import build_network
+from planner.routing.execution import executor
 
 ROOT = Path(__file__).resolve().parent.parent
 GTFS = ROOT / "tests" / "data" / "gtfs" / "helsinki_gtfs_2022.zip"

@@ -10,9 +10,9 @@ removes; the card's effect is printed too.
 Measured on the same timetable, footpaths (straight lines up to 400 m at 1.3 m/s) and
 queries (one origin stop to all stops, departures 07:00-09:00, at most 4 trips):
 
-1. plain RAPTOR (:func:`planner.routing.earliest_arrival`);
+1. plain RAPTOR (:func:`planner.routing.raptor.earliest_arrival`);
 2. penalised RAPTOR (labels per stop and ticketing group held);
-3. McRAPTOR over (arrival, fare, trips) (:func:`planner.fare_routing.pareto_arrivals`), with
+3. McRAPTOR over (arrival, fare, trips) (:func:`planner.routing.fares.pareto_arrivals`), with
    ``windows="exact"`` and ``"first_vehicle"``; the target is at most 20x plain RAPTOR;
 4. Pareto-set sizes (options per reached stop).
 
@@ -33,12 +33,12 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from planner.fare_routing import build_fare_model, pareto_arrivals, penalised_earliest_arrival
-from planner.fares import FareParams, UnifiedCardPolicy, fare_systems_from_feeds
-from planner.gtfs import read_feed
-from planner.gtfs.consolidation import local_xy
-from planner.routing import INF, Footpaths, earliest_arrival
-from planner.timetable import build_timetable
+from planner.ingest.gtfs import read_feed
+from planner.ingest.gtfs.consolidation import local_xy
+from planner.network.fares import FareParams, UnifiedCardPolicy, fare_systems_from_feeds
+from planner.network.timetable import build_timetable
+from planner.routing.fares import build_fare_model, pareto_arrivals, penalised_earliest_arrival
+from planner.routing.raptor import INF, Footpaths, earliest_arrival
 
 ROOT = Path(__file__).resolve().parent.parent
 FEED = ROOT / "tests" / "data" / "gtfs" / "helsinki_gtfs_2022.zip"

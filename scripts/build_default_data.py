@@ -9,7 +9,7 @@ Reads ``SOURCE/northeast_china/*.csv`` (hand-assembled public facts, one source 
 
 * ``gtfs/northeast_rail.zip``: intercity rail of the lines in ``rail_lines.csv``, produced
   from a tabular timetable (``gtfs/source/rail_timetable.csv`` + ``rail_stations.csv``)
-  through :mod:`planner.gtfs.from_timetable`;
+  through :mod:`planner.ingest.gtfs.from_timetable`;
 * ``gtfs/harbin_metro.zip``: Harbin Metro from the OSM route relations;
 * ``gtfs/cities.csv``: city points and census populations of the cities served;
 * ``gtfs/source/``: the timetable, stations, line km marks and calibration table;
@@ -43,10 +43,10 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planner import runtimes  # noqa: E402
-from planner._atomic import write_bytes, write_text  # noqa: E402
-from planner.gtfs.from_timetable import timetable_to_tables  # noqa: E402
-from planner.gtfs.writer import write_feed_zip  # noqa: E402
+from planner.common.atomic import write_bytes, write_text  # noqa: E402
+from planner.ingest.gtfs.from_timetable import timetable_to_tables  # noqa: E402
+from planner.ingest.gtfs.writer import write_feed_zip  # noqa: E402
+from planner.scenarios import runtimes  # noqa: E402
 
 BUILD_VERSION = "2025.1"
 VALID_FROM = "2025-01-01"
@@ -58,7 +58,7 @@ ODBL = "© OpenStreetMap contributors, ODbL 1.0"
 
 # ------------------------------------------------------------------ stated assumptions
 
-#: kinematic model (planner.runtimes defaults; assumptions)
+#: kinematic model (planner.scenarios.runtimes defaults; assumptions)
 ACCEL = runtimes.DEFAULT_ACCEL_MPS2
 BRAKE = runtimes.DEFAULT_BRAKE_MPS2
 DWELL_MIN = {"major": 4, "intermediate": 2}
@@ -1229,7 +1229,7 @@ changes:
       operator: 中国铁路沈阳局集团有限公司
       mode: high_speed_rail
       stops: [哈尔滨西, 长春西, 沈阳北]
-      speed_class_kmh: 350        # run times from the kinematic model (planner.runtimes)
+      speed_class_kmh: 350        # run times from the kinematic model (planner.scenarios.runtimes)
       dwell_min: 2
       alignment_factor: 1.08      # track km / straight line (the sample's Harbin-Dalian line: ~1.07)
       headway_min: {"06:00-09:00": 30, "09:00-21:00": 60}
@@ -1297,7 +1297,7 @@ changes:
   - fare_policy:
       unified_card: true
       # China Railway is one fare system (12306, one per-km tariff): naming the Harbin group puts
-      # every train of the sample on the card; planner.fares.sample states the fares and sources.
+      # every train of the sample on the card; planner.network.fares.sample states the fares and sources.
       operators: [中国铁路哈尔滨局集团有限公司, 哈尔滨地铁]
       tariff: integrated
       transfer_window_min: unlimited   # one card ticket per journey
@@ -1336,7 +1336,7 @@ def gtfs_provenance(info: dict, gdir: Path) -> str:
     add("| file | what |")
     add("|---|---|")
     add("| `northeast_rail.zip` | Intercity rail (two China Railway groups), produced from `source/rail_timetable.csv` "
-        "+ `source/rail_stations.csv` by `planner.gtfs.from_timetable` (`plan gtfs from-timetable`). |")
+        "+ `source/rail_stations.csv` by `planner.ingest.gtfs.from_timetable` (`plan gtfs from-timetable`). |")
     add("| `harbin_metro.zip` | Harbin Metro lines 1-3 within the central-Harbin OSM extract (ODbL). |")
     add("| `cities.csv` | City points and populations (opportunities/weights) of the prefecture-level cities "
         "the rail sample serves. |")
@@ -1438,12 +1438,12 @@ def gtfs_provenance(info: dict, gdir: Path) -> str:
     add("")
     add("### Run times")
     add("")
-    add(f"Kinematic model (`planner.runtimes`): every stop-to-stop segment is run from rest to rest, constant "
+    add(f"Kinematic model (`planner.scenarios.runtimes`): every stop-to-stop segment is run from rest to rest, constant "
         f"acceleration {ACCEL} m/s² to the cruise speed, cruise, constant braking {BRAKE} m/s² "
         f"(trapezoid; a triangle when too short). Dwell {DWELL_MIN['major']} min at major stations, "
         f"{DWELL_MIN['intermediate']} min elsewhere. All four figures are assumptions (CRH380-class EMUs are quoted "
         f"at 0.4-0.5 m/s² start acceleration; the upper end is needed to reach the published 29-min non-stop "
-        f"Changchun-Jilin time on its 250 km/h line, see `planner/runtimes.py`). Times are "
+        f"Changchun-Jilin time on its 250 km/h line, see `planner/scenarios/runtimes.py`). Times are "
         f"rounded to whole minutes as in published timetables.")
     add("")
     add("The cruise speed of a train with a published fastest time (`rail_fastest_times.csv`, latest `as_of` "
@@ -1564,13 +1564,13 @@ def gtfs_provenance(info: dict, gdir: Path) -> str:
                    c["rail_stations"]] for c in info["cities"]]))
     add("")
     # ------------------------------------------------------------------ fares
-    from planner.fares.sample import HARBIN_METRO_BANDS, HARBIN_METRO_SOURCE
-    from planner.fares.systems import CHINA_RAIL_SECOND_CLASS
+    from planner.network.fares.sample import HARBIN_METRO_BANDS, HARBIN_METRO_SOURCE
+    from planner.network.fares.systems import CHINA_RAIL_SECOND_CLASS
 
     add("## Fares")
     add("")
     add("The feeds carry no fare files; `plan fares` (and the fare part of `plan evaluate`) price them with the "
-        "tariffs of `planner/fares/sample.py`:")
+        "tariffs of `planner/network/build/fares/sample.py`:")
     add("")
     add(f"- `northeast_rail.zip` (both China Railway groups: one fare system, 12306): "
         f"CNY {CHINA_RAIL_SECOND_CLASS.rate_per_km:.4f} per km, second class, on the `km` marks of stop_times.txt "
@@ -1579,7 +1579,7 @@ def gtfs_provenance(info: dict, gdir: Path) -> str:
         + ", ".join(f"up to {n}: CNY {p:g}" for n, p in HARBIN_METRO_BANDS) + f"). {HARBIN_METRO_SOURCE}")
     add("- New rail lines of a scenario: the rail rate on straight-line distances between their stops (ASSUMED; "
         "shorter than the track, so they are priced low).")
-    add("- Ticketing penalties (`planner.fares.TicketingPenalty`, ASSUMED round figures): 600 s to enter "
+    add("- Ticketing penalties (`planner.network.fares.TicketingPenalty`, ASSUMED round figures): 600 s to enter "
         "high-speed or intercity rail (ticket, ID and security check, gate), 120 s to enter the metro; the fare "
         "analysis charges them at changes of operator (a traveller starts with a ticket for the first vehicle).")
     add("")

@@ -6,10 +6,10 @@ Two experiments, both on the real writers and readers of ``planner``:
 1. **Kill trials** (goal G8). A child process writes, in a loop and alternating between
    two versions A and B of every payload:
 
-   * ``network``: a multimodal network cache entry (``planner._network_io.save``: ``.npz``
+   * ``network``: a multimodal network cache entry (``planner.network.store.save``: ``.npz``
      + ``.json`` under the cache lock);
-   * ``streets``: a street network cache entry (``planner.streets.save_cached``);
-   * ``osm``: an online OSM response entry (``planner.osm._online.save_response``);
+   * ``streets``: a street network cache entry (``planner.network.streets.save_cached``);
+   * ``osm``: an online OSM response entry (``planner.ingest.osm._online.save_response``);
    * ``stage``: an output folder through ``OutputStage`` (CSV, GeoTIFF, JSON);
    * ``atomic``: a CSV (``write_text``) and a GeoTIFF (``write_geotiff``) written in place.
 
@@ -79,8 +79,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from planner import _network_io  # noqa: E402
-from planner._atomic import (  # noqa: E402
+from planner.common.atomic import (  # noqa: E402
     STAGING_PREFIX,
     TEMP_SUFFIX,
     OutputStage,
@@ -89,9 +88,10 @@ from planner._atomic import (  # noqa: E402
     write_text,
 )
 from planner.config import Config  # noqa: E402
-from planner.osm._online import OSMRequest, load_cached_response, save_response  # noqa: E402
-from planner.routing import Footpaths  # noqa: E402
-from planner.streets import _ARRAYS, StreetNetwork, load_cached, save_cached  # noqa: E402
+from planner.ingest.osm._online import OSMRequest, load_cached_response, save_response  # noqa: E402
+from planner.network import store as _network_io  # noqa: E402
+from planner.network.streets import _ARRAYS, StreetNetwork, load_cached, save_cached  # noqa: E402
+from planner.routing.raptor import Footpaths  # noqa: E402
 
 KINDS = ("network", "streets", "osm", "stage", "atomic")
 STAGE_FILES = ("matrix.csv", "access.tif", "summary.json")
@@ -162,8 +162,8 @@ def _grid_osm(path: Path, size: int = 30) -> Path:
 
 def prepare_templates(folder: Path) -> None:
     """Build the payloads once (the slow part) and save them under ``folder``."""
-    from planner.network import build_network
-    from planner.streets import build_street_network
+    from planner.network.build import build_network
+    from planner.network.streets import build_street_network
 
     folder.mkdir(parents=True, exist_ok=True)
     feed = _synthetic_feed(folder / "feed")
@@ -311,7 +311,7 @@ class Dirs:
 
 
 def write(kind: str, ctx: Context, dirs: Dirs, v: int) -> None:
-    from planner.raster import write_geotiff
+    from planner.outputs.raster import write_geotiff
 
     if kind == "network":
         _network_io.save(ctx.networks[v], dirs.cache)
@@ -664,9 +664,9 @@ def run_concurrency(args, ctx: Context, work: Path, report: dict) -> None:
 
 def _go_naive() -> None:
     """Replace the atomic writers by plain in-place writes (the negative control)."""
-    import planner.osm._online
-    import planner.raster
-    import planner.streets
+    import planner.ingest.osm._online
+    import planner.network.streets
+    import planner.outputs.raster
 
     def naive_bytes(path, data):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -681,12 +681,12 @@ def _go_naive() -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         yield Path(path)
 
-    for mod in (_network_io, planner.streets, planner.osm._online, sys.modules[__name__]):
+    for mod in (_network_io, planner.network.streets, planner.ingest.osm._online, sys.modules[__name__]):
         if hasattr(mod, "write_bytes"):
             mod.write_bytes = naive_bytes
         if hasattr(mod, "write_text"):
             mod.write_text = naive_text
-    planner.raster._temp_beside = in_place
+    planner.outputs.raster._temp_beside = in_place
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from planner.fares.compile import pattern_distances_m, tariff_from_arrays
+from planner.routing.tariff import pattern_distances_m, tariff_from_arrays
 
 INF = 2_000_000_000
 FREE = 1 << 50

@@ -295,9 +295,9 @@ def write_feed_case(case: FeedCase, work: Path) -> Path:
 
 def check_feed_path(path: Path, config: Config) -> str:
     """read_feed, then the timetable of the busiest day: loads or a PlannerError naming the feed."""
-    from planner.gtfs import read_feed
-    from planner.gtfs.service import busiest_date
-    from planner.timetable import build_timetable
+    from planner.ingest.gtfs import read_feed
+    from planner.ingest.gtfs.service import busiest_date
+    from planner.network.timetable import build_timetable
 
     try:
         feed = read_feed(path, config=config)
@@ -336,7 +336,7 @@ field_texts = st.one_of(_time_like, _date_like, st.text(max_size=14), st.from_re
 def check_field(text: str, work: Path) -> str:
     """Scalar parsers agree with the vectorised converters after the tokeniser's strip."""
     from planner.errors import InputError
-    from planner.gtfs import _convert as cv
+    from planner.ingest.gtfs import _convert as cv
 
     stripped = pd.Series([text], dtype="str").str.strip()
     vec_t, _bad_t = cv.to_time(stripped)
@@ -397,8 +397,8 @@ def csv_cases(draw) -> CsvCase:
 
 def check_csv(case: CsvCase, work: Path) -> str:
     """tokenize: a RawTable with consistent lines and cells, or CsvFatal; fast == exact."""
-    from planner.gtfs import _csv
-    from planner.notices import Notices
+    from planner.common.notices import Notices
+    from planner.ingest.gtfs import _csv
 
     try:
         raw = _csv.tokenize(case.data, feed="f", file="x.txt", notices=Notices(), max_cell_chars=case.max_cell)
@@ -658,8 +658,8 @@ def check_raw_osm(raw) -> None:
 
 
 def check_osm_file(path: Path, config: Config, streets: bool, count_all: bool = False) -> str:
-    from planner.osm import read_osm
-    from planner.streets import street_network_from_raw
+    from planner.ingest.osm import read_osm
+    from planner.network.streets import street_network_from_raw
 
     try:
         raw, _digest = read_osm(path, config=config, count_all=count_all)
@@ -933,7 +933,7 @@ def scenario_cases(draw) -> ScenarioCase:
 
 @cache
 def _scenario_feeds():
-    from planner.gtfs import read_feeds
+    from planner.ingest.gtfs import read_feeds
     from tests.conftest import write_feed
 
     folder = Path(tempfile.mkdtemp(prefix="plan_fuzz_feed_")) / "feed"
@@ -942,7 +942,7 @@ def _scenario_feeds():
 
 
 def check_scenario(case: ScenarioCase, work: Path) -> str:
-    from planner.scenario import load_scenario
+    from planner.scenarios.spec import load_scenario
 
     try:
         scn = load_scenario("fuzz.yaml", text=case.text)
@@ -952,7 +952,7 @@ def check_scenario(case: ScenarioCase, work: Path) -> str:
         return "loaded"
     import warnings
 
-    from planner.scenario_apply import ScenarioWarning, apply_to_feeds
+    from planner.scenarios.apply import ScenarioWarning, apply_to_feeds
 
     try:
         with warnings.catch_warnings():

@@ -35,27 +35,27 @@ MiB = 1024**2
 
 # ------------------------------------------------------------------------------ readers
 def _gtfs(path: Path, config: Config) -> None:
-    from planner.gtfs import read_feed
+    from planner.ingest.gtfs import read_feed
 
     read_feed(path, config=config)
 
 
 def _osm(path: Path, config: Config) -> None:
-    from planner.osm import read_osm
+    from planner.ingest.osm import read_osm
 
     read_osm(path, config=config)
 
 
 def _scenario(path: Path, config: Config) -> None:
-    from planner.scenario import load_scenario
+    from planner.scenarios.spec import load_scenario
 
     load_scenario(path)
 
 
 def _timetable(path: Path, config: Config) -> None:
-    from planner.gtfs import read_feed
-    from planner.gtfs.service import busiest_date
-    from planner.timetable import build_timetable
+    from planner.ingest.gtfs import read_feed
+    from planner.ingest.gtfs.service import busiest_date
+    from planner.network.timetable import build_timetable
 
     feed = read_feed(path, config=config)
     build_timetable(feed, busiest_date([feed]))
@@ -330,10 +330,6 @@ def measure(name: str, out: Path) -> dict:
 def main(argv: list[str]) -> None:
     out = Path(argv[0])
     out.mkdir(parents=True, exist_ok=True)
-    import planner.gtfs
-    import planner.osm
-    import planner.scenario
-    import planner.timetable  # noqa: F401
 
     for name in argv[1:] or sorted(CASES):
         # each case in a forked child: memory freed by an earlier case (and kept by malloc)

@@ -18,7 +18,7 @@ import rasterio
 from click.testing import CliRunner
 from scipy.spatial import cKDTree
 
-from planner.accessibility import (
+from planner.analyses.access.accessibility import (
     Decay,
     accessibility,
     compute_chunk,
@@ -26,12 +26,17 @@ from planner.accessibility import (
     prepare,
     travel_time_surface,
 )
+from planner.analyses.access.grid import (
+    census_opportunities,
+    make_grid,
+    read_opportunities,
+    transform_xy,
+)
+from planner.analyses.matrix import travel_time_matrix
 from planner.cli.main import main
 from planner.config import Config
-from planner.grid import census_opportunities, make_grid, read_opportunities, transform_xy
-from planner.matrix import travel_time_matrix
-from planner.network import build_network
-from planner.raster import read_result, write_result
+from planner.network.build import build_network
+from planner.outputs.raster import read_result, write_result
 from tests.conftest import DATA, GTFS_DATA, OSM_DATA, write_feed
 
 HEL_GTFS = GTFS_DATA / "helsinki_gtfs_2022.zip"
@@ -171,7 +176,7 @@ def test_decay_weighted_access_from_matrix_times(hel):
 def test_access_legs_equal_network_access(hel, local):
     """The work unit skips the search for points with no stop in reach; what it returns is
     still exactly :meth:`Network.access`, for points on and off the street network."""
-    from planner.accessibility import _access_legs
+    from planner.analyses.access.accessibility import _access_legs
 
     rng = np.random.default_rng(11)
     lon = np.r_[rng.uniform(24.93, 24.96, 30), rng.uniform(24.5, 25.4, 30)]
@@ -196,8 +201,8 @@ def test_result_does_not_depend_on_threads_or_chunks(hel, pop_grid, hel_access):
 
 
 def test_same_result_on_dask_workers(hel):
-    """The work unit runs unchanged on Dask workers (planner.execution): same rasters."""
-    from planner.execution import executor
+    """The work unit runs unchanged on Dask workers (planner.routing.execution): same rasters."""
+    from planner.routing.execution import executor
 
     g = make_grid(250, net=hel)
     lay = read_opportunities(f"{POP}:population", g)

@@ -13,9 +13,14 @@ import rasterio
 import shapely
 from affine import Affine
 
-from planner.accessibility import AccessResult, Band, Decay, decay_weight, difference
-from planner.errors import InputError
-from planner.grid import (
+from planner.analyses.access.accessibility import (
+    AccessResult,
+    Band,
+    Decay,
+    decay_weight,
+    difference,
+)
+from planner.analyses.access.grid import (
     Grid,
     make_grid,
     opportunities_from_points,
@@ -23,7 +28,8 @@ from planner.grid import (
     opportunities_from_raster,
     read_opportunities,
 )
-from planner.raster import read_result, write_geotiff, write_png, write_result
+from planner.errors import InputError
+from planner.outputs.raster import read_result, write_geotiff, write_png, write_result
 from tests.conftest import DATA
 
 POP_GPKG = DATA / "helsinki_population_grid_2020.gpkg"
@@ -157,7 +163,7 @@ def test_count_raster_aligned_and_reprojected(tmp_path):
     px, py = np.meshgrid(np.arange(nx) + 0.5, np.arange(ny) + 0.5)
     pos = vals > 0
     sx, sy = w + px[pos] * (e - w) / nx, n - py[pos] * (n - s) / ny
-    from planner.grid import transform_xy
+    from planner.analyses.access.grid import transform_xy
 
     sx, sy = transform_xy("EPSG:4326", g.crs, sx, sy)
     cx, cy = g.centroids()

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planner import _atomic
-from planner._atomic import (
+from planner.common import atomic as _atomic
+from planner.common.atomic import (
     OutputStage,
     atomic_write,
     entry_lock,
@@ -167,7 +167,7 @@ def test_geotiff_output_has_the_usual_permissions(tmp_path):
 
     from affine import Affine
 
-    from planner.raster import write_geotiff
+    from planner.outputs.raster import write_geotiff
 
     grid = SimpleNamespace(width=4, height=3, shape=(3, 4), crs="EPSG:32652",
                            transform=Affine(100.0, 0.0, 300_000.0, 0.0, -100.0, 5_000_000.0))
@@ -215,7 +215,7 @@ def test_entry_lock_excludes_readers_while_a_writer_holds_it(tmp_path):
 
 @pytest.fixture(scope="module")
 def mini_net(tmp_path_factory):
-    from planner.network import build_network
+    from planner.network.build import build_network
     from tests.conftest import MINI, write_feed
 
     base = tmp_path_factory.mktemp("mini")
@@ -226,8 +226,8 @@ def mini_net(tmp_path_factory):
 def test_torn_network_pair_is_a_miss_and_removed(tmp_path, mini_net):
     import dataclasses
 
-    from planner import _network_io
-    from planner.routing import Footpaths
+    from planner.network import store as _network_io
+    from planner.routing.raptor import Footpaths
 
     cache = tmp_path / "cache"
     _network_io.save(mini_net, cache)
@@ -249,9 +249,9 @@ def test_torn_network_pair_is_a_miss_and_removed(tmp_path, mini_net):
 
 
 def test_network_cache_write_failure_is_a_notice(tmp_path, monkeypatch):
-    from planner import _network_io
     from planner.errors import OutputError
-    from planner.network import build_network
+    from planner.network import store as _network_io
+    from planner.network.build import build_network
     from tests.conftest import MINI, write_feed
 
     def full_disk(path, data):

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pytest
 
-from planner.datum import (
+from planner.common.datum import (
     bd09_to_gcj02,
     bd09_to_wgs84,
     from_wgs84,

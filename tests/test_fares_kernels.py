@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 
 from planner.errors import PlannerError
-from planner.fare_routing import (
+from planner.ingest.gtfs import read_feed
+from planner.network.fares import FareParams, tariff_from_arrays
+from planner.network.timetable import build_timetable
+from planner.routing.fares import (
     FareModel,
     budget_arrivals_many,
     pareto_arrivals,
     penalised_earliest_arrival,
     penalised_earliest_arrival_many,
 )
-from planner.fares import FareParams, tariff_from_arrays
-from planner.gtfs import read_feed
-from planner.routing import INF, Footpaths, earliest_arrival
-from planner.timetable import build_timetable
+from planner.routing.raptor import INF, Footpaths, earliest_arrival
 from tests.conftest import write_feed
 from tests.fares_reference import (
     mc_bruteforce,

@@ -13,16 +13,8 @@ import pandas as pd
 import pytest
 
 from planner.errors import ConfigError
-from planner.fare_routing import (
-    FareModel,
-    build_fare_model,
-    card_change_s,
-    generalized_minutes,
-    pareto_arrivals,
-    penalised_earliest_arrival,
-    price_legs,
-)
-from planner.fares import (
+from planner.ingest.gtfs import read_feed, read_feeds
+from planner.network.fares import (
     FareParams,
     FareSystems,
     FlatTariff,
@@ -33,9 +25,17 @@ from planner.fares import (
     price_journey,
     tariff_from_arrays,
 )
-from planner.gtfs import read_feed, read_feeds
-from planner.routing import INF, Footpaths
-from planner.timetable import build_timetable
+from planner.network.timetable import build_timetable
+from planner.routing.fares import (
+    FareModel,
+    build_fare_model,
+    card_change_s,
+    generalized_minutes,
+    pareto_arrivals,
+    penalised_earliest_arrival,
+    price_legs,
+)
+from planner.routing.raptor import INF, Footpaths
 from tests.conftest import GTFS_DATA, write_feed
 from tests.fares_reference import random_fare_feed
 from tests.raptor_reference import random_footpaths

@@ -1,4 +1,4 @@
-"""Tabular timetable -> GTFS (planner.gtfs.from_timetable and 'plan gtfs from-timetable')."""
+"""Tabular timetable -> GTFS (planner.ingest.gtfs.from_timetable and 'plan gtfs from-timetable')."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ import pytest
 from click.testing import CliRunner
 
 from planner.cli.main import main
-from planner.datum import wgs84_to_gcj02
+from planner.common.datum import wgs84_to_gcj02
+from planner.common.notices import Severity
 from planner.errors import InputError, OutputError
-from planner.gtfs import read_feed
-from planner.gtfs.from_timetable import (
+from planner.ingest.gtfs import read_feed
+from planner.ingest.gtfs.from_timetable import (
     TimetableError,
     convert_timetable,
     parse_running_days,
     timetable_to_tables,
 )
-from planner.notices import Severity
 
 # OSM station nodes (harbin_osm_stations.csv / station_coordinates_more.csv, ODbL)
 STATIONS = """station_id,name_zh,name_en,lat,lon,quality,city

@@ -120,7 +120,7 @@ def test_inline_regressions(tmp_path):
 
 
 def test_plus_sign_integers_are_read_as_numbers(tmp_path):
-    from planner.gtfs import read_feed
+    from planner.ingest.gtfs import read_feed
 
     st = MINI["stop_times.txt"].replace(",1\n", ",+1\n")
     feed = read_feed(write_feed(tmp_path / "plus", {**MINI, "stop_times.txt": st}))
@@ -129,7 +129,7 @@ def test_plus_sign_integers_are_read_as_numbers(tmp_path):
 
 
 def test_cr_line_endings_load_like_lf(tmp_path):
-    from planner.gtfs import read_feed
+    from planner.ingest.gtfs import read_feed
 
     lf = read_feed(write_feed(tmp_path / "lf", MINI))
     cr = read_feed(write_feed(tmp_path / "cr", {k: v.replace("\n", "\r") for k, v in MINI.items()}))

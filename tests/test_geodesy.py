@@ -1,4 +1,4 @@
-"""Straight-line distances on the sphere (planner.geodesy) and the legs built on them.
+"""Straight-line distances on the sphere (planner.common.geodesy) and the legs built on them.
 
 Checked against pyproj's geodesic on a sphere of the same radius, and on a network whose
 stops span eight degrees of latitude (39-47 N, Dalian to Harbin): before issue 11 the
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
+from planner.common.geodesy import EARTH_RADIUS_M, arc_m, sphere_xyz
 from planner.config import Config
-from planner.geodesy import EARTH_RADIUS_M, arc_m, sphere_xyz
-from planner.network import build_network
+from planner.network.build import build_network
 from tests.conftest import write_feed
 
 SPHERE = Geod(a=EARTH_RADIUS_M, b=EARTH_RADIUS_M)
@@ -65,7 +65,7 @@ def _east_of(lon, lat, metres):
 
 @pytest.mark.parametrize("local", [False, True])
 def test_access_legs_far_from_the_mean_latitude_equal_network_access(wide, local):
-    from planner.accessibility import _access_legs
+    from planner.analyses.access.accessibility import _access_legs
 
     cfg = wide.config
     reach = (cfg.local_access_max_s * cfg.local_access_speed_kmh / 3.6 if local
@@ -90,7 +90,7 @@ def test_access_legs_far_from_the_mean_latitude_equal_network_access(wide, local
 def test_direct_walk_is_great_circle_times_detour(wide):
     import pandas as pd
 
-    from planner.matrix import direct_walk_seconds
+    from planner.analyses.matrix import direct_walk_seconds
 
     cfg = wide.config
     metres = np.array([100.0, 500.0, 1000.0, 1300.0])

@@ -75,7 +75,7 @@ def _network_doc(net) -> dict:
 
 
 def test_network_statistics(golden, tmp_path):
-    from planner.network import build_network
+    from planner.network.build import build_network
 
     net = build_network([f"gridton={CITY / 'gtfs'}"], DATE, osm=CITY / "streets.osm", drive=True,
                         cache_dir=tmp_path / "cache")

@@ -8,7 +8,7 @@ For each case:
   counted) or 2 (unusable feed), as ``expected.json`` says, never 1 and never with a
   traceback; the expected notice code is reported, at the expected file/line/field;
   nothing is written outside the test's scratch folder except the notices file;
-* :func:`planner.gtfs.read_feed` raises :class:`planner.errors.FeedError` (and nothing
+* :func:`planner.ingest.gtfs.read_feed` raises :class:`planner.errors.FeedError` (and nothing
   else) exactly for the exit-2 cases, and the loaded tables hold what the case says. To
   keep the suite fast, ``read_feed`` is observed through a spy during the CLI run (one
   load per case) and called directly for every exit-2 case;
@@ -39,7 +39,7 @@ from click.testing import CliRunner
 from planner.cli.main import main
 from planner.config import Config
 from planner.errors import FeedError, NoServiceError
-from planner.gtfs import Feed, read_feed, read_feeds
+from planner.ingest.gtfs import Feed, read_feed, read_feeds
 from tests import bad_gtfs_builders as builders
 
 CORPUS = Path(__file__).parent / "data" / "bad_gtfs"
@@ -275,10 +275,10 @@ def test_corpus_is_complete():
 
 
 class ReadFeedSpy:
-    """Wraps :func:`planner.gtfs.feed.read_feed` (what ``read_feeds`` and the CLI call)."""
+    """Wraps :func:`planner.ingest.gtfs.feed.read_feed` (what ``read_feeds`` and the CLI call)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch):
-        import planner.gtfs.feed as feed_module
+        import planner.ingest.gtfs.feed as feed_module
 
         self.original = feed_module.read_feed
         self.feeds: list[Feed] = []
@@ -419,7 +419,7 @@ def test_zip_bombs_rejected_fast_and_small(case_id: str, work: Path):
 
 def test_analysis_date_without_service():
     """§3 #29 / C38: a date with no active trip is fatal, naming the date and the service range."""
-    from planner.timetable import build_timetable
+    from planner.network.timetable import build_timetable
 
     feed = read_feed(BASE)
     with pytest.raises(NoServiceError) as info:
@@ -432,7 +432,7 @@ def test_analysis_date_without_service():
 
 def test_calendar_without_active_days_has_no_service(work):
     """C37: a feed whose services never run loads (with warnings) but has no service on any date."""
-    from planner.timetable import build_timetable
+    from planner.network.timetable import build_timetable
 
     feed = read_feed(prepare("c37_calendar_all_zero_no_dates", work))
     with pytest.raises(NoServiceError):

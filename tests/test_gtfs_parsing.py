@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from planner.common.notices import Notices
 from planner.config import Config
 from planner.errors import FeedError
-from planner.gtfs import read_feed, read_feeds, service_dates
-from planner.gtfs._convert import format_time, parse_time
-from planner.gtfs._csv import _exact, _fast, tokenize
-from planner.notices import Notices
-from planner.timetable import build_timetable
+from planner.ingest.gtfs import read_feed, read_feeds, service_dates
+from planner.ingest.gtfs._convert import format_time, parse_time
+from planner.ingest.gtfs._csv import _exact, _fast, tokenize
+from planner.network.timetable import build_timetable
 from tests.conftest import MINI
 
 

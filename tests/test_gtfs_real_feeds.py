@@ -15,9 +15,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from planner.gtfs import read_feed, service_date_range, service_dates
-from planner.gtfs.frequencies import frequency_departures
-from planner.timetable import build_timetable
+from planner.ingest.gtfs import read_feed, service_date_range, service_dates
+from planner.ingest.gtfs.frequencies import frequency_departures
+from planner.network.timetable import build_timetable
 from tests.conftest import GTFS_DATA, REAL_FEEDS
 
 

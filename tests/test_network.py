@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 from scipy.sparse.csgraph import dijkstra
 
+from planner.analyses.matrix import travel_time_matrix
+from planner.analyses.route import plan_route
 from planner.cli.main import main
 from planner.config import Config
-from planner.gtfs import read_feeds
-from planner.matrix import travel_time_matrix
-from planner.network import LINK_STREET, build_network
-from planner.route import plan_route
-from planner.routing import INF
+from planner.ingest.gtfs import read_feeds
+from planner.network.build import LINK_STREET, build_network
+from planner.routing.raptor import INF
 from tests.conftest import GTFS_DATA, OSM_DATA, write_feed
 from tests.raptor_reference import csa, fp_dict, trips_of
 from tests.test_osm_helpers import write_osm
@@ -122,7 +122,7 @@ def test_matrix_equals_connection_scan_and_route(helsinki):
     df = travel_time_matrix(net, pts, pts, departure_s=dep)
     trips = trips_of(net.timetable)
     fps = fp_dict(net.footpaths)
-    from planner.matrix import direct_walk_seconds
+    from planner.analyses.matrix import direct_walk_seconds
 
     direct = direct_walk_seconds(net, pts, pts)
     for i in range(len(pts)):

@@ -12,8 +12,8 @@ import pytest
 
 from planner.config import Config
 from planner.errors import InputError, OSMError
-from planner.osm import read_osm
-from planner.streets import build_street_network
+from planner.ingest.osm import read_osm
+from planner.network.streets import build_street_network
 from tests.test_osm_helpers import HELSINKI, osm_xml, write_osm
 
 PBF = HELSINKI.read_bytes()
@@ -185,7 +185,7 @@ def test_xml_written_by_osmnx_is_flagged(tmp_path):
 
 
 def test_unwritable_cache_is_a_warning_not_a_failure(tmp_path, monkeypatch):
-    import planner.streets as streets
+    import planner.network.streets as streets
     from planner.errors import OutputError
 
     def full_disk(path, data):

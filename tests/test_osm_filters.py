@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.osm._filters import (
+from planner.ingest.osm._filters import (
     DEFAULT_SPEED_KMH,
     DRIVE_HIGHWAYS,
     drive_direction,

@@ -108,7 +108,7 @@ def ways_for_osmnx(pbf: Path, out: Path, keep) -> tuple[Path, int]:
 
 
 def test_osm_xml_roundtrip(tmp_path):
-    from planner.osm._xml import read_xml
+    from planner.ingest.osm._xml import read_xml
 
     p = write_osm(tmp_path / "a.osm", [(1, 10.0, 50.0), (2, 10.001, 50.0, {"railway": "station", "name": "A&B"})],
                   [(7, [1, 2], {"highway": "footway"})], bounds=(9.9, 49.9, 10.1, 50.1))
@@ -121,7 +121,7 @@ def test_osm_xml_roundtrip(tmp_path):
 
 def test_ways_for_osmnx_splits_clipped_ways(tmp_path):
     out, n_split = ways_for_osmnx(HELSINKI, tmp_path / "w.osm", lambda t: "highway" in t)
-    from planner.osm._xml import read_xml
+    from planner.ingest.osm._xml import read_xml
 
     raw = read_xml(out, max_bytes=10**8)
     assert n_split > 0

@@ -9,12 +9,12 @@ import pickle
 import numpy as np
 import pytest
 
+from planner.common.notices import Notices
 from planner.config import Config
 from planner.errors import OSMError
-from planner.notices import Notices
-from planner.osm import OSMRequest, read_osm
-from planner.osm import _online as online
-from planner.streets import build_street_network, network_cache_key
+from planner.ingest.osm import OSMRequest, read_osm
+from planner.ingest.osm import _online as online
+from planner.network.streets import build_street_network, network_cache_key
 from tests.test_osm_helpers import HELSINKI
 
 HELSINKI_BBOX = (24.9352, 60.1642, 24.9534, 60.1791)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from planner.common.notices import Notices
 from planner.config import Config
-from planner.notices import Notices
-from planner.osm import read_osm
-from planner.osm._network import haversine_m, street_edges
-from planner.osm.info import osm_info
-from planner.osm.rail import rail_from_raw, rail_layer
-from planner.streets import street_network_from_raw
+from planner.ingest.osm import read_osm
+from planner.ingest.osm._network import haversine_m, street_edges
+from planner.ingest.osm.info import osm_info
+from planner.ingest.osm.rail import rail_from_raw, rail_layer
+from planner.network.streets import street_network_from_raw
 from tests.test_osm_helpers import HARBIN, HELSINKI, pbf_to_xml, write_osm
 
 DX = 0.001  # degrees of longitude; at latitude 0 that is ~111.2 m

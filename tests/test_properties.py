@@ -36,14 +36,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from planner.common.notices import Notices
 from planner.config import Config
 from planner.errors import FeedError, NoServiceError
-from planner.gtfs import FeedSet, read_feed
-from planner.gtfs import _convert as cv
-from planner.network import build_network
-from planner.notices import Notices
-from planner.routing import earliest_arrival
-from planner.timetable import Timetable, build_timetable
+from planner.ingest.gtfs import FeedSet, read_feed
+from planner.ingest.gtfs import _convert as cv
+from planner.network.build import build_network
+from planner.network.timetable import Timetable, build_timetable
+from planner.routing.raptor import earliest_arrival
 
 EXAMPLES = int(os.environ.get("PLAN_PROPERTY_EXAMPLES", "60"))
 PROPERTY = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
@@ -307,7 +307,7 @@ def random_calendars(draw) -> dict[str, list[list[str]]]:
 
 def _brute_force(feed):
     """The definitions, by listing every (service, date) pair (service_dates)."""
-    from planner.gtfs import service_dates
+    from planner.ingest.gtfs import service_dates
 
     sd = service_dates(feed)
     days = sd["date"].to_numpy(dtype="datetime64[D]")
@@ -321,7 +321,7 @@ def _brute_force(feed):
 @PROPERTY
 @given(random_calendars())
 def test_calendar_lookups_agree_with_listing_every_date(tmp_path_factory, files):
-    from planner.gtfs.service import active_services, busiest_date, service_date_range
+    from planner.ingest.gtfs.service import active_services, busiest_date, service_date_range
     from tests.conftest import MINI
 
     work = tmp_path_factory.mktemp("calendar")

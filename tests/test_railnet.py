@@ -1,4 +1,4 @@
-"""``planner.railnet`` on a hand-made net of five cities: every measure against a value worked
+"""``planner.analyses.railnet.net`` on a hand-made net of five cities: every measure against a value worked
 out by hand below, and a new direct link that changes exactly the pairs it should.
 
 All points lie on the equator, so the straight-line distance between two cities is
@@ -25,10 +25,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from planner.analyses.railnet.net import (
+    changed_pairs,
+    compare_nets,
+    group_stations,
+    net_measures,
+    rail_net,
+)
 from planner.config import Config
-from planner.gtfs.feed import read_feeds
-from planner.railnet import changed_pairs, compare_nets, group_stations, net_measures, rail_net
-from planner.scenario import load_scenario
+from planner.ingest.gtfs.feed import read_feeds
+from planner.scenarios.spec import load_scenario
 from tests.conftest import write_feed
 
 DEG_KM = 6371.0088 * math.pi / 180  # 111.195 km

@@ -118,9 +118,9 @@ PUBLISHED = [
 
 
 def test_bundled_sample_spine_branches_and_published_times(monkeypatch):
-    from planner.evaluate import load_places
-    from planner.gtfs.feed import read_feeds
-    from planner.railnet import rail_net
+    from planner.analyses.evaluate.compare import load_places
+    from planner.analyses.railnet.net import rail_net
+    from planner.ingest.gtfs.feed import read_feeds
 
     monkeypatch.chdir(ROOT)
     places = load_places()

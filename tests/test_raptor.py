@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.gtfs import read_feed
-from planner.routing import (
+from planner.ingest.gtfs import read_feed
+from planner.network.timetable import build_timetable
+from planner.routing.raptor import (
     INF,
     Footpaths,
     earliest_arrival,
     range_earliest_arrival,
     range_earliest_arrival_many,
 )
-from planner.timetable import build_timetable
 from tests.conftest import GTFS_DATA, write_feed
 from tests.raptor_reference import (
     csa,
@@ -125,7 +125,7 @@ def test_raptor_equals_connection_scan_on_real_feeds(name):
     # footpaths: straight-line pairs under 400 m at 1.3 m/s (a stand-in for the street network)
     from scipy.spatial import cKDTree
 
-    from planner.gtfs.consolidation import local_xy
+    from planner.ingest.gtfs.consolidation import local_xy
 
     xy = local_xy(tt.stop_lat, tt.stop_lon)
     pairs = cKDTree(xy).query_pairs(400, output_type="ndarray")
@@ -148,7 +148,7 @@ def test_raptor_equals_connection_scan_on_real_feeds(name):
 
 @pytest.mark.parametrize("seed", range(25))
 def test_reconstructed_journeys_are_feasible_and_optimal(seed, tmp_path):
-    from planner.itinerary import reconstruct
+    from planner.routing.itinerary import reconstruct
 
     rng, tt, fp, change = _random_case(seed + 500, tmp_path)
     trips = trips_of(tt)

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from planner import runtimes
 from planner.errors import InputError
-from planner.runtimes import (
+from planner.scenarios import runtimes
+from planner.scenarios.runtimes import (
     calibrate_speed,
     dwell_for_classes,
     segment_profile,

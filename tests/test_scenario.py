@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from planner.analyses.evaluate.compare import evaluate
 from planner.config import Config
 from planner.errors import ScenarioError
-from planner.evaluate import evaluate
-from planner.gtfs import read_feeds
-from planner.scenario import load_scenario
-from planner.scenario_apply import apply_to_feeds
+from planner.ingest.gtfs import read_feeds
+from planner.scenarios.apply import apply_to_feeds
+from planner.scenarios.spec import load_scenario
 from tests.conftest import write_feed
 
 CFG = Config(progress=False)
@@ -180,8 +180,8 @@ def test_bad_yaml_and_unknown_station(tmp_path):
 
 
 def test_scenario_feed_is_valid_gtfs(tmp_path):
-    from planner.gtfs import read_feed
-    from planner.gtfs.writer import write_feed_zip
+    from planner.ingest.gtfs import read_feed
+    from planner.ingest.gtfs.writer import write_feed_zip
 
     fs = corridor(tmp_path)
     scn = load_scenario(write(tmp_path, "express", EXPRESS))
@@ -236,7 +236,7 @@ def test_scenario_check_and_export_cli(tmp_path):
     from click.testing import CliRunner
 
     from planner.cli.main import main
-    from planner.gtfs import read_feed
+    from planner.ingest.gtfs import read_feed
 
     corridor(tmp_path)
     good = write(tmp_path, "express", EXPRESS)
@@ -261,8 +261,8 @@ def test_adjust_headway_with_an_extra_pattern_column(tmp_path):
 
 
 def test_gcj02_looking_coordinates_warn(tmp_path):
-    from planner.datum import wgs84_to_gcj02
-    from planner.scenario_apply import ScenarioWarning
+    from planner.common.datum import wgs84_to_gcj02
+    from planner.scenarios.apply import ScenarioWarning
 
     fs = corridor(tmp_path)
     # City C's station as a map service would publish it (GCJ-02) but without 'datum'

@@ -11,7 +11,7 @@ are counted exactly:
 * osmnx keeps the largest *weakly* connected component by default; we keep the largest
   *strongly* connected one (``retain_all=True`` + ``largest_component(strongly=True)``
   on the osmnx side gives the same nodes);
-* the tag filters differ in a few documented rules (``planner.osm._filters``), each
+* the tag filters differ in a few documented rules (``planner.ingest.osm._filters``), each
   disagreement on the real tags must be explained by one of them.
 """
 
@@ -26,11 +26,10 @@ import pandas as pd
 import pytest
 from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
 
+from planner.common.notices import Notices
 from planner.errors import CacheError, InputError
-from planner.kernels._options import numba_threads
-from planner.notices import Notices
-from planner.osm import read_osm
-from planner.osm._filters import (
+from planner.ingest.osm import read_osm
+from planner.ingest.osm._filters import (
     _FOOT_OK,
     DRIVE_HIGHWAYS,
     WALK_AREA_HIGHWAYS,
@@ -38,8 +37,14 @@ from planner.osm._filters import (
     drive_way,
     walk_way,
 )
-from planner.osm._network import street_edges
-from planner.streets import StreetNetwork, build_street_network, street_network_from_raw, utm_crs
+from planner.ingest.osm._network import street_edges
+from planner.kernels._options import numba_threads
+from planner.network.streets import (
+    StreetNetwork,
+    build_street_network,
+    street_network_from_raw,
+    utm_crs,
+)
 from tests.test_osm_helpers import HARBIN, HELSINKI, ways_for_osmnx
 
 # ---------------------------------------------------------------------- fixtures
@@ -152,7 +157,7 @@ def test_osmnx_refuses_clipped_ways_we_split(tmp_path, raws):
 def test_drive_matches_osmnx_up_to_the_oneway_rules(tmp_path_factory, raws, nets, city):
     """Drive: osmnx's oneway reading on the same ways; the only differences are ways whose
     direction our table reads differently (implied motorway oneway, reversible)."""
-    from planner.osm._filters import drive_direction
+    from planner.ingest.osm._filters import drive_direction
 
     G = _osmnx_graph(tmp_path_factory, city, "drive", drive_way)
     raw = raws[city]

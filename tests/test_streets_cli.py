@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from planner.cli.main import main
-from planner.osm import OSMRequest
-from planner.osm import _online as online
+from planner.ingest.osm import OSMRequest
+from planner.ingest.osm import _online as online
 from tests.test_osm_helpers import HARBIN, HELSINKI, write_osm
 
 

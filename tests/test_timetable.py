@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.gtfs import read_feed, read_feeds
-from planner.timetable import build_timetable
+from planner.ingest.gtfs import read_feed, read_feeds
+from planner.network.timetable import build_timetable
 from tests.conftest import GTFS_DATA, MINI, REAL_FEEDS
 
 

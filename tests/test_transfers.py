@@ -26,22 +26,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.config import Config
-from planner.gtfs import read_feeds
-from planner.matrix import travel_time_matrix
-from planner.network import build_network
-from planner.transfers import (
+from planner.analyses.matrix import travel_time_matrix
+from planner.analyses.transfers.analysis import (
     DelayModel,
     TransferStandard,
     analyse_transfers,
     write_connector_scenario,
 )
+from planner.config import Config
+from planner.ingest.gtfs import read_feeds
+from planner.network.build import build_network
 from tests.conftest import write_feed
 from tests.test_osm_helpers import write_osm
 
 CFG = Config(progress=False)
-R = 6_371_009.0        # the street builder's earth radius (planner.osm._network)
-R_LOCAL = 6_371_008.8  # local metric coordinates (planner.gtfs.consolidation.local_xy)
+R = 6_371_009.0        # the street builder's earth radius (planner.ingest.osm._network)
+R_LOCAL = 6_371_008.8  # local metric coordinates (planner.ingest.gtfs.consolidation.local_xy)
 SPEED = CFG.walk_speed_mps
 
 
@@ -133,7 +133,7 @@ def grid(tmp_path_factory):
     net, osm = grid_network(tmp)
     od = tmp / "od.csv"
     od.write_text("from_stop,to_stop,trips\ngrid:R1,grid:M2,10\ngrid:B,grid:M2,3\n")
-    from planner._transfer_use import read_od
+    from planner.analyses.transfers.use import read_od
 
     res = analyse_transfers(net, departure_s=8 * 3600, window_min=60, od=read_od(net, od), osm=osm)
     return net, osm, res, tmp
@@ -209,8 +209,8 @@ def test_grid_suggested_entrance(grid):
 def test_grid_connector_scenario_lowers_exactly_the_affected_times(grid):
     """The suggested connector, written as a scenario and applied, changes exactly the
     journeys through A -> B, by the expected amounts (computed by hand below)."""
-    from planner.scenario import load_scenario
-    from planner.scenario_apply import apply_to_network
+    from planner.scenarios.apply import apply_to_network
+    from planner.scenarios.spec import load_scenario
 
     net, _osm, res, tmp = grid
     path = write_connector_scenario(res, tmp / "connector.yaml")

@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner
 from scipy.sparse.csgraph import dijkstra
 
+from planner.analyses.transfers.analysis import analyse_transfers
 from planner.cli.main import main
 from planner.config import Config
-from planner.network import build_network
-from planner.transfers import analyse_transfers
+from planner.network.build import build_network
 from tests.conftest import GTFS_DATA, OSM_DATA
 from tests.test_transfers import grid_feed, grid_osm
 
@@ -128,7 +128,7 @@ def _grid_args(tmp_path):
 
 
 def test_cli_on_the_grid(tmp_path):
-    from planner.scenario import load_scenario
+    from planner.scenarios.spec import load_scenario
 
     args = _grid_args(tmp_path)
     out = tmp_path / "out"

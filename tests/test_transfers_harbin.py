@@ -14,10 +14,10 @@ import math
 import numpy as np
 import pytest
 
+from planner.analyses.transfers.analysis import analyse_transfers
 from planner.config import Config
-from planner.gtfs import read_feeds
-from planner.network import build_network
-from planner.transfers import analyse_transfers
+from planner.ingest.gtfs import read_feeds
+from planner.network.build import build_network
 from tests.conftest import OSM_DATA, write_feed
 
 CFG = Config(progress=False)
@@ -96,7 +96,7 @@ def test_harbin_paths_follow_streets_and_maps_are_drawn(harbin):
     pngs = [p for p in images if p.suffix == ".png"]
     assert len(pngs) == 3 and all(p.stat().st_size > 20_000 for p in pngs)
     # labels the map font can draw (no CJK font is installed): OSM English names
-    from planner._transfer_output import station_labels
+    from planner.analyses.transfers.outputs import station_labels
 
     labels = station_labels(res)
     assert labels["rail:HRBW"] == "Harbin West" and labels["metro:M_HRB"] == "Harbin Railway Station"

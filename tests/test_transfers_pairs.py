@@ -19,11 +19,11 @@ import math
 import numpy as np
 import pytest
 
+from planner.analyses.transfers.analysis import analyse_transfers, load_standard
 from planner.config import Config
 from planner.errors import ConfigError, InputError
-from planner.gtfs import read_feeds
-from planner.network import build_network
-from planner.transfers import analyse_transfers, load_standard
+from planner.ingest.gtfs import read_feeds
+from planner.network.build import build_network
 from tests.conftest import write_feed
 
 CFG = Config(progress=False)
@@ -139,7 +139,7 @@ def test_standard_file(tmp_path):
 
 
 def test_od_list_file_errors(town, tmp_path):
-    from planner._transfer_use import read_od
+    from planner.analyses.transfers.use import read_od
 
     f = tmp_path / "od.csv"
     f.write_text("from_lon,from_lat,to_lon,to_lat,trips\n126.0,45.0,126.01,45.0,5\n126.0,north,126.01,45.0,1\n")

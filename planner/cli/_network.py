@@ -61,9 +61,9 @@ time_option = functools.partial(click.option, callback=_time_callback, metavar="
 def load_network(ctx: click.Context, gtfs, osm, date, cache_dir: Path, no_cache: bool, *,
                  window_end_s: int | None = None, drive: bool = False, **config_overrides):
     """Build or reload the network for a command; returns (network, date string)."""
-    from planner._defaults import data_root, default_gtfs_paths
-    from planner.gtfs.service import to_date
-    from planner.network import build_network
+    from planner.common.bundled import data_root, default_gtfs_paths
+    from planner.ingest.gtfs.service import to_date
+    from planner.network.build import build_network
 
     config = make_config(ctx, **config_overrides)
     specs = list(gtfs)
@@ -99,10 +99,10 @@ def _busiest_date_cached(specs, config, cache_dir):
     import hashlib
     import json
 
-    from planner._atomic import write_text
-    from planner.gtfs.feed import read_feeds
-    from planner.gtfs.service import busiest_date, to_date
-    from planner.network import _spec_digests
+    from planner.common.atomic import write_text
+    from planner.ingest.gtfs.feed import read_feeds
+    from planner.ingest.gtfs.service import busiest_date, to_date
+    from planner.network.build import _spec_digests
 
     key = hashlib.sha256(json.dumps(sorted(_spec_digests(specs).items())).encode()).hexdigest()[:40]
     path = None if cache_dir is None else Path(cache_dir) / "networks" / f"busiest-date-{key}.json"

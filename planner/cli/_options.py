@@ -84,7 +84,7 @@ def open_executor(workers: int | None, scheduler: str | None):
     import logging
 
     from planner.errors import InputError
-    from planner.execution import executor
+    from planner.routing.execution import executor
 
     if workers is not None and scheduler is not None:
         msg = "give either --workers (a cluster on this machine) or --scheduler (an existing one), not both"

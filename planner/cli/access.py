@@ -142,10 +142,8 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     """
     import numpy as np
 
-    from planner._atomic import OutputStage, write_text
-    from planner.accessibility import Decay, accessibility, travel_time_surface
-    from planner.errors import InputError
-    from planner.grid import (
+    from planner.analyses.access.accessibility import Decay, accessibility, travel_time_surface
+    from planner.analyses.access.grid import (
         census_opportunities,
         check_crs,
         make_grid,
@@ -153,8 +151,10 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         read_opportunities,
         split_spec,
     )
-    from planner.points import parse_place
-    from planner.raster import write_result
+    from planner.common.atomic import OutputStage, write_text
+    from planner.errors import InputError
+    from planner.ingest.points import parse_place
+    from planner.outputs.raster import write_result
 
     progress = show_progress(ctx)
     dec = Decay(decay, width_min=decay_width, sd_min=decay_sd)
@@ -176,7 +176,7 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     origin = parse_place(from_, datum=datum) if from_ else None
     scn = None
     if scenario_path is not None:
-        from planner.scenario import load_scenario
+        from planner.scenarios.spec import load_scenario
 
         scn = load_scenario(scenario_path)
     # the cluster first: an unreachable scheduler fails before the network is built
@@ -215,14 +215,14 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
             results[f"travel_time{suffix}"] = travel_time_surface(n, grid, origin[0], origin[1], scenario=label,
                                                                   **common)
     if scn is not None:
-        from planner.accessibility import difference
+        from planner.analyses.access.accessibility import difference
 
         for key in [k for k in results if not k.endswith("_scenario")]:
             results[f"{key}_diff"] = difference(results[f"{key}_scenario"], results[key])
     files: list[str] = []
     with OutputStage(output, overwrite=overwrite) as stage:
         if layers:
-            from planner.accessibility import AccessResult, Band
+            from planner.analyses.access.accessibility import AccessResult, Band
 
             opp = AccessResult(grid, [Band(lay.name, lay.values.reshape(grid.shape), lay.unit,
                                            f"{lay.name} per cell ({Path(lay.source).name or lay.source})", {"layer": lay.name})
@@ -235,7 +235,7 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
             files += write_result(stage, "opportunities", opp, png=not no_png, dtype="float64", points=pts,
                                   zero_label="0")
         if origin is not None:
-            from planner.grid import transform_xy
+            from planner.analyses.access.grid import transform_xy
 
             mx, my = transform_xy("EPSG:4326", grid.crs, [origin[0]], [origin[1]])
             for key in [k for k in results if k.startswith("travel_time")]:
@@ -280,8 +280,8 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
 def _scenario_network(ctx: click.Context, net, scn, day: str, window_end_s: int, threads, cache_dir):
     """The network with ``scn`` applied: its feeds changed and rebuilt on the same streets
     (and drive network), then its network-level changes (as ``plan evaluate`` does)."""
-    from planner.network import attach_drive, build_network
-    from planner.scenario_apply import apply_to_feeds, apply_to_network
+    from planner.network.build import attach_drive, build_network
+    from planner.scenarios.apply import apply_to_feeds, apply_to_network
 
     config = make_config(ctx, threads=threads)
     feeds, _report = apply_to_feeds(net.load_feeds(), scn)

@@ -66,12 +66,12 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     """
     import time
 
-    from planner._defaults import data_root
+    from planner.analyses.evaluate.compare import evaluate as run
+    from planner.analyses.evaluate.compare import load_places, write_outputs
     from planner.cli._network import load_network
+    from planner.common.bundled import data_root
     from planner.errors import InputError
-    from planner.evaluate import evaluate as run
-    from planner.evaluate import load_places, write_outputs
-    from planner.scenario import load_scenario
+    from planner.scenarios.spec import load_scenario
 
     t0 = time.perf_counter()
     paths = list(scenarios)
@@ -113,8 +113,8 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
 def _fare_params(own_feeds: bool):
     """The fare part of a fare_policy scenario: a 60-minute window every 15 minutes; on the
     bundled sample with plan fares' value of time and budgets (CNY)."""
+    from planner.analyses.fare_card.dividend import DividendParams
     from planner.cli.fares import SAMPLE_BUDGETS, SAMPLE_VALUE_OF_TIME
-    from planner.fare_dividend import DividendParams
 
     if own_feeds:
         return DividendParams(window_min=60, step_min=15)

@@ -46,9 +46,9 @@ def _pairs(ctx, param, values):
 
 
 def _default_policy() -> Path:
-    from planner._defaults import data_root
+    from planner.common.bundled import data_root
     from planner.errors import InputError
-    from planner.scenario import FarePolicy, load_scenario
+    from planner.scenarios.spec import FarePolicy, load_scenario
 
     root = data_root()
     for p in sorted((root / "scenarios").glob("*.yaml")) if root else []:
@@ -130,11 +130,11 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
     changes), report.html and report.md to the output folder.
 
     On the bundled sample the fares are sourced (China Railway's per-km second-class rate;
-    Harbin Metro 3/4/5 CNY by stations travelled, see planner.fares.sample) and the policy
+    Harbin Metro 3/4/5 CNY by stations travelled, see planner.network.fares.sample) and the policy
     is scenarios/harbin_west_integration.yaml.
 
     \b
-    Policy (a scenario file; keys in planner.fares.policy_spec):
+    Policy (a scenario file; keys in planner.scenarios.fare_policy):
       name: harbin_west_integration
       changes:
         - fare_policy:
@@ -158,14 +158,14 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
 
     import numpy as np
 
-    from planner._fare_output import write_fare_outputs
+    from planner.analyses.evaluate.compare import load_places
+    from planner.analyses.fare_card.dividend import DividendParams, fare_dividend, scenario_fares
+    from planner.analyses.fare_card.outputs import write_fare_outputs
     from planner.errors import InputError
-    from planner.evaluate import load_places
-    from planner.fare_dividend import DividendParams, fare_dividend, scenario_fares
-    from planner.fares import TicketingPenalty
-    from planner.fares.build import FlatTariff
-    from planner.fares.systems import DistanceRate
-    from planner.scenario import FarePolicy, load_scenario
+    from planner.network.fares import TicketingPenalty
+    from planner.network.fares.build import FlatTariff
+    from planner.network.fares.systems import DistanceRate
+    from planner.scenarios.spec import FarePolicy, load_scenario
 
     t0 = time.perf_counter()
     progress = show_progress(ctx)
@@ -196,7 +196,7 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
     defaults = TicketingPenalty()
     by_mode = dict(defaults.by_mode)
     default_s = defaults.default_s
-    from planner.gtfs.modes import MODES
+    from planner.ingest.gtfs.modes import MODES
 
     for mode, s in penalties.items():
         if mode == "default":
@@ -241,8 +241,8 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
                             "the dividend is the fare policy's alone; plan evaluate measures the changes themselves.")
     raster = None
     if grid:
-        from planner._fare_access import fare_access
-        from planner.grid import make_grid, opportunities_from_points, transform_xy
+        from planner.analyses.access.fare_access import fare_access
+        from planner.analyses.access.grid import make_grid, opportunities_from_points, transform_xy
 
         g = make_grid(resolution, net=net2)
         x, y = transform_xy("EPSG:4326", g.crs, pl["lon"].to_numpy(float), pl["lat"].to_numpy(float))
@@ -264,9 +264,9 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
 
 def _scenario_network(ctx, net, scn, day, window_end_s, cache_dir, no_cache, progress):
     """The network as the scenario leaves it (its lines, headways, removals, transfers)."""
-    from planner.network import build_network
-    from planner.scenario import AddLine, AddTransfer, AdjustHeadway, RemoveRoute
-    from planner.scenario_apply import apply_to_feeds, apply_to_network
+    from planner.network.build import build_network
+    from planner.scenarios.apply import apply_to_feeds, apply_to_network
+    from planner.scenarios.spec import AddLine, AddTransfer, AdjustHeadway, RemoveRoute
 
     changed = [type(c).__name__ for c in scn.changes if isinstance(c, AddLine | AdjustHeadway | RemoveRoute | AddTransfer)]
     if not changed:
@@ -284,7 +284,7 @@ def _scenario_network(ctx, net, scn, day, window_end_s, cache_dir, no_cache, pro
 def _print(res, operators, top, day, path, raster) -> None:
     import numpy as np
 
-    from planner._fare_output import explain_pair, policy_rows, top_pairs
+    from planner.analyses.fare_card.outputs import explain_pair, policy_rows, top_pairs
 
     s, cur = res.summary, res.currency
     p = res.params

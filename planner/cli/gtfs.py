@@ -14,8 +14,8 @@ from planner.cli._options import (
     strict_option,
 )
 from planner.cli._table import render
+from planner.common.notices import Severity
 from planner.errors import FeedError, OutputError
-from planner.notices import Severity
 
 
 @click.group()
@@ -24,7 +24,7 @@ def gtfs() -> None:
 
 
 def _default_feeds() -> list[str]:
-    from planner._defaults import default_gtfs_paths
+    from planner.common.bundled import default_gtfs_paths
 
     return [str(p) for p in default_gtfs_paths()]
 
@@ -59,8 +59,8 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
       plan gtfs check rail=gtfs/rail.zip metro=gtfs/metro.zip --notices notices.csv
       plan gtfs check --strict feed/ && echo "clean"
     """
-    from planner.gtfs import read_feeds
-    from planner.gtfs.summary import feed_summary
+    from planner.ingest.gtfs import read_feeds
+    from planner.ingest.gtfs.summary import feed_summary
 
     config = make_config(ctx, strict=strict, allow_subfolder=allow_subfolder,
                          max_dropped_trip_share=max_dropped_trip_share)
@@ -76,7 +76,7 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
         fs = read_feeds(specs, config=config)
     except FeedError as err:
         if notices_out is not None and err.notices:
-            from planner.notices import Notices
+            from planner.common.notices import Notices
 
             ns = Notices()
             for n in err.notices:
@@ -132,7 +132,7 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
 
 
 def _write_notices(notices, path: Path) -> None:
-    from planner._atomic import write_text
+    from planner.common.atomic import write_text
 
     if path.suffix.lower() == ".json":
         write_text(path, notices.to_json())

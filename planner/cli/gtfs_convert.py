@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from planner.cli.gtfs import gtfs
-from planner.gtfs.from_timetable import DEFAULT_AGENCY_URL
+from planner.ingest.gtfs.from_timetable import DEFAULT_AGENCY_URL
 
 
 @gtfs.command("from-timetable")
@@ -67,7 +67,7 @@ def from_timetable(timetable: Path, stations: Path, output: Path, start_date: st
       G1,1,长春西,07:32,07:36,0,daily,中国铁路哈尔滨局集团有限公司
       G1,2,沈阳北,09:05,,0,daily,中国铁路哈尔滨局集团有限公司
     """
-    from planner.gtfs.from_timetable import convert_timetable
+    from planner.ingest.gtfs.from_timetable import convert_timetable
 
     summary = convert_timetable(
         timetable, stations, output, overwrite=overwrite, start_date=start_date, end_date=end_date,
@@ -78,8 +78,8 @@ def from_timetable(timetable: Path, stations: Path, output: Path, start_date: st
                f"({summary.start_date} .. {summary.end_date}).")
     if no_check:
         return
-    from planner.gtfs import read_feed
-    from planner.notices import Severity
+    from planner.common.notices import Severity
+    from planner.ingest.gtfs import read_feed
 
     feed = read_feed(summary.path)
     n = feed.notices

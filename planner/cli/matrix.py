@@ -62,10 +62,10 @@ def matrix(ctx: click.Context, origins: Path, destinations: Path | None, depart:
     """
     import io
 
-    from planner._atomic import write_bytes, write_text
+    from planner.analyses.matrix import travel_time_matrix
+    from planner.common.atomic import write_bytes, write_text
     from planner.errors import OutputError
-    from planner.matrix import travel_time_matrix
-    from planner.points import read_points
+    from planner.ingest.points import read_points
 
     suffix = output.suffix.lower()
     if suffix not in {".csv", ".parquet"}:

@@ -80,13 +80,13 @@ def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], 
     """
     import time
 
-    from planner._defaults import data_root, default_gtfs_paths
+    from planner.analyses.evaluate.compare import load_places
+    from planner.analyses.railnet.net import compare_nets, write_net_outputs
+    from planner.common.bundled import data_root, default_gtfs_paths
     from planner.errors import FeedError, InputError
-    from planner.evaluate import load_places
-    from planner.gtfs.feed import read_feeds
-    from planner.gtfs.service import busiest_date, to_date
-    from planner.railnet import compare_nets, write_net_outputs
-    from planner.scenario import load_scenario
+    from planner.ingest.gtfs.feed import read_feeds
+    from planner.ingest.gtfs.service import busiest_date, to_date
+    from planner.scenarios.spec import load_scenario
 
     t0 = time.perf_counter()
     config = make_config(ctx)

@@ -86,8 +86,8 @@ def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, mo
       plan network build --bbox 126.60,45.74,126.66,45.78 --mode walk
       plan network build --place "Daoli District, Harbin" --offline
     """
-    from planner.osm import OSMRequest
-    from planner.streets import build_street_network
+    from planner.ingest.osm import OSMRequest
+    from planner.network.streets import build_street_network
 
     given = [x for x in (osm_file, place, bbox) if x is not None]
     if len(given) > 1:

@@ -35,8 +35,8 @@ def export(ctx: click.Context, output: Path, fmt: str, overwrite: bool, gtfs, os
       plan network export -o net/
       plan network export --gtfs feed.zip --osm city.osm.pbf --date 2022-02-22 -o net/ --format csv
     """
-    from planner._atomic import OutputStage, write_text
-    from planner.network_export import (
+    from planner.common.atomic import OutputStage, write_text
+    from planner.network.export import (
         footpaths_table,
         patterns_table,
         stops_table,

@@ -35,7 +35,7 @@ def info(ctx: click.Context, file: Path, as_json: bool) -> None:
       plan osm info harbin.osm.pbf
       plan osm info --json city.osm > city-info.json
     """
-    from planner.osm.info import osm_info
+    from planner.ingest.osm.info import osm_info
 
     config = make_config(ctx)
     result = osm_info(file, config=config)

@@ -35,10 +35,10 @@ def route(ctx: click.Context, origin: str, destination: str, depart: int, park_a
       plan route --gtfs feed.zip --osm city.osm.pbf --from 24.94,60.17 --to 24.98,60.20 \\
           --depart 08:00 --geojson trip.geojson
     """
-    from planner._atomic import write_text
+    from planner.analyses.route import plan_route
+    from planner.common.atomic import write_text
     from planner.errors import OutputError
-    from planner.points import parse_place
-    from planner.route import plan_route
+    from planner.ingest.points import parse_place
 
     if geojson_out is not None and geojson_out.exists() and not overwrite:
         msg = f"{geojson_out} already exists"

@@ -16,9 +16,9 @@ def scenario() -> None:
 
 
 def _feeds(ctx, gtfs):
-    from planner._defaults import default_gtfs_paths
+    from planner.common.bundled import default_gtfs_paths
     from planner.errors import FeedError
-    from planner.gtfs.feed import read_feeds
+    from planner.ingest.gtfs.feed import read_feeds
 
     specs = list(gtfs) or [str(p) for p in default_gtfs_paths()]
     if not specs:
@@ -39,8 +39,8 @@ def check(ctx: click.Context, scenarios: tuple[Path, ...], gtfs) -> None:
     Example:
       plan scenario check scenarios/*.yaml
     """
-    from planner.scenario import FarePolicy, load_scenario
-    from planner.scenario_apply import apply_to_feeds
+    from planner.scenarios.apply import apply_to_feeds
+    from planner.scenarios.spec import FarePolicy, load_scenario
 
     fs = _feeds(ctx, gtfs)
     for p in scenarios:
@@ -51,8 +51,8 @@ def check(ctx: click.Context, scenarios: tuple[Path, ...], gtfs) -> None:
         if rows:
             click.echo(render(rows))
         if scn.of_kind(FarePolicy):  # resolve the card's operators against the feeds now
-            from planner.fares.policy_spec import card_policy
-            from planner.fares.sample import fare_setup
+            from planner.network.fares.sample import fare_setup
+            from planner.scenarios.fare_policy import card_policy
 
             spec = card_policy(scn.of_kind(FarePolicy)[0], fare_setup(_fs2, sample=not gtfs).fares, _fs2,
                                default_name=scn.name)
@@ -84,10 +84,10 @@ def export(ctx: click.Context, scenario_file: Path, gtfs, output: Path, all_feed
     """
     import pandas as pd
 
-    from planner._atomic import OutputStage, write_text
-    from planner.gtfs.writer import write_feed_zip
-    from planner.scenario import AddTransfer, load_scenario
-    from planner.scenario_apply import apply_to_feeds
+    from planner.common.atomic import OutputStage, write_text
+    from planner.ingest.gtfs.writer import write_feed_zip
+    from planner.scenarios.apply import apply_to_feeds
+    from planner.scenarios.spec import AddTransfer, load_scenario
 
     scn = load_scenario(scenario_file)
     fs = _feeds(ctx, gtfs)

@@ -19,7 +19,7 @@ def _default_osm(gtfs, osm):
     bundled feeds, the bundled extract (as :func:`planner.cli._network.load_network` picks it)."""
     if osm is not None or gtfs:
         return osm
-    from planner._defaults import data_root
+    from planner.common.bundled import data_root
 
     root = data_root()
     pbfs = sorted((root / "osm_cache").glob("*.osm.pbf")) if root else []
@@ -117,11 +117,15 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
     """
     import time
 
-    from planner._transfer_output import TERMINAL_COLUMNS, terminal_rows
-    from planner._transfer_use import places_od, read_od
+    from planner.analyses.transfers.analysis import (
+        analyse_transfers,
+        load_standard,
+        write_connector_scenario,
+    )
+    from planner.analyses.transfers.outputs import TERMINAL_COLUMNS, terminal_rows
+    from planner.analyses.transfers.use import places_od, read_od
     from planner.cli._network import load_network
     from planner.errors import OutputError
-    from planner.transfers import analyse_transfers, load_standard, write_connector_scenario
 
     t_start = time.perf_counter()
     out = output or DEFAULT_OUT
@@ -131,7 +135,7 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
     standard, delay = load_standard(standard_file) if standard_file is not None else (None, None)
     net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min)
     if od_file == "places":
-        from planner.evaluate import load_places
+        from planner.analyses.evaluate.compare import load_places
 
         od = places_od(net, load_places(places))
     else:

@@ -1,0 +1,1 @@
+"""Analyses: one room per question (matrix, route, evaluate, access, fare card, transfers, rail net)."""

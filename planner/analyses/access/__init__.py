@@ -1,0 +1,1 @@
+"""``plan access``: accessibility rasters on a grid."""

@@ -1,0 +1,165 @@
+"""Accessibility at (time, fare) cutoffs per raster cell, separate systems vs the unified card
+(the raster part of :mod:`planner.analyses.fare_card.dividend`).
+
+Same grid, origins, destinations, egress and direct legs as ``plan access``
+(:func:`planner.analyses.access.accessibility.prepare`): for every origin cell and departure of the window,
+the earliest arrival at every stop within each fare budget
+(:func:`planner.routing.fares.budget_arrivals_many`, McRAPTOR with the ticketing penalties),
+then egress to the destinations, the travel-time percentile over the departures and the
+opportunities reached within each time cutoff (``t < T``, as ``plan access``), for the
+separate systems and for the card. A destination reached by a direct walk costs nothing.
+The search horizon is the longest time cutoff.
+
+Bands (one per layer, time cutoff ``T``, fare cutoff ``F`` and variant):
+``{layer}_{T}min_{F}{currency}_separate``, ``..._card`` and ``..._change`` (card minus
+separate), in the layer's unit (people for the census layer).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from planner.analyses.access.accessibility import (
+    AccessChunk,
+    AccessResult,
+    AccessShared,
+    Band,
+    Decay,
+    _label,
+    _measures,
+    make_chunk,
+)
+from planner.routing.fares import budget_arrivals_many, card_change_s
+
+if TYPE_CHECKING:
+    from planner.analyses.access.grid import Grid, Opportunities
+    from planner.analyses.fare_card.dividend import DividendParams
+    from planner.network.build import Network
+    from planner.network.fares.policy import UnifiedCardPolicy
+    from planner.network.fares.sample import FareSetup
+    from planner.network.timetable import Timetable
+    from planner.routing.fares import FareModel
+    from planner.routing.raptor import Footpaths
+
+__all__ = ["FareAccessShared", "fare_access", "fare_access_chunk"]
+
+
+@dataclass(frozen=True)
+class FareAccessShared:
+    """Per-run constants: the access problem's (egress, opportunities, percentiles, time
+    cutoffs, departures), the timetable, footpaths, change times and fare models of the two
+    variants (separate, card), the fare cutoffs (currency units) and the search limits."""
+
+    access: AccessShared
+    tt: Timetable
+    footpaths: Footpaths
+    change: tuple[np.ndarray, ...]
+    models: tuple[FareModel, ...]
+    budgets: np.ndarray
+    max_rounds: int
+    max_duration_s: int
+
+
+def fare_access_chunk(shared: FareAccessShared, chunk: AccessChunk) -> np.ndarray:
+    """The work unit: float64 (origins, variants, fare cutoffs, layers, percentiles, time
+    cutoffs) of opportunities reached, for one chunk of origin cells."""
+    a = shared.access
+    n, deps = len(chunk), np.asarray(a.deps, np.int32)
+    D = len(deps)
+    counts = np.diff(chunk.acc_ptr)
+    rep = np.repeat(np.arange(n), D)
+    ptr = np.zeros(n * D + 1, np.int64)
+    ptr[1:] = np.cumsum(counts[rep])
+    idx = np.concatenate([np.arange(chunk.acc_ptr[o], chunk.acc_ptr[o + 1]) for o in rep]) if n * D else \
+        np.zeros(0, np.int64)
+    stops = chunk.acc_stops[idx.astype(np.int64)]
+    secs = chunk.acc_s[idx.astype(np.int64)]
+    out = np.zeros((n, len(shared.models), len(shared.budgets), a.opportunities.shape[0], len(a.ranks),
+                    len(a.cutoffs_s)))
+    for v, model in enumerate(shared.models):
+        at = budget_arrivals_many(shared.tt, shared.footpaths, shared.change[v], ptr, stops, secs,
+                                  np.tile(deps, n), model, shared.budgets, max_rounds=shared.max_rounds,
+                                  max_duration_s=shared.max_duration_s)
+        for b in range(len(shared.budgets)):
+            arr = np.ascontiguousarray(at[:, b, :].reshape(n, D, -1))
+            acc, _ = _measures(arr, deps.astype(np.int64), a.eg_ptr, a.eg_stop, a.eg_s, chunk.dir_ptr, chunk.dir_dest,
+                               chunk.dir_s, a.opportunities, a.ranks, a.cutoffs_s, np.int64(a.decay_code),
+                               float(a.decay_param), np.int64(shared.max_duration_s), False)
+            out[:, v, b] = acc
+    return out
+
+
+def fare_access(net: Network, setup: FareSetup, policy: UnifiedCardPolicy, grid: Grid, layers: list[Opportunities],
+                *, params: DividendParams, time_cutoffs_min=(120, 180), fare_cutoffs=(100.0,),
+                percentile: float = 50, max_snap_m: float = 300.0, local_egress: bool = True, feeds=None,
+                executor=None, chunk: int | None = None, progress: bool = False) -> AccessResult:
+    """Accessibility of every origin cell at (time, fare) cutoffs, separate vs card (module
+    docstring). ``params`` gives the departures, penalties and search limits
+    (:class:`~planner.analyses.fare_card.dividend.DividendParams`); the horizon is the longest time
+    cutoff (at most ``params.max_duration_s``)."""
+    from planner.analyses.access.accessibility import prepare, provenance
+    from planner.analyses.fare_card.dividend import fare_models
+    from planner.routing.execution import LocalExecutor, chunk_size, run_chunks
+
+    tt = net.timetable
+    if feeds is None and setup.distance_column is not None:
+        feeds = net.load_feeds()
+    problem, report = prepare(net, grid, layers, departure_s=params.departure_s, window_min=params.window_min,
+                              step_min=params.step_min, percentiles=(percentile,), cutoffs_min=time_cutoffs_min,
+                              decay=Decay(), max_snap_m=max_snap_m, local_access=False, local_egress=local_egress)
+    sep, _tick, card = fare_models(tt, setup, policy, params, feeds)
+    horizon = int(min(params.max_duration_s, round(max(time_cutoffs_min) * 60)))
+    shared = FareAccessShared(problem.shared, tt, net.footpaths,
+                              (np.asarray(net.change_s, np.int32), card_change_s(tt, card, net.change_s)),
+                              (sep, card), np.asarray(fare_cutoffs, np.float64), int(params.max_rounds), horizon)
+    n = len(problem.origin_lon)
+    out = np.zeros((n, 2, len(fare_cutoffs), len(layers), 1, len(time_cutoffs_min)))
+    ex = executor if executor is not None else LocalExecutor()
+    done = 0
+    if chunk is None and n:
+        done = min(n, 4)
+        t0 = time.perf_counter()
+        out[:done] = fare_access_chunk(shared, make_chunk(net, problem, problem.origin_lon[:done],
+                                                          problem.origin_lat[:done]))
+        chunk = chunk_size((time.perf_counter() - t0) / done, n - done, workers=ex.workers)
+    chunk = max(1, int(chunk or 1))
+    starts = list(range(done, n, chunk))
+    chunks = [make_chunk(net, problem, problem.origin_lon[s:s + chunk], problem.origin_lat[s:s + chunk])
+              for s in starts]
+    run_chunks(ex, fare_access_chunk, shared, chunks, out, starts, progress=progress, desc="cells")
+    cur = sep.currency or "fare"
+    bands = []
+    for m, lay in enumerate(layers):
+        for fi, f in enumerate(fare_cutoffs):
+            for ci, c in enumerate(time_cutoffs_min):
+                vals = []
+                for v in range(2):
+                    flat = np.full(grid.n_cells, np.nan)
+                    flat[problem.origin_cell] = out[:, v, fi, m, 0, ci]
+                    vals.append(flat.reshape(grid.shape))
+                flab = _label(f) if np.isfinite(f) else "any"
+                stem = f"{lay.name}_{_label(c)}min_{flab}{cur}"
+                tags = {"layer": lay.name, "cutoff_min": _label(c), "fare_cutoff": flab, "currency": cur,
+                        "percentile": _label(percentile)}
+                what = f"{lay.name} reachable within {_label(c)} min for at most {flab} {cur}"
+                bands.append(Band(f"{stem}_separate", vals[0], lay.unit, f"{what}, separate fare systems",
+                                  {**tags, "variant": "separate"}))
+                bands.append(Band(f"{stem}_card", vals[1], lay.unit, f"{what}, with the unified card",
+                                  {**tags, "variant": "card"}))
+                bands.append(Band(f"{stem}_change", vals[1] - vals[0], f"change in {lay.unit}",
+                                  f"card minus separate: {lay.name} within {_label(c)} min, fare <= {flab} {cur}",
+                                  {**tags, "variant": "change"}))
+    valid = np.zeros(grid.n_cells, bool)
+    valid[problem.origin_cell] = True
+    prm = {"resolution_m": grid.resolution, "crs": grid.crs, "departure_s": params.departure_s,
+           "window_min": params.window_min, "step_min": params.step_min, "percentile": percentile,
+           "time_cutoffs_min": list(time_cutoffs_min),
+           "fare_cutoffs": [float(f) if np.isfinite(f) else "any" for f in fare_cutoffs], "currency": cur,
+           "policy": policy.name, "max_rounds": params.max_rounds, "horizon_s": horizon,
+           "penalty_default_s": params.penalty.default_s, "penalty_by_mode_s": dict(params.penalty.by_mode)}
+    return AccessResult(grid, bands, valid.reshape(grid.shape), provenance(net, prm, layers=layers,
+                                                                          scenario=policy.name), report)

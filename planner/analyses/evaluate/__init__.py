@@ -1,0 +1,1 @@
+"""``plan evaluate``: candidate scenarios against the baseline."""

@@ -1,0 +1,1 @@
+"""``plan fares``: what a unified fare card saves."""

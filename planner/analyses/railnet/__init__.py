@@ -1,0 +1,1 @@
+"""``plan net``: the intercity rail net."""

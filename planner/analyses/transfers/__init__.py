@@ -1,0 +1,1 @@
+"""``plan transfers``: transfers between stations of different modes."""

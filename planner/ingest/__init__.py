@@ -1,0 +1,1 @@
+"""Ingest: GTFS feeds, OpenStreetMap extracts, points and places, as read from files."""

@@ -1,0 +1,152 @@
+"""Reading origin/destination points from files, with clear errors.
+
+Accepted: CSV with ``id`` and ``lon``/``lat`` columns (``lng``/``longitude``/``x`` and
+``latitude``/``y`` also recognised) or with a ``stop_id`` column naming GTFS stops; or a
+GeoPackage/GeoJSON of points (``id`` column, else the row number). Coordinates are WGS84
+unless ``datum`` says GCJ-02 or BD-09 (Chinese map services), in which case they are
+converted on load.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import InputError
+
+__all__ = ["parse_place", "read_points"]
+
+_LON = ("lon", "lng", "longitude", "x")
+_LAT = ("lat", "latitude", "y")
+
+
+def _convert_datum(lon: np.ndarray, lat: np.ndarray, datum: str) -> tuple[np.ndarray, np.ndarray]:
+    if datum.lower() in {"wgs84", "epsg:4326"}:
+        return lon, lat
+    from planner.common.datum import to_wgs84
+
+    return to_wgs84(lon, lat, datum)
+
+
+def read_points(path: str | Path, *, datum: str = "wgs84") -> pd.DataFrame:
+    """Points of a file as a DataFrame with ``id`` (str), ``lon``, ``lat`` (WGS84, NaN for
+    stop rows) and ``stop_id`` (str, empty for coordinate rows).
+
+    Raises
+    ------
+    InputError
+        Naming the file, the row (1-based, header = row 1) and the field, with the fix.
+    """
+    p = Path(path)
+    if not p.is_file():
+        msg = f"{p} does not exist" if not p.exists() else f"{p} is not a file"
+        raise InputError(msg, code="input_unreadable", hint="give a CSV, GeoPackage or GeoJSON file of points")
+    suffix = p.suffix.lower()
+    if suffix in {".gpkg", ".geojson", ".json", ".shp"}:
+        return _read_vector(p, datum)
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as err:
+        msg = f"{p}: cannot read as CSV ({err})"
+        raise InputError(msg, code="invalid_points_file", hint="save the file as UTF-8 CSV with a header") from err
+    df.columns = [c.strip().lower() for c in df.columns]
+    lon_col = next((c for c in _LON if c in df.columns), None)
+    lat_col = next((c for c in _LAT if c in df.columns), None)
+    has_stop = "stop_id" in df.columns
+    if (lon_col is None or lat_col is None) and not has_stop:
+        msg = f"{p}: needs lon and lat columns (or a stop_id column); found {', '.join(df.columns) or 'none'}"
+        raise InputError(msg, code="missing_required_column", hint="name the columns id, lon, lat")
+    ids = df["id"].str.strip() if "id" in df.columns else pd.Series([str(i) for i in range(len(df))])
+    if (ids == "").any():
+        row = int(np.flatnonzero((ids == "").to_numpy())[0]) + 2
+        msg = f"{p}: row {row}: field 'id' is empty"
+        raise InputError(msg, code="missing_required_field", hint="give every point an id")
+    dup = ids.duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0]) + 2
+        msg = f"{p}: row {row}: id '{ids.iloc[row - 2]}' appears twice"
+        raise InputError(msg, code="duplicate_key", hint="ids must be unique")
+    stop = df["stop_id"].str.strip() if has_stop else pd.Series([""] * len(df))
+    lon = np.full(len(df), np.nan)
+    lat = np.full(len(df), np.nan)
+    if lon_col is not None and lat_col is not None:
+        for i, (a, b, s) in enumerate(zip(df[lon_col], df[lat_col], stop, strict=True)):
+            if s and not a.strip() and not b.strip():
+                continue
+            try:
+                lon[i] = float(a)
+                lat[i] = float(b)
+            except ValueError:
+                field = lon_col if not _is_float(a) else lat_col
+                value = a if field == lon_col else b
+                msg = f"{p}: row {i + 2}: field '{field}' is not a number: {value!r}"
+                raise InputError(msg, code="invalid_float", hint="use decimal degrees, e.g. 126.6254") from None
+            if not (-180 <= lon[i] <= 180 and -90 <= lat[i] <= 90):
+                msg = f"{p}: row {i + 2}: ({lon[i]}, {lat[i]}) is not a longitude/latitude pair"
+                raise InputError(msg, code="number_out_of_range", hint="columns lon then lat, in degrees (WGS84)")
+    missing = np.isnan(lon) & (stop == "").to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0]) + 2
+        msg = f"{p}: row {row}: neither coordinates nor a stop_id"
+        raise InputError(msg, code="missing_required_field")
+    has = ~np.isnan(lon)
+    if has.any():
+        lon[has], lat[has] = _convert_datum(lon[has], lat[has], datum)
+    return pd.DataFrame({"id": ids.to_numpy(dtype=object), "lon": lon, "lat": lat, "stop_id": stop.to_numpy(dtype=object)})
+
+
+def _is_float(x: str) -> bool:
+    try:
+        float(x)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_vector(p: Path, datum: str) -> pd.DataFrame:
+    import geopandas as gpd
+
+    try:
+        gdf = gpd.read_file(p)
+    except Exception as err:  # pyogrio raises many types for unreadable files
+        msg = f"{p}: cannot read as a vector file ({err})"
+        raise InputError(msg, code="invalid_points_file", hint="give a GeoPackage or GeoJSON of points") from err
+    if gdf.empty:
+        msg = f"{p}: holds no features"
+        raise InputError(msg, code="empty_file")
+    if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs("EPSG:4326")
+    geom = gdf.geometry
+    if not (geom.geom_type == "Point").all():
+        geom = geom.representative_point()
+    ids = gdf["id"].astype(str) if "id" in gdf.columns else pd.Series([str(i) for i in range(len(gdf))])
+    lon, lat = _convert_datum(geom.x.to_numpy(), geom.y.to_numpy(), datum)
+    return pd.DataFrame({"id": ids.to_numpy(dtype=object), "lon": lon, "lat": lat,
+                         "stop_id": np.array([""] * len(gdf), dtype=object)})
+
+
+def parse_place(text: str, *, datum: str = "wgs84") -> tuple[float, float] | str:
+    """``LON,LAT`` -> (lon, lat) in WGS84; ``stop:ID`` -> the stop id string."""
+    t = text.strip()
+    if t.lower().startswith("stop:"):
+        sid = t[5:].strip()
+        if not sid:
+            msg = f"'{text}': give the stop id after 'stop:'"
+            raise InputError(msg, code="invalid_place")
+        return sid
+    parts = t.split(",")
+    if len(parts) != 2:
+        msg = f"'{text}' is neither LON,LAT nor stop:ID"
+        raise InputError(msg, code="invalid_place", hint="e.g. --from 126.6254,45.7600 or --from stop:harbin_metro:M1")
+    try:
+        lon, lat = float(parts[0]), float(parts[1])
+    except ValueError:
+        msg = f"'{text}': LON,LAT must be numbers"
+        raise InputError(msg, code="invalid_place", hint="e.g. 126.6254,45.7600") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        msg = f"'{text}' is not LON,LAT in degrees (longitude first)"
+        raise InputError(msg, code="invalid_place")
+    a, b = _convert_datum(np.array([lon]), np.array([lat]), datum)
+    return float(a[0]), float(b[0])

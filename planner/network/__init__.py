@@ -1,0 +1,1 @@
+"""The multimodal network: model, build and cache, streets, timetable, footpaths, places, fares."""

@@ -1,0 +1,1 @@
+"""Outputs: the report, maps, rasters and layers every analysis writes with."""

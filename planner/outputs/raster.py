@@ -1,0 +1,301 @@
+"""GeoTIFF rasters and PNG previews of grid results (:mod:`planner.analyses.access.accessibility`).
+
+GeoTIFFs are written with rasterio: the grid's projected CRS and transform, float bands
+with NaN as nodata, one band per measure whose description is the band name (its unit,
+a readable description and the measure's parameters are band tags), provenance tags on the
+dataset (inputs' digests, scenario, parameters, service date), DEFLATE compression with the
+floating-point predictor, 256 x 256 tiles. Every file goes through a temp file and a rename,
+so a reader never sees half a raster.
+
+PNG previews use matplotlib's object API on an Agg canvas created here (the global backend
+and pyplot are never touched): the band on the grid with a colour bar in its unit, a scale
+bar measured on the ground (correct in any projected CRS), the study-area outline, the
+cells that are no data (far from streets) and, for travel times, the cells not reached.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from planner.errors import InputError, OutputError
+
+if TYPE_CHECKING:
+    from planner.analyses.access.accessibility import AccessResult, Band, Grid
+
+__all__ = ["read_count_raster", "read_result", "write_geotiff", "write_png", "write_result"]
+
+NODATA = float("nan")
+BLOCK = 256
+
+
+def _temp_beside(path: Path):
+    from planner.common.atomic import temp_path
+
+    return temp_path(path)
+
+
+def write_geotiff(path: str | os.PathLike, grid: Grid, bands: list[Band], *, tags: dict[str, str] | None = None,
+                  dtype: str = "float32") -> Path:
+    """Write ``bands`` on ``grid`` as one tiled, compressed GeoTIFF (NaN = nodata).
+
+    Parameters
+    ----------
+    path
+        Output file; replaced atomically.
+    grid
+        The grid (CRS, transform, shape).
+    bands
+        The bands, in order; band ``i`` gets the description ``bands[i].name`` and the tags
+        ``units``, ``description`` and the band's own tags.
+    tags
+        Dataset metadata (provenance).
+    dtype
+        ``float32`` or ``float64``.
+    """
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    if not bands:
+        msg = f"{path}: no bands to write"
+        raise OutputError(msg, code="output_empty")
+    out = Path(path)
+    profile = {
+        "driver": "GTiff", "width": grid.width, "height": grid.height, "count": len(bands), "dtype": dtype,
+        "crs": grid.crs, "transform": grid.transform, "nodata": NODATA, "tiled": True,
+        "blockxsize": BLOCK, "blockysize": BLOCK, "compress": "deflate", "predictor": 3, "interleave": "band",
+        "BIGTIFF": "IF_SAFER",
+    }
+    try:
+        with _temp_beside(out) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+            dst.update_tags(**{k: str(v) for k, v in (tags or {}).items()})
+            for i, b in enumerate(bands, start=1):
+                if b.values.shape != grid.shape:
+                    msg = f"band {b.name!r} has shape {b.values.shape}, the grid {grid.shape}"
+                    raise OutputError(msg, code="output_shape")
+                dst.write(b.values.astype(dtype), i)
+                dst.set_band_description(i, b.name)
+                dst.set_band_unit(i, b.unit)
+                dst.update_tags(i, units=b.unit, description=b.description, **{k: str(v) for k, v in b.tags.items()})
+    except (RasterioError, OSError) as err:
+        if isinstance(err, OutputError):
+            raise
+        msg = f"cannot write {out}: {err}"
+        raise OutputError(msg, code="output_unwritable", hint="choose a writable folder") from err
+    return out
+
+
+def read_count_raster(path: str | os.PathLike, band: int = 1) -> tuple[np.ndarray, object, str]:
+    """A count raster (population grid): float64 values (nodata -> NaN), transform, CRS."""
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    p = Path(path)
+    try:
+        with rasterio.open(p) as src:
+            if not 1 <= band <= src.count:
+                msg = f"{p}: has {src.count} band(s), no band {band}"
+                raise InputError(msg, code="invalid_parameter")
+            if src.crs is None:
+                msg = f"{p}: the raster has no CRS"
+                raise InputError(msg, code="invalid_opportunities", hint="assign one, e.g. gdal_edit.py -a_srs EPSG:4326")
+            values = src.read(band, masked=True).astype(np.float64).filled(np.nan)
+            return values, src.transform, src.crs.to_string()
+    except RasterioError as err:
+        msg = f"{p}: cannot read as a raster ({err})"
+        raise InputError(msg, code="input_unreadable", hint="give a GeoTIFF of counts") from err
+
+
+def read_result(path: str | os.PathLike) -> AccessResult:
+    """A GeoTIFF written by :func:`write_result` back as an :class:`AccessResult`."""
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    from planner.analyses.access.accessibility import AccessResult, Band, Grid
+
+    p = Path(path)
+    try:
+        with rasterio.open(p) as src:
+            t = src.transform
+            if not (math.isclose(t.a, -t.e) and t.b == 0 and t.d == 0) or src.crs is None:
+                msg = f"{p}: not a north-up square grid with a CRS"
+                raise InputError(msg, code="invalid_raster")
+            auth = src.crs.to_authority()
+            crs = f"{auth[0]}:{auth[1]}" if auth else src.crs.to_wkt()
+            grid = Grid(crs, t.c, t.f, t.a, src.width, src.height)
+            bands = []
+            for i in range(1, src.count + 1):
+                btags = src.tags(i)
+                unit = btags.pop("units", "")
+                desc = btags.pop("description", "")
+                bands.append(Band(src.descriptions[i - 1] or f"band{i}", src.read(i).astype(np.float64), unit, desc,
+                                  btags))
+            tags = src.tags()
+    except RasterioError as err:
+        msg = f"{p}: cannot read as a raster ({err})"
+        raise InputError(msg, code="input_unreadable") from err
+    valid = np.zeros(grid.shape, bool)
+    for b in bands:
+        valid |= np.isfinite(b.values)
+    return AccessResult(grid, bands, valid, tags, {})
+
+
+# ---------------------------------------------------------------------- PNG previews
+
+def _nice(x: float) -> float:
+    """The largest 1, 2 or 5 times a power of ten not above ``x``."""
+    e = 10 ** math.floor(math.log10(x))
+    return max(m * e for m in (1, 2, 5) if m * e <= x)
+
+
+def _ground_per_unit(grid: Grid) -> float:
+    """Metres on the ground per CRS unit along x at the centre of the grid."""
+    from pyproj import Geod, Transformer
+
+    w, s, e, n = grid.bounds
+    cx, cy = (w + e) / 2, (s + n) / 2
+    step = max(grid.resolution, (e - w) / 10)
+    tr = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    lon, lat = tr.transform([cx, cx + step], [cy, cy])
+    _a, _b, dist = Geod(ellps="WGS84").inv(lon[0], lat[0], lon[1], lat[1])
+    return dist / step if dist > 0 else 1.0
+
+
+def write_png(path: str | os.PathLike, grid: Grid, band: Band, *, valid: np.ndarray | None = None,
+              diverging: bool = False, title: str | None = None, marker: tuple[float, float] | None = None,
+              points=None, points_label: str = "opportunity points", zero_label: str = "0 (none reached)",
+              dpi: int = 110) -> Path:
+    """A preview map of one band: colour bar, scale bar, study-area outline, title with units.
+
+    ``valid`` marks the cells that have a value (the rest of the study area is drawn as no
+    data; valid cells without a value as not reached); ``marker`` is a point (grid CRS) to
+    mark, e.g. the origin of a travel-time surface; ``points`` (n, 2) are drawn as dots
+    (e.g. the city points behind a census layer); ``diverging`` centres the colours on 0.
+    """
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    from planner.common.atomic import atomic_write
+
+    vals = np.asarray(band.values, dtype=np.float64)
+    h, w = grid.shape
+    aspect = h / w
+    fig = Figure(figsize=(8.0, max(3.5, min(12.0, 6.2 * aspect + 1.2))), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    west, south, east, north = grid.bounds
+    extent = (west, east, south, north)
+    inside = grid.inside().reshape(grid.shape)
+    valid = np.isfinite(vals) if valid is None else np.asarray(valid, bool)
+    handles = []
+    nodata = inside & ~valid
+    if nodata.any():
+        ax.imshow(np.where(nodata, 1.0, np.nan), extent=extent, origin="upper", interpolation="nearest",
+                  cmap=ListedColormap(["#d0d0d0"]), vmin=0, vmax=1)
+        handles.append(Patch(facecolor="#d0d0d0", label="no data (far from streets)"))
+    unreached = valid & ~np.isfinite(vals)
+    if unreached.any():
+        ax.imshow(np.where(unreached, 1.0, np.nan), extent=extent, origin="upper", interpolation="nearest",
+                  cmap=ListedColormap(["#f3d9e6"]), vmin=0, vmax=1)
+        handles.append(Patch(facecolor="#f3d9e6", label="not reached"))
+    finite = vals[np.isfinite(vals)]
+    vmax = float(finite.max()) if finite.size else 1.0
+    if diverging:
+        m = float(np.nanmax(np.abs(finite))) if finite.size else 1.0
+        m = m if m > 0 else 1.0
+        cmap, vmin, vmax = mpl.colormaps["RdBu_r" if band.unit.endswith("minutes") else "RdBu"], -m, m
+    elif band.unit == "minutes":
+        cmap, vmin = mpl.colormaps["plasma_r"], 0.0
+    else:
+        cmap, vmin = mpl.colormaps["viridis"], 0.0
+        positive = finite[finite > 0]
+        if positive.size and positive.size < finite.size:
+            # cells that reach nothing in a light colour of their own, not the scale's darkest
+            vmin = min(float(positive.min()), vmax) * 1e-9  # the scale still starts at (almost) 0
+            cmap = cmap.with_extremes(under="#f1eef6")
+            handles.append(Patch(facecolor="#f1eef6", edgecolor="#999999", label=zero_label))
+    vmax = vmax if vmax > vmin else vmin + 1.0
+    im = ax.imshow(np.ma.masked_invalid(vals), extent=extent, origin="upper", interpolation="nearest", cmap=cmap,
+                   vmin=vmin, vmax=vmax)
+    cb = fig.colorbar(im, ax=ax, shrink=0.8, pad=0.02)
+    big = max(abs(vmin), abs(vmax))
+    if big >= 1e6:
+        cb.formatter = FuncFormatter(lambda v, _pos: f"{v / 1e6:g}M")
+    elif big >= 1e4:
+        cb.formatter = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+    cb.update_ticks()
+    cb.set_label(band.unit)
+    if points is not None and len(points):
+        pts = np.asarray(points, dtype=np.float64)
+        ax.scatter(pts[:, 0], pts[:, 1], s=10, c="white", edgecolors="black", linewidths=0.6, zorder=3)
+        handles.append(Line2D([], [], marker="o", linestyle="none", markersize=4, color="white",
+                              markeredgecolor="black", label=points_label))
+    if grid.area is not None:
+        import shapely
+
+        geoms = getattr(grid.area, "geoms", [grid.area])
+        for g in geoms:
+            for ring in [g.exterior, *g.interiors] if hasattr(g, "exterior") else []:
+                xy = shapely.get_coordinates(ring)
+                ax.plot(xy[:, 0], xy[:, 1], color="black", linewidth=1.0)
+        handles.append(Patch(facecolor="none", edgecolor="black", label="study area"))
+    # scale bar: a nice ground length near a fifth of the map width, measured on the ground
+    g = _ground_per_unit(grid)
+    ground = _nice((east - west) * g / 5.0)
+    label = f"{ground / 1000:g} km" if ground >= 1000 else f"{ground:g} m"
+    bar = AnchoredSizeBar(ax.transData, ground / g, label, "lower left", pad=0.5, borderpad=0.6, sep=4,
+                          color="black", frameon=True, size_vertical=0.012 * (north - south),
+                          fontproperties=FontProperties(size=9))
+    bar.patch.set_alpha(0.85)
+    bar.patch.set_edgecolor("none")
+    ax.add_artist(bar)
+    if marker is not None:
+        ax.plot([marker[0]], [marker[1]], marker="*", markersize=14, color="white", markeredgecolor="black")
+        handles.append(Line2D([], [], marker="*", linestyle="none", markersize=10, color="white",
+                              markeredgecolor="black", label="origin"))
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(1.0, -0.01, f"{grid.crs}, {grid.resolution:g} m cells", transform=ax.transAxes, ha="right", va="top",
+            fontsize=7, color="#555555")
+    if handles:
+        ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.85)
+    ax.set_title(title or f"{band.name}\n{band.description} [{band.unit}]", fontsize=10)
+    fig.tight_layout()
+    out = Path(path)
+    with atomic_write(out, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=dpi)
+    return out
+
+
+def write_result(stage, stem: str, result: AccessResult, *, png: bool = True, dtype: str = "float32",
+                 diverging: bool = False, marker: tuple[float, float] | None = None, points=None,
+                 zero_label: str = "0 (none reached)") -> list[str]:
+    """``{stem}.tif`` and one PNG per band (``{stem}_{band}.png``, or ``{band}.png`` when the
+    band name starts with the stem) through an :class:`~planner.common.atomic.OutputStage` (or
+    into a folder); returns the file names."""
+    def where(name: str) -> Path:
+        return stage.path(name) if hasattr(stage, "path") else Path(stage) / name
+
+    names = [f"{stem}.tif"]
+    write_geotiff(where(names[0]), result.grid, result.bands, tags=result.tags, dtype=dtype)
+    if png:
+        for b in result.bands:
+            name = f"{b.name}.png" if b.name.startswith(stem) else f"{stem}_{b.name}.png"
+            write_png(where(name), result.grid, b, valid=result.valid, diverging=diverging, marker=marker,
+                      points=points, zero_label=zero_label)
+            names.append(name)
+    return names

@@ -1,0 +1,226 @@
+"""Public transport routing on a :class:`~planner.network.timetable.Timetable`: the wrappers that own
+the boundary around the RAPTOR kernels (:mod:`planner.kernels.raptor`).
+
+They validate parameters, build the footpath CSR once, call the kernels with contiguous
+typed arrays and hand back NumPy arrays or DataFrames with documented columns. Street
+access/egress (walking to and from stops) is computed by :mod:`planner.network.build` and passed in
+as (stop index, seconds) pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from planner.errors import ConfigError
+from planner.kernels import raptor as _k
+
+if TYPE_CHECKING:
+    from planner.network.timetable import Timetable
+
+__all__ = ["INF", "Footpaths", "RaptorResult", "earliest_arrival", "range_earliest_arrival"]
+
+INF = int(_k.INF)
+
+
+@dataclass(frozen=True)
+class Footpaths:
+    """Stop-to-stop walking links as CSR arrays (rows = from stop).
+
+    ``ptr`` int32 (S+1), ``to`` int32, ``seconds`` int32 (walk time including any
+    transfers.txt minimum), ``metres`` float64 (walking distance; NaN when only a time is
+    known, e.g. a transfers.txt rule).
+    """
+
+    ptr: np.ndarray
+    to: np.ndarray
+    seconds: np.ndarray
+    metres: np.ndarray
+
+    @property
+    def n_links(self) -> int:
+        return len(self.to)
+
+    @classmethod
+    def empty(cls, n_stops: int) -> Footpaths:
+        return cls(np.zeros(n_stops + 1, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int32),
+                   np.zeros(0, np.float64))
+
+    @classmethod
+    def from_pairs(cls, n_stops: int, src, dst, seconds, metres=None) -> Footpaths:
+        """CSR from (from, to, seconds[, metres]) lists; duplicate pairs keep the shortest;
+        self-loops are dropped (changing at the same stop is the stop's change time)."""
+        src = np.asarray(src, dtype=np.int64)
+        dst = np.asarray(dst, dtype=np.int64)
+        sec = np.asarray(seconds, dtype=np.int64)
+        met = np.full(len(src), np.nan) if metres is None else np.asarray(metres, dtype=np.float64)
+        keep = src != dst
+        src, dst, sec, met = src[keep], dst[keep], sec[keep], met[keep]
+        order = np.lexsort((sec, dst, src))
+        src, dst, sec, met = src[order], dst[order], sec[order], met[order]
+        first = np.ones(len(src), bool)
+        first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+        src, dst, sec, met = src[first], dst[first], sec[first], met[first]
+        ptr = np.zeros(n_stops + 1, np.int32)
+        np.add.at(ptr, src + 1, 1)
+        return cls(np.cumsum(ptr).astype(np.int32), dst.astype(np.int32), sec.astype(np.int32), met)
+
+
+@dataclass
+class RaptorResult:
+    """Labels of one RAPTOR run.
+
+    ``at_stop[k, s]`` is the earliest time (s after midnight of the service date) at stop
+    ``s`` using at most ``k`` trips, ``INF`` when unreachable. ``tau_v``/``tau_w`` split it
+    by how the stop was reached (vehicle / on foot; the access walk stays in ``tau_w[0]``);
+    ``pv``/``pw`` are parents when recorded.
+    """
+
+    departure: int
+    tau_v: np.ndarray
+    tau_w: np.ndarray
+    pv: np.ndarray
+    pw: np.ndarray
+
+    @property
+    def at_stop(self) -> np.ndarray:
+        return np.minimum(np.minimum(self.tau_v, self.tau_w), self.tau_w[0])
+
+    @property
+    def best(self) -> np.ndarray:
+        """Earliest time at each stop with any number of trips (up to the round limit)."""
+        return self.at_stop[-1]
+
+
+def _tt_args(tt: Timetable) -> tuple:
+    return (
+        np.ascontiguousarray(tt.pattern_stops_ptr, np.int32),
+        np.ascontiguousarray(tt.pattern_stops, np.int32),
+        np.ascontiguousarray(tt.pattern_board, np.bool_),
+        np.ascontiguousarray(tt.pattern_alight, np.bool_),
+        np.ascontiguousarray(tt.pattern_trips_ptr, np.int32),
+        np.ascontiguousarray(tt.pattern_times_ptr, np.int64),
+        np.ascontiguousarray(tt.arrival, np.int32),
+        np.ascontiguousarray(tt.departure, np.int32),
+        np.ascontiguousarray(tt.stop_patterns_ptr, np.int32),
+        np.ascontiguousarray(tt.stop_patterns, np.int32),
+        np.ascontiguousarray(tt.stop_pattern_pos, np.int32),
+    )
+
+
+def stop_departures(tt: Timetable) -> tuple[np.ndarray, np.ndarray]:
+    """Every boardable departure at each stop, sorted: CSR (ptr int64 (S+1), times int32).
+
+    Cached on the timetable object (it depends only on it)."""
+    cached = getattr(tt, "_stop_departures", None)
+    if cached is not None:
+        return cached
+    counts = np.diff(tt.pattern_stops_ptr)
+    ntrips = np.diff(tt.pattern_trips_ptr)
+    stops_rep, times = [], []
+    for p in range(tt.n_patterns):
+        a, b = tt.pattern_stops_ptr[p], tt.pattern_stops_ptr[p + 1]
+        _, D = tt.pattern_trip_times(p)
+        board = tt.pattern_board[a:b]
+        cols = np.flatnonzero(board)
+        stops_rep.append(np.repeat(tt.pattern_stops[a:b][cols][None, :], ntrips[p], axis=0).ravel())
+        times.append(D[:, cols].ravel())
+    del counts
+    s = np.concatenate(stops_rep) if stops_rep else np.zeros(0, np.int32)
+    t = np.concatenate(times) if times else np.zeros(0, np.int32)
+    order = np.lexsort((t, s))
+    ptr = np.zeros(tt.n_stops + 1, np.int64)
+    np.add.at(ptr, s.astype(np.int64) + 1, 1)
+    out = (np.cumsum(ptr), np.ascontiguousarray(t[order], dtype=np.int32))
+    tt._stop_departures = out
+    return out
+
+
+def _fp_args(fp: Footpaths, change_s, n_stops: int) -> tuple:
+    change = np.broadcast_to(np.asarray(change_s, dtype=np.int32), (n_stops,))
+    if len(fp.ptr) != n_stops + 1:
+        msg = f"footpaths are for {len(fp.ptr) - 1} stops, the timetable has {n_stops}"
+        raise ValueError(msg)
+    return (np.ascontiguousarray(fp.ptr, np.int32), np.ascontiguousarray(fp.to, np.int32),
+            np.ascontiguousarray(fp.seconds, np.int32), np.ascontiguousarray(change, np.int32))
+
+
+def _check(max_rounds: int, max_duration_s: int) -> None:
+    if max_rounds < 1:
+        msg = f"max_rounds must be at least 1 (one vehicle trip), got {max_rounds}"
+        raise ConfigError(msg, code="invalid_parameter")
+    if max_duration_s <= 0:
+        msg = f"the maximum trip duration must be positive, got {max_duration_s} s"
+        raise ConfigError(msg, code="invalid_parameter")
+
+
+def _access(access_stops, access_s, n_stops: int) -> tuple[np.ndarray, np.ndarray]:
+    a = np.ascontiguousarray(access_stops, dtype=np.int32)
+    t = np.ascontiguousarray(access_s, dtype=np.int32)
+    if a.shape != t.shape:
+        msg = "access_stops and access_s must have the same length"
+        raise ValueError(msg)
+    if len(a) and (a.min() < 0 or a.max() >= n_stops):
+        msg = "access stop index out of range"
+        raise ValueError(msg)
+    if len(t) and t.min() < 0:
+        msg = "access times must not be negative"
+        raise ValueError(msg)
+    return a, t
+
+
+def earliest_arrival(tt: Timetable, footpaths: Footpaths, change_s, access_stops, access_s, departure: int,
+                     *, max_rounds: int = 8, max_duration_s: int = 48 * 3600, record: bool = False) -> RaptorResult:
+    """One RAPTOR query (see :mod:`planner.kernels.raptor` for the exact semantics).
+
+    Parameters
+    ----------
+    tt
+        The timetable.
+    footpaths
+        Stop-to-stop walking links.
+    change_s
+        Minimum time to change vehicles at the same stop: one value or one per stop (s).
+    access_stops, access_s
+        Stops the origin reaches and the seconds it takes (0 for a stop origin).
+    departure
+        Departure time, seconds after midnight of the service date.
+    max_rounds
+        Most vehicle trips (transfers + 1).
+    max_duration_s
+        Longest trip considered; later arrivals count as unreachable.
+    record
+        Keep parents for journey reconstruction.
+    """
+    _check(max_rounds, max_duration_s)
+    a, t = _access(access_stops, access_s, tt.n_stops)
+    tau_v, tau_w, pv, pw = _k.raptor(*_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), a, t,
+                                     np.int32(departure), np.int32(max_rounds), np.int32(max_duration_s), bool(record))
+    return RaptorResult(int(departure), tau_v, tau_w, pv, pw)
+
+
+def range_earliest_arrival(tt: Timetable, footpaths: Footpaths, change_s, access_stops, access_s, departures,
+                           *, max_rounds: int = 8, max_duration_s: int = 48 * 3600) -> np.ndarray:
+    """Range-RAPTOR: the earliest time at every stop for each departure.
+
+    Returns int32 (len(departures), S), ``INF`` when unreachable. Equal to one
+    :func:`earliest_arrival` per departure, computed with shared work.
+    """
+    _check(max_rounds, max_duration_s)
+    a, t = _access(access_stops, access_s, tt.n_stops)
+    deps = np.ascontiguousarray(departures, dtype=np.int32)
+    return _k.range_raptor(*_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), *stop_departures(tt),
+                           a, t, deps, np.int32(max_rounds), np.int32(max_duration_s))
+
+
+def range_earliest_arrival_many(tt: Timetable, footpaths: Footpaths, change_s, access_ptr, access_stops, access_s,
+                                departures, *, max_rounds: int = 8, max_duration_s: int = 48 * 3600) -> np.ndarray:
+    """Range-RAPTOR for many origins in parallel threads: int32 (origins, departures, S)."""
+    _check(max_rounds, max_duration_s)
+    a, t = _access(access_stops, access_s, tt.n_stops)
+    ptr = np.ascontiguousarray(access_ptr, dtype=np.int64)
+    deps = np.ascontiguousarray(departures, dtype=np.int32)
+    return _k.range_raptor_many(*_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), *stop_departures(tt),
+                                ptr, a, t, deps, np.int32(max_rounds), np.int32(max_duration_s))
