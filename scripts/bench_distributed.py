@@ -34,8 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.analyses.access.accessibility import accessibility, origin_mask
+from planner.analyses.access.accessibility import accessibility
 from planner.analyses.access.grid import Opportunities, make_grid
+from planner.analyses.access.problem import origin_mask
 from planner.config import Config
 from planner.kernels._options import thread_ceiling
 from planner.network.build import build_network

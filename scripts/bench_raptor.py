@@ -31,8 +31,9 @@ from scipy.spatial import cKDTree
 from planner.ingest.gtfs import read_feed
 from planner.ingest.gtfs.consolidation import local_xy
 from planner.kernels._options import numba_threads
+from planner.network.links import Footpaths
 from planner.network.timetable import build_timetable
-from planner.routing.raptor import INF, Footpaths, earliest_arrival, range_earliest_arrival
+from planner.routing.raptor import INF, earliest_arrival, range_earliest_arrival
 
 ROOT = Path(__file__).resolve().parent.parent
 FEED = ROOT / "tests" / "data" / "gtfs" / "helsinki_gtfs_2022.zip"

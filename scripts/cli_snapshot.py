@@ -12,10 +12,11 @@ text) and a checksum of every file it wrote (:func:`tests.output_checksums.file_
 bytes for text/CSV/PNG, rows for Parquet, pixels and tags for GeoTIFF, features for
 GeoPackage, whose file bytes carry a timestamp).
 
-Every run uses the same work folder path (default ``/tmp/plan-cli-snapshot``, emptied first)
-and a fresh network cache inside it, so a cached network built by older code can never hide a
-change, and paths printed by the commands are the same in both runs. ``SOURCE_DATE_EPOCH`` is
-fixed so that the report date is too.
+Every run uses the same work folder path (default ``/tmp/plan-cli-snapshot``, emptied first),
+a copy of the checkout under test at the same place inside it (``repo/``: the package, the
+bundled data and scenarios, so that paths printed by the commands are the same in both runs)
+and a fresh network cache, so a cached network built by older code can never hide a change.
+``SOURCE_DATE_EPOCH`` is fixed so that the report date is too.
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ ROUTE_B = ["--from", "126.6254,45.7600", "--to", "125.3245,43.8868", "--depart",
 
 def commands(work: Path) -> list[tuple[str, list[str]]]:
     """(name, argv after ``plan``) for every checked command line."""
+    src = work / "repo"  # the copy under test (see the module docstring)
     out = work / "out"
     cache = ["--cache-dir", str(work / "cache")]
-    scen = sorted(str(p) for p in (REPO / "scenarios").glob("*.yaml"))
+    scen = sorted(str(p) for p in (src / "scenarios").glob("*.yaml"))
     bad = work / "bad.yaml"
     cmds: list[tuple[str, list[str]]] = [
         ("help", ["--help"]),
@@ -61,7 +63,7 @@ def commands(work: Path) -> list[tuple[str, list[str]]]:
         cmds.append((f"help {sub}", [*sub.split(), "--help"]))
     cmds += [
         ("evaluate", ["-q", "evaluate", "-o", str(out / "evaluate"), *cache]),
-        ("evaluate spine", ["-q", "evaluate", str(REPO / "scenarios/spine_express.yaml"),
+        ("evaluate spine", ["-q", "evaluate", str(src / "scenarios/spine_express.yaml"),
                             "--window", "60", "--step", "10", "-o", str(out / "evaluate_spine"),
                             *cache]),
         ("fares", ["-q", "fares", "-o", str(out / "fares"), *cache]),
@@ -72,17 +74,17 @@ def commands(work: Path) -> list[tuple[str, list[str]]]:
         ("route pnr", ["-q", "route", *ROUTE_B, "--park-and-ride", *cache]),
         ("route stop", ["-q", "route", "--from", "stop:northeast_rail:VAB", "--to",
                         "stop:northeast_rail:CRT", "--depart", "06:00", *cache]),
-        ("matrix", ["-q", "matrix", "--origins", str(REPO / "gtfs/cities.csv"), "--depart",
+        ("matrix", ["-q", "matrix", "--origins", str(src / "gtfs/cities.csv"), "--depart",
                     "07:00", "--window", "60", "--step", "10", "--percentiles", "5,50,95",
                     "--cutoff", "120", "-o", str(out / "matrix.csv"), *cache]),
-        ("matrix parquet", ["-q", "matrix", "--origins", str(REPO / "gtfs/cities.csv"),
+        ("matrix parquet", ["-q", "matrix", "--origins", str(src / "gtfs/cities.csv"),
                             "--depart", "08:00", "-o", str(out / "matrix.parquet"), *cache]),
         ("access", ["-q", "access", "--cutoffs", "60,120,240", "--window", "30", "--step", "15",
                     "-o", str(out / "access"), *cache]),
         ("access surface", ["-q", "access", "--from", "126.6254,45.7600", "--depart", "08:00",
                             "--window", "15", "-o", str(out / "access_surface"), *cache]),
         ("access scenario", ["-q", "access", "--scenario",
-                             str(REPO / "scenarios/spine_express.yaml"), "--cutoffs", "120,240",
+                             str(src / "scenarios/spine_express.yaml"), "--cutoffs", "120,240",
                              "--window", "30", "--step", "15", "-o",
                              str(out / "access_scenario"), *cache]),
         ("transfers", ["-q", "transfers", "-o", str(out / "transfers"), "--write-scenario",
@@ -90,32 +92,32 @@ def commands(work: Path) -> list[tuple[str, list[str]]]:
         ("transfers places", ["-q", "transfers", "--od", "places", "--window", "30",
                               "-o", str(out / "transfers_places"), *cache]),
         ("net", ["-q", "net", "-o", str(out / "net")]),
-        ("net spine", ["-q", "net", str(REPO / "scenarios/spine_express.yaml"),
+        ("net spine", ["-q", "net", str(src / "scenarios/spine_express.yaml"),
                        "-o", str(out / "net_spine")]),
-        ("gtfs check", ["gtfs", "check", *[str(p) for p in sorted((REPO / "gtfs").glob("*.zip"))],
+        ("gtfs check", ["gtfs", "check", *[str(p) for p in sorted((src / "gtfs").glob("*.zip"))],
                         "--notices", str(out / "notices.csv")]),
-        ("gtfs check json", ["gtfs", "check", "--all", str(REPO / "gtfs/northeast_rail.zip"),
+        ("gtfs check json", ["gtfs", "check", "--all", str(src / "gtfs/northeast_rail.zip"),
                              "--notices", str(out / "notices.json")]),
         ("gtfs from-timetable", ["gtfs", "from-timetable",
-                                 str(REPO / "gtfs/source/rail_timetable.csv"),
-                                 str(REPO / "gtfs/source/rail_stations.csv"),
+                                 str(src / "gtfs/source/rail_timetable.csv"),
+                                 str(src / "gtfs/source/rail_stations.csv"),
                                  "-o", str(out / "rail.zip"), "--start-date", "2025-01-01",
                                  "--end-date", "2025-12-31", "--route-type", "101"]),
         ("network build", ["-q", "network", "build", "--osm",
-                           str(REPO / "osm_cache/harbin_central.osm.pbf"), "--mode", "walk",
-                           "--mode", "drive", "--gtfs", str(REPO / "gtfs/harbin_metro.zip"),
+                           str(src / "osm_cache/harbin_central.osm.pbf"), "--mode", "walk",
+                           "--mode", "drive", "--gtfs", str(src / "gtfs/harbin_metro.zip"),
                            *cache]),
         ("network export", ["-q", "network", "export", "-o", str(out / "export"), *cache]),
-        ("osm info", ["osm", "info", str(REPO / "osm_cache/harbin_central.osm.pbf")]),
-        ("osm info json", ["osm", "info", "--json", str(REPO / "osm_cache/harbin_central.osm.pbf")]),
+        ("osm info", ["osm", "info", str(src / "osm_cache/harbin_central.osm.pbf")]),
+        ("osm info json", ["osm", "info", "--json", str(src / "osm_cache/harbin_central.osm.pbf")]),
         ("scenario check", ["-q", "scenario", "check", *scen]),
-        ("scenario export", ["-q", "scenario", "export", str(REPO / "scenarios/spine_express.yaml"),
+        ("scenario export", ["-q", "scenario", "export", str(src / "scenarios/spine_express.yaml"),
                              "-o", str(out / "scenario_export")]),
         # bad input: the message and exit code are part of the contract
         ("bad scenario", ["-q", "scenario", "check", str(bad)]),
         ("bad evaluate scenario", ["-q", "evaluate", str(bad), "-o", str(out / "bad"), *cache]),
         ("bad route", ["-q", "route", "--from", "999,1", "--to", "1,1", "--depart", "08:00", *cache]),
-        ("bad depart", ["-q", "matrix", "--origins", str(REPO / "gtfs/cities.csv"), "--depart",
+        ("bad depart", ["-q", "matrix", "--origins", str(src / "gtfs/cities.csv"), "--depart",
                         "8h", "-o", str(out / "x.csv"), *cache]),
         ("bad gtfs", ["gtfs", "check", str(work / "missing.zip")]),
         ("bad places", ["-q", "net", "--places", str(bad), "-o", str(out / "bad_net")]),
@@ -123,10 +125,13 @@ def commands(work: Path) -> list[tuple[str, list[str]]]:
     return cmds
 
 
-def _prepare(work: Path) -> None:
+def _prepare(work: Path, repo: Path) -> None:
     if work.exists():
         shutil.rmtree(work)
     (work / "out").mkdir(parents=True)
+    for part in ("planner", "gtfs", "osm_cache", "scenarios"):
+        # copy2 keeps the modification times: numba's on-disk cache (in __pycache__) still matches
+        shutil.copytree(repo / part, work / "repo" / part, ignore=shutil.ignore_patterns("networks", "requests"))
     (work / "bad.yaml").write_text(
         "name: broken\nchanges:\n  - add_line:\n      id: x\n      stops: [哈尔滨西]\n"
         "      speed_class_kmh: -5\n", encoding="utf-8")
@@ -138,9 +143,9 @@ def _files(folder: Path) -> dict[str, dict]:
 
 
 def run(out_json: Path, work: Path, only: list[str] | None, repo: Path) -> None:
-    _prepare(work)
+    _prepare(work, repo)
     env = dict(os.environ, SOURCE_DATE_EPOCH="1767225600", MPLBACKEND="Agg",
-               PYTHONHASHSEED="0", COLUMNS="100", PYTHONPATH=str(repo))
+               PYTHONHASHSEED="0", COLUMNS="100", PYTHONPATH=str(work / "repo"))
     manifest: dict[str, dict] = {}
     for name, argv in commands(work):
         if only and name not in only:

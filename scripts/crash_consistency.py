@@ -90,8 +90,8 @@ from planner.common.atomic import (  # noqa: E402
 from planner.config import Config  # noqa: E402
 from planner.ingest.osm._online import OSMRequest, load_cached_response, save_response  # noqa: E402
 from planner.network import store as _network_io  # noqa: E402
+from planner.network.links import Footpaths  # noqa: E402
 from planner.network.streets import _ARRAYS, StreetNetwork, load_cached, save_cached  # noqa: E402
-from planner.routing.raptor import Footpaths  # noqa: E402
 
 KINDS = ("network", "streets", "osm", "stage", "atomic")
 STAGE_FILES = ("matrix.csv", "access.tif", "summary.json")
@@ -686,7 +686,7 @@ def _go_naive() -> None:
             mod.write_bytes = naive_bytes
         if hasattr(mod, "write_text"):
             mod.write_text = naive_text
-    planner.outputs.raster._temp_beside = in_place
+    planner.outputs.raster.temp_path = in_place
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,6 @@ from planner.analyses.access.accessibility import (
     Decay,
     accessibility,
     compute_chunk,
-    difference,
     prepare,
     travel_time_surface,
 )
@@ -32,11 +31,11 @@ from planner.analyses.access.grid import (
     read_opportunities,
     transform_xy,
 )
+from planner.analyses.access.results import difference, read_result, write_result
 from planner.analyses.matrix import travel_time_matrix
 from planner.cli.main import main
 from planner.config import Config
 from planner.network.build import build_network
-from planner.outputs.raster import read_result, write_result
 from tests.conftest import DATA, GTFS_DATA, OSM_DATA, write_feed
 
 HEL_GTFS = GTFS_DATA / "helsinki_gtfs_2022.zip"
@@ -176,7 +175,7 @@ def test_decay_weighted_access_from_matrix_times(hel):
 def test_access_legs_equal_network_access(hel, local):
     """The work unit skips the search for points with no stop in reach; what it returns is
     still exactly :meth:`Network.access`, for points on and off the street network."""
-    from planner.analyses.access.accessibility import _access_legs
+    from planner.network.places import access_legs as _access_legs
 
     rng = np.random.default_rng(11)
     lon = np.r_[rng.uniform(24.93, 24.96, 30), rng.uniform(24.5, 25.4, 30)]

@@ -13,13 +13,7 @@ import rasterio
 import shapely
 from affine import Affine
 
-from planner.analyses.access.accessibility import (
-    AccessResult,
-    Band,
-    Decay,
-    decay_weight,
-    difference,
-)
+from planner.analyses.access.accessibility import AccessResult, Band, Decay
 from planner.analyses.access.grid import (
     Grid,
     make_grid,
@@ -28,8 +22,10 @@ from planner.analyses.access.grid import (
     opportunities_from_raster,
     read_opportunities,
 )
+from planner.analyses.access.problem import decay_weight
+from planner.analyses.access.results import difference, read_result, write_result
 from planner.errors import InputError
-from planner.outputs.raster import read_result, write_geotiff, write_png, write_result
+from planner.outputs.raster import write_geotiff, write_png
 from tests.conftest import DATA
 
 POP_GPKG = DATA / "helsinki_population_grid_2020.gpkg"

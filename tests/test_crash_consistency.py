@@ -227,7 +227,7 @@ def test_torn_network_pair_is_a_miss_and_removed(tmp_path, mini_net):
     import dataclasses
 
     from planner.network import store as _network_io
-    from planner.routing.raptor import Footpaths
+    from planner.network.links import Footpaths
 
     cache = tmp_path / "cache"
     _network_io.save(mini_net, cache)

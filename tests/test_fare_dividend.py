@@ -19,6 +19,7 @@ from planner.network.build import build_network
 from planner.network.fares import FareParams, FlatTariff, UnifiedCardPolicy, fare_systems_from_feeds
 from planner.network.fares.sample import FareSetup, station_count_fares
 from planner.network.fares.systems import OdTableFares
+from planner.network.links import Footpaths
 from planner.network.timetable import build_timetable
 from planner.routing.fares import (
     budget_arrivals_many,
@@ -26,7 +27,6 @@ from planner.routing.fares import (
     pareto_arrivals,
     price_legs,
 )
-from planner.routing.raptor import Footpaths
 from planner.scenarios.fare_policy import card_policy
 from planner.scenarios.spec import FarePolicy, load_scenario
 from tests.conftest import write_feed

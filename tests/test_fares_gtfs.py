@@ -22,10 +22,10 @@ from planner.network.fares import (
     fare_systems_from_feeds,
     price_journey,
 )
+from planner.network.links import Footpaths
 from planner.network.timetable import build_timetable
 from planner.routing.fares import build_fare_model, pareto_arrivals, price_legs, ride_legs
 from planner.routing.itinerary import Leg
-from planner.routing.raptor import Footpaths
 from tests.conftest import GTFS_DATA, write_feed
 
 NO_PENALTY = FareParams(penalty=TicketingPenalty.none())

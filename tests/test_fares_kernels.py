@@ -9,7 +9,8 @@ import pytest
 
 from planner.errors import PlannerError
 from planner.ingest.gtfs import read_feed
-from planner.network.fares import FareParams, tariff_from_arrays
+from planner.network.fares import FareParams
+from planner.network.links import Footpaths
 from planner.network.timetable import build_timetable
 from planner.routing.fares import (
     FareModel,
@@ -18,7 +19,8 @@ from planner.routing.fares import (
     penalised_earliest_arrival,
     penalised_earliest_arrival_many,
 )
-from planner.routing.raptor import INF, Footpaths, earliest_arrival
+from planner.routing.raptor import INF, earliest_arrival
+from planner.routing.tariff import tariff_from_arrays
 from tests.conftest import write_feed
 from tests.fares_reference import (
     mc_bruteforce,

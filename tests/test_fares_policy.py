@@ -23,8 +23,8 @@ from planner.network.fares import (
     UnifiedCardPolicy,
     fare_systems_from_feeds,
     price_journey,
-    tariff_from_arrays,
 )
+from planner.network.links import Footpaths
 from planner.network.timetable import build_timetable
 from planner.routing.fares import (
     FareModel,
@@ -35,7 +35,8 @@ from planner.routing.fares import (
     penalised_earliest_arrival,
     price_legs,
 )
-from planner.routing.raptor import INF, Footpaths
+from planner.routing.raptor import INF
+from planner.routing.tariff import tariff_from_arrays
 from tests.conftest import GTFS_DATA, write_feed
 from tests.fares_reference import random_fare_feed
 from tests.raptor_reference import random_footpaths

@@ -65,7 +65,7 @@ def _east_of(lon, lat, metres):
 
 @pytest.mark.parametrize("local", [False, True])
 def test_access_legs_far_from_the_mean_latitude_equal_network_access(wide, local):
-    from planner.analyses.access.accessibility import _access_legs
+    from planner.network.places import access_legs as _access_legs
 
     cfg = wide.config
     reach = (cfg.local_access_max_s * cfg.local_access_speed_kmh / 3.6 if local
@@ -90,7 +90,7 @@ def test_access_legs_far_from_the_mean_latitude_equal_network_access(wide, local
 def test_direct_walk_is_great_circle_times_detour(wide):
     import pandas as pd
 
-    from planner.analyses.matrix import direct_walk_seconds
+    from planner.network.places import direct_walk_seconds
 
     cfg = wide.config
     metres = np.array([100.0, 500.0, 1000.0, 1300.0])

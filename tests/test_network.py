@@ -17,7 +17,8 @@ from planner.analyses.route import plan_route
 from planner.cli.main import main
 from planner.config import Config
 from planner.ingest.gtfs import read_feeds
-from planner.network.build import LINK_STREET, build_network
+from planner.network.build import build_network
+from planner.network.links import LINK_STREET
 from planner.routing.raptor import INF
 from tests.conftest import GTFS_DATA, OSM_DATA, write_feed
 from tests.raptor_reference import csa, fp_dict, trips_of
@@ -122,7 +123,7 @@ def test_matrix_equals_connection_scan_and_route(helsinki):
     df = travel_time_matrix(net, pts, pts, departure_s=dep)
     trips = trips_of(net.timetable)
     fps = fp_dict(net.footpaths)
-    from planner.analyses.matrix import direct_walk_seconds
+    from planner.network.places import direct_walk_seconds
 
     direct = direct_walk_seconds(net, pts, pts)
     for i in range(len(pts)):

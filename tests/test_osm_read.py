@@ -6,16 +6,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from planner.common.geodesy import OSMNX_EARTH_RADIUS_M
+from planner.common.geodesy import haversine_m as _haversine
 from planner.common.notices import Notices
 from planner.config import Config
 from planner.ingest.osm import read_osm
-from planner.ingest.osm._network import haversine_m, street_edges
+from planner.ingest.osm._network import street_edges
 from planner.ingest.osm.info import osm_info
 from planner.ingest.osm.rail import rail_from_raw, rail_layer
 from planner.network.streets import street_network_from_raw
 from tests.test_osm_helpers import HARBIN, HELSINKI, pbf_to_xml, write_osm
 
 DX = 0.001  # degrees of longitude; at latitude 0 that is ~111.2 m
+
+
+def haversine_m(lon1, lat1, lon2, lat2):
+    """Edge length as the street builder measures it: osmnx's sphere, lon/lat order."""
+    return _haversine(*(np.radians(v) for v in (lat1, lon1, lat2, lon2)), radius=OSMNX_EARTH_RADIUS_M, radians=True)
 
 
 def lengths_between(net, a, b):

@@ -118,9 +118,9 @@ PUBLISHED = [
 
 
 def test_bundled_sample_spine_branches_and_published_times(monkeypatch):
-    from planner.analyses.evaluate.compare import load_places
     from planner.analyses.railnet.net import rail_net
     from planner.ingest.gtfs.feed import read_feeds
+    from planner.ingest.points import load_places
 
     monkeypatch.chdir(ROOT)
     places = load_places()

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from planner.ingest.gtfs import read_feed
+from planner.network.links import Footpaths
 from planner.network.timetable import build_timetable
 from planner.routing.raptor import (
     INF,
-    Footpaths,
     earliest_arrival,
     range_earliest_arrival,
     range_earliest_arrival_many,

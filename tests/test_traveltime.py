@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from planner.analyses.metrics import nearest_rank, travel_time_stats
+from planner.routing.traveltime import nearest_rank, travel_time_stats
 
 UNREACHABLE = 2_000_000_000
 

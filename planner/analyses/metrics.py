@@ -1,75 +1,51 @@
-"""Travel-time statistics over a departure window, as R5/r5py report them.
+"""Measures shared by the analyses: a travel-time matrix between places, weighted by population.
 
-For each origin-destination pair, the travel time is computed for every departure minute of
-the window; unreachable departures count as infinitely long. The ``p``-th percentile uses
-the nearest-rank method: the value at rank ``ceil(p / 100 * n)`` of the sorted travel times
-(rank 1 for ``p = 0``), so a percentile is unreachable (NaN) when more than ``100 - p`` % of
-the departures cannot reach the destination. There is no ceiling on travel time: intercity
-journeys of many hours count like any other.
+``T`` is a (places x places) matrix of travel times in minutes (NaN: unreachable; the
+diagonal is ignored) and ``pop`` the places' populations. :func:`measures` gives the net's
+figures (population-weighted mean travel time, shares of pairs within 1/2/3 hours) and
+:func:`place_measures` each place's (population reachable within 1/2/3 hours, population-
+weighted mean travel time to the places it reaches). ``plan evaluate`` and ``plan net`` both
+report them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["nearest_rank", "travel_time_stats"]
+__all__ = ["THRESHOLDS_MIN", "measures", "place_measures"]
+
+#: the travel-time thresholds of the shares and reachable populations (minutes)
+THRESHOLDS_MIN = (60, 120, 180)
 
 
-def nearest_rank(times: np.ndarray, percentiles, axis: int = 0) -> np.ndarray:
-    """Nearest-rank percentiles of ``times`` (inf = unreachable) along ``axis``.
+def measures(T: np.ndarray, pop: np.ndarray, mask: np.ndarray | None = None) -> dict:
+    """Net measures of a travel-time matrix (minutes, NaN unreachable, diagonal ignored).
 
-    Returns an array with the percentiles on a new first axis; inf becomes NaN.
-
-    >>> nearest_rank(np.array([10.0, 20.0, np.inf, 40.0]), [0, 50, 75, 100])
-    array([10., 20., 40., nan])
+    ``mask`` limits the population-weighted mean to some pairs (e.g. reachable in both).
     """
-    t = np.sort(np.asarray(times, dtype=np.float64), axis=axis)
-    n = t.shape[axis]
-    out = []
-    for p in np.atleast_1d(percentiles):
-        if not 0 <= p <= 100:
-            msg = f"percentile {p} outside 0-100"
-            raise ValueError(msg)
-        rank = max(int(np.ceil(p / 100.0 * n)), 1)
-        out.append(np.take(t, rank - 1, axis=axis))
-    res = np.stack(out)
-    res[np.isinf(res)] = np.nan
-    return res
-
-
-def travel_time_stats(arrivals: np.ndarray, departures: np.ndarray, *, percentiles=(50,), cutoffs_min=(),
-                      unreachable: int) -> dict[str, np.ndarray]:
-    """Statistics of travel times over departures.
-
-    Parameters
-    ----------
-    arrivals
-        (n_departures, ...) arrival times in seconds; ``unreachable`` marks no arrival.
-    departures
-        (n_departures,) departure times in seconds.
-    percentiles
-        Percentiles (0-100) to report.
-    cutoffs_min
-        For each cutoff T (minutes), the share of departures arriving within T.
-
-    Returns
-    -------
-    stats
-        ``min_min`` (minimum travel time, minutes, NaN if never reachable),
-        ``p{p}_min`` per percentile (minutes), ``share_within_{T}`` per cutoff (0-1).
-    """
-    arr = np.asarray(arrivals)
-    dep = np.asarray(departures, dtype=np.float64).reshape((-1,) + (1,) * (arr.ndim - 1))
-    tt = np.where(arr >= unreachable, np.inf, arr.astype(np.float64) - dep) / 60.0
-    out: dict[str, np.ndarray] = {}
-    mn = tt.min(axis=0)
-    out["min_min"] = np.where(np.isinf(mn), np.nan, mn)
-    for p, row in zip(percentiles, nearest_rank(tt, percentiles, axis=0), strict=True):
-        out[f"p{_label(p)}_min"] = row
-    for c in cutoffs_min:
-        out[f"share_within_{_label(c)}"] = (tt <= c).mean(axis=0)
+    n = len(pop)
+    off = ~np.eye(n, dtype=bool)
+    reach = np.isfinite(T) & off
+    m = reach if mask is None else (reach & mask)
+    w = np.outer(pop, pop)
+    mean = float((w[m] * T[m]).sum() / w[m].sum()) if m.any() else float("nan")
+    out = {"pop_weighted_mean_min": mean, "reachable_pairs": int(reach.sum()), "pairs": int(off.sum())}
+    for t in THRESHOLDS_MIN:
+        out[f"share_within_{t // 60}h"] = float((reach & (T <= t)).sum() / max(off.sum(), 1))
     return out
 
 
-def _label(x) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x).replace(".", "_")
+def place_measures(T: np.ndarray, pop: np.ndarray) -> dict[str, np.ndarray]:
+    """Per place: population reachable within 1/2/3 h, and population-weighted mean travel
+    time to the other places it reaches."""
+    n = len(pop)
+    off = ~np.eye(n, dtype=bool)
+    reach = np.isfinite(T) & off
+    out = {}
+    for t in THRESHOLDS_MIN:
+        out[f"pop_within_{t // 60}h"] = ((reach & (T <= t)) * pop[None, :]).sum(axis=1)
+    w = reach * pop[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["mean_travel_min"] = np.where(w.sum(axis=1) > 0, (np.nan_to_num(T) * w).sum(axis=1) / w.sum(axis=1),
+                                          np.nan)
+    return out

@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from planner.common.geodesy import haversine_m
+from planner.common.timeofday import clock
 from planner.errors import InputError
 from planner.ingest.gtfs.modes import MODES
-from planner.network.build import Access
-from planner.routing.itinerary import Leg, format_time_of_day, reconstruct
+from planner.network.links import Access
+from planner.routing.itinerary import Leg, reconstruct
 from planner.routing.raptor import INF, earliest_arrival
 
 if TYPE_CHECKING:
-    from planner.network.build import Network
+    from planner.network.model import Network
 
 __all__ = ["Journey", "plan_route"]
 
@@ -59,7 +61,7 @@ class Journey:
         tt = net.timetable
         lines = []
         for leg in self.legs:
-            t = format_time_of_day(leg.dep_s)
+            t = clock(leg.dep_s)
             mins = leg.duration_s / 60.0
             if leg.kind in {"access", "walk", "egress", "direct"}:
                 to = "destination" if leg.to_stop < 0 else f"{tt.stop_names[leg.to_stop]} ({tt.stop_ids[leg.to_stop]})"
@@ -71,10 +73,10 @@ class Journey:
                 mode = MODES[int(tt.pattern_mode[leg.pattern])].replace("_", " ")
                 op = tt.operator_names[int(tt.pattern_operator[leg.pattern])]
                 lines.append(f"{t}  board {mode} {tt.route_names[route]} ({op}) at {tt.stop_names[leg.from_stop]}")
-                lines.append(f"{format_time_of_day(leg.arr_s)}  alight at {tt.stop_names[leg.to_stop]} "
+                lines.append(f"{clock(leg.arr_s)}  alight at {tt.stop_names[leg.to_stop]} "
                              f"({mins:.0f} min, {leg.alight_pos - leg.board_pos} stops)")
         tot = self.totals()
-        lines.append(f"{format_time_of_day(self.arrival_s)}  arrive: {tot['travel_time_min']:.0f} min door to door "
+        lines.append(f"{clock(self.arrival_s)}  arrive: {tot['travel_time_min']:.0f} min door to door "
                      f"(walk {tot['walk_min']:.0f}, ride {tot['ride_min']:.0f}, wait {tot['wait_min']:.0f} min; "
                      f"{tot['transfers']} transfer{'s' if tot['transfers'] != 1 else ''})")
         return "\n".join(lines)
@@ -84,8 +86,8 @@ class Journey:
         tt = net.timetable
         feats = []
         for i, leg in enumerate(self.legs):
-            props = {"leg": i, "kind": leg.kind, "departure": format_time_of_day(leg.dep_s),
-                     "arrival": format_time_of_day(leg.arr_s), "duration_min": round(leg.duration_s / 60.0, 2)}
+            props = {"leg": i, "kind": leg.kind, "departure": clock(leg.dep_s),
+                     "arrival": clock(leg.arr_s), "duration_min": round(leg.duration_s / 60.0, 2)}
             if leg.kind == "ride":
                 props.update(route=str(tt.route_names[leg.route]), route_id=str(tt.route_ids[leg.route]),
                              trip_id=str(tt.trip_ids[leg.trip]),
@@ -131,7 +133,7 @@ def plan_route(net: Network, origin, destination, departure_s: int, *, park_and_
     best = res.best.astype(np.int64)
     cand = best[d_acc.stops] + d_acc.seconds
     cand[best[d_acc.stops] >= INF] = np.iinfo(np.int64).max
-    from planner.analyses.matrix import direct_walk_seconds
+    from planner.network.places import direct_walk_seconds
 
     pts_o = pd.DataFrame({"id": ["o"], "lon": [o_xy[0]], "lat": [o_xy[1]], "stop_id": [""]})
     pts_d = pd.DataFrame({"id": ["d"], "lon": [d_xy[0]], "lat": [d_xy[1]], "stop_id": [""]})
@@ -198,8 +200,6 @@ def _walk_geometry(net: Network, a: tuple[float, float], b: tuple[float, float])
 def _geometry_length(coords: list[tuple[float, float]]) -> float:
     if len(coords) < 2:
         return 0.0
-    from planner.network.timetable import _haversine
-
     c = np.asarray(coords)
-    return float(_haversine(c[:-1, 1], c[:-1, 0], c[1:, 1], c[1:, 0]).sum())
+    return float(haversine_m(c[:-1, 1], c[:-1, 0], c[1:, 1], c[1:, 0]).sum())
 

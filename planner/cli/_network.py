@@ -8,19 +8,7 @@ from pathlib import Path
 import click
 
 from planner.cli._options import make_config, quiet_option
-
-
-def parse_hhmm(value: str) -> int:
-    """``HH:MM`` or ``HH:MM:SS`` (hours may pass 24) -> seconds after midnight."""
-    parts = value.strip().split(":")
-    try:
-        nums = [int(p) for p in parts]
-    except ValueError:
-        nums = []
-    if len(nums) not in (2, 3) or any(n < 0 for n in nums) or nums[1] > 59 or (len(nums) == 3 and nums[2] > 59):
-        msg = f"{value!r} is not a time of day; use HH:MM (hours may pass 24 for after midnight)"
-        raise click.BadParameter(msg)
-    return nums[0] * 3600 + nums[1] * 60 + (nums[2] if len(nums) == 3 else 0)
+from planner.common.timeofday import parse_hhmm
 
 
 def _time_callback(ctx, param, value):
@@ -28,8 +16,8 @@ def _time_callback(ctx, param, value):
         return None
     try:
         return parse_hhmm(value)
-    except click.BadParameter as err:
-        raise click.BadParameter(err.message, ctx=ctx, param=param) from None
+    except ValueError as err:
+        raise click.BadParameter(str(err), ctx=ctx, param=param) from None
 
 
 def network_options(fn):
@@ -102,9 +90,9 @@ def _busiest_date_cached(specs, config, cache_dir):
     from planner.common.atomic import write_text
     from planner.ingest.gtfs.feed import read_feeds
     from planner.ingest.gtfs.service import busiest_date, to_date
-    from planner.network.build import _spec_digests
+    from planner.network.build import feed_digests
 
-    key = hashlib.sha256(json.dumps(sorted(_spec_digests(specs).items())).encode()).hexdigest()[:40]
+    key = hashlib.sha256(json.dumps(sorted(feed_digests(specs).items())).encode()).hexdigest()[:40]
     path = None if cache_dir is None else Path(cache_dir) / "networks" / f"busiest-date-{key}.json"
     if path is not None and path.exists():
         try:

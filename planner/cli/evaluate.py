@@ -9,6 +9,7 @@ import click
 from planner.cli._network import network_options, time_option
 from planner.cli._options import executor_options, make_config, open_executor, show_progress
 from planner.cli._table import render
+from planner.common.timeofday import window_text
 
 DEFAULT_OUT = Path("plan-output") / "evaluate"
 
@@ -67,10 +68,12 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     import time
 
     from planner.analyses.evaluate.compare import evaluate as run
-    from planner.analyses.evaluate.compare import load_places, write_outputs
+    from planner.analyses.evaluate.outputs import write_outputs
+    from planner.analyses.fare_card.measure import CardMeasure
     from planner.cli._network import load_network
     from planner.common.bundled import data_root
     from planner.errors import InputError
+    from planner.ingest.points import load_places
     from planner.scenarios.spec import load_scenario
 
     t0 = time.perf_counter()
@@ -91,8 +94,8 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     config = make_config(ctx, local_rail_transfers=True)
     feeds = net.load_feeds()
     ev = run(feeds, loaded, pl, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
-             walk=net.walk, config=config, cache_dir=None if no_cache else cache_dir, progress=show_progress(ctx),
-             executor=ex, fare_params=_fare_params(bool(gtfs)))
+             walk=net.walk, config=config, cache_dir=cache_dir, use_cache=not no_cache, progress=show_progress(ctx),
+             executor=ex, measures=[CardMeasure(_fare_params(bool(gtfs)))])
     ev.notes += _notes(net, config)
     out = output or DEFAULT_OUT
     written = write_outputs(ev, net.timetable, out, overwrite=overwrite or output is None,
@@ -100,7 +103,7 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     cols = ["rank", "scenario", "delta_pop_weighted_mean_min", "pairs_faster", "pairs_slower",
             "pairs_newly_connected", "share_within_2h", "new_line_km", "cost_million"]
     click.echo(f"Evaluated {len(loaded)} scenario(s) on {day}, {len(pl)} places, departures "
-               f"{depart // 3600:02d}:{depart % 3600 // 60:02d} + {window_min} min.")
+               f"{window_text(depart, window_min)}.")
     cols += [c for c in ("card_time_saved_min", "card_fare_change") if c in ev.ranking]
     if len(ev.ranking):
         table = ev.ranking[cols].copy()

@@ -9,6 +9,7 @@ import click
 from planner.cli._network import load_network, network_options, time_option
 from planner.cli._options import executor_options, make_config, open_executor, show_progress
 from planner.cli._table import render
+from planner.common.timeofday import hhmm
 
 DEFAULT_OUT = Path("plan-output") / "fares"
 #: value of time for the bundled sample, CNY per hour (ASSUMED: about the 2022 urban average
@@ -158,10 +159,10 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
 
     import numpy as np
 
-    from planner.analyses.evaluate.compare import load_places
     from planner.analyses.fare_card.dividend import DividendParams, fare_dividend, scenario_fares
     from planner.analyses.fare_card.outputs import write_fare_outputs
     from planner.errors import InputError
+    from planner.ingest.points import load_places
     from planner.network.fares import TicketingPenalty
     from planner.network.fares.build import FlatTariff
     from planner.network.fares.systems import DistanceRate
@@ -289,7 +290,7 @@ def _print(res, operators, top, day, path, raster) -> None:
     s, cur = res.summary, res.currency
     p = res.params
     click.echo(f"Unified fare card '{res.policy.name}' ({path}) on {day}: {len(res.places)} places, "
-               f"{len(p.departures())} departures from {p.departure_s // 3600:02d}:{p.departure_s % 3600 // 60:02d} "
+               f"{len(p.departures())} departures from {hhmm(p.departure_s)} "
                f"every {p.step_min} min; fares in {cur}.")
     click.echo("Card: " + "; ".join(f"{r['setting']} {r['value']}" for r in policy_rows(res, operators)[1:6]) + ".")
     click.echo("")

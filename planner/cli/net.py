@@ -10,6 +10,7 @@ import click
 from planner.cli._network import time_option
 from planner.cli._options import make_config, quiet_option, show_progress
 from planner.cli._table import render
+from planner.common.timeofday import window_text
 from planner.config import Config
 
 DEFAULT_OUT = Path("plan-output") / "net"
@@ -80,12 +81,12 @@ def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], 
     """
     import time
 
-    from planner.analyses.evaluate.compare import load_places
     from planner.analyses.railnet.net import compare_nets, write_net_outputs
     from planner.common.bundled import data_root, default_gtfs_paths
     from planner.errors import FeedError, InputError
     from planner.ingest.gtfs.feed import read_feeds
     from planner.ingest.gtfs.service import busiest_date, to_date
+    from planner.ingest.points import load_places
     from planner.scenarios.spec import load_scenario
 
     t0 = time.perf_counter()
@@ -118,7 +119,7 @@ def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], 
     out = output or DEFAULT_OUT
     written = write_net_outputs(cmp, out, overwrite=overwrite or output is None,
                                 inputs={"feeds": ", ".join(feeds.ids), "cities": len(pl)})
-    click.echo(f"Rail net on {day}, departures {depart // 3600:02d}:{depart % 3600 // 60:02d} + {window_min} min, "
+    click.echo(f"Rail net on {day}, departures {window_text(depart, window_min)}, "
                f"{len(pl)} cities ({cmp.baseline.summary['cities_with_station']} with a station), "
                f"{len(loaded)} scenario(s); times: {basis}.")
     rows, cols = _summary_rows(cmp)

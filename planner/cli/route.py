@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from planner.cli._network import load_network, network_options, time_option
+from planner.common.timeofday import hhmm
 
 
 @click.command("route")
@@ -47,7 +48,7 @@ def route(ctx: click.Context, origin: str, destination: str, depart: int, park_a
     d = parse_place(destination, datum=datum)
     net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart, drive=park_and_ride)
     journey = plan_route(net, o, d, depart, park_and_ride=park_and_ride)
-    click.echo(f"Journey on {day}, departing {depart // 3600:02d}:{depart % 3600 // 60:02d}")
+    click.echo(f"Journey on {day}, departing {hhmm(depart)}")
     click.echo(journey.text(net))
     if net.walk is None:
         click.echo("note: no street network loaded; walking legs use the straight-line approximation "

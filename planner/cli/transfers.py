@@ -10,6 +10,7 @@ import click
 from planner.cli._network import network_options, time_option
 from planner.cli._options import show_progress
 from planner.cli._table import render
+from planner.common.timeofday import window_text
 
 DEFAULT_OUT = Path("plan-output") / "transfers"
 
@@ -135,7 +136,7 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
     standard, delay = load_standard(standard_file) if standard_file is not None else (None, None)
     net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min)
     if od_file == "places":
-        from planner.analyses.evaluate.compare import load_places
+        from planner.ingest.points import load_places
 
         od = places_od(net, load_places(places))
     else:
@@ -145,7 +146,7 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
                             bbox=bbox, osm=_default_osm(gtfs, osm), progress=show_progress(ctx))
     written = res.write(out, overwrite=overwrite or output is None, maps=maps)
     s = res.summary()
-    click.echo(f"Transfers on {day}, departures {depart // 3600:02d}:{depart % 3600 // 60:02d} + {window_min} min: "
+    click.echo(f"Transfers on {day}, departures {window_text(depart, window_min)}: "
                f"{s['pairs']} pairs between {s['stations']} stations; "
                + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s["by_class"].items() if v)
                + f"; {s['failing']} fail the standard.")

@@ -1,4 +1,8 @@
-"""Reading origin/destination points from files, with clear errors.
+"""Reading points and places from files, with clear errors.
+
+:func:`read_points`: origins/destinations of a matrix or an accessibility surface;
+:func:`load_places`: the places of an evaluation (city points with populations, the bundled
+``gtfs/cities.csv`` by default); :func:`parse_place`: one ``LON,LAT`` or ``stop:ID``.
 
 Accepted: CSV with ``id`` and ``lon``/``lat`` columns (``lng``/``longitude``/``x`` and
 ``latitude``/``y`` also recognised) or with a ``stop_id`` column naming GTFS stops; or a
@@ -14,19 +18,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from planner.common.bundled import data_root
+from planner.common.datum import to_wgs84
 from planner.errors import InputError
 
-__all__ = ["parse_place", "read_points"]
+__all__ = ["convert_datum", "load_places", "parse_place", "read_points"]
 
 _LON = ("lon", "lng", "longitude", "x")
 _LAT = ("lat", "latitude", "y")
 
 
-def _convert_datum(lon: np.ndarray, lat: np.ndarray, datum: str) -> tuple[np.ndarray, np.ndarray]:
+def convert_datum(lon: np.ndarray, lat: np.ndarray, datum: str) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 coordinates of points given in ``datum`` (``wgs84``, ``gcj02`` or ``bd09``)."""
     if datum.lower() in {"wgs84", "epsg:4326"}:
         return lon, lat
-    from planner.common.datum import to_wgs84
-
     return to_wgs84(lon, lat, datum)
 
 
@@ -93,7 +98,7 @@ def read_points(path: str | Path, *, datum: str = "wgs84") -> pd.DataFrame:
         raise InputError(msg, code="missing_required_field")
     has = ~np.isnan(lon)
     if has.any():
-        lon[has], lat[has] = _convert_datum(lon[has], lat[has], datum)
+        lon[has], lat[has] = convert_datum(lon[has], lat[has], datum)
     return pd.DataFrame({"id": ids.to_numpy(dtype=object), "lon": lon, "lat": lat, "stop_id": stop.to_numpy(dtype=object)})
 
 
@@ -122,7 +127,7 @@ def _read_vector(p: Path, datum: str) -> pd.DataFrame:
     if not (geom.geom_type == "Point").all():
         geom = geom.representative_point()
     ids = gdf["id"].astype(str) if "id" in gdf.columns else pd.Series([str(i) for i in range(len(gdf))])
-    lon, lat = _convert_datum(geom.x.to_numpy(), geom.y.to_numpy(), datum)
+    lon, lat = convert_datum(geom.x.to_numpy(), geom.y.to_numpy(), datum)
     return pd.DataFrame({"id": ids.to_numpy(dtype=object), "lon": lon, "lat": lat,
                          "stop_id": np.array([""] * len(gdf), dtype=object)})
 
@@ -148,5 +153,43 @@ def parse_place(text: str, *, datum: str = "wgs84") -> tuple[float, float] | str
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         msg = f"'{text}' is not LON,LAT in degrees (longitude first)"
         raise InputError(msg, code="invalid_place")
-    a, b = _convert_datum(np.array([lon]), np.array([lat]), datum)
+    a, b = convert_datum(np.array([lon]), np.array([lat]), datum)
     return float(a[0]), float(b[0])
+
+
+def load_places(path: str | Path | None = None) -> pd.DataFrame:
+    """Places with ``id``, ``name``, ``lon``, ``lat``, ``population`` (default: the bundled
+    ``gtfs/cities.csv``). Also accepts ``city_id``/``name_en``/``name_zh`` column names."""
+    if path is None:
+        root = data_root()
+        path = root / "gtfs" / "cities.csv" if root else None
+        if path is None or not Path(path).exists():
+            msg = "no --places file given and no bundled gtfs/cities.csv"
+            raise InputError(msg, code="input_unreadable", hint="pass --places FILE with id, lon, lat, population")
+    p = Path(path)
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        msg = f"cannot read places file {p}: {err}"
+        raise InputError(msg, code="invalid_points_file") from err
+    ren = {"city_id": "id", "name_en": "name"}
+    df = df.rename(columns={k: v for k, v in ren.items() if k in df.columns and v not in df.columns})
+    if "name" not in df.columns:
+        df["name"] = df.get("name_zh", df.get("id", ""))
+    missing = [c for c in ("id", "lon", "lat", "population") if c not in df.columns]
+    if missing:
+        msg = f"{p}: missing column(s) {', '.join(missing)} (found {', '.join(df.columns)})"
+        raise InputError(msg, code="missing_required_column", hint="columns: id, name, lon, lat, population")
+    out = pd.DataFrame({"id": df["id"].str.strip(), "name": df["name"]})
+    for c in ("lon", "lat", "population"):
+        vals = pd.to_numeric(df[c], errors="coerce")
+        bad = vals.isna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+            msg = f"{p}: row {row}: field '{c}' is not a number: {df[c].iloc[row - 2]!r}"
+            raise InputError(msg, code="invalid_float")
+        out[c] = vals.to_numpy(dtype=float)
+    if "name_zh" in df.columns:
+        out["name_zh"] = df["name_zh"]
+    out["stop_id"] = ""
+    return out

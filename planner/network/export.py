@@ -22,20 +22,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from planner.common.timeofday import hms
 from planner.ingest.gtfs.modes import MODES
-from planner.network.build import LINK_LOCAL, LINK_STRAIGHT, LINK_STREET, LINK_TRANSFERS_TXT
+from planner.network.links import LINK_LOCAL, LINK_STRAIGHT, LINK_STREET, LINK_TRANSFERS_TXT
 
 if TYPE_CHECKING:
-    from planner.network.build import Network
+    from planner.network.model import Network
 
 __all__ = ["footpaths_table", "patterns_table", "stops_table"]
-
-
-def _hms(t: int) -> str:
-    t = int(t)
-    sign = "-" if t < 0 else ""
-    t = abs(t)
-    return f"{sign}{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
 
 
 def stops_table(net: Network) -> pd.DataFrame:
@@ -78,7 +72,7 @@ def patterns_table(net: Network) -> pd.DataFrame:
             "pattern_id": p, "route_id": tt.route_ids[r], "route_name": tt.route_names[r],
             "mode": MODES[int(tt.pattern_mode[p])], "operator": tt.operator_names[int(tt.pattern_operator[p])],
             "feed_id": tt.feed_ids[int(tt.pattern_feed[p])], "trips": int(D.shape[0]), "stops": int(b - a),
-            "first_departure": _hms(D[:, 0].min()), "last_departure": _hms(D[:, 0].max()),
+            "first_departure": hms(D[:, 0].min()), "last_departure": hms(D[:, 0].max()),
             "stop_ids": "|".join(tt.stop_ids[tt.pattern_stops[a:b]]),
         })
     return pd.DataFrame(rows)

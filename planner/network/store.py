@@ -28,16 +28,20 @@ from planner.common.atomic import entry_lock, sweep_temp_files, write_bytes, wri
 from planner.common.notices import Notices, Severity
 from planner.config import Config
 from planner.errors import OutputError
-from planner.routing.raptor import Footpaths
+from planner.ingest.osm import DEFAULT_CACHE_DIR
+from planner.network.links import Footpaths
+from planner.network.model import Network
+from planner.network.timetable import Timetable
 
 log = logging.getLogger(__name__)
+
+#: version of the cache layout; a different one is a miss
+NETWORK_SCHEMA = 2
 
 _TT_SCALAR = ("timezone", "interpolated_times", "split_patterns")
 
 
 def default_cache_dir() -> Path:
-    from planner.ingest.osm import DEFAULT_CACHE_DIR
-
     return Path(DEFAULT_CACHE_DIR)
 
 
@@ -58,8 +62,6 @@ def _to_store(a: np.ndarray) -> np.ndarray:
 
 def save(net, cache: Path) -> Path:
     """Write the network to the cache; returns the JSON path."""
-    from planner.network.build import NETWORK_SCHEMA
-
     tt = net.timetable
     arrays = {}
     scalars = {}
@@ -120,8 +122,6 @@ def load(cache: Path, key: str, config: Config):
 
 def _read(npz: Path, side: Path, key: str, config: Config):
     """(network, None), or (None, the reason) for a bad entry, or (None, None) when absent."""
-    from planner.network.build import NETWORK_SCHEMA, Network
-    from planner.network.timetable import Timetable
 
     try:
         doc = json.loads(side.read_text(encoding="utf-8"))

@@ -43,22 +43,34 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
+from pyproj import Transformer
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from planner import __version__
 from planner.common.atomic import entry_lock, sweep_temp_files, write_bytes, write_text
+from planner.common.geodesy import utm_crs
 from planner.common.notices import Notices, Severity
 from planner.config import Config
 from planner.errors import CacheError, ConfigError, InputError, OSMError, OutputError
-from planner.ingest.osm import DEFAULT_CACHE_DIR, OSMRequest, read_osm
-from planner.ingest.osm._filters import DEFAULT_SPEED_KMH, FILTERS_VERSION
-from planner.ingest.osm._network import MODES, EdgeList, street_edges
+from planner.ingest.osm import (
+    DEFAULT_CACHE_DIR,
+    DEFAULT_SPEED_KMH,
+    FILTERS_VERSION,
+    MODES,
+    EdgeList,
+    OSMRequest,
+    RawOSM,
+    file_digest,
+    read_osm,
+    street_edges,
+)
+from planner.routing import streets as street_paths
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    import scipy.sparse
-
-    from planner.ingest.osm._raw import RawOSM
 
 __all__ = [
     "NETWORK_SCHEMA",
@@ -66,7 +78,6 @@ __all__ = [
     "build_street_network",
     "network_cache_key",
     "street_network_from_raw",
-    "utm_crs",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,16 +90,6 @@ _ARRAYS = {  # name -> dtype of the saved arrays
     "way_id": np.int64, "highway": np.int16, "node_osm_id": np.int64,
     "lon": np.float64, "lat": np.float64, "x": np.float64, "y": np.float64,
 }
-
-
-def utm_crs(lon: float, lat: float) -> str:
-    """``EPSG:326zz`` (north) or ``EPSG:327zz`` (south): the UTM zone of a WGS84 point.
-
-    The regular 6-degree zones; the Norway/Svalbard exceptions are ignored (the error is a
-    slightly larger scale distortion there, not a wrong answer).
-    """
-    zone = int(np.floor((lon + 180.0) / 6.0)) % 60 + 1
-    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
 
 
 def _morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -207,8 +208,6 @@ class StreetNetwork:
 
     def csr(self, weight: str = "time") -> scipy.sparse.csr_matrix:
         """The graph as a SciPy CSR matrix (a copy; parallel edges were merged at build)."""
-        import scipy.sparse
-
         return scipy.sparse.csr_matrix(
             (self.weights(weight).copy(), self.indices.copy(), self.indptr.copy()),
             shape=(self.n_nodes, self.n_nodes))
@@ -219,7 +218,7 @@ class StreetNetwork:
 
     def to_networkx(self):
         """A ``networkx.DiGraph`` with OSM node ids and ``time_s``/``length_m`` edge attributes."""
-        import networkx as nx
+        import networkx as nx  # optional and slow (0.5 s): only this export needs it
 
         g = nx.DiGraph()
         ids = self.node_osm_id
@@ -252,8 +251,6 @@ class StreetNetwork:
 
     def project(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         """WGS84 longitude/latitude -> metres in the network's CRS."""
-        from pyproj import Transformer
-
         tr = Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
         x, y = tr.transform(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
         return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -290,8 +287,6 @@ class StreetNetwork:
         return self._snap_index(lon, lat, max_distance_m, config)
 
     def _snap_index(self, lon, lat, max_distance_m, config) -> tuple[np.ndarray, np.ndarray]:
-        from scipy.spatial import cKDTree
-
         limit = (config or Config()).snap_max_m if max_distance_m is None else float(max_distance_m)
         if not limit >= 0:
             msg = f"max_distance_m must be a non-negative number, got {max_distance_m!r}"
@@ -316,235 +311,42 @@ class StreetNetwork:
             dist[idx[hit]] = d[hit]
         return node, dist
 
-    # ------------------------------------------------------------------ searches
+    # ------------------------------------------------------------------ searches (planner.routing.streets)
 
-    def _workspace(self):
-        ws = getattr(self._local, "ws", None)
-        if ws is None:
-            from planner.kernels.dijkstra import new_workspace
+    def thread_local(self) -> threading.local:
+        """A per-thread namespace tied to this network (the searches keep their workspace there)."""
+        return self._local
 
-            ws = new_workspace(self.n_nodes)
-            self._local.ws = ws
-        return ws
+    def reach_index(self, sources, *, source_cost=None, cutoff: float | None = None, weight: str = "time",
+                    target: int = -1, want_pred: bool = True):
+        """Bounded multi-source search on node indices: :func:`planner.routing.streets.reach_index`."""
+        return street_paths.reach_index(self, sources, source_cost=source_cost, cutoff=cutoff, weight=weight,
+                                        target=target, want_pred=want_pred)
 
-    def _other(self, weight: str) -> np.ndarray:
-        return self.length_m if weight == "time" else self.time_s
-
-    def reach_index(self, sources, *, source_cost=None, cutoff: float | None = None,
-                    weight: str = "time", target: int = -1, want_pred: bool = True):
-        """Kernel-level bounded multi-source search on node indices.
-
-        Returns ``(nodes, cost, other, pred)`` for the settled nodes in order of cost:
-        ``cost`` by ``weight``, ``other`` the other quantity summed along the same paths,
-        ``pred`` the previous node (``-1`` at sources; all ``-1`` with ``want_pred=False``,
-        which is about 20 % faster on large searches). Reuses a per-thread workspace, so a
-        search that settles a small part of the graph costs only that part (no O(V)
-        initialisation).
-        """
-        from planner.kernels.dijkstra import sssp_sparse
-
-        src, src_cost = self._sources(sources, source_cost)
-        w = self.weights(weight)
-        ws = self._workspace()
-        return sssp_sparse(self.indptr, self.indices, w, self._other(weight), True, bool(want_pred), src,
-                           src_cost, self._cutoff(cutoff), int(target), *ws)
-
-    def _sources(self, sources, source_cost) -> tuple[np.ndarray, np.ndarray]:
-        src = np.ascontiguousarray(np.atleast_1d(np.asarray(sources)), dtype=np.int64)
-        if src.size == 0:
-            msg = "no source node given"
-            raise InputError(msg, code="invalid_points")
-        if src.min() < 0 or src.max() >= self.n_nodes:
-            msg = f"source node index out of range 0..{self.n_nodes - 1}"
-            raise InputError(msg, code="invalid_points")
-        if source_cost is None:
-            cost = np.zeros(src.size, dtype=np.float64)
-        else:
-            cost = np.ascontiguousarray(np.atleast_1d(np.asarray(source_cost, dtype=np.float64)))
-            if cost.shape != src.shape or not np.all(np.isfinite(cost)) or cost.min() < 0:
-                msg = "source_cost must give one finite, non-negative cost per source"
-                raise InputError(msg, code="invalid_points")
-        return src.astype(np.int32), cost
-
-    @staticmethod
-    def _cutoff(cutoff: float | None) -> float:
-        if cutoff is None:
-            return np.inf
-        c = float(cutoff)
-        if not c >= 0:
-            msg = f"cutoff must be a non-negative number, got {cutoff!r}"
-            raise ConfigError(msg, code="invalid_cutoff")
-        return c
-
-    def reach(self, sources, *, source_cost=None, cutoff: float | None = None,
-              weight: str = "time") -> pd.DataFrame:
-        """Every node reachable from ``sources`` (OSM node ids) within ``cutoff``.
-
-        Parameters
-        ----------
-        sources
-            One OSM node id or several (multi-source: each node gets the cost of its best
-            source).
-        source_cost
-            Cost already spent at each source, in the unit of ``weight``.
-        cutoff
-            Largest cost kept (seconds for ``weight="time"``, metres for ``"length"``);
-            ``None``: no limit.
-        weight
-            ``"time"`` or ``"length"``: what the paths minimise.
-
-        Returns
-        -------
-        DataFrame
-            ``node_osm_id``, ``<mode>_s``, ``<mode>_m`` (both along the same path),
-            ``pred_osm_id`` (previous node on the path, ``<NA>`` at a source), sorted by
-            cost.
-        """
-        idx = self.node_index(sources)
-        nodes, cost, other, pred = self.reach_index(idx, source_cost=source_cost, cutoff=cutoff, weight=weight)
-        t, m = (cost, other) if weight == "time" else (other, cost)
-        pred_osm = pd.array(self.node_osm_id[np.maximum(pred, 0)], dtype="Int64")
-        pred_osm[pred < 0] = pd.NA
-        s_col, m_col = self.cost_columns
-        return pd.DataFrame({"node_osm_id": self.node_osm_id[nodes], s_col: t, m_col: m, "pred_osm_id": pred_osm})
+    def reach(self, sources, *, source_cost=None, cutoff: float | None = None, weight: str = "time") -> pd.DataFrame:
+        """Every node reachable from OSM node ids: :func:`planner.routing.streets.reach`."""
+        return street_paths.reach(self, sources, source_cost=source_cost, cutoff=cutoff, weight=weight)
 
     def one_to_all_index(self, sources, *, source_cost=None, cutoff: float | None = None,
                          weight: str = "time") -> tuple[np.ndarray, np.ndarray]:
-        """Dense search: ``(cost float64[V], pred int32[V])`` by node index (``inf``/``-1``
-        when not reached)."""
-        from planner.kernels.dijkstra import sssp_dense
-
-        src, src_cost = self._sources(sources, source_cost)
-        dist, pred, _n = sssp_dense(self.indptr, self.indices, self.weights(weight), src, src_cost,
-                                    self._cutoff(cutoff), -1)
-        return dist, pred
+        """Dense search by node index: :func:`planner.routing.streets.one_to_all_index`."""
+        return street_paths.one_to_all_index(self, sources, source_cost=source_cost, cutoff=cutoff, weight=weight)
 
     def path(self, origin, destination, *, weight: str = "time") -> pd.DataFrame:
-        """The shortest path between two OSM node ids.
-
-        Returns
-        -------
-        DataFrame
-            One row per node along the path: ``node_osm_id``, ``lon``, ``lat``, ``way_id``
-            (the OSM way of the edge arriving at the node, ``<NA>`` at the origin), and the
-            cumulative ``<mode>_s`` and ``<mode>_m``. Empty when unreachable.
-        """
-        from planner.kernels.dijkstra import path_from_sparse
-
-        o, d = self.node_index([origin, destination])
-        nodes, _cost, _other, pred = self.reach_index([o], weight=weight, target=int(d))
-        seq = path_from_sparse(nodes, pred, int(d))
-        s_col, m_col = self.cost_columns
-        if seq.size == 0:
-            return pd.DataFrame({"node_osm_id": pd.Series(dtype=np.int64), "lon": pd.Series(dtype=float),
-                                 "lat": pd.Series(dtype=float), "way_id": pd.Series(dtype="Int64"),
-                                 s_col: pd.Series(dtype=float), m_col: pd.Series(dtype=float)})
-        edges = self._edges_between(seq[:-1], seq[1:])
-        t = np.concatenate([[0.0], np.cumsum(self.time_s[edges])])
-        m = np.concatenate([[0.0], np.cumsum(self.length_m[edges])])
-        way = pd.array(np.concatenate([[0], self.way_id[edges]]), dtype="Int64")
-        way[0] = pd.NA
-        return pd.DataFrame({"node_osm_id": self.node_osm_id[seq], "lon": self.lon[seq], "lat": self.lat[seq],
-                             "way_id": way, s_col: t, m_col: m})
-
-    def _edges_between(self, tails: np.ndarray, heads: np.ndarray) -> np.ndarray:
-        out = np.empty(tails.size, dtype=np.int64)
-        for k, (u, v) in enumerate(zip(tails, heads, strict=True)):
-            a, b = self.indptr[u], self.indptr[u + 1]
-            hits = np.flatnonzero(self.indices[a:b] == v)
-            out[k] = a + hits[0]
-        return out
+        """The shortest path between two OSM node ids: :func:`planner.routing.streets.path`."""
+        return street_paths.path(self, origin, destination, weight=weight)
 
     def cost_matrix_index(self, origins, targets, *, cutoff: float | None = None, weight: str = "time",
                           config: Config | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Kernel-level many-to-many: ``(cost, other)`` float64 arrays of shape
-        ``(len(origins), len(targets))`` between node indices (``inf`` = not reached).
-
-        Runs the origins in parallel on ``Config.threads`` numba threads; duplicate targets
-        are allowed. Each search stops once every target is settled.
-        """
-        import numba
-
-        from planner.kernels._options import numba_threads
-        from planner.kernels.dijkstra import batch_matrix
-
-        config = config or Config()
-        o = np.ascontiguousarray(np.atleast_1d(np.asarray(origins)), dtype=np.int64)
-        t = np.ascontiguousarray(np.atleast_1d(np.asarray(targets)), dtype=np.int64)
-        for name, arr in (("origin", o), ("target", t)):
-            if arr.size and (arr.min() < 0 or arr.max() >= self.n_nodes):
-                msg = f"{name} node index out of range 0..{self.n_nodes - 1}"
-                raise InputError(msg, code="invalid_points")
-        uniq, inverse = np.unique(t, return_inverse=True)
-        with numba_threads(config.threads):
-            chunks = numba.get_num_threads()
-            cost, other = batch_matrix(self.indptr, self.indices, self.weights(weight), self._other(weight),
-                                       o.astype(np.int32), uniq.astype(np.int32), self._cutoff(cutoff), chunks)
-        return cost[:, inverse], other[:, inverse]
+        """Many-to-many on node indices: :func:`planner.routing.streets.cost_matrix_index`."""
+        return street_paths.cost_matrix_index(self, origins, targets, cutoff=cutoff, weight=weight, config=config)
 
     def distance_matrix(self, origins, destinations, *, cutoff: float | None = None, weight: str = "time",
                         max_snap_m: float | None = None, include_snap: bool = True,
                         config: Config | None = None) -> pd.DataFrame:
-        """Network times and distances between points (the function for "walk distances
-        between many points").
-
-        Parameters
-        ----------
-        origins, destinations
-            Points: a DataFrame with ``lon`` and ``lat`` columns (and an ``id`` column,
-            else its index is used) or an ``(n, 2)`` array of lon, lat.
-        cutoff
-            Largest network cost searched (unit of ``weight``); farther pairs get ``nan``.
-        weight
-            ``"time"`` or ``"length"``: what the paths minimise.
-        max_snap_m
-            Snap distance limit (default ``Config.snap_max_m``).
-        include_snap
-            Add the straight-line legs from each point to its snapped node, at
-            ``Config.walk_speed_mps`` (the cost columns then are door to door).
-
-        Returns
-        -------
-        DataFrame
-            One row per (origin, destination) pair, origins outer: ``origin_id``,
-            ``destination_id``, ``<mode>_s`` (seconds), ``<mode>_m`` (metres, along the
-            same path), ``origin_snap_m``, ``destination_snap_m``. Costs are ``nan`` when a
-            point could not be snapped (see ``snapped`` columns) or the pair is unreachable
-            within ``cutoff``.
-        """
-        config = config or Config()
-        o_id, o_lon, o_lat = _points(origins, "origins")
-        d_id, d_lon, d_lat = _points(destinations, "destinations")
-        o_node, o_snap = self._snap_index(o_lon, o_lat, max_snap_m, config)
-        d_node, d_snap = self._snap_index(d_lon, d_lat, max_snap_m, config)
-        o_ok = o_node >= 0
-        d_ok = d_node >= 0
-        for what, ok in (("origin", o_ok), ("destination", d_ok)):
-            if not ok.all():
-                self.notices.add("points_not_snapped", Severity.WARNING,
-                                 f"{int((~ok).sum())} {what} point(s) are farther than the snap limit from "
-                                 f"the {self.mode} network; their costs are left empty",
-                                 field=what, count=int((~ok).sum()))
-        cost = np.full((o_id.size, d_id.size), np.nan)
-        other = np.full((o_id.size, d_id.size), np.nan)
-        if o_ok.any() and d_ok.any():
-            c, c2 = self.cost_matrix_index(o_node[o_ok], d_node[d_ok], cutoff=cutoff, weight=weight, config=config)
-            c[~np.isfinite(c)] = np.nan
-            c2[~np.isfinite(c2)] = np.nan
-            cost[np.ix_(o_ok, d_ok)] = c
-            other[np.ix_(o_ok, d_ok)] = c2
-        t, m = (cost, other) if weight == "time" else (other, cost)
-        if include_snap:
-            snap_m = np.nan_to_num(o_snap)[:, None] + np.nan_to_num(d_snap)[None, :]
-            m = m + snap_m
-            t = t + snap_m / config.walk_speed_mps
-        s_col, m_col = self.cost_columns
-        n_o, n_d = o_id.size, d_id.size
-        return pd.DataFrame({
-            "origin_id": np.repeat(o_id, n_d), "destination_id": np.tile(d_id, n_o),
-            s_col: t.ravel(), m_col: m.ravel(),
-            "origin_snap_m": np.repeat(o_snap, n_d), "destination_snap_m": np.tile(d_snap, n_o),
-        })
+        """Network times and distances between points: :func:`planner.routing.streets.distance_matrix`."""
+        return street_paths.distance_matrix(self, origins, destinations, cutoff=cutoff, weight=weight,
+                                            max_snap_m=max_snap_m, include_snap=include_snap, config=config)
 
     # ------------------------------------------------------------------ save / load
 
@@ -636,22 +438,6 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(msg)
 
 
-def _points(obj, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if isinstance(obj, pd.DataFrame):
-        if not {"lon", "lat"} <= set(obj.columns):
-            msg = f"{what} need 'lon' and 'lat' columns; got {list(obj.columns)}"
-            raise InputError(msg, code="invalid_points")
-        ids = obj["id"].to_numpy() if "id" in obj.columns else obj.index.to_numpy()
-        return ids, obj["lon"].to_numpy(dtype=np.float64), obj["lat"].to_numpy(dtype=np.float64)
-    arr = np.asarray(obj, dtype=np.float64)
-    if arr.ndim == 1 and arr.size == 2:
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        msg = f"{what} must be a DataFrame with lon/lat columns or an (n, 2) array of lon, lat"
-        raise InputError(msg, code="invalid_points")
-    return np.arange(arr.shape[0]), arr[:, 0].copy(), arr[:, 1].copy()
-
-
 # ---------------------------------------------------------------------- building
 
 
@@ -739,10 +525,6 @@ def street_network_from_raw(raw: RawOSM, mode: str = "walk", *, config: Config |
 
 
 def _assemble(edges: EdgeList, source: str, mode: str, config: Config, notices: Notices) -> StreetNetwork:
-    from pyproj import Transformer
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
-
     ids, inverse = np.unique(np.concatenate([edges.u, edges.v]), return_inverse=True)
     m = len(edges)
     u = inverse[:m]
@@ -857,8 +639,6 @@ def build_street_network(source: str | Path | OSMRequest, mode: str = "walk", *,
     if isinstance(source, OSMRequest):
         raw, digest = read_osm(source, config=config, cache_dir=cache, offline=offline, notices=notices)
     else:
-        from planner.ingest.osm import file_digest
-
         path = Path(source)
         if not path.is_file():
             msg = f"{path} does not exist" if not path.exists() else f"{path} is not a regular file"

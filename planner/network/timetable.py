@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from planner.common.geodesy import EARTH_RADIUS_M
+from planner.common.geodesy import haversine_m
+from planner.common.timeofday import hhmm
 from planner.errors import ConfigError, NoServiceError
 from planner.ingest.gtfs.feed import Feed, FeedSet
 from planner.ingest.gtfs.frequencies import expand_frequencies
@@ -44,7 +45,7 @@ from planner.ingest.gtfs.service import active_services, service_date_range, to_
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["Timetable", "build_timetable"]
+__all__ = ["RAIL_MODES", "Timetable", "build_timetable", "rail_stop_mask"]
 
 DAY = 86_400
 
@@ -150,14 +151,6 @@ def _utc_offset_s(tz: str, day: np.datetime64) -> int:
     return int(off.total_seconds()) if off is not None else 0
 
 
-def _haversine(lat1, lon1, lat2, lon2) -> np.ndarray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi = p2 - p1
-    dlmb = np.radians(lon2 - lon1)
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-
-
 def _interpolate(st: pd.DataFrame, stop_lat: dict, stop_lon: dict) -> tuple[np.ndarray, np.ndarray, int]:
     """(arrival, departure) float arrays with missing intermediate times interpolated."""
     arr = st["arrival_time"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -172,7 +165,7 @@ def _interpolate(st: pd.DataFrame, stop_lat: dict, stop_lon: dict) -> tuple[np.n
     lat = st["stop_id"].map(stop_lat).to_numpy(dtype=float)
     lon = st["stop_id"].map(stop_lon).to_numpy(dtype=float)
     seg = np.zeros(n)
-    seg[1:] = _haversine(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    seg[1:] = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
     seg[first] = 0.0
     seg = np.nan_to_num(seg)
     group = np.cumsum(first) - 1
@@ -249,6 +242,19 @@ def _feed_trips(feed: Feed, day: np.datetime64, t0: int, t1: int, shift_s: int) 
     return ev
 
 
+#: the modes that count as rail (park-and-ride targets, cross-town rail transfers)
+RAIL_MODES = ("rail", "high_speed_rail", "intercity_rail")
+
+
+def rail_stop_mask(tt: Timetable) -> np.ndarray:
+    """Bool per stop: a pattern of a :data:`RAIL_MODES` mode calls there."""
+    codes = [MODES.index(m) for m in RAIL_MODES]
+    rail = np.zeros(tt.n_stops, bool)
+    for p in np.flatnonzero(np.isin(tt.pattern_mode, codes)):
+        rail[tt.pattern_stops[tt.pattern_stops_ptr[p]:tt.pattern_stops_ptr[p + 1]]] = True
+    return rail
+
+
 def build_timetable(
     feeds: Feed | FeedSet | Sequence[Feed],
     date: str | dt.date | np.datetime64,
@@ -298,7 +304,7 @@ def build_timetable(
                 ranges.append(f"{f.feed_id}: no service dates")
             else:
                 ranges.append(f"{f.feed_id}: {first} to {last}")
-        msg = f"no trips run on {day} between {t0 // 3600:02d}:{t0 % 3600 // 60:02d} and {t1 // 3600:02d}:{t1 % 3600 // 60:02d}"
+        msg = f"no trips run on {day} between {hhmm(t0)} and {hhmm(t1)}"
         raise NoServiceError(msg, code="planner_no_service_on_date",
                              hint="choose a date in the feeds' service range (" + "; ".join(ranges) + ")")
     ev = pd.concat(events, ignore_index=True)

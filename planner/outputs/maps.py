@@ -11,6 +11,8 @@ import io
 from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from planner.ingest.gtfs.modes import MODES
 
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
     from planner.network.timetable import Timetable
 
-__all__ = ["network_map", "place_change_map"]
+__all__ = ["finish_map", "network_map", "new_map", "place_change_map"]
 
 _MODE_STYLE = {  # colour, line width, z-order
     "high_speed_rail": ("#c0392b", 2.4, 5), "intercity_rail": ("#d35400", 2.0, 4), "rail": ("#7f8c8d", 1.6, 3),
@@ -28,17 +30,18 @@ _MODE_STYLE = {  # colour, line width, z-order
 }
 
 
-def _figure(title: str):
-    # a bare Figure renders through its own Agg canvas: no pyplot, no global backend change
-    from matplotlib.figure import Figure
-
+def new_map(title: str):
+    """A map's (figure, axes): a bare Figure that renders through its own Agg canvas (no
+    pyplot, no global backend change)."""
     fig = Figure(figsize=(9, 7.5), dpi=110)
     ax = fig.add_subplot(111)
     ax.set_title(title, fontsize=11)
     return fig, ax
 
 
-def _finish(fig, ax, lon, lat) -> bytes:
+def finish_map(fig, ax, lon, lat) -> bytes:
+    """Frame the map on the points ``lon``/``lat`` (kept between 2:1 and 1:2), add the scale
+    bar and return the PNG."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     ok = np.isfinite(lon) & np.isfinite(lat)
@@ -118,8 +121,6 @@ def _draw_places(ax, places: pd.DataFrame, values=None, cmap="RdYlGn", vlabel: s
         sc = ax.scatter(places["lon"], places["lat"], s=size, c=v, cmap=cmap, edgecolor="black", linewidth=0.5,
                         zorder=20, **kw)
         if fig is not None:
-            from matplotlib.ticker import FuncFormatter, MaxNLocator
-
             big = np.nanmax(np.abs(v)) >= 1e5 if np.isfinite(v).any() else False
             fmt = FuncFormatter(lambda x, _pos: f"{x / 1e6:+.1f} M" if big else f"{x:+,.0f}")
             cb = fig.colorbar(sc, ax=ax, shrink=0.7, format=fmt, ticks=MaxNLocator(integer=True))
@@ -135,7 +136,7 @@ def network_map(tt: Timetable, places: pd.DataFrame | None = None, *, title: str
 
     ``extra_lines``: (coords [(lon, lat)...], label) drawn thick in magenta.
     """
-    fig, ax = _figure(title)
+    fig, ax = new_map(title)
     _draw_patterns(ax, tt, modes=modes)
     lon = list(tt.stop_lon)
     lat = list(tt.stop_lat)
@@ -150,13 +151,13 @@ def network_map(tt: Timetable, places: pd.DataFrame | None = None, *, title: str
         lon += list(places["lon"])
         lat += list(places["lat"])
     ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
-    return _finish(fig, ax, lon, lat)
+    return finish_map(fig, ax, lon, lat)
 
 
 def place_change_map(tt: Timetable, places: pd.DataFrame, values, *, title: str, label: str,
                      extra_lines=(), cmap: str = "RdYlGn") -> bytes:
     """Places coloured by a change (diverging colours centred on zero), routes in grey."""
-    fig, ax = _figure(title)
+    fig, ax = new_map(title)
     _draw_patterns(ax, tt, color="#cccccc", label_modes=False)
     lon = list(places["lon"])
     lat = list(places["lat"])
@@ -168,4 +169,4 @@ def place_change_map(tt: Timetable, places: pd.DataFrame, values, *, title: str,
     _draw_places(ax, places, values, cmap=cmap, vlabel=label, fig=fig, center_zero=True)
     if extra_lines:
         ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
-    return _finish(fig, ax, lon, lat)
+    return finish_map(fig, ax, lon, lat)

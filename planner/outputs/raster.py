@@ -1,4 +1,4 @@
-"""GeoTIFF rasters and PNG previews of grid results (:mod:`planner.analyses.access.accessibility`).
+"""GeoTIFF rasters and PNG previews of bands on a grid (accessibility, the fare card's raster).
 
 GeoTIFFs are written with rasterio: the grid's projected CRS and transform, float bands
 with NaN as nodata, one band per measure whose description is the band name (its unit,
@@ -17,29 +17,70 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+import matplotlib as mpl
 import numpy as np
+import rasterio
+import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+from pyproj import Geod, Transformer
+from rasterio.errors import RasterioError
 
-from planner.errors import InputError, OutputError
+from planner.common.atomic import atomic_write, temp_path
+from planner.errors import OutputError
 
-if TYPE_CHECKING:
-    from planner.analyses.access.accessibility import AccessResult, Band, Grid
-
-__all__ = ["read_count_raster", "read_result", "write_geotiff", "write_png", "write_result"]
+__all__ = ["Band", "RasterGrid", "write_geotiff", "write_png"]
 
 NODATA = float("nan")
 BLOCK = 256
 
 
-def _temp_beside(path: Path):
-    from planner.common.atomic import temp_path
+@dataclass
+class Band:
+    """One raster band: ``values`` (height, width) float64, NaN = nodata."""
 
-    return temp_path(path)
+    name: str
+    values: np.ndarray
+    unit: str
+    description: str
+    tags: dict[str, str] = field(default_factory=dict)
 
 
-def write_geotiff(path: str | os.PathLike, grid: Grid, bands: list[Band], *, tags: dict[str, str] | None = None,
+class RasterGrid(Protocol):
+    """What the writers need of a grid (:class:`planner.analyses.access.grid.Grid` is one):
+    a projected ``crs``, the affine ``transform``, ``width``/``height`` (``shape`` = (height,
+    width)), ``resolution`` (CRS units per cell), ``bounds`` (west, south, east, north), the
+    study ``area`` (a shapely geometry or None) and ``inside()`` (bool per cell)."""
+
+    crs: str
+    width: int
+    height: int
+    resolution: float
+    area: Any
+
+    @property
+    def transform(self) -> Any: ...
+
+    @property
+    def shape(self) -> tuple[int, int]: ...
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]: ...
+
+    def inside(self) -> np.ndarray: ...
+
+
+def write_geotiff(path: str | os.PathLike, grid: RasterGrid, bands: list[Band], *, tags: dict[str, str] | None = None,
                   dtype: str = "float32") -> Path:
     """Write ``bands`` on ``grid`` as one tiled, compressed GeoTIFF (NaN = nodata).
 
@@ -57,9 +98,6 @@ def write_geotiff(path: str | os.PathLike, grid: Grid, bands: list[Band], *, tag
     dtype
         ``float32`` or ``float64``.
     """
-    import rasterio
-    from rasterio.errors import RasterioError
-
     if not bands:
         msg = f"{path}: no bands to write"
         raise OutputError(msg, code="output_empty")
@@ -71,7 +109,7 @@ def write_geotiff(path: str | os.PathLike, grid: Grid, bands: list[Band], *, tag
         "BIGTIFF": "IF_SAFER",
     }
     try:
-        with _temp_beside(out) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        with temp_path(out) as tmp, rasterio.open(tmp, "w", **profile) as dst:
             dst.update_tags(**{k: str(v) for k, v in (tags or {}).items()})
             for i, b in enumerate(bands, start=1):
                 if b.values.shape != grid.shape:
@@ -89,73 +127,14 @@ def write_geotiff(path: str | os.PathLike, grid: Grid, bands: list[Band], *, tag
     return out
 
 
-def read_count_raster(path: str | os.PathLike, band: int = 1) -> tuple[np.ndarray, object, str]:
-    """A count raster (population grid): float64 values (nodata -> NaN), transform, CRS."""
-    import rasterio
-    from rasterio.errors import RasterioError
-
-    p = Path(path)
-    try:
-        with rasterio.open(p) as src:
-            if not 1 <= band <= src.count:
-                msg = f"{p}: has {src.count} band(s), no band {band}"
-                raise InputError(msg, code="invalid_parameter")
-            if src.crs is None:
-                msg = f"{p}: the raster has no CRS"
-                raise InputError(msg, code="invalid_opportunities", hint="assign one, e.g. gdal_edit.py -a_srs EPSG:4326")
-            values = src.read(band, masked=True).astype(np.float64).filled(np.nan)
-            return values, src.transform, src.crs.to_string()
-    except RasterioError as err:
-        msg = f"{p}: cannot read as a raster ({err})"
-        raise InputError(msg, code="input_unreadable", hint="give a GeoTIFF of counts") from err
-
-
-def read_result(path: str | os.PathLike) -> AccessResult:
-    """A GeoTIFF written by :func:`write_result` back as an :class:`AccessResult`."""
-    import rasterio
-    from rasterio.errors import RasterioError
-
-    from planner.analyses.access.accessibility import AccessResult, Band, Grid
-
-    p = Path(path)
-    try:
-        with rasterio.open(p) as src:
-            t = src.transform
-            if not (math.isclose(t.a, -t.e) and t.b == 0 and t.d == 0) or src.crs is None:
-                msg = f"{p}: not a north-up square grid with a CRS"
-                raise InputError(msg, code="invalid_raster")
-            auth = src.crs.to_authority()
-            crs = f"{auth[0]}:{auth[1]}" if auth else src.crs.to_wkt()
-            grid = Grid(crs, t.c, t.f, t.a, src.width, src.height)
-            bands = []
-            for i in range(1, src.count + 1):
-                btags = src.tags(i)
-                unit = btags.pop("units", "")
-                desc = btags.pop("description", "")
-                bands.append(Band(src.descriptions[i - 1] or f"band{i}", src.read(i).astype(np.float64), unit, desc,
-                                  btags))
-            tags = src.tags()
-    except RasterioError as err:
-        msg = f"{p}: cannot read as a raster ({err})"
-        raise InputError(msg, code="input_unreadable") from err
-    valid = np.zeros(grid.shape, bool)
-    for b in bands:
-        valid |= np.isfinite(b.values)
-    return AccessResult(grid, bands, valid, tags, {})
-
-
-# ---------------------------------------------------------------------- PNG previews
-
 def _nice(x: float) -> float:
     """The largest 1, 2 or 5 times a power of ten not above ``x``."""
     e = 10 ** math.floor(math.log10(x))
     return max(m * e for m in (1, 2, 5) if m * e <= x)
 
 
-def _ground_per_unit(grid: Grid) -> float:
+def _ground_per_unit(grid: RasterGrid) -> float:
     """Metres on the ground per CRS unit along x at the centre of the grid."""
-    from pyproj import Geod, Transformer
-
     w, s, e, n = grid.bounds
     cx, cy = (w + e) / 2, (s + n) / 2
     step = max(grid.resolution, (e - w) / 10)
@@ -165,7 +144,7 @@ def _ground_per_unit(grid: Grid) -> float:
     return dist / step if dist > 0 else 1.0
 
 
-def write_png(path: str | os.PathLike, grid: Grid, band: Band, *, valid: np.ndarray | None = None,
+def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: np.ndarray | None = None,
               diverging: bool = False, title: str | None = None, marker: tuple[float, float] | None = None,
               points=None, points_label: str = "opportunity points", zero_label: str = "0 (none reached)",
               dpi: int = 110) -> Path:
@@ -176,18 +155,6 @@ def write_png(path: str | os.PathLike, grid: Grid, band: Band, *, valid: np.ndar
     mark, e.g. the origin of a travel-time surface; ``points`` (n, 2) are drawn as dots
     (e.g. the city points behind a census layer); ``diverging`` centres the colours on 0.
     """
-    import matplotlib as mpl
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.colors import ListedColormap
-    from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import FuncFormatter
-    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
-
-    from planner.common.atomic import atomic_write
-
     vals = np.asarray(band.values, dtype=np.float64)
     h, w = grid.shape
     aspect = h / w
@@ -242,8 +209,6 @@ def write_png(path: str | os.PathLike, grid: Grid, band: Band, *, valid: np.ndar
         handles.append(Line2D([], [], marker="o", linestyle="none", markersize=4, color="white",
                               markeredgecolor="black", label=points_label))
     if grid.area is not None:
-        import shapely
-
         geoms = getattr(grid.area, "geoms", [grid.area])
         for g in geoms:
             for ring in [g.exterior, *g.interiors] if hasattr(g, "exterior") else []:
@@ -279,23 +244,3 @@ def write_png(path: str | os.PathLike, grid: Grid, band: Band, *, valid: np.ndar
     with atomic_write(out, "wb") as fh:
         fig.savefig(fh, format="png", dpi=dpi)
     return out
-
-
-def write_result(stage, stem: str, result: AccessResult, *, png: bool = True, dtype: str = "float32",
-                 diverging: bool = False, marker: tuple[float, float] | None = None, points=None,
-                 zero_label: str = "0 (none reached)") -> list[str]:
-    """``{stem}.tif`` and one PNG per band (``{stem}_{band}.png``, or ``{band}.png`` when the
-    band name starts with the stem) through an :class:`~planner.common.atomic.OutputStage` (or
-    into a folder); returns the file names."""
-    def where(name: str) -> Path:
-        return stage.path(name) if hasattr(stage, "path") else Path(stage) / name
-
-    names = [f"{stem}.tif"]
-    write_geotiff(where(names[0]), result.grid, result.bands, tags=result.tags, dtype=dtype)
-    if png:
-        for b in result.bands:
-            name = f"{b.name}.png" if b.name.startswith(stem) else f"{stem}_{b.name}.png"
-            write_png(where(name), result.grid, b, valid=result.valid, diverging=diverging, marker=marker,
-                      points=points, zero_label=zero_label)
-            names.append(name)
-    return names

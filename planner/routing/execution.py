@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from planner.common.progress import progress as bar
 from planner.errors import InputError, PlannerError
 
 __all__ = ["DaskExecutor", "LocalExecutor", "chunk_size", "executor", "run_chunks"]
@@ -280,8 +281,6 @@ def chunk_size(per_origin_s: float, n: int, *, target_s: float = 0.75, workers: 
 def run_chunks(ex, fn: Callable, shared: Any, chunks: Sequence, out: np.ndarray, offsets: Sequence[int],
                *, progress: bool = False, desc: str = "origins") -> np.ndarray:
     """Run every chunk and write its result rows into ``out`` at ``offsets[i]``."""
-    from planner.common.progress import progress as bar
-
     sizes = [len(c) for c in chunks]
     t0 = time.perf_counter()
     with bar(total=int(sum(sizes)), enabled=progress, desc=desc, unit="origin") as pb:
@@ -291,3 +290,40 @@ def run_chunks(ex, fn: Callable, shared: Any, chunks: Sequence, out: np.ndarray,
     log.info("%d chunks on %s in %.2f s", len(chunks), getattr(ex, "name", "?"), time.perf_counter() - t0)
     return out
 
+
+def run_in_chunks(ex, fn: Callable, shared: Any, n: int, make: Callable[[int, int], Any], out: np.ndarray, *,
+                  chunk: int | None = None, pilot: int = 1, cap: int | None = None, progress: bool = False,
+                  desc: str = "origins", making: str | None = None,
+                  made: Callable[[int, Any], None] | None = None) -> np.ndarray:
+    """Every origin ``0..n-1`` through ``fn(shared, make(a, b))``; rows ``a:b`` of ``out``
+    get the result of the chunk of origins ``a..b-1``.
+
+    ``ex`` runs the chunks (:func:`executor`; ``None``: here). Without ``chunk``, the first
+    ``pilot`` origins run here first, timed, and size the other tasks (:func:`chunk_size`,
+    the executor's slowdown counted); ``cap`` bounds the chunk size (memory). ``made(a,
+    chunk)`` sees every chunk once it is made (``making``: a progress bar's label for making
+    them, when that is slow). The result does not depend on the chunk size or the executor.
+    """
+    ex = ex if ex is not None else LocalExecutor()
+    cap = max(1, int(cap)) if cap is not None else max(1, n)
+    done = 0
+    if chunk is None and n:
+        done = min(n, pilot, cap)
+        first = make(0, done)
+        if made is not None:
+            made(0, first)
+        t = time.perf_counter()
+        out[:done] = fn(shared, first)
+        chunk = chunk_size((time.perf_counter() - t) / done, n - done, workers=ex.workers,
+                           slowdown=getattr(ex, "slowdown", 1.0))
+    chunk = max(1, min(int(chunk or 1), cap))
+    starts = list(range(done, n, chunk))
+    chunks = []
+    with bar(total=n - done, enabled=progress and making is not None, desc=making or "", unit="origin") as pb:
+        for a in starts:
+            c = make(a, min(a + chunk, n))
+            if made is not None:
+                made(a, c)
+            chunks.append(c)
+            pb.update(len(c))
+    return run_chunks(ex, fn, shared, chunks, out, starts, progress=progress, desc=desc)

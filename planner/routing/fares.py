@@ -44,14 +44,14 @@ from planner.kernels.raptor import PARENT_ACCESS, PARENT_WALK
 from planner.network.fares.model import MINOR, FareParams, JourneyPrice, RideLeg
 from planner.network.fares.policy import price_journey
 from planner.routing.itinerary import Leg
-from planner.routing.raptor import _access, _check, _fp_args, _tt_args
+from planner.routing.raptor import access_arrays, check_limits, footpath_arrays, timetable_arrays
 from planner.routing.tariff import KernelTariff, compile_tariff, pattern_distances_m
 
 if TYPE_CHECKING:
     from planner.network.fares.build import FareSystems
     from planner.network.fares.policy import UnifiedCardPolicy
+    from planner.network.links import Footpaths
     from planner.network.timetable import Timetable
-    from planner.routing.raptor import Footpaths
 
 __all__ = [
     "FareModel",
@@ -64,6 +64,7 @@ __all__ = [
     "pareto_arrivals",
     "penalised_earliest_arrival",
     "penalised_earliest_arrival_many",
+    "pool_journey",
     "price_legs",
     "ride_legs",
 ]
@@ -204,11 +205,11 @@ def penalised_earliest_arrival(tt: Timetable, footpaths: Footpaths, change_s, ac
     Parameters are those of :func:`planner.routing.raptor.earliest_arrival` plus ``model`` (its
     ticketing groups and penalties are used; fares are not).
     """
-    _check(max_rounds, max_duration_s)
+    check_limits(max_rounds, max_duration_s)
     t = _check_model(tt, model)
-    a, s = _access(access_stops, access_s, tt.n_stops)
+    a, s = access_arrays(access_stops, access_s, tt.n_stops)
     tau_v, tau_w, pv, pw = _k.penalised_raptor(
-        *_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), *t.gate_args(),
+        *timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops), *t.gate_args(),
         a, s, np.int32(departure), np.int32(max_rounds), np.int32(max_duration_s), bool(record))
     return PenalisedResult(int(departure), tau_v, tau_w, pv, pw, t.gate_ids)
 
@@ -222,12 +223,12 @@ def penalised_earliest_arrival_many(tt: Timetable, footpaths: Footpaths, change_
     departs at ``departures[o]`` (one value for all is broadcast). Returns int32
     (n_origins, S), ``INF`` when unreachable.
     """
-    _check(max_rounds, max_duration_s)
+    check_limits(max_rounds, max_duration_s)
     t = _check_model(tt, model)
-    a, s = _access(access_stops, access_s, tt.n_stops)
+    a, s = access_arrays(access_stops, access_s, tt.n_stops)
     ptr = np.ascontiguousarray(access_ptr, dtype=np.int64)
     deps = np.ascontiguousarray(np.broadcast_to(np.asarray(departures, np.int32), (len(ptr) - 1,)))
-    return _k.penalised_best_many(*_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), *t.gate_args(),
+    return _k.penalised_best_many(*timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops), *t.gate_args(),
                                   ptr, a, s, deps, np.int32(max_rounds), np.int32(max_duration_s))
 
 
@@ -348,7 +349,7 @@ class ParetoResult:
 
     def journey(self, i: int, tt: Timetable, fp: Footpaths, access_stops, access_s) -> list[Leg]:
         """Legs of option ``i`` (a row of :meth:`table`)."""
-        return _pool_journey(self.pool, int(self.label[i]), tt, fp, access_stops, access_s)
+        return pool_journey(self.pool, int(self.label[i]), tt, fp, access_stops, access_s)
 
 
 def _pareto_filter(stop, arr, fare, trips, label):
@@ -377,11 +378,11 @@ def pareto_arrivals(tt: Timetable, footpaths: Footpaths, change_s, access_stops,
     ``model``. Raises :class:`~planner.errors.PlannerError` (``fare_label_overflow``) when
     the search needs more than ``model.params.max_labels`` labels.
     """
-    _check(max_rounds, max_duration_s)
+    check_limits(max_rounds, max_duration_s)
     t = _check_model(tt, model)
-    a, s = _access(access_stops, access_s, tt.n_stops)
+    a, s = access_arrays(access_stops, access_s, tt.n_stops)
     arch, pool, overflow = _k.mc_raptor(
-        *_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), *t.gate_args(), *t.fare_args(),
+        *timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops), *t.gate_args(), *t.fare_args(),
         model.params.windows == "exact", a, s, np.int32(departure), np.int32(max_rounds), np.int32(max_duration_s), np.int64(model.params.max_labels))
     if overflow:
         msg = f"the fare search needed more than {model.params.max_labels:,} labels"
@@ -417,9 +418,9 @@ def budget_arrivals_many(tt: Timetable, footpaths: Footpaths, change_s, access_p
     :class:`~planner.routing.tariff.KernelTariff`). Accessibility at a (time, fare) cutoff
     is ``arrival - departure <= time`` on the row of that fare.
     """
-    _check(max_rounds, max_duration_s)
+    check_limits(max_rounds, max_duration_s)
     t = _check_model(tt, model)
-    a, s = _access(access_stops, access_s, tt.n_stops)
+    a, s = access_arrays(access_stops, access_s, tt.n_stops)
     ptr = np.ascontiguousarray(access_ptr, dtype=np.int64)
     deps = np.ascontiguousarray(np.broadcast_to(np.asarray(departures, np.int32), (len(ptr) - 1,)))
     b = np.asarray(budgets, dtype=np.float64)
@@ -427,7 +428,7 @@ def budget_arrivals_many(tt: Timetable, footpaths: Footpaths, change_s, access_p
     if t.cap_in_search and t.fare_cap_minor is not None:
         bm = np.where(bm >= t.fare_cap_minor, _k.FARE_NA - 1, bm)  # the cap makes any priced fare fit
     out, over = _k.mc_budget_arrival_many(
-        *_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), *t.gate_args(), *t.fare_args(),
+        *timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops), *t.gate_args(), *t.fare_args(),
         model.params.windows == "exact", ptr, a, s, deps, np.int32(max_rounds), np.int32(max_duration_s), np.int64(model.params.max_labels),
         np.ascontiguousarray(bm))
     if over.any():
@@ -437,7 +438,8 @@ def budget_arrivals_many(tt: Timetable, footpaths: Footpaths, change_s, access_p
     return out
 
 
-def _pool_journey(pool, lid, tt, fp, access_stops, access_s) -> list[Leg]:
+def pool_journey(pool, lid, tt, fp, access_stops, access_s) -> list[Leg]:
+    """The legs of label ``lid`` of a McRAPTOR label pool (the journey behind a Pareto option)."""
     legs: list[Leg] = []
     while True:
         s = int(pool[lid, _k.L_STOP])

@@ -17,10 +17,11 @@ from planner.kernels.raptor import PARENT_ACCESS, PARENT_WALK
 from planner.routing.raptor import INF
 
 if TYPE_CHECKING:
+    from planner.network.links import Footpaths
     from planner.network.timetable import Timetable
-    from planner.routing.raptor import Footpaths, RaptorResult
+    from planner.routing.raptor import RaptorResult
 
-__all__ = ["Leg", "format_time_of_day", "reconstruct"]
+__all__ = ["Leg", "reconstruct"]
 
 
 @dataclass
@@ -43,15 +44,6 @@ class Leg:
     @property
     def duration_s(self) -> int:
         return self.arr_s - self.dep_s
-
-
-def format_time_of_day(t: int) -> str:
-    """``HH:MM`` (``+1d`` past midnight, ``-1d`` before) for seconds after midnight."""
-    day, rem = divmod(int(t), 86400)
-    text = f"{rem // 3600:02d}:{rem % 3600 // 60:02d}"
-    if day:
-        text += f" ({day:+d}d)"
-    return text
 
 
 def _best_round(res: RaptorResult, stop: int) -> int:

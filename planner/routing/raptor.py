@@ -18,54 +18,13 @@ from planner.errors import ConfigError
 from planner.kernels import raptor as _k
 
 if TYPE_CHECKING:
+    from planner.network.links import Footpaths
     from planner.network.timetable import Timetable
 
-__all__ = ["INF", "Footpaths", "RaptorResult", "earliest_arrival", "range_earliest_arrival"]
+__all__ = ["INF", "RaptorResult", "access_arrays", "check_limits", "earliest_arrival", "footpath_arrays",
+           "range_earliest_arrival", "range_earliest_arrival_many", "stop_departures", "timetable_arrays"]
 
 INF = int(_k.INF)
-
-
-@dataclass(frozen=True)
-class Footpaths:
-    """Stop-to-stop walking links as CSR arrays (rows = from stop).
-
-    ``ptr`` int32 (S+1), ``to`` int32, ``seconds`` int32 (walk time including any
-    transfers.txt minimum), ``metres`` float64 (walking distance; NaN when only a time is
-    known, e.g. a transfers.txt rule).
-    """
-
-    ptr: np.ndarray
-    to: np.ndarray
-    seconds: np.ndarray
-    metres: np.ndarray
-
-    @property
-    def n_links(self) -> int:
-        return len(self.to)
-
-    @classmethod
-    def empty(cls, n_stops: int) -> Footpaths:
-        return cls(np.zeros(n_stops + 1, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int32),
-                   np.zeros(0, np.float64))
-
-    @classmethod
-    def from_pairs(cls, n_stops: int, src, dst, seconds, metres=None) -> Footpaths:
-        """CSR from (from, to, seconds[, metres]) lists; duplicate pairs keep the shortest;
-        self-loops are dropped (changing at the same stop is the stop's change time)."""
-        src = np.asarray(src, dtype=np.int64)
-        dst = np.asarray(dst, dtype=np.int64)
-        sec = np.asarray(seconds, dtype=np.int64)
-        met = np.full(len(src), np.nan) if metres is None else np.asarray(metres, dtype=np.float64)
-        keep = src != dst
-        src, dst, sec, met = src[keep], dst[keep], sec[keep], met[keep]
-        order = np.lexsort((sec, dst, src))
-        src, dst, sec, met = src[order], dst[order], sec[order], met[order]
-        first = np.ones(len(src), bool)
-        first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
-        src, dst, sec, met = src[first], dst[first], sec[first], met[first]
-        ptr = np.zeros(n_stops + 1, np.int32)
-        np.add.at(ptr, src + 1, 1)
-        return cls(np.cumsum(ptr).astype(np.int32), dst.astype(np.int32), sec.astype(np.int32), met)
 
 
 @dataclass
@@ -94,7 +53,8 @@ class RaptorResult:
         return self.at_stop[-1]
 
 
-def _tt_args(tt: Timetable) -> tuple:
+def timetable_arrays(tt: Timetable) -> tuple:
+    """The timetable as the kernels take it: contiguous typed arrays, in the kernels' argument order."""
     return (
         np.ascontiguousarray(tt.pattern_stops_ptr, np.int32),
         np.ascontiguousarray(tt.pattern_stops, np.int32),
@@ -138,7 +98,8 @@ def stop_departures(tt: Timetable) -> tuple[np.ndarray, np.ndarray]:
     return out
 
 
-def _fp_args(fp: Footpaths, change_s, n_stops: int) -> tuple:
+def footpath_arrays(fp: Footpaths, change_s, n_stops: int) -> tuple:
+    """Footpaths and per-stop change times as the kernels take them (``change_s``: one value or one per stop)."""
     change = np.broadcast_to(np.asarray(change_s, dtype=np.int32), (n_stops,))
     if len(fp.ptr) != n_stops + 1:
         msg = f"footpaths are for {len(fp.ptr) - 1} stops, the timetable has {n_stops}"
@@ -147,7 +108,8 @@ def _fp_args(fp: Footpaths, change_s, n_stops: int) -> tuple:
             np.ascontiguousarray(fp.seconds, np.int32), np.ascontiguousarray(change, np.int32))
 
 
-def _check(max_rounds: int, max_duration_s: int) -> None:
+def check_limits(max_rounds: int, max_duration_s: int) -> None:
+    """A clear error for a round limit below one trip or a non-positive longest duration."""
     if max_rounds < 1:
         msg = f"max_rounds must be at least 1 (one vehicle trip), got {max_rounds}"
         raise ConfigError(msg, code="invalid_parameter")
@@ -156,7 +118,8 @@ def _check(max_rounds: int, max_duration_s: int) -> None:
         raise ConfigError(msg, code="invalid_parameter")
 
 
-def _access(access_stops, access_s, n_stops: int) -> tuple[np.ndarray, np.ndarray]:
+def access_arrays(access_stops, access_s, n_stops: int) -> tuple[np.ndarray, np.ndarray]:
+    """Access legs as int32 arrays, checked (same length, stops in range, no negative time)."""
     a = np.ascontiguousarray(access_stops, dtype=np.int32)
     t = np.ascontiguousarray(access_s, dtype=np.int32)
     if a.shape != t.shape:
@@ -194,9 +157,9 @@ def earliest_arrival(tt: Timetable, footpaths: Footpaths, change_s, access_stops
     record
         Keep parents for journey reconstruction.
     """
-    _check(max_rounds, max_duration_s)
-    a, t = _access(access_stops, access_s, tt.n_stops)
-    tau_v, tau_w, pv, pw = _k.raptor(*_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), a, t,
+    check_limits(max_rounds, max_duration_s)
+    a, t = access_arrays(access_stops, access_s, tt.n_stops)
+    tau_v, tau_w, pv, pw = _k.raptor(*timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops), a, t,
                                      np.int32(departure), np.int32(max_rounds), np.int32(max_duration_s), bool(record))
     return RaptorResult(int(departure), tau_v, tau_w, pv, pw)
 
@@ -208,19 +171,19 @@ def range_earliest_arrival(tt: Timetable, footpaths: Footpaths, change_s, access
     Returns int32 (len(departures), S), ``INF`` when unreachable. Equal to one
     :func:`earliest_arrival` per departure, computed with shared work.
     """
-    _check(max_rounds, max_duration_s)
-    a, t = _access(access_stops, access_s, tt.n_stops)
+    check_limits(max_rounds, max_duration_s)
+    a, t = access_arrays(access_stops, access_s, tt.n_stops)
     deps = np.ascontiguousarray(departures, dtype=np.int32)
-    return _k.range_raptor(*_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), *stop_departures(tt),
+    return _k.range_raptor(*timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops), *stop_departures(tt),
                            a, t, deps, np.int32(max_rounds), np.int32(max_duration_s))
 
 
 def range_earliest_arrival_many(tt: Timetable, footpaths: Footpaths, change_s, access_ptr, access_stops, access_s,
                                 departures, *, max_rounds: int = 8, max_duration_s: int = 48 * 3600) -> np.ndarray:
     """Range-RAPTOR for many origins in parallel threads: int32 (origins, departures, S)."""
-    _check(max_rounds, max_duration_s)
-    a, t = _access(access_stops, access_s, tt.n_stops)
+    check_limits(max_rounds, max_duration_s)
+    a, t = access_arrays(access_stops, access_s, tt.n_stops)
     ptr = np.ascontiguousarray(access_ptr, dtype=np.int64)
     deps = np.ascontiguousarray(departures, dtype=np.int32)
-    return _k.range_raptor_many(*_tt_args(tt), *_fp_args(footpaths, change_s, tt.n_stops), *stop_departures(tt),
+    return _k.range_raptor_many(*timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops), *stop_departures(tt),
                                 ptr, a, t, deps, np.int32(max_rounds), np.int32(max_duration_s))

@@ -29,16 +29,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from planner.common.geodesy import haversine_m
 from planner.common.notices import Notices, Severity
 from planner.errors import FeedError, ScenarioError
 from planner.ingest.gtfs.consolidation import normalise_name
 from planner.ingest.gtfs.feed import Feed, FeedSet
 from planner.ingest.gtfs.service import _Calendar
-from planner.network.timetable import _haversine
 from planner.scenarios.spec import AddLine, AddTransfer, AdjustHeadway, RemoveRoute, Scenario
 
 if TYPE_CHECKING:
-    from planner.network.build import Network
+    from planner.network.model import Network
 
 __all__ = ["ScenarioWarning", "apply_to_feeds", "apply_to_network", "line_geometry", "resolve_stop"]
 
@@ -100,7 +100,7 @@ def resolve_stop(fs: FeedSet, text: str) -> tuple[float, float, str, list[str]]:
         raise LookupError(msg)
     lat = np.array([float(r["stop_lat"]) for _, r in cands])
     lon = np.array([float(r["stop_lon"]) for _, r in cands])
-    spread = _haversine(lat[:, None], lon[:, None], lat[None, :], lon[None, :]).max()
+    spread = haversine_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :]).max()
     if spread > 3000:
         where = ", ".join(f"{fid}:{r['stop_id']}" for fid, r in cands[:5])
         msg = f"{text!r} names stops {spread / 1000:.0f} km apart ({where})"
@@ -259,7 +259,7 @@ def line_geometry(fs: FeedSet, ch: AddLine, scn: Scenario) -> tuple[list[tuple[f
                        code="unknown_station") from None
     lon = np.array([p[0] for p in pts])
     lat = np.array([p[1] for p in pts])
-    seg = _haversine(lat[:-1], lon[:-1], lat[1:], lon[1:]) * ch.alignment_factor
+    seg = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:]) * ch.alignment_factor
     return pts, seg
 
 
@@ -427,8 +427,7 @@ def apply_to_network(net: Network, scn: Scenario) -> Network:
         return net
     from copy import copy
 
-    from planner.network.build import LINK_TRANSFERS_TXT
-    from planner.routing.raptor import Footpaths
+    from planner.network.links import LINK_TRANSFERS_TXT, Footpaths
 
     fp = net.footpaths
     src = np.repeat(np.arange(net.n_stops), np.diff(fp.ptr))

@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from planner.common.safe_yaml import load_yaml_with_lines
+from planner.common.timeofday import parse_hhmm
 from planner.errors import ScenarioError
 
 __all__ = ["AddLine", "AddTransfer", "AdjustHeadway", "FarePolicy", "RemoveRoute", "Scenario", "StopRef",
@@ -179,10 +180,10 @@ def _hhmm(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 72 * 60:
         # YAML reads 07:30 as sexagesimal 450 (minutes); accept it
         return value * 60
-    m = re.fullmatch(r"\s*(\d{1,2}):([0-5]\d)(?::([0-5]\d))?\s*", str(value))
-    if not m:
+    try:
+        return parse_hhmm(str(value))
+    except ValueError:
         return None
-    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + int(m.group(3) or 0)
 
 
 #: largest value accepted for any number of a scenario (minutes, km/h, metres...): the

@@ -1,5 +1,5 @@
 """Accessibility at (time, fare) cutoffs per raster cell, separate systems vs the unified card
-(the raster part of :mod:`planner.analyses.fare_card.dividend`).
+(the raster of ``plan fares``; the card's dividend between places is :mod:`planner.analyses.fare_card`).
 
 Same grid, origins, destinations, egress and direct legs as ``plan access``
 (:func:`planner.analyses.access.accessibility.prepare`): for every origin cell and departure of the window,
@@ -17,33 +17,30 @@ separate), in the layer's unit (people for the census layer).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from planner.analyses.access.accessibility import (
-    AccessChunk,
-    AccessResult,
-    AccessShared,
-    Band,
-    Decay,
-    _label,
-    _measures,
-    make_chunk,
-)
+from planner.analyses.access.problem import AccessShared, Decay, make_chunk, prepare
+from planner.analyses.access.results import AccessResult, provenance
+from planner.outputs.raster import Band
+from planner.routing.batch import OriginChunk
+from planner.routing.card_variants import fare_models
+from planner.routing.execution import run_in_chunks
 from planner.routing.fares import budget_arrivals_many, card_change_s
+from planner.routing.opportunities import opportunities_reached
+from planner.routing.traveltime import number_label
 
 if TYPE_CHECKING:
     from planner.analyses.access.grid import Grid, Opportunities
-    from planner.analyses.fare_card.dividend import DividendParams
-    from planner.network.build import Network
     from planner.network.fares.policy import UnifiedCardPolicy
     from planner.network.fares.sample import FareSetup
+    from planner.network.links import Footpaths
+    from planner.network.model import Network
     from planner.network.timetable import Timetable
+    from planner.routing.card_variants import DividendParams
     from planner.routing.fares import FareModel
-    from planner.routing.raptor import Footpaths
 
 __all__ = ["FareAccessShared", "fare_access", "fare_access_chunk"]
 
@@ -64,7 +61,7 @@ class FareAccessShared:
     max_duration_s: int
 
 
-def fare_access_chunk(shared: FareAccessShared, chunk: AccessChunk) -> np.ndarray:
+def fare_access_chunk(shared: FareAccessShared, chunk: OriginChunk) -> np.ndarray:
     """The work unit: float64 (origins, variants, fare cutoffs, layers, percentiles, time
     cutoffs) of opportunities reached, for one chunk of origin cells."""
     a = shared.access
@@ -86,9 +83,9 @@ def fare_access_chunk(shared: FareAccessShared, chunk: AccessChunk) -> np.ndarra
                                   max_duration_s=shared.max_duration_s)
         for b in range(len(shared.budgets)):
             arr = np.ascontiguousarray(at[:, b, :].reshape(n, D, -1))
-            acc, _ = _measures(arr, deps.astype(np.int64), a.eg_ptr, a.eg_stop, a.eg_s, chunk.dir_ptr, chunk.dir_dest,
-                               chunk.dir_s, a.opportunities, a.ranks, a.cutoffs_s, np.int64(a.decay_code),
-                               float(a.decay_param), np.int64(shared.max_duration_s), False)
+            acc, _ = opportunities_reached(arr, deps, (a.eg_ptr, a.eg_stop, a.eg_s), chunk, a.opportunities, a.ranks,
+                                           a.cutoffs_s, decay_code=a.decay_code, decay_param=a.decay_param,
+                                           max_duration_s=shared.max_duration_s)
             out[:, v, b] = acc
     return out
 
@@ -101,10 +98,6 @@ def fare_access(net: Network, setup: FareSetup, policy: UnifiedCardPolicy, grid:
     docstring). ``params`` gives the departures, penalties and search limits
     (:class:`~planner.analyses.fare_card.dividend.DividendParams`); the horizon is the longest time
     cutoff (at most ``params.max_duration_s``)."""
-    from planner.analyses.access.accessibility import prepare, provenance
-    from planner.analyses.fare_card.dividend import fare_models
-    from planner.routing.execution import LocalExecutor, chunk_size, run_chunks
-
     tt = net.timetable
     if feeds is None and setup.distance_column is not None:
         feeds = net.load_feeds()
@@ -118,19 +111,9 @@ def fare_access(net: Network, setup: FareSetup, policy: UnifiedCardPolicy, grid:
                               (sep, card), np.asarray(fare_cutoffs, np.float64), int(params.max_rounds), horizon)
     n = len(problem.origin_lon)
     out = np.zeros((n, 2, len(fare_cutoffs), len(layers), 1, len(time_cutoffs_min)))
-    ex = executor if executor is not None else LocalExecutor()
-    done = 0
-    if chunk is None and n:
-        done = min(n, 4)
-        t0 = time.perf_counter()
-        out[:done] = fare_access_chunk(shared, make_chunk(net, problem, problem.origin_lon[:done],
-                                                          problem.origin_lat[:done]))
-        chunk = chunk_size((time.perf_counter() - t0) / done, n - done, workers=ex.workers)
-    chunk = max(1, int(chunk or 1))
-    starts = list(range(done, n, chunk))
-    chunks = [make_chunk(net, problem, problem.origin_lon[s:s + chunk], problem.origin_lat[s:s + chunk])
-              for s in starts]
-    run_chunks(ex, fare_access_chunk, shared, chunks, out, starts, progress=progress, desc="cells")
+    run_in_chunks(executor, fare_access_chunk, shared, n,
+                  lambda a, b: make_chunk(net, problem, problem.origin_lon[a:b], problem.origin_lat[a:b]), out,
+                  chunk=chunk, pilot=4, progress=progress, desc="cells")
     cur = sep.currency or "fare"
     bands = []
     for m, lay in enumerate(layers):
@@ -141,17 +124,17 @@ def fare_access(net: Network, setup: FareSetup, policy: UnifiedCardPolicy, grid:
                     flat = np.full(grid.n_cells, np.nan)
                     flat[problem.origin_cell] = out[:, v, fi, m, 0, ci]
                     vals.append(flat.reshape(grid.shape))
-                flab = _label(f) if np.isfinite(f) else "any"
-                stem = f"{lay.name}_{_label(c)}min_{flab}{cur}"
-                tags = {"layer": lay.name, "cutoff_min": _label(c), "fare_cutoff": flab, "currency": cur,
-                        "percentile": _label(percentile)}
-                what = f"{lay.name} reachable within {_label(c)} min for at most {flab} {cur}"
+                flab = number_label(f) if np.isfinite(f) else "any"
+                stem = f"{lay.name}_{number_label(c)}min_{flab}{cur}"
+                tags = {"layer": lay.name, "cutoff_min": number_label(c), "fare_cutoff": flab, "currency": cur,
+                        "percentile": number_label(percentile)}
+                what = f"{lay.name} reachable within {number_label(c)} min for at most {flab} {cur}"
                 bands.append(Band(f"{stem}_separate", vals[0], lay.unit, f"{what}, separate fare systems",
                                   {**tags, "variant": "separate"}))
                 bands.append(Band(f"{stem}_card", vals[1], lay.unit, f"{what}, with the unified card",
                                   {**tags, "variant": "card"}))
                 bands.append(Band(f"{stem}_change", vals[1] - vals[0], f"change in {lay.unit}",
-                                  f"card minus separate: {lay.name} within {_label(c)} min, fare <= {flab} {cur}",
+                                  f"card minus separate: {lay.name} within {number_label(c)} min, fare <= {flab} {cur}",
                                   {**tags, "variant": "change"}))
     valid = np.zeros(grid.n_cells, bool)
     valid[problem.origin_cell] = True

@@ -22,11 +22,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+import shapely
+from affine import Affine
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 
+from planner.common.bundled import data_root
+from planner.common.geodesy import utm_crs
 from planner.errors import InputError
+from planner.ingest.rasters import read_count_raster
 
 if TYPE_CHECKING:
-    from planner.network.build import Network
+    from planner.network.model import Network
 
 __all__ = [
     "MAX_CELLS",
@@ -78,8 +86,6 @@ class Grid:
     @property
     def transform(self):
         """The rasterio (affine) transform of the grid."""
-        from affine import Affine
-
         return Affine(self.resolution, 0.0, self.west, 0.0, -self.resolution, self.north)
 
     @property
@@ -114,7 +120,6 @@ class Grid:
         """Bool per cell: the centroid lies in the study area."""
         if self.area is None:
             return np.ones(self.n_cells, bool)
-        import shapely
 
         x, y = self.centroids()
         return shapely.contains_xy(self.area, x, y)
@@ -126,8 +131,6 @@ class Grid:
 
 def transform_xy(src: str, dst: str, x, y) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates ``x``, ``y`` from CRS ``src`` to ``dst`` (lon/lat order for WGS84)."""
-    from pyproj import Transformer
-
     tr = Transformer.from_crs(src, dst, always_xy=True)
     a, b = tr.transform(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
     return np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
@@ -135,9 +138,6 @@ def transform_xy(src: str, dst: str, x, y) -> tuple[np.ndarray, np.ndarray]:
 
 def check_crs(crs: str) -> str:
     """The CRS as ``AUTHORITY:CODE`` (or WKT) after checking that it is projected in metres."""
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
     try:
         c = CRS.from_user_input(crs)
     except CRSError as err:
@@ -154,8 +154,6 @@ def check_crs(crs: str) -> str:
 def read_area(path: str | Path):
     """The union of the polygons of a vector file (GeoPackage, GeoJSON, Shapefile), in WGS84."""
     import geopandas as gpd
-    import shapely
-
     p = Path(path)
     if not p.is_file():
         msg = f"{p} does not exist"
@@ -192,8 +190,6 @@ def make_grid(resolution: float, *, crs: str | None = None, bbox=None, area=None
         Without ``area`` and ``bbox``: the convex hull of the walk network's nodes (of the
         stops when there is no walk network or with ``local_access``), one cell wider.
     """
-    import shapely
-
     if not (isinstance(resolution, int | float) and math.isfinite(resolution) and resolution > 0):
         msg = f"resolution must be a positive number of metres, got {resolution!r}"
         raise InputError(msg, code="invalid_parameter")
@@ -222,7 +218,6 @@ def make_grid(resolution: float, *, crs: str | None = None, bbox=None, area=None
         msg = "make_grid needs an area, a bounding box or a network"
         raise InputError(msg, code="invalid_area")
     if crs is None:
-        from planner.network.streets import utm_crs
 
         c = geo.centroid
         crs = utm_crs(c.x, c.y)
@@ -242,8 +237,6 @@ def make_grid(resolution: float, *, crs: str | None = None, bbox=None, area=None
 
 
 def _to_crs(geom, crs: str):
-    import shapely
-    from pyproj import Transformer
 
     tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
@@ -319,8 +312,6 @@ def opportunities_from_polygons(name: str, geoms, counts, grid: Grid, *, unit: s
 
     A polygon without area counts as its representative point.
     """
-    import shapely
-
     c = _counts(counts, source or name)
     geoms = np.asarray(geoms, dtype=object)
     vals = np.zeros(grid.n_cells)
@@ -428,7 +419,6 @@ _NUMERIC_SKIP = {"id", "fid", "ogc_fid", "lon", "lat", "lng", "longitude", "lati
 
 
 def _pick_column(df, column: str | None, where: str) -> str:
-    import pandas as pd
 
     if column is not None:
         if column not in df.columns:
@@ -457,7 +447,6 @@ def read_opportunities(spec: str, grid: Grid) -> Opportunities:
     digest = _sha256(path)
     suffix = path.suffix.lower()
     if suffix in {".tif", ".tiff"}:
-        from planner.outputs.raster import read_count_raster
 
         try:
             band = int(column) if column else 1
@@ -468,7 +457,6 @@ def read_opportunities(spec: str, grid: Grid) -> Opportunities:
         name = path.stem if band == 1 else f"{path.stem}_b{band}"
         return opportunities_from_raster(name, values, transform, crs, grid, source=str(path), digest=digest)
     if suffix == ".csv":
-        import pandas as pd
 
         try:
             df = pd.read_csv(path, encoding="utf-8-sig")
@@ -520,10 +508,7 @@ def read_opportunities(spec: str, grid: Grid) -> Opportunities:
 def census_opportunities(grid: Grid, path: str | Path | None = None) -> Opportunities:
     """The bundled census populations (``gtfs/cities.csv``: city points with a population
     column) as an opportunity layer named ``population``."""
-    import pandas as pd
-
     if path is None:
-        from planner.common.bundled import data_root
 
         root = data_root()
         path = root / "gtfs" / "cities.csv" if root is not None else None

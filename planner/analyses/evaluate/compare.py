@@ -5,7 +5,7 @@ date and departure window:
 
 * the place-to-place door-to-door travel-time matrix (median over the window, minutes),
   with access and egress by walking on the street network where there is one and by the
-  local taxi/bus approximation elsewhere (:meth:`planner.network.build.Network.access`);
+  local taxi/bus approximation elsewhere (:meth:`planner.network.model.Network.access`);
 * population-weighted mean travel time over the pairs reachable in both the baseline and
   the scenario: ``sum(P_i P_j T_ij) / sum(P_i P_j)`` over ordered pairs ``i != j``;
 * accessibility per place: the population of the other places reachable within 1, 2 and
@@ -19,9 +19,10 @@ date and departure window:
 Scenarios are ranked by the change of the population-weighted mean travel time (the more
 negative, the better); newly connected pairs are reported apart.
 
-A scenario holding a ``fare_policy`` (a unified fare card, with or without candidate lines)
-also gets the card's dividend on the scenario's network (:mod:`planner.analyses.fare_card.dividend`:
-separate fare systems vs the card, ticketing penalties included): ranking columns
+Other rooms add measures to the scenarios they concern through :class:`ScenarioMeasure`
+(``measures=``): ``plan evaluate`` hands it the fare card's
+(:class:`planner.analyses.fare_card.measure.CardMeasure`), so a scenario holding a
+``fare_policy`` also gets the card's dividend on the scenario's network: ranking columns
 ``card_time_saved_min`` (population-weighted), ``card_time_saved_ticketing_min`` and
 ``card_time_saved_connection_min`` (the two effects), ``card_fare_change``,
 ``card_generalized_change_min`` and ``card_mix_changed_share``, a table per place pair and a
@@ -32,73 +33,65 @@ policy alone does not move it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
 
+from planner.analyses.metrics import THRESHOLDS_MIN, measures, place_measures
+from planner.common.timeofday import departures
 from planner.config import Config
-from planner.errors import InputError, NoServiceError
+from planner.errors import NoServiceError
+from planner.network.build import build_network
+from planner.routing.batch import door_to_door
+from planner.routing.raptor import INF
+from planner.routing.traveltime import travel_time_stats
+from planner.scenarios.apply import apply_to_feeds, line_geometry
+from planner.scenarios.network import scenario_network
+from planner.scenarios.spec import AddLine
 
 if TYPE_CHECKING:
+    from planner.common.atomic import OutputStage
     from planner.ingest.gtfs.feed import FeedSet
-    from planner.network.build import Network
+    from planner.network.model import Network
     from planner.network.streets import StreetNetwork
+    from planner.network.timetable import Timetable
+    from planner.outputs.report import Report
     from planner.scenarios.spec import Scenario
 
-__all__ = ["Evaluation", "ScenarioResult", "evaluate", "load_places", "measures"]
+__all__ = ["Evaluation", "ScenarioMeasure", "ScenarioMeasurement", "ScenarioResult", "evaluate", "matrix_long"]
 
 log = logging.getLogger(__name__)
 
-THRESHOLDS_MIN = (60, 120, 180)
-#: ranking columns of a fare_policy scenario <- planner.analyses.fare_card.dividend summary keys
-FARE_COLUMNS = {"card_time_saved_min": "pop_weighted_time_saved_min",
-                "card_time_saved_ticketing_min": "pop_weighted_time_saved_ticketing_min",
-                "card_time_saved_connection_min": "pop_weighted_time_saved_connection_min",
-                "card_fare_change": "mean_fare_change", "card_generalized_change_min": "mean_generalized_change_min",
-                "card_mix_changed_share": "share_journeys_mix_changed"}
+
+class ScenarioMeasurement(Protocol):
+    """What a :class:`ScenarioMeasure` found for one scenario."""
+
+    #: ranking columns (name -> value); scenarios without the measure get NaN
+    columns: dict[str, float]
+
+    def write(self, stage: OutputStage, scenario: str) -> None:
+        """Write its tables into the output folder being staged."""
+
+    def report_section(self, report: Report, tt: Timetable, scenario: str) -> None:
+        """Add its section(s) to the report."""
 
 
-def load_places(path: str | Path | None = None) -> pd.DataFrame:
-    """Places with ``id``, ``name``, ``lon``, ``lat``, ``population`` (default: the bundled
-    ``gtfs/cities.csv``). Also accepts ``city_id``/``name_en``/``name_zh`` column names."""
-    from planner.common.bundled import data_root
+class ScenarioMeasure(Protocol):
+    """A measure another analysis adds to the scenarios it concerns (the fare card's dividend
+    of a ``fare_policy``). The evaluate room does not import other analyses: the caller (the
+    command line) hands it the measures to add."""
 
-    if path is None:
-        root = data_root()
-        path = root / "gtfs" / "cities.csv" if root else None
-        if path is None or not Path(path).exists():
-            msg = "no --places file given and no bundled gtfs/cities.csv"
-            raise InputError(msg, code="input_unreadable", hint="pass --places FILE with id, lon, lat, population")
-    p = Path(path)
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        msg = f"cannot read places file {p}: {err}"
-        raise InputError(msg, code="invalid_points_file") from err
-    ren = {"city_id": "id", "name_en": "name"}
-    df = df.rename(columns={k: v for k, v in ren.items() if k in df.columns and v not in df.columns})
-    if "name" not in df.columns:
-        df["name"] = df.get("name_zh", df.get("id", ""))
-    missing = [c for c in ("id", "lon", "lat", "population") if c not in df.columns]
-    if missing:
-        msg = f"{p}: missing column(s) {', '.join(missing)} (found {', '.join(df.columns)})"
-        raise InputError(msg, code="missing_required_column", hint="columns: id, name, lon, lat, population")
-    out = pd.DataFrame({"id": df["id"].str.strip(), "name": df["name"]})
-    for c in ("lon", "lat", "population"):
-        vals = pd.to_numeric(df[c], errors="coerce")
-        bad = vals.isna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-            msg = f"{p}: row {row}: field '{c}' is not a number: {df[c].iloc[row - 2]!r}"
-            raise InputError(msg, code="invalid_float")
-        out[c] = vals.to_numpy(dtype=float)
-    if "name_zh" in df.columns:
-        out["name_zh"] = df["name_zh"]
-    out["stop_id"] = ""
-    return out
+    def applies(self, scn: Scenario) -> bool:
+        """Whether the scenario holds what this measure measures."""
+
+    def measure(self, net: Network, scn: Scenario, places: pd.DataFrame, *, departure_s: int, executor=None,
+                progress: bool = False) -> ScenarioMeasurement:
+        """The measure on the scenario's network (``departure_s``: the evaluation's first departure)."""
+
 
 
 @dataclass
@@ -110,8 +103,7 @@ class ScenarioResult:
     report: list[dict] = field(default_factory=list)
     network_summary: dict = field(default_factory=dict)
     lines: list[dict] = field(default_factory=list)   # new lines: id, coords, length...
-    fares: Any = None               # planner.analyses.fare_card.dividend.FareDividend of a fare_policy scenario
-    fare_operators: dict = field(default_factory=dict)
+    extra: list[ScenarioMeasurement] = field(default_factory=list)   # what the ScenarioMeasures added
 
 
 @dataclass
@@ -128,89 +120,49 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
 
 
-def measures(T: np.ndarray, pop: np.ndarray, mask: np.ndarray | None = None) -> dict:
-    """Net measures of a travel-time matrix (minutes, NaN unreachable, diagonal ignored).
-
-    ``mask`` limits the population-weighted mean to some pairs (e.g. reachable in both).
-    """
-    n = len(pop)
-    off = ~np.eye(n, dtype=bool)
-    reach = np.isfinite(T) & off
-    m = reach if mask is None else (reach & mask)
-    w = np.outer(pop, pop)
-    mean = float((w[m] * T[m]).sum() / w[m].sum()) if m.any() else float("nan")
-    out = {"pop_weighted_mean_min": mean, "reachable_pairs": int(reach.sum()), "pairs": int(off.sum())}
-    for t in THRESHOLDS_MIN:
-        out[f"share_within_{t // 60}h"] = float((reach & (T <= t)).sum() / max(off.sum(), 1))
-    return out
-
-
-def place_measures(T: np.ndarray, pop: np.ndarray) -> dict[str, np.ndarray]:
-    """Per place: population reachable within 1/2/3 h, and population-weighted mean travel
-    time to the other places it reaches."""
-    n = len(pop)
-    off = ~np.eye(n, dtype=bool)
-    reach = np.isfinite(T) & off
-    out = {}
-    for t in THRESHOLDS_MIN:
-        out[f"pop_within_{t // 60}h"] = ((reach & (T <= t)) * pop[None, :]).sum(axis=1)
-    w = reach * pop[None, :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["mean_travel_min"] = np.where(w.sum(axis=1) > 0, (np.nan_to_num(T) * w).sum(axis=1) / w.sum(axis=1),
-                                          np.nan)
-    return out
-
-
 def _matrix(net: Network, places: pd.DataFrame, depart_s: int, window_min: int, step_min: int,
             progress: bool, executor=None) -> np.ndarray:
-    from planner.analyses.matrix import travel_time_matrix
+    """Median (over the window) door-to-door minutes between every pair of places, NaN unreachable."""
+    deps = departures(depart_s, window_min, step_min)
+    arrivals = door_to_door(net, places, places, deps, local_access=True, progress=progress, executor=executor)
+    stats = travel_time_stats(arrivals.transpose(1, 0, 2), deps, percentiles=(50,), unreachable=INF)
+    return stats["p50_min"]
 
-    df = travel_time_matrix(net, places, places, departure_s=depart_s, window_min=window_min, step_min=step_min,
-                            percentiles=(50,), local_access=True, progress=progress, executor=executor)
-    col = "travel_time_min" if window_min == 0 else "p50_min"
-    n = len(places)
-    return df[col].to_numpy(dtype=float).reshape(n, n)
 
 
 def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *, date: str, depart_s: int,
              window_min: int = 180, step_min: int = 5, walk: StreetNetwork | None = None,
-             config: Config | None = None, cache_dir: str | Path | None = None, progress: bool = False,
-             executor=None, fare_params=None) -> Evaluation:
+             config: Config | None = None, cache_dir: str | Path | None = None, use_cache: bool = True,
+             progress: bool = False, executor=None, measures: Sequence[ScenarioMeasure] = ()) -> Evaluation:
     """Evaluate ``scenarios`` against the baseline ``feeds`` (see the module docstring).
 
     ``executor`` (:func:`planner.routing.execution.executor`) runs the travel-time matrices (default:
-    here, on numba threads); the results do not depend on it. A scenario with a
-    ``fare_policy`` also gets the card's dividend on its own network
-    (:func:`planner.analyses.fare_card.dividend.scenario_fare_dividend` with ``fare_params``; default: a
-    60-minute window every 15 minutes from ``depart_s``): ``ScenarioResult.fares``."""
-    from planner.network.build import build_network
-    from planner.scenarios.apply import apply_to_feeds, apply_to_network, line_geometry
-
+    here, on numba threads); the results do not depend on it. Scenario networks are built on
+    the baseline's streets by :func:`~planner.scenarios.network.scenario_network`, through the
+    cache in ``cache_dir`` unless ``use_cache`` is False. Each of ``measures`` adds its
+    measure to the scenarios it applies to (``ScenarioResult.extra``)."""
     config = config or Config()
     window = (0, max(36 * 3600, depart_s + 60 * window_min + 16 * 3600))
     pop = places["population"].to_numpy(dtype=float)
     base_net = build_network(feeds, date, window=window, walk=walk, config=config, cache_dir=cache_dir,
-                             progress=progress)
+                             use_cache=use_cache, progress=progress)
     base = ScenarioResult("baseline", _matrix(base_net, places, depart_s, window_min, step_min, progress, executor),
                           network_summary=base_net.summary())
     results = []
     for scn in scenarios:
-        fs2, report = apply_to_feeds(feeds, scn)
         try:
-            net2 = build_network(fs2, date, window=window, walk=walk, config=config, cache_dir=cache_dir,
-                                 progress=progress)
+            applied = scenario_network(base_net, scn, cache_dir=cache_dir, use_cache=use_cache, progress=progress)
         except NoServiceError:
             # the scenario removed every trip of the date: nothing is reachable by transit
             n = len(places)
-            res = ScenarioResult(scn.name, np.full((n, n), np.nan), report, {"trips": 0})
+            res = ScenarioResult(scn.name, np.full((n, n), np.nan), apply_to_feeds(feeds, scn)[1], {"trips": 0})
             results.append(res)
             continue
-        net2 = apply_to_network(net2, scn)
-        res = ScenarioResult(scn.name, _matrix(net2, places, depart_s, window_min, step_min, progress, executor), report,
-                             net2.summary())
-        _fares(res, net2, scn, places, depart_s, fare_params, executor, progress)
-        from planner.scenarios.spec import AddLine
-
+        net2, fs2 = applied.network, applied.feeds
+        res = ScenarioResult(scn.name, _matrix(net2, places, depart_s, window_min, step_min, progress, executor),
+                             applied.report, net2.summary())
+        res.extra = [m.measure(net2, scn, places, departure_s=depart_s, executor=executor, progress=progress)
+                     for m in measures if m.applies(scn)]
         for ch in scn.of_kind(AddLine):
             pts, seg = line_geometry(fs2, ch, scn)
             res.lines.append({"scenario": scn.name, "line": ch.id, "name": ch.name, "mode": ch.route_type,
@@ -222,22 +174,6 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
     ev = Evaluation(places, base, results, date, depart_s, window_min, step_min)
     _summarise(ev, pop)
     return ev
-
-
-def _fares(res: ScenarioResult, net, scn, places, depart_s, fare_params, executor, progress) -> None:
-    """The card's dividend of a scenario's fare_policy on the scenario's own network."""
-    from planner.scenarios.spec import FarePolicy
-
-    if not scn.of_kind(FarePolicy):
-        return
-    from dataclasses import replace
-
-    from planner.analyses.fare_card.dividend import DividendParams, scenario_fare_dividend
-
-    params = fare_params or DividendParams(window_min=60, step_min=15)
-    params = replace(params, departure_s=depart_s)
-    res.fares, res.fare_operators = scenario_fare_dividend(net, scn, places, params=params, executor=executor,
-                                                           progress=progress)
 
 
 def _summarise(ev: Evaluation, pop: np.ndarray) -> None:
@@ -281,11 +217,12 @@ def _summarise(ev: Evaluation, pop: np.ndarray) -> None:
         for k, v in pm.items():
             per_place[f"{res.name}_{k}"] = v
             per_place[f"{res.name}_delta_{k}"] = v - bp[k]
-    if any(r.fares is not None for r in ev.scenarios):  # fare columns only when a scenario has a card
-        for row, res in zip(rows, ev.scenarios, strict=True):
-            fs = res.fares.summary if res.fares is not None else {}
-            for col, key in FARE_COLUMNS.items():
-                row[col] = fs.get(key, float("nan"))
+    # the added measures' columns, NaN for the scenarios they do not concern
+    extra_cols = list(dict.fromkeys(c for res in ev.scenarios for m in res.extra for c in m.columns))
+    for row, res in zip(rows, ev.scenarios, strict=True):
+        given = {c: v for m in res.extra for c, v in m.columns.items()}
+        for col in extra_cols:
+            row[col] = given.get(col, float("nan"))
     ranking = pd.DataFrame(rows)
     if len(ranking):
         ranking = ranking.sort_values(["delta_pop_weighted_mean_min", "scenario"], kind="stable").reset_index(drop=True)
@@ -305,96 +242,3 @@ def matrix_long(ev: Evaluation) -> pd.DataFrame:
         data[f"{res.name}_change_min"] = (res.matrix_min - ev.baseline.matrix_min).ravel()
     df = pd.DataFrame(data)
     return df.loc[df["from_id"] != df["to_id"]].reset_index(drop=True)
-
-
-def write_outputs(ev: Evaluation, tt, out_dir: str | Path, *, overwrite: bool = False,
-                  inputs: dict | None = None) -> list[Path]:
-    """Write tables, a GeoPackage, maps and the HTML report; returns the written paths.
-
-    Files (all in ``out_dir``): ``ranking.csv``; ``places.csv`` (per place and scenario:
-    ``pop_within_{1,2,3}h`` (people), ``mean_travel_min`` and their ``delta_`` changes);
-    ``matrix.csv`` and ``matrix.parquet`` (every ordered place pair: travel time in minutes
-    per scenario and its change); ``evaluate.gpkg`` (layers ``places`` and
-    ``candidate_lines``, EPSG:4326); ``map_baseline.png``, ``map_<scenario>.png``;
-    ``report.html``; ``report.md`` (the report's text and tables as Markdown, for diffs);
-    for a scenario with a ``fare_policy``, ``fares_<scenario>_od.csv`` (the card's dividend
-    per place pair, columns of :mod:`planner.analyses.fare_card.dividend`) and a report section.
-    Written through a staging folder: a failure leaves no partial output.
-    """
-    import io
-
-    import geopandas as gpd
-    from shapely.geometry import LineString, Point
-
-    from planner.common.atomic import OutputStage, write_bytes, write_text
-    from planner.outputs.maps import network_map, place_change_map
-    from planner.outputs.report import Report
-
-    long = matrix_long(ev)
-    with OutputStage(out_dir, overwrite=overwrite) as stage:
-        write_text(stage.path("ranking.csv"), ev.ranking.to_csv(index=False, lineterminator="\n"))
-        write_text(stage.path("places.csv"), ev.per_place.to_csv(index=False, lineterminator="\n"))
-        write_text(stage.path("matrix.csv"), long.to_csv(index=False, float_format="%.2f", lineterminator="\n"))
-        buf = io.BytesIO()
-        long.to_parquet(buf, index=False)
-        write_bytes(stage.path("matrix.parquet"), buf.getvalue())
-        pts = gpd.GeoDataFrame(ev.per_place.copy(), geometry=[Point(x, y) for x, y in
-                                                           zip(ev.places["lon"], ev.places["lat"], strict=True)],
-                               crs="EPSG:4326")
-        lines = [dict(scenario=line["scenario"], line=line["line"], name=line["name"], route_type=line["mode"],
-                      length_km=line["length_km"], cost_million=line["cost_million"],
-                      stops=" | ".join(line["stop_names"]), geometry=LineString(line["coords"]))
-                 for res in ev.scenarios for line in res.lines]
-        gpkg = stage.path("evaluate.gpkg")
-        pts.to_file(gpkg, layer="places", driver="GPKG")
-        if lines:
-            gpd.GeoDataFrame(lines, geometry="geometry", crs="EPSG:4326").to_file(gpkg, layer="candidate_lines",
-                                                                                  driver="GPKG")
-        report = Report("Candidate lines against the baseline", meta={
-            "service date": ev.date, "departures": _window_text(ev), **(inputs or {})})
-        sec = report.section("Ranking")
-        sec.text("Scenarios ranked by the change of the population-weighted mean door-to-door travel time "
-                 "between places (minutes; negative is better), over pairs reachable in both the baseline "
-                 "and the scenario. Newly connected pairs are counted apart.")
-        sec.table(ev.ranking)
-        base_png = network_map(tt, ev.places, title=f"Baseline network, {ev.date}")
-        write_bytes(stage.path("map_baseline.png"), base_png)
-        report.section("Baseline").image(base_png, "Routes by mode and places sized by population").table(
-            pd.DataFrame([ev.baseline.network_summary]), caption="Baseline network")
-        for res in ev.scenarios:
-            extra = [(line["coords"], f"{line['name']} ({line['length_km']:.0f} km)") for line in res.lines]
-            delta = ev.per_place.get(f"{res.name}_delta_pop_within_2h")
-            png = place_change_map(tt, ev.places, delta, title=f"{res.name}: change in population within 2 h",
-                                   label="change in people reachable within 2 h", extra_lines=extra)
-            write_bytes(stage.path(f"map_{res.name}.png"), png)
-            s = report.section(f"Scenario {res.name}")
-            if res.report:
-                s.table(pd.DataFrame([{k: v for k, v in r.items() if k != "matched"} for r in res.report]),
-                        caption="What the scenario changed")
-            s.image(png, "Places coloured by the change of the population they reach within 2 hours")
-            cols = ["id", "name", "population", f"{res.name}_delta_mean_travel_min",
-                    f"{res.name}_delta_pop_within_1h", f"{res.name}_delta_pop_within_2h"]
-            winners = ev.per_place[cols].sort_values(f"{res.name}_delta_mean_travel_min", kind="stable")
-            s.table(winners, caption="Winners and losers (minutes and people)")
-            if res.fares is not None:
-                from planner.analyses.fare_card.outputs import report_section
-
-                write_text(stage.path(f"fares_{res.name}_od.csv"),
-                           res.fares.od.to_csv(index=False, float_format="%.3f", lineterminator="\n"))
-                report_section(report, res.fares, tt, title=f"Scenario {res.name}: the unified fare card",
-                               operators=res.fare_operators, pairs=10)
-        notes = report.section("Method and assumptions")
-        for n in ev.notes:
-            notes.text(n, note=True)
-        write_text(stage.path("report.html"), report.html())
-        write_text(stage.path("report.md"), report.markdown())
-        written = stage.written
-    return written
-
-
-def _window_text(ev: Evaluation) -> str:
-    t = ev.departure_s
-    start = f"{t // 3600:02d}:{t % 3600 // 60:02d}"
-    if ev.window_min == 0:
-        return start
-    return f"{start} + {ev.window_min} min every {ev.step_min} min (median)"

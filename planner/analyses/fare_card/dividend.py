@@ -58,110 +58,39 @@ joined with ``+``; ``walk`` for none); per budget ``B``: ``separate_time_at_B_mi
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from planner.errors import InputError
-from planner.network.fares.model import MINOR, FareParams, TicketingPenalty
-from planner.routing.fares import (
-    _pool_journey,
-    build_fare_model,
-    card_change_s,
-    pareto_arrivals,
-    price_legs,
-)
+from planner.network.fares.model import MINOR
+from planner.network.links import access_csr
+from planner.network.places import direct_walk_seconds, resolve_points
+from planner.routing.batch import OriginChunk, origin_chunk
+from planner.routing.card_variants import VARIANTS, DividendParams, fare_models
+from planner.routing.execution import run_in_chunks
+from planner.routing.fares import card_change_s, pareto_arrivals, pool_journey, price_legs
+from planner.routing.traveltime import number_label
 
 if TYPE_CHECKING:
-    from planner.network.build import Access, Network
     from planner.network.fares.policy import UnifiedCardPolicy
     from planner.network.fares.sample import FareSetup
+    from planner.network.links import Access, Footpaths
+    from planner.network.model import Network
     from planner.network.timetable import Timetable
     from planner.routing.fares import FareModel
-    from planner.routing.raptor import Footpaths
 
-__all__ = ["VARIANTS", "DividendChunk", "DividendParams", "DividendShared", "FareDividend", "dividend_chunk",
-           "fare_dividend", "fare_models", "scenario_fare_dividend", "scenario_fares"]
+__all__ = ["FIELDS", "DividendShared", "FareDividend", "dividend_chunk", "fare_dividend", "pattern_bits",
+           "scenario_fare_dividend", "scenario_fares", "summarise"]
 
 log = logging.getLogger(__name__)
 
-VARIANTS = ("separate", "ticketing", "card")
 #: per (origin, variant, departure, destination): these fields, then one per budget
 FIELDS = ("time_s", "fare", "transfers", "penalty_s", "mix", "gen_min", "gen_time_s", "gen_fare", "gen_mix")
 _BIG = np.int64(1) << np.int64(60)
-
-
-@dataclass(frozen=True)
-class DividendParams:
-    """Parameters of the dividend analysis.
-
-    Attributes
-    ----------
-    departure_s, window_min, step_min
-        First departure (s after midnight) and the window of departures (``window_min`` 0:
-        one departure), as ``plan matrix``.
-    budgets
-        Fare budgets (currency units) for the travel time at a fixed budget.
-    value_of_time_per_h
-        Currency units per hour for generalized cost (``None``: no generalized cost; the
-        best journey is the fastest).
-    transfer_penalty_min
-        Perceived minutes per transfer (``separate``; the card's own when it sets one).
-    penalty
-        Ticketing penalties per mode. By default the first boarding pays none
-        (``first_boarding=False``): a traveller starts with a ticket for the first vehicle
-        (bought in advance; the station entry is the same with or without a card), so what
-        is compared is the re-ticketing at each change of operator that the card removes.
-    max_rounds, max_duration_s
-        Most vehicles per journey; longest journey searched.
-    windows
-        ``"exact"`` or ``"first_vehicle"`` (:class:`~planner.network.fares.FareParams`).
-    max_labels
-        Label limit of one McRAPTOR search.
-    """
-
-    departure_s: int = 7 * 3600
-    window_min: int = 120
-    step_min: int = 10
-    budgets: tuple[float, ...] = ()
-    value_of_time_per_h: float | None = None
-    transfer_penalty_min: float = 0.0
-    penalty: TicketingPenalty = field(default_factory=lambda: TicketingPenalty(first_boarding=False))
-    max_rounds: int = 5
-    max_duration_s: int = 8 * 3600
-    windows: str = "exact"
-    max_labels: int = 4_000_000
-
-    def __post_init__(self) -> None:
-        if any(not b > 0 for b in self.budgets):
-            msg = f"fare budgets must be positive, got {list(self.budgets)}"
-            raise InputError(msg, code="invalid_parameter")
-
-    def departures(self) -> np.ndarray:
-        from planner.analyses.access.accessibility import departures
-
-        return departures(self.departure_s, self.window_min, self.step_min).astype(np.int32)
-
-    def fare_params(self) -> FareParams:
-        return FareParams(penalty=self.penalty, value_of_time_per_h=self.value_of_time_per_h,
-                          transfer_penalty_min=self.transfer_penalty_min, max_labels=self.max_labels,
-                          windows=self.windows)
-
-
-def fare_models(tt: Timetable, setup: FareSetup, policy: UnifiedCardPolicy, params: DividendParams,
-                feeds=None) -> tuple[FareModel, FareModel, FareModel]:
-    """The three fare models of :data:`VARIANTS` (separate, money-and-ticketing, whole card)."""
-    fp = params.fare_params()
-    kw = {"feeds": feeds, "distance_column": setup.distance_column, "distance_unit_m": setup.distance_unit_m}
-    sep = build_fare_model(tt, setup.fares, params=fp, **kw)
-    tick = build_fare_model(tt, setup.fares, params=fp, policy=replace(policy, change_s=None,
-                                                                       transfer_penalty_min=None), **kw)
-    card = build_fare_model(tt, setup.fares, params=fp, policy=policy, **kw)
-    return sep, tick, card
 
 
 # ---------------------------------------------------------------------- the work unit
@@ -190,20 +119,6 @@ class DividendShared:
     max_rounds: int
     max_duration_s: int
     same_as: tuple[int, ...] = (-1, -1, -1)
-
-
-@dataclass(frozen=True)
-class DividendChunk:
-    """A chunk of origins: access legs (CSR) and direct-walk seconds to every destination
-    (int64 (origins, destinations), ``-1``: none)."""
-
-    acc_ptr: np.ndarray
-    acc_stops: np.ndarray
-    acc_s: np.ndarray
-    direct: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.acc_ptr) - 1
 
 
 def _journey_facts(legs, model: FareModel, tt: Timetable, pattern_bit: np.ndarray) -> tuple[int, int, float | None]:
@@ -279,7 +194,7 @@ def _one(shared: DividendShared, v: int, acc_stops, acc_s, dep: int, direct: np.
         if lab < 0:
             return 0, 0, None
         if lab not in cache:
-            legs = _pool_journey(res.pool, lab, tt, shared.footpaths, acc_stops, acc_s)
+            legs = pool_journey(res.pool, lab, tt, shared.footpaths, acc_stops, acc_s)
             cache[lab] = _journey_facts(legs, model, tt, shared.pattern_bit)
         return cache[lab]
 
@@ -303,7 +218,7 @@ def _one(shared: DividendShared, v: int, acc_stops, acc_s, dep: int, direct: np.
         out[reached, len(FIELDS) + b] = best[reached] - dep
 
 
-def dividend_chunk(shared: DividendShared, chunk: DividendChunk) -> np.ndarray:
+def dividend_chunk(shared: DividendShared, chunk: OriginChunk) -> np.ndarray:
     """The work unit: every variant and departure of a chunk of origins.
 
     A chunk function for :func:`planner.routing.execution.run_chunks` (local or Dask): returns
@@ -314,16 +229,16 @@ def dividend_chunk(shared: DividendShared, chunk: DividendChunk) -> np.ndarray:
     nf = len(FIELDS) + len(shared.budgets_minor)
     out = np.full((len(chunk), len(shared.models), len(shared.deps), n_dest, nf), np.nan)
     for o in range(len(chunk)):
-        a, b = chunk.acc_ptr[o], chunk.acc_ptr[o + 1]
-        stops, secs = chunk.acc_stops[a:b], chunk.acc_s[a:b]
-        if len(stops) == 0 and not (chunk.direct[o] >= 0).any():
+        stops, secs = chunk.access(o)
+        direct = chunk.direct(o, n_dest)
+        if len(stops) == 0 and not (direct >= 0).any():
             continue
         for v in range(len(shared.models)):
             if shared.same_as[v] >= 0:
                 out[o, v] = out[o, shared.same_as[v]]
                 continue
             for d, dep in enumerate(shared.deps):
-                _one(shared, v, stops, secs, int(dep), chunk.direct[o], out[o, v, d])
+                _one(shared, v, stops, secs, int(dep), direct, out[o, v, d])
     return out
 
 
@@ -354,22 +269,12 @@ class FareDividend:
 def _place_access(net: Network, places: pd.DataFrame) -> list[Access]:
     """Access legs of each place: its stop (``stop_id``), else walking, plus the local
     taxi/bus approximation for points off the street network (other cities' points)."""
-    from planner.analyses.matrix import resolve_points
-
     accs = resolve_points(net, places)
     for i, a in enumerate(accs):
         sid = str(places["stop_id"].iloc[i]) if "stop_id" in places else ""
         if not sid and not a.snapped:
             accs[i] = net.access(float(places["lon"].iloc[i]), float(places["lat"].iloc[i]), local=True)
     return accs
-
-
-def _csr(accs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ptr = np.zeros(len(accs) + 1, np.int64)
-    ptr[1:] = np.cumsum([len(a.stops) for a in accs])
-    stops = np.concatenate([a.stops for a in accs]).astype(np.int32) if accs else np.zeros(0, np.int32)
-    secs = np.concatenate([a.seconds for a in accs]).astype(np.int32) if accs else np.zeros(0, np.int32)
-    return ptr, stops, secs
 
 
 def pattern_bits(tt: Timetable, setup: FareSetup) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -409,9 +314,6 @@ def fare_dividend(net: Network, setup: FareSetup, policy: UnifiedCardPolicy, pla
     progress
         Progress bar over the origins.
     """
-    from planner.analyses.matrix import direct_walk_seconds
-    from planner.routing.execution import LocalExecutor, chunk_size, run_chunks
-
     params = params or DividendParams()
     if len(places) < 2:
         msg = f"the fare analysis needs at least two places, got {len(places)}"
@@ -424,7 +326,7 @@ def fare_dividend(net: Network, setup: FareSetup, policy: UnifiedCardPolicy, pla
               card_change_s(tt, models[2], net.change_s))
     bits, sys_ids = pattern_bits(tt, setup)
     accs = _place_access(net, places)
-    eg_ptr, eg_stop, eg_s = _csr(accs)
+    eg_ptr, eg_stop, eg_s = access_csr(accs)
     direct = direct_walk_seconds(net, places, places)
     np.fill_diagonal(direct, -1)
     deps = params.departures()
@@ -433,23 +335,10 @@ def fare_dividend(net: Network, setup: FareSetup, policy: UnifiedCardPolicy, pla
     shared = DividendShared(tt, net.footpaths, change, models, deps, eg_ptr, eg_stop, eg_s, budgets, bits,
                             int(params.max_rounds), int(params.max_duration_s), same)
     n = len(places)
-
-    def make(a: int, b: int) -> DividendChunk:
-        ptr, stops, secs = _csr(accs[a:b])
-        return DividendChunk(ptr, stops, secs, np.ascontiguousarray(direct[a:b]))
-
-    ex = executor if executor is not None else LocalExecutor()
     nf = len(FIELDS) + len(budgets)
     raw = np.full((n, len(VARIANTS), len(deps), n, nf), np.nan)
-    done = 0
-    if chunk is None:
-        t0 = time.perf_counter()
-        raw[:1] = dividend_chunk(shared, make(0, 1))
-        done = 1
-        chunk = chunk_size(time.perf_counter() - t0, n - 1, workers=ex.workers)
-    starts = list(range(done, n, max(1, int(chunk))))
-    chunks = [make(a, min(a + int(chunk), n)) for a in starts]
-    run_chunks(ex, dividend_chunk, shared, chunks, raw, starts, progress=progress, desc="places")
+    run_in_chunks(executor, dividend_chunk, shared, n, lambda a, b: origin_chunk(accs[a:b], direct[a:b]), raw,
+                  chunk=chunk, progress=progress, desc="places")
     od, per_place, summary, dist = summarise(raw, places, params, sys_ids)
     notes = [*setup.notes,
              "Places reach stops by walking on the street network (up to Config.access_max_s); places off it "
@@ -492,10 +381,6 @@ def _wmean(x: np.ndarray, w: np.ndarray) -> float:
     if w[ok].sum() > 0:
         return float((x[ok] * w[ok]).sum() / w[ok].sum())
     return float(x[ok].mean())
-
-
-def _label(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x).replace(".", "_")
 
 
 def summarise(raw: np.ndarray, places: pd.DataFrame, params: DividendParams,
@@ -547,7 +432,7 @@ def summarise(raw: np.ndarray, places: pd.DataFrame, params: DividendParams,
                 mix[o, j] = _mix_name(Counter(vals).most_common(1)[0][0], sys_ids) if vals else ""
         cols[f"{name}_operators"] = mix
     for b, budget in enumerate(params.budgets):
-        lab = _label(budget)
+        lab = number_label(budget)
         k = len(FIELDS) + b
         bs = np.isfinite(raw[:, S, :, :, k]) & np.isfinite(raw[:, C, :, :, k])
         for v, name in ((S, "separate"), (C, "card")):
@@ -610,7 +495,7 @@ def summarise(raw: np.ndarray, places: pd.DataFrame, params: DividendParams,
         "share_journeys_mix_changed": float(changed[off[:, None, :] & both].mean()) if d_all.size else float("nan"),
     }
     for budget in params.budgets:
-        lab = _label(budget)
+        lab = number_label(budget)
         col = ok[f"time_saved_at_{lab}_min"]
         summary[f"mean_time_saved_at_{lab}_min"] = float(col.mean()) if col.notna().any() else float("nan")
     return od, per_place, summary, dist

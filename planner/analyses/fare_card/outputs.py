@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from planner.common.timeofday import hhmm
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -133,7 +135,7 @@ def report_section(report: Report, res: FareDividend, tt, *, title: str, operato
         "Separate fare systems (a ticketing penalty at each boarding that enters a system the traveller holds no "
         f"ticket for: {', '.join(f'{m} {s} s' for m, s in sorted(p.penalty.by_mode.items()))}, otherwise "
         f"{p.penalty.default_s} s) against the unified card, on the same network, places and departures "
-        f"({len(p.departures())} departures from {p.departure_s // 3600:02d}:{p.departure_s % 3600 // 60:02d} every "
+        f"({len(p.departures())} departures from {hhmm(p.departure_s)} every "
         f"{p.step_min} min). Times are door to door, means over the departures; fares in {res.currency} are those "
         "of the fastest journey. The money-and-ticketing effect (penalties removed, the card's tariff) and the "
         "connection-time effect (minimum connection time, perceived transfer penalty) are reported apart.")

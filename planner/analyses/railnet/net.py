@@ -17,7 +17,7 @@ transfers.txt and a scenario's ``add_transfer`` take precedence.
 
 Per ordered city pair (:attr:`RailNet.pairs`): a *connection* is a departure in the window
 after which no later departure (up to the horizon) arrives as early; ``journeys`` counts them;
-``fastest_min`` and ``median_min`` (nearest-rank, as :mod:`planner.analyses.metrics`) are over their
+``fastest_min`` and ``median_min`` (nearest-rank, as :mod:`planner.routing.traveltime`) are over their
 times from departure to arrival; ``transfers_fastest`` (fewest among equally fast),
 ``min_transfers`` (fewest of any journey; 0 = a direct train) and ``journeys_with_transfer``;
 ``transfer_wait_fastest_min`` / ``transfer_wait_mean_min``: time lost to transfers and waiting
@@ -30,7 +30,7 @@ speed) and ``crow_speed_kmh`` (time: ``fastest_min``, or ``median_min`` with ``b
 Net measures (:attr:`RailNet.summary`, over all ordered pairs of distinct cities): efficiency
 (Latora and Marchiori, Phys. Rev. Lett. 87, 198701, 2001) ``E = sum(1 / t_ij) / (N (N - 1))``
 in 1/h (unreachable: 0), also relative to the ideal net (straight lines at the reference
-speed); population-weighted mean time over reachable pairs (:func:`planner.analyses.evaluate.compare.measures`);
+speed); population-weighted mean time over reachable pairs (:func:`planner.analyses.metrics.measures`);
 median detour index; shares of pairs within 1, 2 and 3 h, with a direct train, with at most one
 transfer. Per city (:attr:`RailNet.cities`): the population of the other cities within 1, 2 and
 3 h (a central city's "radiation"); betweenness and closeness on the *link graph* (igraph,
@@ -41,36 +41,37 @@ median, two or more transfers, or no connection between cities that have station
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field, replace
 from itertools import combinations, pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
-from planner.analyses.metrics import nearest_rank
+from planner.analyses.metrics import measures, place_measures
+from planner.common.geodesy import EARTH_RADIUS_M, haversine_m
+from planner.common.progress import progress as bar
 from planner.config import Config
-from planner.errors import ConfigError, InputError, NoServiceError, ScenarioError
+from planner.errors import ConfigError, InputError, NoServiceError
+from planner.ingest.gtfs.consolidation import local_xy
 from planner.ingest.gtfs.feed import FeedSet
 from planner.ingest.gtfs.modes import mode_of_route_type
+from planner.network.links import Footpaths
+from planner.network.timetable import RAIL_MODES, build_timetable
 from planner.routing import raptor as routing
-from planner.routing.raptor import INF, Footpaths, stop_departures
+from planner.routing.itinerary import reconstruct
+from planner.routing.raptor import INF, stop_departures
+from planner.routing.traveltime import nearest_rank
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from pathlib import Path
 
     from planner.network.timetable import Timetable
-    from planner.outputs.report import Report
-    from planner.scenarios.spec import AddTransfer, Scenario
+    from planner.scenarios.spec import AddTransfer
 
-__all__ = ["RAIL_MODES", "NetComparison", "RailNet", "add_net_section", "changed_pairs", "compare_nets",
-           "group_stations", "net_map", "net_measures", "rail_net", "write_net_outputs"]
+__all__ = ["COMPARED", "MEASURES", "RAIL_MODES", "RailNet", "group_stations", "net_measures", "rail_net"]
 
-#: modes that make up the rail net (planner.ingest.gtfs.modes names)
-RAIL_MODES = ("rail", "high_speed_rail", "intercity_rail")
-EARTH_RADIUS_KM = 6371.0088
 #: per-pair columns compared between networks by :func:`changed_pairs`
 COMPARED = ("fastest_min", "median_min", "journeys", "transfers_fastest", "min_transfers", "direct_trains",
             "fastest_direct_min")
@@ -85,19 +86,15 @@ MEASURES = {
 }
 
 
-def _gc_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+def _crow_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     """Great-circle distance in km (broadcasting)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return haversine_m(lat1, lon1, lat2, lon2, radius=EARTH_RADIUS_M / 1000.0)
 
 
 def _median(values) -> float:
     v = np.asarray(values, dtype=float)
     return float(nearest_rank(v, [50])[0]) if len(v) else float("nan")
 
-
-# ---------------------------------------------------------------------- stations -> cities
 
 def group_stations(stations: pd.DataFrame, places: pd.DataFrame, *, cluster_km: float,
                    group_by: str = "auto") -> pd.DataFrame:
@@ -134,7 +131,7 @@ def group_stations(stations: pd.DataFrame, places: pd.DataFrame, *, cluster_km: 
         msg = "group_by='attribute' but no station has a 'city' attribute"
         raise InputError(msg, code="missing_required_column", hint="use --group-by distance (nearest city point)")
     use_attr = group_by == "attribute" or (group_by == "auto" and np.isin(attr, ids).any())
-    d = _gc_km(out["lat"].to_numpy(float)[:, None], out["lon"].to_numpy(float)[:, None],
+    d = _crow_km(out["lat"].to_numpy(float)[:, None], out["lon"].to_numpy(float)[:, None],
                places["lat"].to_numpy(float)[None, :], places["lon"].to_numpy(float)[None, :])
     index = {c: i for i, c in enumerate(ids)}
     rows = []
@@ -192,8 +189,6 @@ def _station_frame(tt: Timetable, feeds: FeedSet) -> tuple[np.ndarray, pd.DataFr
     return idx, frame
 
 
-# ---------------------------------------------------------------------- transfers between stations
-
 def _stop_lookup(tt: Timetable, ref: str) -> int:
     """Index of ``feed:stop`` or of a bare stop id unique across feeds; -1 when absent."""
     ids = tt.stop_ids
@@ -206,10 +201,6 @@ def _stop_lookup(tt: Timetable, ref: str) -> int:
 def _footpaths(tt: Timetable, rail: np.ndarray, city_of: np.ndarray, config: Config,
                added: Sequence[AddTransfer] = ()) -> tuple[Footpaths, np.ndarray, list[str]]:
     """Footpaths between rail stations, change time per stop, and notes (see module doc)."""
-    from scipy.spatial import cKDTree
-
-    from planner.ingest.gtfs.consolidation import local_xy
-
     S = tt.n_stops
     links: dict[tuple[int, int], tuple[float, float]] = {}
 
@@ -232,7 +223,7 @@ def _footpaths(tt: Timetable, rail: np.ndarray, city_of: np.ndarray, config: Con
         for a, b in combinations(rail[city_of[rail] == c].tolist(), 2):
             if (a, b) in near:
                 continue
-            m = float(_gc_km(tt.stop_lat[a], tt.stop_lon[a], tt.stop_lat[b], tt.stop_lon[b])) * 1000 * det
+            m = float(_crow_km(tt.stop_lat[a], tt.stop_lon[a], tt.stop_lat[b], tt.stop_lon[b])) * 1000 * det
             if speed > 0 and m / speed <= config.local_access_max_s:
                 put(a, b, m / speed, m)
     links = {k: (max(v[0], float(config.change_time_s)), v[1]) for k, v in links.items()}
@@ -262,8 +253,6 @@ def _footpaths(tt: Timetable, rail: np.ndarray, city_of: np.ndarray, config: Con
     return fp, change, notes
 
 
-# ---------------------------------------------------------------------- routing
-
 def _city_min(out: np.ndarray, city_stops: list[np.ndarray]) -> np.ndarray:
     res = np.full((out.shape[0], len(city_stops)), INF, dtype=np.int64)
     for c, st in enumerate(city_stops):
@@ -275,9 +264,6 @@ def _city_min(out: np.ndarray, city_stops: list[np.ndarray]) -> np.ndarray:
 def _od(tt: Timetable, fp: Footpaths, change: np.ndarray, city_stops: list[np.ndarray], w0: int, w1: int,
         max_rounds: int, max_dur: int, progress: bool, label: str) -> dict[str, np.ndarray]:
     """Per ordered city pair: the connection statistics of the module docstring, (C, C) arrays."""
-    from planner.common.progress import progress as bar
-    from planner.routing.itinerary import reconstruct
-
     C = len(city_stops)
     res = {k: np.full((C, C), np.nan) for k in ("fastest_min", "median_min", "transfers_fastest", "min_transfers",
                                                 "transfer_wait_fastest_min", "transfer_wait_mean_min")}
@@ -373,8 +359,6 @@ def _trip_pairs(tt: Timetable, city_of: np.ndarray, w0: int, w1: int) -> tuple[p
     return frames[0], frames[1]
 
 
-# ---------------------------------------------------------------------- measures
-
 def net_measures(T: np.ndarray, pop: np.ndarray, crow_km: np.ndarray, *, direct: np.ndarray,
                  min_transfers: np.ndarray, reference_speed_kmh: float) -> dict[str, float]:
     """Measures of a net from its city-to-city times (see the module docstring).
@@ -396,8 +380,6 @@ def net_measures(T: np.ndarray, pop: np.ndarray, crow_km: np.ndarray, *, direct:
         ``median_detour_index``, ``share_direct``, ``share_max_1_transfer`` and those of
         :func:`planner.analyses.evaluate.compare.measures`.
     """
-    from planner.analyses.evaluate.compare import measures
-
     n = len(pop)
     off = ~np.eye(n, dtype=bool)
     npairs = max(int(off.sum()), 1)
@@ -427,7 +409,7 @@ def _detour(T: np.ndarray, crow_km: np.ndarray, speed_kmh: float) -> np.ndarray:
 
 def _graph(C: int, links: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Betweenness and closeness (1/h) of each city on the time-weighted link graph."""
-    import igraph as ig
+    import igraph as ig  # slow (1.3 s): only the centrality measures need it
 
     g = ig.Graph(n=C, edges=list(zip(links["a"].astype(int), links["b"].astype(int), strict=True)), directed=True)
     w = np.maximum(links["fastest_min"].to_numpy(float), 1e-3).tolist()
@@ -435,8 +417,6 @@ def _graph(C: int, links: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     clo = np.asarray(g.closeness(mode="out", weights=w or None, normalized=True), dtype=float) * 60.0
     return btw, clo
 
-
-# ---------------------------------------------------------------------- one network
 
 @dataclass
 class RailNet:
@@ -508,8 +488,6 @@ def rail_net(feeds: FeedSet, places: pd.DataFrame, *, date: str, depart_s: int =
     NoServiceError
         When no rail trip runs on the date in the window.
     """
-    from planner.network.timetable import build_timetable
-
     config = config or Config()
     ck = config.net_cluster_km if cluster_km is None else float(cluster_km)
     ref = config.net_reference_speed_kmh if reference_speed_kmh is None else float(reference_speed_kmh)
@@ -535,7 +513,7 @@ def rail_net(feeds: FeedSet, places: pd.DataFrame, *, date: str, depart_s: int =
     direct, link = _trip_pairs(tt, city_of, w0, w1)
     pop = places["population"].to_numpy(float)
     lat, lon = places["lat"].to_numpy(float), places["lon"].to_numpy(float)
-    crow = _gc_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    crow = _crow_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
     dg = direct.groupby(["a", "b"])["sec"].agg(["size", "min", _median]).reset_index()
     dmat = {"direct_trains": np.zeros((C, C), np.int64), **{k: np.full((C, C), np.nan) for k in
                                                          ("fastest_direct_min", "median_direct_min")}}
@@ -592,8 +570,6 @@ def _weak(pairs: pd.DataFrame, has_station: dict, factor: float, median: float) 
 
 
 def _cities(places, city_stops, tt, T, pop, links, direct, central, config) -> pd.DataFrame:
-    from planner.analyses.evaluate.compare import place_measures
-
     C = len(places)
     if central is None:
         order = np.argsort(-pop, kind="stable")[: config.net_central_count]
@@ -614,274 +590,3 @@ def _cities(places, city_stops, tt, T, pop, links, direct, central, config) -> p
         "reachable_cities": (np.isfinite(T) & off).sum(axis=1), "direct_destinations": ((direct > 0) & off).sum(axis=1),
         **{f"pop_within_{h}h": pm[f"pop_within_{h}h"] for h in (1, 2, 3)}, "mean_time_to_others_min": pm["mean_travel_min"],
         "betweenness": btw, "betweenness_norm": btw / ((C - 1) * (C - 2)) if C > 2 else np.nan, "closeness_per_h": clo})
-
-
-# ---------------------------------------------------------------------- scenarios
-
-@dataclass
-class NetComparison:
-    """The baseline net and each scenario's, on the same cities, date and window."""
-
-    places: pd.DataFrame
-    baseline: RailNet
-    scenarios: list[RailNet]
-    date: str
-    depart_s: int
-    window_min: int
-    basis: str
-    settings: dict = field(default_factory=dict)
-
-    @property
-    def nets(self) -> list[RailNet]:
-        """The baseline, then the scenarios."""
-        return [self.baseline, *self.scenarios]
-
-    def summary_table(self) -> pd.DataFrame:
-        """Every measure side by side: ``measure``, ``unit``, ``baseline``, then per scenario
-        its value and ``<scenario>_change``. For scenarios a row
-        ``pop_weighted_mean_common_min`` compares the pairs reachable in both."""
-        base = self.baseline.summary
-        rows = []
-        for k in [k for k in MEASURES if k in base] + sorted(k for k in base if k.startswith("pop_within_")):
-            row = {"measure": k, "unit": MEASURES.get(k, "people"), "baseline": base[k]}
-            for net in self.scenarios:
-                row.update({net.name: net.summary[k], f"{net.name}_change": net.summary[k] - base[k]})
-            rows.append(row)
-        if self.scenarios:
-            from planner.analyses.evaluate.compare import measures
-
-            pop = self.places["population"].to_numpy(float)
-            tb = self.baseline.matrix(_basis_col(self.basis))
-            row = {"measure": "pop_weighted_mean_common_min", "unit": "min (pairs reachable in both)",
-                   "baseline": None}
-            for net in self.scenarios:
-                ts = net.matrix(_basis_col(self.basis))
-                both = np.isfinite(tb) & np.isfinite(ts)
-                b, s = measures(tb, pop, both)["pop_weighted_mean_min"], measures(ts, pop, both)["pop_weighted_mean_min"]
-                row[net.name] = s
-                row[f"{net.name}_change"] = s - b
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def long(self, what: str) -> pd.DataFrame:
-        """``pairs``, ``cities``, ``links`` or ``weak`` of every network, with a ``network`` column."""
-        frames = [getattr(n, what).assign(network=n.name) for n in self.nets]
-        df = pd.concat(frames, ignore_index=True)
-        return df[["network", *[c for c in df.columns if c != "network"]]]
-
-
-def _basis_col(basis: str) -> str:
-    return "fastest_min" if basis == "fastest" else "median_min"
-
-
-def changed_pairs(base: RailNet, other: RailNet, columns: Sequence[str] = COMPARED) -> pd.DataFrame:
-    """City pairs whose per-pair values differ between two nets (NaN equals NaN).
-
-    Returns ``from_id``, ``to_id``, ``changed`` (the columns that differ, ``;``-separated)
-    and each compared column before (``<col>_base``) and after.
-    """
-    a = base.pairs.set_index(["from_id", "to_id"])
-    b = other.pairs.set_index(["from_id", "to_id"]).reindex(a.index)
-    diff = pd.DataFrame(index=a.index)
-    for c in columns:
-        x, y = a[c].to_numpy(float), b[c].to_numpy(float)
-        diff[c] = ~((x == y) | (np.isnan(x) & np.isnan(y)))
-    mask = diff.any(axis=1).to_numpy()
-    out = pd.DataFrame({"changed": [";".join(c for c in columns if diff[c].iloc[i]) for i in np.flatnonzero(mask)]},
-                       index=a.index[mask])
-    for c in columns:
-        out[f"{c}_base"] = a.loc[mask, c].to_numpy()
-        out[c] = b.loc[mask, c].to_numpy()
-    return out.reset_index()
-
-
-def compare_nets(feeds: FeedSet, scenarios: Sequence[Scenario], places: pd.DataFrame, *, date: str,
-                 progress: bool = False, **options) -> NetComparison:
-    """The baseline net and the net of each scenario (see :func:`rail_net` for ``options``).
-
-    Scenarios are applied with :func:`planner.scenarios.apply.apply_to_feeds`; their
-    ``add_transfer`` changes become station links.
-    """
-    from planner.scenarios.apply import apply_to_feeds, resolve_stop
-    from planner.scenarios.spec import AddTransfer
-
-    config = options.get("config") or Config()
-    base = rail_net(feeds, places, date=date, progress=progress, **options)
-    nets = []
-    for scn in scenarios:
-        fs2, report = apply_to_feeds(feeds, scn)
-        adds = scn.of_kind(AddTransfer)
-        for ch in adds:
-            for ref in (ch.from_stop, ch.to_stop):
-                try:
-                    resolve_stop(fs2, ref)
-                except LookupError as err:
-                    msg = f"{scn.path or scn.name}:{ch.line}: add_transfer: {err}"
-                    raise ScenarioError(msg, code="unknown_stop", hint="use FEED:STOP_ID as in stops.txt") from None
-        try:
-            net = rail_net(fs2, places, date=date, name=scn.name, transfers=adds, progress=progress, **options)
-        except NoServiceError as err:
-            msg = f"scenario {scn.name}: {err.message}"
-            raise ScenarioError(msg, code="scenario_no_service", hint="a scenario must leave some rail service") from err
-        net.report = report
-        nets.append(net)
-    settings = {"cluster_km": options.get("cluster_km") or config.net_cluster_km,
-                "reference_speed_kmh": options.get("reference_speed_kmh") or config.net_reference_speed_kmh,
-                "change_time_s": config.change_time_s, "horizon_h": config.net_horizon_h,
-                "weak_detour_factor": config.net_weak_detour_factor}
-    return NetComparison(places, base, nets, str(date), int(options.get("depart_s", 0)),
-                         int(options.get("window_min", 1440)), options.get("basis", "fastest"), settings)
-
-
-# ---------------------------------------------------------------------- map, report, files
-
-def net_map(net: RailNet, places: pd.DataFrame, *, title: str = "Intercity rail net") -> bytes:
-    """PNG of the net: links between city points (width: trains per day in both directions;
-    colour: straight-line speed of the fastest train), cities sized by population."""
-    from matplotlib import colormaps
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-    from matplotlib.lines import Line2D
-
-    from planner.outputs.maps import _figure, _finish
-
-    fig, ax = _figure(title)
-    pos = {str(r.id): (r.lon, r.lat) for r in places.itertuples()}
-    lk = net.links
-    und = (lk.assign(u=np.minimum(lk["from_id"], lk["to_id"]), v=np.maximum(lk["from_id"], lk["to_id"]))
-           .groupby(["u", "v"], as_index=False).agg(trains=("trains", "sum"), fastest_min=("fastest_min", "min"),
-                                                     crow_km=("crow_km", "first")))
-    und = und.assign(speed=und["crow_km"] / (und["fastest_min"] / 60.0)).sort_values("trains", ascending=False,
-                                                                                       kind="stable")
-    cmap, norm = colormaps["plasma_r"], Normalize(60, 300)
-    top = max(float(und["trains"].max()), 1.0) if len(und) else 1.0
-
-    def width(n):
-        return 0.6 + 6.0 * np.sqrt(n / top)
-
-    for r in und.itertuples():  # busiest first, so that thin links stay visible on top
-        (x0, y0), (x1, y1) = pos[r.u], pos[r.v]
-        ax.plot([x0, x1], [y0, y1], color=cmap(norm(r.speed)), lw=width(r.trains), alpha=0.85, zorder=5,
-                solid_capstyle="round")
-    pop = places["population"].to_numpy(float)
-    has = net.cities["stations"].to_numpy() > 0
-    size = 20 + 280 * np.sqrt(pop / max(pop.max(), 1.0))
-    for m, kw in ((has, {"c": "#34495e", "edgecolor": "white"}), (~has, {"facecolor": "white", "edgecolor": "#34495e"})):
-        ax.scatter(places["lon"][m], places["lat"][m], s=size[m], zorder=20, **kw)
-    for r, central in zip(places.itertuples(), net.cities["central"], strict=True):
-        ax.annotate(str(r.name), (r.lon, r.lat), xytext=(4, 4), textcoords="offset points", zorder=21,
-                    fontsize=8 if central else 7, fontweight="bold" if central else "normal")
-    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.6).set_label(
-        "straight-line speed of the fastest train (km/h)")
-    samples = [n for n in (10, 20, 50, 100, 200) if n <= top] or [top]
-    handles = [Line2D([], [], color="#555555", lw=width(n), label=f"{n:g} trains/day") for n in samples[-3:]]
-    handles.append(Line2D([], [], ls="", marker="o", mfc="white", mec="#34495e", label="city without a station"))
-    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.85)
-    return _finish(fig, ax, places["lon"], places["lat"])
-
-
-def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes] | None = None) -> None:
-    """Add the rail-net sections (measures, map, central cities, weak links, scenario
-    changes, method) to an HTML :class:`~planner.outputs.report.Report`."""
-    maps, st = maps or {}, cmp.settings
-    sec = report.section("Intercity rail net")
-    sec.text(f"Cities linked by the rail trips of {cmp.date}, departures {_window_text(cmp)}; net measures use "
-             f"the {cmp.basis} time of each city pair. Efficiency: mean of 1/time over all ordered city pairs "
-             f"(Latora-Marchiori, 1/h; unreachable pairs count 0), also relative to an ideal net of straight "
-             f"lines at {st.get('reference_speed_kmh')} km/h.")
-    sec.table(cmp.summary_table(), caption="Net measures, baseline and scenarios", float_format="{:,.3f}")
-    if "baseline" in maps:
-        sec.image(maps["baseline"], "Links between cities: width by trains per day, colour by speed")
-    cities = cmp.baseline.cities
-    cols = ["id", "name", "population", "stations", "pop_within_1h", "pop_within_2h", "betweenness",
-            "closeness_per_h", "direct_destinations"]
-    sec.table(cities.loc[cities["central"], cols], caption="Central cities: population reachable within 1 and 2 h "
-              "('radiation'), betweenness and closeness on the link graph")
-    sec.table(cities[cols], caption="Every city")
-    sec.table(cmp.baseline.weak.head(40), caption=f"Weakest links ({len(cmp.baseline.weak)} in all; weak_links.csv)")
-    for net in cmp.scenarios:
-        s = report.section(f"Rail net: scenario {net.name}")
-        if net.report:
-            s.table(pd.DataFrame([{k: v for k, v in r.items() if k != "matched"} for r in net.report]),
-                    caption="What the scenario changed")
-        if net.name in maps:
-            s.image(maps[net.name], f"The net with {net.name}")
-        ch = changed_pairs(cmp.baseline, net)
-        s.text(f"{len(ch)} of {len(net.pairs)} ordered city pairs change.")
-        s.table(ch.head(60), caption="City pairs that change (before: *_base)")
-        for n in net.notes:
-            s.text(n, note=True)
-    notes = report.section("Rail net: method and assumptions")
-    for text in (
-        f"A station belongs to a city within {st.get('cluster_km')} km of the city point (the station's 'city' "
-        "attribute where the feed has one, else the nearest point); stations.csv says why a station has none.",
-        f"Changing trains takes {st.get('change_time_s')} s at a station; between stations of one city beyond "
-        "walking distance the urban taxi/bus approximation of plan evaluate applies.",
-        "A connection is a departure after which no later one arrives as early; the median is over the "
-        "connections of the window and includes overnight waits at changing stations.",
-        f"The timetable covers the window plus {st.get('horizon_h')} h: overnight trains and next-day "
-        "connections count.",
-    ):
-        notes.text(text, note=True)
-
-
-def _window_text(cmp: NetComparison) -> str:
-    return f"{cmp.depart_s // 3600:02d}:{cmp.depart_s % 3600 // 60:02d} + {cmp.window_min} min"
-
-
-def write_net_outputs(cmp: NetComparison, out_dir: str | Path, *, overwrite: bool = False,
-                      inputs: dict | None = None) -> list[Path]:
-    """Write the tables, GeoPackage, maps and HTML report; returns the written paths.
-
-    Files in ``out_dir``: ``summary.csv`` (:meth:`NetComparison.summary_table`);
-    ``pairs.csv`` / ``pairs.parquet`` (the per-pair table of every network, column
-    ``network``); ``matrix_<network>_fastest_min.csv`` and ``..._direct_trains.csv`` (city x
-    city); ``cities.csv``, ``links.csv``, ``weak_links.csv`` (every network);
-    ``stations.csv`` (baseline grouping); ``changed_pairs.csv`` (scenarios); ``net.gpkg``
-    (layers ``cities``, ``links``, ``stations``; EPSG:4326); ``net_<network>.png``;
-    ``report.html``. Written through a staging folder: a failure leaves no partial output.
-    """
-    import geopandas as gpd
-    from shapely.geometry import LineString, Point
-
-    from planner.common.atomic import OutputStage, write_bytes, write_text
-    from planner.outputs.report import Report
-
-    pos = {str(r.id): (r.lon, r.lat) for r in cmp.places.itertuples()}
-    ids = cmp.baseline.cities["id"].tolist()
-    tables = {"pairs.csv": cmp.long("pairs"), "cities.csv": cmp.long("cities"), "links.csv": cmp.long("links"),
-              "weak_links.csv": cmp.long("weak"), "stations.csv": cmp.baseline.stations}
-    if cmp.scenarios:
-        tables["changed_pairs.csv"] = pd.concat([changed_pairs(cmp.baseline, n).assign(network=n.name)
-                                                 for n in cmp.scenarios], ignore_index=True)
-    for net in cmp.nets:
-        for col in ("fastest_min", "direct_trains"):
-            m = pd.DataFrame(net.matrix(col), index=pd.Index(ids, name="from_id"), columns=ids)
-            tables[f"matrix_{net.name}_{col}.csv"] = m.reset_index()
-    with OutputStage(out_dir, overwrite=overwrite) as stage:
-        write_text(stage.path("summary.csv"), cmp.summary_table().to_csv(index=False, lineterminator="\n"))
-        for name, df in tables.items():
-            write_text(stage.path(name), df.to_csv(index=False, float_format="%.4f", lineterminator="\n"))
-        buf = io.BytesIO()
-        tables["pairs.csv"].to_parquet(buf, index=False)
-        write_bytes(stage.path("pairs.parquet"), buf.getvalue())
-        gpkg = stage.path("net.gpkg")
-        layers = {"cities": (tables["cities.csv"], [Point(pos[i]) for i in tables["cities.csv"]["id"]]),
-                  "links": (tables["links.csv"], [LineString([pos[a], pos[b]]) for a, b in
-                                                  zip(tables["links.csv"]["from_id"], tables["links.csv"]["to_id"],
-                                                      strict=True)]),
-                  "stations": (cmp.baseline.stations, gpd.points_from_xy(cmp.baseline.stations["lon"],
-                                                                          cmp.baseline.stations["lat"]))}
-        for layer, (df, geom) in layers.items():
-            if len(df):
-                gpd.GeoDataFrame(df, geometry=geom, crs="EPSG:4326").to_file(gpkg, layer=layer, driver="GPKG")
-        maps = {net.name: net_map(net, cmp.places, title=f"Intercity rail net: {net.name}, {cmp.date}")
-                for net in cmp.nets}
-        for name, png in maps.items():
-            write_bytes(stage.path(f"net_{name}.png"), png)
-        report = Report("Intercity rail net", meta={"service date": cmp.date, "departures": _window_text(cmp),
-                                                    **(inputs or {})})
-        add_net_section(report, cmp, maps=maps)
-        write_text(stage.path("report.html"), report.html())
-        written = stage.written
-    return written

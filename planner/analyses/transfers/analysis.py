@@ -92,7 +92,7 @@ if TYPE_CHECKING:
     from planner.analyses.transfers.stations import AccessPoints, Stations
     from planner.analyses.transfers.use import OD, UseCount
     from planner.analyses.transfers.walks import Connector, Walk
-    from planner.network.build import Network
+    from planner.network.model import Network
 
 __all__ = ["DelayModel", "TransferResult", "TransferStandard", "analyse_transfers", "load_standard",
            "write_connector_scenario"]

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InputError
-from planner.network.build import Access
+from planner.network.links import Access
 
 __all__ = ["OD", "count_use", "places_od", "read_od", "station_od"]
 
@@ -77,7 +77,7 @@ def station_od(st, units) -> OD:
 
 def places_od(net, places: pd.DataFrame) -> OD:
     """Every ordered pair of the evaluation's places (``id``, ``lon``, ``lat``; weight 1 each)."""
-    from planner.analyses.matrix import resolve_points
+    from planner.network.places import resolve_points
 
     pts = pd.DataFrame({"id": places["id"].astype(str).to_numpy(dtype=object),
                         "lon": places["lon"].to_numpy(dtype=float), "lat": places["lat"].to_numpy(dtype=float),
@@ -92,8 +92,8 @@ def places_od(net, places: pd.DataFrame) -> OD:
 
 def read_od(net, path: str | Path, *, datum: str = "wgs84") -> OD:
     """An OD set from a file (see the module docstring for the two layouts)."""
-    from planner.analyses.matrix import resolve_points
     from planner.ingest.points import read_points
+    from planner.network.places import resolve_points
 
     p = Path(path)
     head = None
@@ -116,8 +116,8 @@ def read_od(net, path: str | Path, *, datum: str = "wgs84") -> OD:
 
 
 def _od_list(net, df: pd.DataFrame, p: Path, datum: str) -> OD:
-    from planner.analyses.matrix import resolve_points
-    from planner.ingest.points import _convert_datum
+    from planner.ingest.points import convert_datum
+    from planner.network.places import resolve_points
 
     n = len(df)
     if n == 0:
@@ -142,7 +142,7 @@ def _od_list(net, df: pd.DataFrame, p: Path, datum: str) -> OD:
                 raise InputError(msg, code="number_out_of_range")
         has = np.isfinite(lon)
         if has.any():
-            lon[has], lat[has] = _convert_datum(lon[has], lat[has], datum)
+            lon[has], lat[has] = convert_datum(lon[has], lat[has], datum)
         sides[side] = pd.DataFrame({"id": [f"{side}{i + 2}" for i in range(n)], "lon": lon, "lat": lat,
                                     "stop_id": stop})
     weight = np.ones(n)
@@ -175,8 +175,8 @@ class UseCount:
 
 def count_use(net, st, od: OD, departures, *, progress: bool = False) -> UseCount:
     """Route every OD row at every departure and count the transfers per unit pair."""
-    from planner.analyses.matrix import direct_walk_seconds
     from planner.common.progress import progress as bar
+    from planner.network.places import direct_walk_seconds
     from planner.routing.itinerary import reconstruct
     from planner.routing.raptor import INF, earliest_arrival
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
+from planner.common.geodesy import OSMNX_EARTH_RADIUS_M, haversine_m
 from planner.ingest.gtfs.consolidation import local_xy
 
 __all__ = ["Walk", "measure_walks", "search_connectors", "snap_access"]
@@ -208,7 +209,6 @@ class Connector:
 def _candidates(net, st, u: int, max_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Walk nodes within ``max_m`` (great circle) of a platform of ``u``: (nodes, connector
     metres, platform stop)."""
-    from planner.ingest.osm._network import haversine_m
 
     walk = net.walk
     tree = getattr(walk, "_transfer_xy_tree", None)
@@ -223,7 +223,8 @@ def _candidates(net, st, u: int, max_m: float) -> tuple[np.ndarray, np.ndarray, 
         near = np.asarray(tree.query_ball_point([x, y], max_m * 1.01 + 1.0), np.int64)  # UTM scale margin
         if len(near) == 0:
             continue
-        d = haversine_m(tt.stop_lon[s], tt.stop_lat[s], walk.lon[near], walk.lat[near])
+        d = haversine_m(np.radians(tt.stop_lat[s]), np.radians(tt.stop_lon[s]), np.radians(walk.lat[near]),
+                        np.radians(walk.lon[near]), radius=OSMNX_EARTH_RADIUS_M, radians=True)
         for v, dv in zip(near[d <= max_m], d[d <= max_m], strict=True):
             if int(v) not in best or dv < best[int(v)][0]:
                 best[int(v)] = (float(dv), int(s))

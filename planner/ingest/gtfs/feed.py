@@ -25,7 +25,7 @@ from planner.ingest.gtfs.schema import TABLES
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["Feed", "FeedSet", "feed_id_from_path", "read_feed", "read_feeds"]
+__all__ = ["Feed", "FeedSet", "feed_id_from_path", "read_feed", "read_feeds", "split_feed_spec"]
 
 _ID_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -136,7 +136,7 @@ def feed_id_from_path(path: str | Path) -> str:
     return name[:64]
 
 
-def _split_spec(spec: str | Path) -> tuple[str | None, Path]:
+def split_feed_spec(spec: str | Path) -> tuple[str | None, Path]:
     """``ID=PATH`` or ``PATH``."""
     text = str(spec)
     if "=" in text and not Path(text).exists():
@@ -226,7 +226,7 @@ def read_feeds(specs: Iterable[str | Path], *, config: Config | None = None) -> 
     merged silently.
     """
     config = config or Config()
-    parsed = [_split_spec(s) for s in specs]
+    parsed = [split_feed_spec(s) for s in specs]
     if not parsed:
         msg = "no GTFS feed given"
         raise FeedError(msg, code="input_unreadable", hint="pass one or more feed paths")

@@ -20,10 +20,13 @@ from pathlib import Path
 from planner.common.notices import Notices
 from planner.config import Config
 from planner.errors import OSMError
+from planner.ingest.osm._filters import DEFAULT_SPEED_KMH, FILTERS_VERSION
+from planner.ingest.osm._network import MODES, EdgeList, street_edges
 from planner.ingest.osm._online import OSMRequest
 from planner.ingest.osm._raw import RawOSM
 
-__all__ = ["DEFAULT_CACHE_DIR", "OSMRequest", "RawOSM", "file_digest", "osm_format", "read_osm"]
+__all__ = ["DEFAULT_CACHE_DIR", "DEFAULT_SPEED_KMH", "FILTERS_VERSION", "MODES", "EdgeList", "OSMRequest", "RawOSM",
+           "file_digest", "osm_format", "read_osm", "street_edges"]
 
 #: default cache folder (relative to the current directory)
 DEFAULT_CACHE_DIR = Path("osm_cache")

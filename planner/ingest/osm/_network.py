@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.common.geodesy import OSMNX_EARTH_RADIUS_M, haversine_m
 from planner.common.notices import Notices, Severity
 from planner.ingest.osm._filters import (
     DEFAULT_SPEED_KMH,
@@ -29,20 +30,11 @@ from planner.ingest.osm._filters import (
 )
 from planner.ingest.osm._raw import RawOSM
 
-__all__ = ["EARTH_RADIUS_M", "MODES", "EdgeList", "haversine_m", "street_edges"]
+__all__ = ["MODES", "EdgeList", "street_edges"]
 
 MODES = ("walk", "drive")
-#: mean Earth radius used for edge lengths (osmnx's ``EARTH_RADIUS_M``)
-EARTH_RADIUS_M = 6_371_009.0
 #: at most this many sample ids are echoed in a notice
 _SAMPLES = 10
-
-
-def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Great-circle distance in metres between arrays of WGS84 points."""
-    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=np.float64)) for a in (lon1, lat1, lon2, lat2))
-    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
 
 
 @dataclass
@@ -163,7 +155,8 @@ def street_edges(raw: RawOSM, mode: str, *, walk_speed_mps: float, notices: Noti
     a = cand[ok]
     b = a + 1
     w = way_of_ref[a]
-    length = haversine_m(raw.lon[a], raw.lat[a], raw.lon[b], raw.lat[b])
+    rlat, rlon = np.radians(raw.lat), np.radians(raw.lon)
+    length = haversine_m(rlat[a], rlon[a], rlat[b], rlon[b], radius=OSMNX_EARTH_RADIUS_M, radians=True)
     pieces_u = []
     pieces_v = []
     pieces_w = []

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from planner.common.geodesy import OSMNX_EARTH_RADIUS_M, haversine_m
 from planner.common.notices import Notices
 from planner.ingest.osm._filters import RAIL_LINE_VALUES
-from planner.ingest.osm._network import haversine_m
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -96,7 +96,11 @@ def rail_from_raw(raw: RawOSM) -> RailLayer:
                 start = None
         if not pieces:
             continue
-        length = float(sum(haversine_m(x[:-1], y[:-1], x[1:], y[1:]).sum() for x, y in pieces))
+        length = 0.0
+        for x, y in pieces:
+            rlon, rlat = np.radians(x), np.radians(y)
+            length += float(haversine_m(rlat[:-1], rlon[:-1], rlat[1:], rlon[1:], radius=OSMNX_EARTH_RADIUS_M,
+                                        radians=True).sum())
         lines = [LineString(np.column_stack(p)) for p in pieces]
         geom = lines[0] if len(lines) == 1 else MultiLineString(lines)
         row = {"osm_id": int(raw.way_id[i])}

@@ -13,8 +13,8 @@
   :mod:`planner.scenarios.fare_policy` the ``fare_policy`` change of a scenario file.
 * :mod:`planner.network.fares.sample`: the sourced fares of the bundled sample and
   :func:`~planner.network.fares.sample.fare_setup` (the fare systems ``plan fares`` uses).
-* :mod:`planner.routing.tariff`: the tariff of the fare-aware RAPTOR kernels, with what is
-  exact in the search and what is priced afterwards.
+* :mod:`planner.routing.tariff` (a stage up, with the routing): the tariff of the fare-aware
+  RAPTOR kernels, with what is exact in the search and what is priced afterwards.
 * :mod:`planner.routing.fares`: the searches; :mod:`planner.analyses.fare_card.dividend` the card's
   dividend (``plan fares``).
 
@@ -47,12 +47,6 @@ from planner.network.fares.systems import (
     OdTableFares,
     cheapest_tickets,
 )
-from planner.routing.tariff import (
-    KernelTariff,
-    compile_tariff,
-    pattern_distances_m,
-    tariff_from_arrays,
-)
 
 __all__ = [
     "CARD",
@@ -70,7 +64,6 @@ __all__ = [
     "GtfsV1Fares",
     "GtfsV2Fares",
     "JourneyPrice",
-    "KernelTariff",
     "NoFares",
     "OdTableFares",
     "RideLeg",
@@ -78,11 +71,8 @@ __all__ = [
     "TicketingPenalty",
     "UnifiedCardPolicy",
     "cheapest_tickets",
-    "compile_tariff",
     "fare_systems_from_feeds",
     "from_minor",
-    "pattern_distances_m",
     "price_journey",
-    "tariff_from_arrays",
     "to_minor",
 ]

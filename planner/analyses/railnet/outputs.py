@@ -1,0 +1,166 @@
+"""The outputs of ``plan net``: the net map, the report section and the files."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.lines import Line2D
+from shapely.geometry import LineString, Point
+
+from planner.analyses.railnet.compare import NetComparison, changed_pairs
+from planner.analyses.railnet.net import RailNet
+from planner.common.atomic import OutputStage, write_bytes, write_text
+from planner.common.timeofday import window_text
+from planner.outputs.maps import finish_map, new_map
+from planner.outputs.report import Report
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["add_net_section", "net_map", "write_net_outputs"]
+
+
+def net_map(net: RailNet, places: pd.DataFrame, *, title: str = "Intercity rail net") -> bytes:
+    """PNG of the net: links between city points (width: trains per day in both directions;
+    colour: straight-line speed of the fastest train), cities sized by population."""
+    fig, ax = new_map(title)
+    pos = {str(r.id): (r.lon, r.lat) for r in places.itertuples()}
+    lk = net.links
+    und = (lk.assign(u=np.minimum(lk["from_id"], lk["to_id"]), v=np.maximum(lk["from_id"], lk["to_id"]))
+           .groupby(["u", "v"], as_index=False).agg(trains=("trains", "sum"), fastest_min=("fastest_min", "min"),
+                                                     crow_km=("crow_km", "first")))
+    und = und.assign(speed=und["crow_km"] / (und["fastest_min"] / 60.0)).sort_values("trains", ascending=False,
+                                                                                       kind="stable")
+    cmap, norm = colormaps["plasma_r"], Normalize(60, 300)
+    top = max(float(und["trains"].max()), 1.0) if len(und) else 1.0
+
+    def width(n):
+        return 0.6 + 6.0 * np.sqrt(n / top)
+
+    for r in und.itertuples():  # busiest first, so that thin links stay visible on top
+        (x0, y0), (x1, y1) = pos[r.u], pos[r.v]
+        ax.plot([x0, x1], [y0, y1], color=cmap(norm(r.speed)), lw=width(r.trains), alpha=0.85, zorder=5,
+                solid_capstyle="round")
+    pop = places["population"].to_numpy(float)
+    has = net.cities["stations"].to_numpy() > 0
+    size = 20 + 280 * np.sqrt(pop / max(pop.max(), 1.0))
+    for m, kw in ((has, {"c": "#34495e", "edgecolor": "white"}), (~has, {"facecolor": "white", "edgecolor": "#34495e"})):
+        ax.scatter(places["lon"][m], places["lat"][m], s=size[m], zorder=20, **kw)
+    for r, central in zip(places.itertuples(), net.cities["central"], strict=True):
+        ax.annotate(str(r.name), (r.lon, r.lat), xytext=(4, 4), textcoords="offset points", zorder=21,
+                    fontsize=8 if central else 7, fontweight="bold" if central else "normal")
+    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.6).set_label(
+        "straight-line speed of the fastest train (km/h)")
+    samples = [n for n in (10, 20, 50, 100, 200) if n <= top] or [top]
+    handles = [Line2D([], [], color="#555555", lw=width(n), label=f"{n:g} trains/day") for n in samples[-3:]]
+    handles.append(Line2D([], [], ls="", marker="o", mfc="white", mec="#34495e", label="city without a station"))
+    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.85)
+    return finish_map(fig, ax, places["lon"], places["lat"])
+
+
+def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes] | None = None) -> None:
+    """Add the rail-net sections (measures, map, central cities, weak links, scenario
+    changes, method) to an HTML :class:`~planner.outputs.report.Report`."""
+    maps, st = maps or {}, cmp.settings
+    sec = report.section("Intercity rail net")
+    sec.text(f"Cities linked by the rail trips of {cmp.date}, departures {_window_text(cmp)}; net measures use "
+             f"the {cmp.basis} time of each city pair. Efficiency: mean of 1/time over all ordered city pairs "
+             f"(Latora-Marchiori, 1/h; unreachable pairs count 0), also relative to an ideal net of straight "
+             f"lines at {st.get('reference_speed_kmh')} km/h.")
+    sec.table(cmp.summary_table(), caption="Net measures, baseline and scenarios", float_format="{:,.3f}")
+    if "baseline" in maps:
+        sec.image(maps["baseline"], "Links between cities: width by trains per day, colour by speed")
+    cities = cmp.baseline.cities
+    cols = ["id", "name", "population", "stations", "pop_within_1h", "pop_within_2h", "betweenness",
+            "closeness_per_h", "direct_destinations"]
+    sec.table(cities.loc[cities["central"], cols], caption="Central cities: population reachable within 1 and 2 h "
+              "('radiation'), betweenness and closeness on the link graph")
+    sec.table(cities[cols], caption="Every city")
+    sec.table(cmp.baseline.weak.head(40), caption=f"Weakest links ({len(cmp.baseline.weak)} in all; weak_links.csv)")
+    for net in cmp.scenarios:
+        s = report.section(f"Rail net: scenario {net.name}")
+        if net.report:
+            s.table(pd.DataFrame([{k: v for k, v in r.items() if k != "matched"} for r in net.report]),
+                    caption="What the scenario changed")
+        if net.name in maps:
+            s.image(maps[net.name], f"The net with {net.name}")
+        ch = changed_pairs(cmp.baseline, net)
+        s.text(f"{len(ch)} of {len(net.pairs)} ordered city pairs change.")
+        s.table(ch.head(60), caption="City pairs that change (before: *_base)")
+        for n in net.notes:
+            s.text(n, note=True)
+    notes = report.section("Rail net: method and assumptions")
+    for text in (
+        f"A station belongs to a city within {st.get('cluster_km')} km of the city point (the station's 'city' "
+        "attribute where the feed has one, else the nearest point); stations.csv says why a station has none.",
+        f"Changing trains takes {st.get('change_time_s')} s at a station; between stations of one city beyond "
+        "walking distance the urban taxi/bus approximation of plan evaluate applies.",
+        "A connection is a departure after which no later one arrives as early; the median is over the "
+        "connections of the window and includes overnight waits at changing stations.",
+        f"The timetable covers the window plus {st.get('horizon_h')} h: overnight trains and next-day "
+        "connections count.",
+    ):
+        notes.text(text, note=True)
+
+
+def _window_text(cmp: NetComparison) -> str:
+    return window_text(cmp.depart_s, cmp.window_min)
+
+
+def write_net_outputs(cmp: NetComparison, out_dir: str | Path, *, overwrite: bool = False,
+                      inputs: dict | None = None) -> list[Path]:
+    """Write the tables, GeoPackage, maps and HTML report; returns the written paths.
+
+    Files in ``out_dir``: ``summary.csv`` (:meth:`NetComparison.summary_table`);
+    ``pairs.csv`` / ``pairs.parquet`` (the per-pair table of every network, column
+    ``network``); ``matrix_<network>_fastest_min.csv`` and ``..._direct_trains.csv`` (city x
+    city); ``cities.csv``, ``links.csv``, ``weak_links.csv`` (every network);
+    ``stations.csv`` (baseline grouping); ``changed_pairs.csv`` (scenarios); ``net.gpkg``
+    (layers ``cities``, ``links``, ``stations``; EPSG:4326); ``net_<network>.png``;
+    ``report.html``. Written through a staging folder: a failure leaves no partial output.
+    """
+    pos = {str(r.id): (r.lon, r.lat) for r in cmp.places.itertuples()}
+    ids = cmp.baseline.cities["id"].tolist()
+    tables = {"pairs.csv": cmp.long("pairs"), "cities.csv": cmp.long("cities"), "links.csv": cmp.long("links"),
+              "weak_links.csv": cmp.long("weak"), "stations.csv": cmp.baseline.stations}
+    if cmp.scenarios:
+        tables["changed_pairs.csv"] = pd.concat([changed_pairs(cmp.baseline, n).assign(network=n.name)
+                                                 for n in cmp.scenarios], ignore_index=True)
+    for net in cmp.nets:
+        for col in ("fastest_min", "direct_trains"):
+            m = pd.DataFrame(net.matrix(col), index=pd.Index(ids, name="from_id"), columns=ids)
+            tables[f"matrix_{net.name}_{col}.csv"] = m.reset_index()
+    with OutputStage(out_dir, overwrite=overwrite) as stage:
+        write_text(stage.path("summary.csv"), cmp.summary_table().to_csv(index=False, lineterminator="\n"))
+        for name, df in tables.items():
+            write_text(stage.path(name), df.to_csv(index=False, float_format="%.4f", lineterminator="\n"))
+        buf = io.BytesIO()
+        tables["pairs.csv"].to_parquet(buf, index=False)
+        write_bytes(stage.path("pairs.parquet"), buf.getvalue())
+        gpkg = stage.path("net.gpkg")
+        layers = {"cities": (tables["cities.csv"], [Point(pos[i]) for i in tables["cities.csv"]["id"]]),
+                  "links": (tables["links.csv"], [LineString([pos[a], pos[b]]) for a, b in
+                                                  zip(tables["links.csv"]["from_id"], tables["links.csv"]["to_id"],
+                                                      strict=True)]),
+                  "stations": (cmp.baseline.stations, gpd.points_from_xy(cmp.baseline.stations["lon"],
+                                                                          cmp.baseline.stations["lat"]))}
+        for layer, (df, geom) in layers.items():
+            if len(df):
+                gpd.GeoDataFrame(df, geometry=geom, crs="EPSG:4326").to_file(gpkg, layer=layer, driver="GPKG")
+        maps = {net.name: net_map(net, cmp.places, title=f"Intercity rail net: {net.name}, {cmp.date}")
+                for net in cmp.nets}
+        for name, png in maps.items():
+            write_bytes(stage.path(f"net_{name}.png"), png)
+        report = Report("Intercity rail net", meta={"service date": cmp.date, "departures": _window_text(cmp),
+                                                    **(inputs or {})})
+        add_net_section(report, cmp, maps=maps)
+        write_text(stage.path("report.html"), report.html())
+        written = stage.written
+    return written
