@@ -18,7 +18,7 @@ violations of these rules, one line each:
    :data:`MAX_LOCAL_IMPORTS` in all.
 
 A package ``__init__`` that declares lazy names (:func:`planner.common.lazy.attach`) imports
-the submodules it names: those count as its imports.
+nothing when it loads; what its users reach through it is checked where it is defined.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ FORBIDDEN = {
     "network": {"scenarios", "outputs", "analyses", "cli"},
     "routing": {"scenarios", "outputs", "analyses", "cli"},
     "scenarios": {"outputs", "analyses", "cli"},
-    "outputs": {"routing", "scenarios", "analyses", "cli"},
+    "outputs": {"kernels", "network", "routing", "scenarios", "analyses", "cli"},
     "analyses": {"cli"},
     "errors": {"common", "kernels", "ingest", "network", "routing", "scenarios", "outputs", "analyses", "cli",
                "config"},
@@ -67,19 +67,6 @@ def _resolve(module: str | None, level: int, current: str, is_package: bool) -> 
     if level > 1:
         base = base[: -(level - 1)]
     return ".".join(base + ([module] if module else []))
-
-
-def _lazy_names(tree: ast.Module) -> dict[str, list[str]] | None:
-    """The submodule map of ``__getattr__, ... = attach(__name__, {...})``, if any."""
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            fn = node.value.func
-            if getattr(fn, "id", getattr(fn, "attr", None)) == "attach" and len(node.value.args) == 2:
-                try:
-                    return ast.literal_eval(node.value.args[1])
-                except ValueError:
-                    return None
-    return None
 
 
 def parse(root: Path) -> dict[str, Module]:
@@ -115,9 +102,6 @@ def parse(root: Path) -> dict[str, Module]:
                     mod.imports.append((f"{target}.{n}", [], node.lineno, id(node) in local, id(node) in type_only))
                 if rest or not subs:
                     mod.imports.append((target, rest, node.lineno, id(node) in local, id(node) in type_only))
-        lazy = _lazy_names(tree) if mod.is_package else None
-        for sub in lazy or {}:
-            mod.imports.append((f"{mod.name}.{sub}", [], 0, False, False))
     return modules
 
 
@@ -188,9 +172,13 @@ def _cycles(modules: dict[str, Module]) -> list[list[str]]:
 
 
 def _reason(lines: list[str], lineno: int) -> bool:
-    here = lines[lineno - 1]
-    above = lines[lineno - 2].strip() if lineno >= 2 else ""
-    return "#" in here or above.startswith("#")
+    """A comment on the import's line, or just above it or above the run of imports it is in."""
+    if "#" in lines[lineno - 1]:
+        return True
+    k = lineno - 2
+    while k >= 0 and lines[k].strip().startswith(("import ", "from ")):
+        k -= 1
+    return k >= 0 and lines[k].strip().startswith("#")
 
 
 def check(root: Path) -> list[str]:
@@ -214,7 +202,9 @@ def check(root: Path) -> list[str]:
                     problems.append(f"{at}: function-local import of {target} (import it at the top of the module)")
                 elif not _reason(lines, line):
                     problems.append(f"{at}: function-local import of {target} without a reason (a comment)")
-            if stage == "kernels" and not type_only:
+            if type_only:
+                continue  # names for annotations only: no import at run time
+            if stage == "kernels":
                 if internal and not target.startswith(f"{pkg}.kernels"):
                     problems.append(f"{at}: kernels import {target} (kernels import only numpy, numba and kernels/)")
                 elif not internal and top not in KERNEL_THIRD_PARTY and not _is_stdlib(top):

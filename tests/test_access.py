@@ -31,11 +31,12 @@ from planner.analyses.access.grid import (
     read_opportunities,
     transform_xy,
 )
-from planner.analyses.access.results import difference, read_result, write_result
+from planner.analyses.access.results import difference, read_result
 from planner.analyses.matrix import travel_time_matrix
 from planner.cli.main import main
 from planner.config import Config
 from planner.network.build import build_network
+from planner.outputs.raster import write_result
 from tests.conftest import DATA, GTFS_DATA, OSM_DATA, write_feed
 
 HEL_GTFS = GTFS_DATA / "helsinki_gtfs_2022.zip"
@@ -199,6 +200,7 @@ def test_result_does_not_depend_on_threads_or_chunks(hel, pop_grid, hel_access):
         np.testing.assert_array_equal(a.values, b.values)
 
 
+@pytest.mark.slow
 def test_same_result_on_dask_workers(hel):
     """The work unit runs unchanged on Dask workers (planner.routing.execution): same rasters."""
     from planner.routing.execution import executor
@@ -320,6 +322,7 @@ def test_intercity_access_is_measured_in_hours(tmp_path):
         assert ds.read(2)[row, col] == 19_000_000
 
 
+@pytest.mark.slow
 def test_cli_on_helsinki(tmp_path):
     import geopandas as gpd
     from affine import Affine

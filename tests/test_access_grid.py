@@ -23,9 +23,9 @@ from planner.analyses.access.grid import (
     read_opportunities,
 )
 from planner.analyses.access.problem import decay_weight
-from planner.analyses.access.results import difference, read_result, write_result
+from planner.analyses.access.results import difference, read_result
 from planner.errors import InputError
-from planner.outputs.raster import write_geotiff, write_png
+from planner.outputs.raster import write_geotiff, write_png, write_result
 from tests.conftest import DATA
 
 POP_GPKG = DATA / "helsinki_population_grid_2020.gpkg"

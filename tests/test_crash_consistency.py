@@ -267,6 +267,7 @@ def test_network_cache_write_failure_is_a_notice(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------- the kill -9 harness
 
 
+@pytest.mark.slow
 def test_kill9_trials_and_concurrent_processes():
     if not hasattr(os, "fork"):
         pytest.skip("the harness forks its writers")

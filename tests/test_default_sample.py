@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from planner.cli.main import main
@@ -13,6 +14,7 @@ from planner.cli.main import main
 ROOT = Path(__file__).parent.parent
 
 
+@pytest.mark.slow
 def test_plan_evaluate_with_no_arguments(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     out = tmp_path / "ev"
@@ -51,3 +53,20 @@ def test_readme_commands_are_the_ci_commands():
     assert lines[2] == 'python -m pip install ".[test]" && python -m pytest -q'
     ci = (ROOT / ".ci" / "run").read_text()
     assert "README.md" in ci
+
+
+@pytest.mark.slow
+def test_readme_library_example_runs(tmp_path, monkeypatch):
+    """README's "Library" block, as written, on the bundled sample (networks cached in tmp)."""
+    monkeypatch.chdir(ROOT)
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## Library\n.*?```python\n(.*?)```", text, re.S).group(1)
+    assert block.startswith("import planner as pl\n")
+    code = block.replace('osm="osm_cache/harbin_central.osm.pbf")',
+                         f'osm="osm_cache/harbin_central.osm.pbf", cache_dir={str(tmp_path)!r})')
+    code = code.replace("config=pl.Config(local_rail_transfers=True))",
+                        f"config=pl.Config(local_rail_transfers=True), cache_dir={str(tmp_path)!r})")
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert len(scope["tt"]) == len(scope["places"]) ** 2
+    assert list(scope["ev"].ranking["scenario"]) == ["spine_express"]

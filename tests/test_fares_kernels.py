@@ -67,6 +67,7 @@ def _fronts(res):
 # --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(32))
 def test_penalised_router_equals_bruteforce_over_expanded_state(seed, tmp_path):
     rng, tt, fp, change = _case(seed, tmp_path, dense=seed % 2 == 0)
@@ -119,6 +120,7 @@ def test_penalised_journeys_are_consistent(seed, tmp_path):
             prev_kind = leg.kind
 
 
+@pytest.mark.slow
 def test_penalised_many_equals_one_by_one(tmp_path):
     rng, tt, fp, change = _case(77, tmp_path, stops=(8, 9), routes=(4, 5))
     model = FareModel(random_tariff(rng, tt, fares=False), FareParams())

@@ -228,6 +228,7 @@ def test_matrix_cli(tmp_path):
     assert r.exit_code == 2 and "row 2" in r.output and "lat" in r.output
 
 
+@pytest.mark.slow
 def test_network_export_cli(tmp_path):
     out = tmp_path / "net"
     r = CliRunner().invoke(main, ["network", "export", "--gtfs", str(HEL_GTFS), "--osm", str(HEL_OSM), "--date",

@@ -178,6 +178,7 @@ def test_bbox_without_roads(tmp_path, no_network):
 # ---------------------------------------------------------------------- download path
 
 
+@pytest.mark.slow
 def test_download_through_osmnx_then_offline(tmp_path, fake_osm_servers, monkeypatch):
     import osmnx
 

@@ -45,6 +45,8 @@ from planner.network.build import build_network
 from planner.network.timetable import Timetable, build_timetable
 from planner.routing.raptor import earliest_arrival
 
+pytestmark = pytest.mark.slow  # hypothesis runs of minutes: the full suite only (README, Development)
+
 EXAMPLES = int(os.environ.get("PLAN_PROPERTY_EXAMPLES", "60"))
 PROPERTY = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,

@@ -25,13 +25,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.analyses.railnet.net import (
-    changed_pairs,
-    compare_nets,
-    group_stations,
-    net_measures,
-    rail_net,
-)
+from planner.analyses.railnet.compare import changed_pairs, compare_nets
+from planner.analyses.railnet.net import group_stations, net_measures, rail_net
 from planner.config import Config
 from planner.ingest.gtfs.feed import read_feeds
 from planner.scenarios.spec import load_scenario

@@ -74,6 +74,7 @@ def test_plan_net_errors(hand_args, tmp_path, extra, message):
     assert message in r.output
 
 
+@pytest.mark.slow
 def test_plan_net_options_change_the_result(hand_args, tmp_path):
     def run(*extra):
         out = tmp_path / f"o{len(list(tmp_path.iterdir()))}"

@@ -115,6 +115,7 @@ def test_hand_made_transfer_semantics(make_feed):
     assert r.best[d] == INF
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["caltrain_2017-07-24_gtfs.zip", "cairns_gtfs.zip", "helsinki_gtfs_2022.zip"])
 def test_raptor_equals_connection_scan_on_real_feeds(name):
     from tests.conftest import REAL_FEEDS

@@ -121,6 +121,7 @@ def compare_with_osmnx(raw, net, G, mode):
 # ---------------------------------------------------------------------- against osmnx
 
 
+@pytest.mark.slow
 def test_helsinki_walk_matches_osmnx(raws, nets, osmnx_helsinki_walk):
     compare_with_osmnx(raws["helsinki"], nets[("helsinki", "walk")], osmnx_helsinki_walk, "walk")
 
@@ -131,6 +132,7 @@ def test_harbin_walk_matches_osmnx(raws, nets, osmnx_harbin_walk):
     assert scc.number_of_nodes() == 47_131  # recorded in docs/notes/issue3.md
 
 
+@pytest.mark.slow
 def test_osmnx_refuses_clipped_ways_we_split(tmp_path, raws):
     """osmnx's graph_from_xml raises on the raw file; our builder splits and counts."""
     import osmium
@@ -153,6 +155,7 @@ def test_osmnx_refuses_clipped_ways_we_split(tmp_path, raws):
     assert net.meta["ways_cut"] == 174
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("city", ["helsinki", "harbin"])
 def test_drive_matches_osmnx_up_to_the_oneway_rules(tmp_path_factory, raws, nets, city):
     """Drive: osmnx's oneway reading on the same ways; the only differences are ways whose
@@ -269,6 +272,7 @@ def random_pairs(net, n_sources, rng):
     return rng.choice(net.n_nodes, n_sources, replace=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("city", ["helsinki", "harbin"])
 def test_shortest_paths_match_scipy(nets, city):
     net = nets[(city, "walk")]
@@ -344,6 +348,7 @@ def test_multi_source_reach(nets):
     assert pd.isna(got.loc[ids[0], "pred_osm_id"])
 
 
+@pytest.mark.slow
 def test_drive_costs_match_scipy(nets):
     net = nets[("harbin", "drive")]
     A = net.csr("time")

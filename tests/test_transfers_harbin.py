@@ -103,6 +103,7 @@ def test_harbin_paths_follow_streets_and_maps_are_drawn(harbin):
     assert np.all([lbl.isascii() for lbl in labels.values()])
 
 
+@pytest.mark.slow
 def test_default_sample_central_harbin(tmp_path):
     """``plan transfers`` with no arguments: the bundled Northeast China sample (intercity rail
     feed, Harbin metro feed, central Harbin OSM). Harbin and Harbin West stations are found

@@ -19,6 +19,7 @@ from planner.common.timeofday import clock
 from planner.errors import InputError
 from planner.ingest.gtfs.modes import MODES
 from planner.network.links import Access
+from planner.network.places import direct_walk_seconds
 from planner.routing.itinerary import Leg, reconstruct
 from planner.routing.raptor import INF, earliest_arrival
 
@@ -133,7 +134,6 @@ def plan_route(net: Network, origin, destination, departure_s: int, *, park_and_
     best = res.best.astype(np.int64)
     cand = best[d_acc.stops] + d_acc.seconds
     cand[best[d_acc.stops] >= INF] = np.iinfo(np.int64).max
-    from planner.network.places import direct_walk_seconds
 
     pts_o = pd.DataFrame({"id": ["o"], "lon": [o_xy[0]], "lat": [o_xy[1]], "stop_id": [""]})
     pts_d = pd.DataFrame({"id": ["d"], "lon": [d_xy[0]], "lat": [d_xy[1]], "stop_id": [""]})

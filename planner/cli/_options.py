@@ -1,12 +1,35 @@
-"""Options shared by several commands, defined once."""
+"""Options, callbacks and loading shared by the commands, each defined once.
+
+* option groups: :func:`network_options` (feeds, OSM, date, cache, datum, ``-q``),
+  :func:`executor_options` (``--workers``/``--scheduler``), :func:`output_options`
+  (``-o``/``--overwrite``), :func:`window_options` (``--window``/``--step``),
+  :data:`time_option` (HH:MM);
+* callbacks that check a value on the command line: :func:`check_numbers`, :func:`check_percentiles`,
+  :func:`check_bbox`, :func:`check_key_numbers`, :func:`check_ids`;
+* :func:`load_network`: the network of a command (the bundled sample unless ``--gtfs``), and
+  :func:`make_config` / :func:`show_progress`.
+
+Every library module is reached through its stage's lazy namespace (``from planner import
+network``): loading a command for ``--help`` imports no library code.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import logging
+from pathlib import Path
 from typing import Any
 
 import click
 
+import planner as pl
+from planner.common.atomic import write_text
+from planner.common.bundled import data_root, default_gtfs_paths
+from planner.common.timeofday import parse_hhmm
 from planner.config import Config
+from planner.errors import FeedError, InputError
 
 
 def show_progress(ctx: click.Context) -> bool:
@@ -22,6 +45,112 @@ def make_config(ctx: click.Context, **overrides: Any) -> Config:
     return Config(**values)
 
 
+# ---------------------------------------------------------------------- callbacks
+
+def check_numbers(what: str = "numbers", *, integral: bool = False):
+    """A callback for ``X,Y,...`` of positive finite numbers (``what`` names them in the
+    error); ``integral`` gives whole numbers as ``int``."""
+    def callback(ctx, param, value):
+        if value is None:
+            return None
+        try:
+            out = tuple(float(v) for v in value.split(",") if v.strip())
+        except ValueError:
+            out = ()
+        if not out or any(not (0 < v < float("inf")) for v in out):
+            msg = f"expected comma-separated positive {what}, got {value!r}"
+            raise click.BadParameter(msg, ctx=ctx, param=param)
+        return tuple(int(v) if v.is_integer() else v for v in out) if integral else out
+    return callback
+
+
+def check_percentiles(ctx, param, value):
+    """``25,50,75``: whole percentiles between 0 and 100."""
+    try:
+        out = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        out = ()
+    if not out or any(not 0 <= p <= 100 for p in out):
+        msg = f"expected comma-separated percentiles between 0 and 100, got {value!r}"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
+    return out
+
+
+def check_bbox(ctx, param, value):
+    """``WEST,SOUTH,EAST,NORTH`` in degrees, west of east and south of north."""
+    if value is None:
+        return None
+    parts = [p for p in value.replace(" ", "").split(",") if p]
+    try:
+        nums = tuple(float(p) for p in parts)
+    except ValueError:
+        nums = ()
+    if len(nums) != 4 or not (nums[0] < nums[2] and nums[1] < nums[3]):
+        msg = f"expected WEST,SOUTH,EAST,NORTH in degrees, got {value!r}"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
+    return nums
+
+
+def check_key_numbers(ctx, param, values):
+    """Repeated ``KEY=NUMBER`` (0 <= number < 1e7) as a dict."""
+    out = {}
+    for v in values or ():
+        key, sep, num = str(v).partition("=")
+        try:
+            x = float(num)
+        except ValueError:
+            x = float("nan")
+        if not sep or not key.strip() or not (0 <= x < 1e7):
+            msg = f"expected KEY=NUMBER, got {v!r}"
+            raise click.BadParameter(msg, ctx=ctx, param=param)
+        out[key.strip()] = x
+    return out
+
+
+def check_ids(ctx, param, value):
+    """``A,B,...``: ids."""
+    if value is None:
+        return None
+    out = tuple(v.strip() for v in value.split(",") if v.strip())
+    if not out:
+        msg = "expected comma-separated city ids"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
+    return out
+
+
+def _time_callback(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return parse_hhmm(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err), ctx=ctx, param=param) from None
+
+
+def _quiet_callback(ctx: click.Context, param, value):
+    if value:
+        state = ctx.find_root().obj
+        if state is not None:
+            state.quiet = True
+    return value
+
+
+def _scheduler_callback(ctx: click.Context, param, value):
+    if value is not None and not value.strip():
+        msg = "expected tcp://HOST:PORT or a scheduler JSON file"
+        raise click.BadParameter(msg, ctx=ctx, param=param)
+    return value
+
+
+# ---------------------------------------------------------------------- options
+
+#: ``--depart HH:MM`` and the like: seconds after midnight (hours may pass 24)
+time_option = functools.partial(click.option, callback=_time_callback, metavar="HH:MM")
+
+#: ``-q`` after the command name too (``plan matrix ... -q``), same as ``plan -q matrix``
+quiet_option = click.option("-q", "--quiet", "quiet_", is_flag=True, expose_value=False, callback=_quiet_callback,
+                            help="No progress bars.")
+
 strict_option = click.option(
     "--strict", is_flag=True, default=False,
     help="Treat every ERROR notice as fatal (exit code 2), as a CI gate would.",
@@ -36,24 +165,48 @@ max_dropped_option = click.option(
 )
 
 
-def _quiet_callback(ctx: click.Context, param, value):
-    if value:
-        state = ctx.find_root().obj
-        if state is not None:
-            state.quiet = True
-    return value
+def _apply(fn, options):
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
 
 
-#: ``-q`` after the command name too (``plan matrix ... -q``), same as ``plan -q matrix``
-quiet_option = click.option("-q", "--quiet", "quiet_", is_flag=True, expose_value=False, callback=_quiet_callback,
-                            help="No progress bars.")
+def network_options(fn):
+    """--gtfs, --osm, --date, --cache-dir, --no-cache, --datum (and -q) for routing commands."""
+    return _apply(fn, [
+        click.option("--gtfs", "gtfs", multiple=True, metavar="[ID=]FEED",
+                     help="GTFS feed (zip or folder); repeat for several. Default: the bundled feeds in gtfs/."),
+        click.option("--osm", "osm", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="OSM extract (.osm.pbf/.osm) for walking. Default: the bundled extract in osm_cache/ "
+                          "when the bundled feeds are used; none otherwise (straight-line walking)."),
+        click.option("--date", "date", default=None, metavar="YYYY-MM-DD",
+                     help="Service date. Default: the busiest date of the feeds."),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("osm_cache"),
+                     show_default=True, help="Where built networks are cached."),
+        click.option("--no-cache", is_flag=True, help="Build the network again, ignoring and not writing the cache."),
+        click.option("--datum", type=click.Choice(["wgs84", "gcj02", "bd09"], case_sensitive=False),
+                     default="wgs84", show_default=True,
+                     help="Datum of the coordinates you give (Chinese map services publish GCJ-02/BD-09)."),
+        quiet_option,
+    ])
 
 
-def _scheduler_callback(ctx: click.Context, param, value):
-    if value is not None and not value.strip():
-        msg = "expected tcp://HOST:PORT or a scheduler JSON file"
-        raise click.BadParameter(msg, ctx=ctx, param=param)
-    return value
+def output_options(default: Path):
+    """``-o/--output`` (default ``default``, replaced on each run) and ``--overwrite``."""
+    return functools.partial(_apply, options=[
+        click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help=f"Output folder [default: {default}, replaced on each run]."),
+        click.option("--overwrite", is_flag=True, help="Replace existing files in an explicit -o folder."),
+    ])
+
+
+def window_options(window: int, window_help: str, step: int, step_help: str):
+    """``--window MIN`` (departure window) and ``--step MIN`` (minutes between departures)."""
+    return functools.partial(_apply, options=[
+        click.option("--window", "window_min", type=click.IntRange(min=0), default=window, show_default=True,
+                     help=window_help),
+        click.option("--step", "step_min", type=click.IntRange(min=1), default=step, show_default=True, help=step_help),
+    ])
 
 
 def executor_options(f):
@@ -62,17 +215,17 @@ def executor_options(f):
     Neither: here, on the numba threads of this machine. Pass both values to
     :func:`open_executor` (a context manager) to get the executor for the run.
     """
-    f = click.option(
-        "--scheduler", default=None, metavar="ADDR", callback=_scheduler_callback,
-        help="Run on an existing Dask cluster: its scheduler address (tcp://HOST:PORT) or a scheduler JSON "
-             "file (dask scheduler --scheduler-file). The network is sent to each worker once; outputs are "
-             "identical to the local run.",
-    )(f)
-    return click.option(
-        "--workers", type=click.IntRange(min=1), default=None, metavar="N",
-        help="Run on a Dask LocalCluster of N worker processes on this machine (the cores shared among them). "
-             "Default: in this process, on numba threads.",
-    )(f)
+    return _apply(f, [
+        click.option(
+            "--workers", type=click.IntRange(min=1), default=None, metavar="N",
+            help="Run on a Dask LocalCluster of N worker processes on this machine (the cores shared among them). "
+                 "Default: in this process, on numba threads."),
+        click.option(
+            "--scheduler", default=None, metavar="ADDR", callback=_scheduler_callback,
+            help="Run on an existing Dask cluster: its scheduler address (tcp://HOST:PORT) or a scheduler JSON "
+                 "file (dask scheduler --scheduler-file). The network is sent to each worker once; outputs are "
+                 "identical to the local run."),
+    ])
 
 
 def open_executor(workers: int | None, scheduler: str | None):
@@ -81,20 +234,72 @@ def open_executor(workers: int | None, scheduler: str | None):
     An unreachable scheduler, or both options at once, is an
     :class:`~planner.errors.InputError` (exit code 2).
     """
-    import logging
-
-    from planner.errors import InputError
-    from planner.routing.execution import executor
-
     if workers is not None and scheduler is not None:
         msg = "give either --workers (a cluster on this machine) or --scheduler (an existing one), not both"
         raise InputError(msg, code="invalid_parameter")
     if workers is not None or scheduler is not None:
-        import distributed  # noqa: F401  (sets its loggers' levels on import; ours below win)
+        # optional and slow (1.2 s): it sets its loggers' levels on import; ours below win
+        import distributed  # noqa: F401
 
         # Dask's INFO chatter (every worker and client registering) only with -vv;
         # warnings (a worker restarted, lost) always
         ctx = click.get_current_context(silent=True)
         verbose = getattr(ctx.find_root().obj, "verbose", 0) if ctx is not None else 0
         logging.getLogger("distributed").setLevel(logging.INFO if verbose >= 2 else logging.WARNING)
-    return executor(workers=workers, scheduler=scheduler)
+    return pl.routing.execution.executor(workers=workers, scheduler=scheduler)
+
+
+# ---------------------------------------------------------------------- the network
+
+def bundled_osm() -> Path | None:
+    """The bundled OSM extract (``osm_cache/*.osm.pbf``), or None."""
+    root = data_root()
+    pbfs = sorted((root / "osm_cache").glob("*.osm.pbf")) if root else []
+    return pbfs[0] if pbfs else None
+
+
+def load_network(ctx: click.Context, gtfs, osm, date, cache_dir: Path, no_cache: bool, *,
+                 window_end_s: int | None = None, drive: bool = False, **config_overrides):
+    """Build or reload the network for a command; returns (network, date string)."""
+    config = make_config(ctx, **config_overrides)
+    specs = list(gtfs)
+    if not specs:
+        specs = [str(p) for p in default_gtfs_paths()]
+        if osm is None:
+            osm = bundled_osm()
+    if not specs:
+        msg = "no --gtfs given and no bundled feeds found in gtfs/"
+        raise FeedError(msg, code="input_unreadable", hint="pass --gtfs FEED (a GTFS zip or folder)")
+    feeds = None
+    if date is None:
+        day, feeds = _busiest_date_cached(specs, config, cache_dir if not no_cache else None)
+    else:
+        try:
+            day = pl.ingest.gtfs.service.to_date(date)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--date") from None
+    # the service day plus the morning after (overnight journeys end on next-day trips)
+    window = (0, max(36 * 3600, (window_end_s or 0) + 16 * 3600))
+    net = pl.network.build.build_network(specs, str(day), window=window, osm=osm, drive=drive, config=config,
+                                      cache_dir=cache_dir, use_cache=not no_cache, preloaded=feeds)
+    return net, str(day)
+
+
+def _busiest_date_cached(specs, config, cache_dir):
+    """The feeds' busiest date, remembered per input digest so a warm run need not parse
+    the feeds; returns (date, feeds or None)."""
+    key = hashlib.sha256(json.dumps(sorted(pl.network.build.feed_digests(specs).items())).encode()).hexdigest()[:40]
+    path = None if cache_dir is None else Path(cache_dir) / "networks" / f"busiest-date-{key}.json"
+    if path is not None and path.exists():
+        try:
+            return pl.ingest.gtfs.service.to_date(json.loads(path.read_text())["date"]), None
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink(missing_ok=True)
+    feeds = pl.ingest.gtfs.feed.read_feeds(specs, config=config)
+    day = pl.ingest.gtfs.service.busiest_date(feeds)
+    if path is not None:
+        try:
+            write_text(path, json.dumps({"date": str(day)}))
+        except OSError:
+            pass
+    return day, feeds

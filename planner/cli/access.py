@@ -6,53 +6,26 @@ import json
 from pathlib import Path
 
 import click
+import numpy as np
 
-from planner.cli._network import load_network, network_options, time_option
-from planner.cli._options import executor_options, make_config, open_executor, show_progress
+import planner as pl
+from planner.cli._options import (
+    check_bbox,
+    check_numbers,
+    check_percentiles,
+    executor_options,
+    load_network,
+    network_options,
+    open_executor,
+    show_progress,
+    time_option,
+)
 from planner.cli._table import render
-
-
-def _numbers(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        out = tuple(float(v) for v in value.split(",") if v.strip())
-    except ValueError:
-        out = ()
-    if not out or any(not (v > 0 and v < float("inf")) for v in out):
-        msg = f"expected comma-separated positive minutes, got {value!r}"
-        raise click.BadParameter(msg, ctx=ctx, param=param)
-    return tuple(int(v) if v.is_integer() else v for v in out)
-
-
-def _percentiles(ctx, param, value):
-    try:
-        out = tuple(int(v) for v in value.split(",") if v.strip())
-    except ValueError:
-        out = ()
-    if not out or any(not 0 <= p <= 100 for p in out):
-        msg = f"expected comma-separated percentiles between 0 and 100, got {value!r}"
-        raise click.BadParameter(msg, ctx=ctx, param=param)
-    return out
-
-
-def _bbox(ctx, param, value):
-    if value is None:
-        return None
-    parts = [p for p in value.replace(" ", "").split(",") if p]
-    try:
-        nums = tuple(float(p) for p in parts)
-    except ValueError:
-        nums = ()
-    if len(nums) != 4:
-        msg = f"expected WEST,SOUTH,EAST,NORTH in degrees, got {value!r}"
-        raise click.BadParameter(msg, ctx=ctx, param=param)
-    return nums
+from planner.common.atomic import OutputStage, write_text
+from planner.errors import InputError
 
 
 def _stats(values):
-    import numpy as np
-
     v = values[np.isfinite(values)]
     if v.size == 0:
         return {"cells": 0, "min": None, "median": None, "max": None}
@@ -62,7 +35,7 @@ def _stats(values):
 @click.command("access")
 @click.option("--resolution", type=click.FloatRange(min=1.0), default=250.0, show_default=True, metavar="M",
               help="Cell size in metres.")
-@click.option("--bbox", callback=_bbox, metavar="W,S,E,N", default=None,
+@click.option("--bbox", callback=check_bbox, metavar="W,S,E,N", default=None,
               help="Study area as a WGS84 bounding box. Default: the walk network's extent.")
 @click.option("--area", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Study area as a polygon file (GeoPackage, GeoJSON, Shapefile).")
@@ -74,7 +47,7 @@ def _stats(values):
 @click.option("--census", is_flag=True,
               help="The bundled census populations (gtfs/cities.csv); the default when neither a layer nor "
                    "--from is given.")
-@click.option("--cutoffs", default="30,60", callback=_numbers, show_default=True, metavar="MIN,...",
+@click.option("--cutoffs", default="30,60", callback=check_numbers("minutes", integral=True), show_default=True, metavar="MIN,...",
               help="Travel-time cutoffs in minutes, any number and any length (hours count).")
 @click.option("--decay", type=click.Choice(["step", "linear", "exponential", "logistic"]), default="step",
               show_default=True, help="Decay function (as in Conveyal): step = cumulative opportunities.")
@@ -89,7 +62,7 @@ def _stats(values):
               help="Departure window in minutes (0: one departure).")
 @click.option("--step", "step_min", type=click.IntRange(min=1), default=1, show_default=True,
               help="Minutes between departures in the window.")
-@click.option("--percentile", "percentiles", default="50", callback=_percentiles, show_default=True,
+@click.option("--percentile", "percentiles", default="50", callback=check_percentiles, show_default=True,
               help="Travel-time percentiles over the window, e.g. 25,50,75.")
 @click.option("--crs", default=None, help="Projected CRS of the rasters, e.g. EPSG:32652. Default: local UTM zone.")
 @click.option("--max-snap", "max_snap_m", type=click.FloatRange(min=0), default=300.0, show_default=True,
@@ -140,45 +113,27 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
       plan access --from 126.6254,45.7600 --depart 08:00 --window 30 -o out/surface
       plan access --scenario scenarios/spine_express.yaml --cutoffs 120,240 --workers 4 -o out/spine
     """
-    import numpy as np
-
-    from planner.analyses.access.accessibility import Decay, accessibility, travel_time_surface
-    from planner.analyses.access.grid import (
-        census_opportunities,
-        check_crs,
-        make_grid,
-        read_area,
-        read_opportunities,
-        split_spec,
-    )
-    from planner.common.atomic import OutputStage, write_text
-    from planner.errors import InputError
-    from planner.ingest.points import parse_place
-    from planner.outputs.raster import write_result
-
     progress = show_progress(ctx)
-    dec = Decay(decay, width_min=decay_width, sd_min=decay_sd)
+    dec = pl.analyses.access.problem.Decay(decay, width_min=decay_width, sd_min=decay_sd)
     # fail fast, before the network is built
-    crs = check_crs(crs) if crs is not None else None
+    crs = pl.analyses.access.grid.check_crs(crs) if crs is not None else None
     for spec in [*opportunity_specs, *map(str, population_grids)]:
-        path, _col = split_spec(spec)
+        path, _col = pl.analyses.access.grid.split_spec(spec)
         if not path.is_file():
             msg = f"{path} does not exist" if not path.exists() else f"{path} is not a file"
             raise InputError(msg, code="input_unreadable", hint="give a GeoTIFF, GeoPackage, GeoJSON or CSV of counts")
-    study_area = read_area(area) if area is not None else None
+    study_area = pl.analyses.access.grid.read_area(area) if area is not None else None
     if bbox is not None:
-        (w, s), (e, n) = (parse_place(f"{bbox[0]},{bbox[1]}", datum=datum),
-                          parse_place(f"{bbox[2]},{bbox[3]}", datum=datum))
+        (w, s), (e, n) = (pl.ingest.points.parse_place(f"{bbox[0]},{bbox[1]}", datum=datum),
+                          pl.ingest.points.parse_place(f"{bbox[2]},{bbox[3]}", datum=datum))
         bbox = (w, s, e, n)
     if bbox is not None and area is not None:
         msg = "give either --bbox or --area, not both"
         raise InputError(msg, code="invalid_parameter")
-    origin = parse_place(from_, datum=datum) if from_ else None
+    origin = pl.ingest.points.parse_place(from_, datum=datum) if from_ else None
     scn = None
     if scenario_path is not None:
-        from planner.scenarios.spec import load_scenario
-
-        scn = load_scenario(scenario_path)
+        scn = pl.scenarios.spec.load_scenario(scenario_path)
     # the cluster first: an unreachable scheduler fails before the network is built
     ex = ctx.with_resource(open_executor(workers, scheduler))
     net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
@@ -186,11 +141,11 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     if isinstance(origin, str):
         s_idx = net.stop_index(origin)
         origin = (float(net.timetable.stop_lon[s_idx]), float(net.timetable.stop_lat[s_idx]))
-    grid = make_grid(resolution, crs=crs, bbox=bbox, area=study_area, net=net, local_access=local_access)
-    layers = [read_opportunities(spec, grid) for spec in opportunity_specs]
-    layers += [read_opportunities(str(p), grid) for p in population_grids]
+    grid = pl.analyses.access.grid.make_grid(resolution, crs=crs, bbox=bbox, area=study_area, net=net, local_access=local_access)
+    layers = [pl.analyses.access.grid.read_opportunities(spec, grid) for spec in opportunity_specs]
+    layers += [pl.analyses.access.grid.read_opportunities(str(p), grid) for p in population_grids]
     if census or (not layers and origin is None):
-        layers.append(census_opportunities(grid))
+        layers.append(pl.analyses.access.grid.census_opportunities(grid))
     seen: dict[str, int] = {}
     for lay in layers:  # unique band names
         k = seen.get(lay.name, 0)
@@ -204,42 +159,37 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
               "local_egress": local_egress or local_access}
     nets = {"": (net, "baseline")}
     if scn is not None:
-        nets["_scenario"] = (_scenario_network(ctx, net, scn, day, depart + 60 * window_min, threads,
-                                               None if no_cache else cache_dir), scn.name)
+        applied = pl.scenarios.network.scenario_network(net, scn, cache_dir=cache_dir, use_cache=not no_cache,
+                                                        progress=progress)
+        nets["_scenario"] = (applied.network, scn.name)
     results = {}
     for suffix, (n, label) in nets.items():
         if layers:
-            results[f"access{suffix}"] = accessibility(n, grid, layers, cutoffs_min=cutoffs, decay=dec,
+            results[f"access{suffix}"] = pl.analyses.access.accessibility.accessibility(n, grid, layers, cutoffs_min=cutoffs, decay=dec,
                                                        progress=progress, executor=ex, scenario=label, **common)
         if origin is not None:
-            results[f"travel_time{suffix}"] = travel_time_surface(n, grid, origin[0], origin[1], scenario=label,
+            results[f"travel_time{suffix}"] = pl.analyses.access.accessibility.travel_time_surface(n, grid, origin[0], origin[1], scenario=label,
                                                                   **common)
     if scn is not None:
-        from planner.analyses.access.accessibility import difference
-
         for key in [k for k in results if not k.endswith("_scenario")]:
-            results[f"{key}_diff"] = difference(results[f"{key}_scenario"], results[key])
+            results[f"{key}_diff"] = pl.analyses.access.results.difference(results[f"{key}_scenario"], results[key])
     files: list[str] = []
     with OutputStage(output, overwrite=overwrite) as stage:
         if layers:
-            from planner.analyses.access.accessibility import AccessResult, Band
-
-            opp = AccessResult(grid, [Band(lay.name, lay.values.reshape(grid.shape), lay.unit,
+            opp = pl.analyses.access.results.AccessResult(grid, [pl.outputs.raster.Band(lay.name, lay.values.reshape(grid.shape), lay.unit,
                                            f"{lay.name} per cell ({Path(lay.source).name or lay.source})", {"layer": lay.name})
                                       for lay in layers], np.ones(grid.shape, bool),
                                {**results["access"].tags}, {})
             pts = np.vstack([lay.points for lay in layers])
             for key in [k for k in results if k.startswith("access")]:
-                files += write_result(stage, key, results[key], png=not no_png, dtype="float64", points=pts,
+                files += pl.outputs.raster.write_result(stage, key, results[key], png=not no_png, dtype="float64", points=pts,
                                       diverging=key.endswith("_diff"))
-            files += write_result(stage, "opportunities", opp, png=not no_png, dtype="float64", points=pts,
+            files += pl.outputs.raster.write_result(stage, "opportunities", opp, png=not no_png, dtype="float64", points=pts,
                                   zero_label="0")
         if origin is not None:
-            from planner.analyses.access.grid import transform_xy
-
-            mx, my = transform_xy("EPSG:4326", grid.crs, [origin[0]], [origin[1]])
+            mx, my = pl.analyses.access.grid.transform_xy("EPSG:4326", grid.crs, [origin[0]], [origin[1]])
             for key in [k for k in results if k.startswith("travel_time")]:
-                files += write_result(stage, key, results[key], png=not no_png, marker=(float(mx[0]), float(my[0])),
+                files += pl.outputs.raster.write_result(stage, key, results[key], png=not no_png, marker=(float(mx[0]), float(my[0])),
                                       diverging=key.endswith("_diff"))
         summary = {
             "service_date": day, "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width,
@@ -275,19 +225,3 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     click.echo(render(rows))
     click.echo(f"Written to {output}/: {len(files)} files ({', '.join(f for f in files if f.endswith('.tif'))}, "
                f"{sum(f.endswith('.png') for f in files)} PNG previews, access_summary.json)")
-
-
-def _scenario_network(ctx: click.Context, net, scn, day: str, window_end_s: int, threads, cache_dir):
-    """The network with ``scn`` applied: its feeds changed and rebuilt on the same streets
-    (and drive network), then its network-level changes (as ``plan evaluate`` does)."""
-    from planner.network.build import attach_drive, build_network
-    from planner.scenarios.apply import apply_to_feeds, apply_to_network
-
-    config = make_config(ctx, threads=threads)
-    feeds, _report = apply_to_feeds(net.load_feeds(), scn)
-    window = (0, max(36 * 3600, window_end_s + 16 * 3600))
-    net2 = build_network(feeds, day, window=window, walk=net.walk, config=config, cache_dir=cache_dir,
-                         use_cache=cache_dir is not None)
-    if net.drive is not None:
-        attach_drive(net2, net.drive, config)
-    return apply_to_network(net2, scn)

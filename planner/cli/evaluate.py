@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 
-from planner.cli._network import network_options, time_option
-from planner.cli._options import executor_options, make_config, open_executor, show_progress
+import planner as pl
+from planner.cli._options import (
+    executor_options,
+    load_network,
+    make_config,
+    network_options,
+    open_executor,
+    show_progress,
+    time_option,
+)
 from planner.cli._table import render
+from planner.cli.fares import SAMPLE_BUDGETS, SAMPLE_VALUE_OF_TIME
+from planner.common.bundled import data_root
 from planner.common.timeofday import window_text
+from planner.errors import InputError
 
 DEFAULT_OUT = Path("plan-output") / "evaluate"
 
@@ -65,44 +77,33 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
       plan evaluate scenarios/*.yaml --scheduler tcp://head-node:8786
       plan evaluate my_line.yaml --gtfs rail.zip --gtfs metro.zip --places cities.csv --date 2025-06-17
     """
-    import time
-
-    from planner.analyses.evaluate.compare import evaluate as run
-    from planner.analyses.evaluate.outputs import write_outputs
-    from planner.analyses.fare_card.measure import CardMeasure
-    from planner.cli._network import load_network
-    from planner.common.bundled import data_root
-    from planner.errors import InputError
-    from planner.ingest.points import load_places
-    from planner.scenarios.spec import load_scenario
-
     t0 = time.perf_counter()
     paths = list(scenarios)
     if not paths and not gtfs:
         root = data_root()
         paths = sorted((root / "scenarios").glob("*.yaml")) if root else []
-    loaded = [load_scenario(p) for p in paths]
+    loaded = [pl.scenarios.spec.load_scenario(p) for p in paths]
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):
         msg = f"two scenarios have the same name: {', '.join(sorted({n for n in names if names.count(n) > 1}))}"
         raise InputError(msg, code="duplicate_scenario_name", hint="give each scenario its own 'name'")
-    pl = load_places(places)
+    places_df = pl.ingest.points.load_places(places)
     # the cluster first: an unreachable scheduler fails before the networks are built
     ex = ctx.with_resource(open_executor(workers, scheduler))
     net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
                             local_rail_transfers=True)
     config = make_config(ctx, local_rail_transfers=True)
     feeds = net.load_feeds()
-    ev = run(feeds, loaded, pl, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
+    ev = pl.analyses.evaluate.compare.evaluate(feeds, loaded, places_df, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
              walk=net.walk, config=config, cache_dir=cache_dir, use_cache=not no_cache, progress=show_progress(ctx),
-             executor=ex, measures=[CardMeasure(_fare_params(bool(gtfs)))])
+             executor=ex, measures=[pl.analyses.fare_card.measure.CardMeasure(_fare_params(bool(gtfs)))])
     ev.notes += _notes(net, config)
     out = output or DEFAULT_OUT
-    written = write_outputs(ev, net.timetable, out, overwrite=overwrite or output is None,
-                            inputs={"feeds": ", ".join(feeds.ids), "places": len(pl)})
+    written = pl.analyses.evaluate.outputs.write_outputs(ev, net.timetable, out, overwrite=overwrite or output is None,
+                            inputs={"feeds": ", ".join(feeds.ids), "places": len(places_df)})
     cols = ["rank", "scenario", "delta_pop_weighted_mean_min", "pairs_faster", "pairs_slower",
             "pairs_newly_connected", "share_within_2h", "new_line_km", "cost_million"]
-    click.echo(f"Evaluated {len(loaded)} scenario(s) on {day}, {len(pl)} places, departures "
+    click.echo(f"Evaluated {len(loaded)} scenario(s) on {day}, {len(places_df)} places, departures "
                f"{window_text(depart, window_min)}.")
     cols += [c for c in ("card_time_saved_min", "card_fare_change") if c in ev.ranking]
     if len(ev.ranking):
@@ -116,12 +117,9 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
 def _fare_params(own_feeds: bool):
     """The fare part of a fare_policy scenario: a 60-minute window every 15 minutes; on the
     bundled sample with plan fares' value of time and budgets (CNY)."""
-    from planner.analyses.fare_card.dividend import DividendParams
-    from planner.cli.fares import SAMPLE_BUDGETS, SAMPLE_VALUE_OF_TIME
-
     if own_feeds:
-        return DividendParams(window_min=60, step_min=15)
-    return DividendParams(window_min=60, step_min=15, budgets=SAMPLE_BUDGETS, value_of_time_per_h=SAMPLE_VALUE_OF_TIME)
+        return pl.routing.card_variants.DividendParams(window_min=60, step_min=15)
+    return pl.routing.card_variants.DividendParams(window_min=60, step_min=15, budgets=SAMPLE_BUDGETS, value_of_time_per_h=SAMPLE_VALUE_OF_TIME)
 
 
 def _notes(net, config) -> list[str]:

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
+import numpy as np
 
-from planner.cli._network import load_network, network_options, time_option
-from planner.cli._options import executor_options, make_config, open_executor, show_progress
+import planner as pl
+from planner.cli._options import (
+    check_key_numbers,
+    check_numbers,
+    executor_options,
+    load_network,
+    network_options,
+    open_executor,
+    show_progress,
+    time_option,
+)
 from planner.cli._table import render
+from planner.common.bundled import data_root
 from planner.common.timeofday import hhmm
+from planner.errors import InputError, OutputError
 
 DEFAULT_OUT = Path("plan-output") / "fares"
 #: value of time for the bundled sample, CNY per hour (ASSUMED: about the 2022 urban average
@@ -18,43 +32,17 @@ SAMPLE_VALUE_OF_TIME = 40.0
 SAMPLE_BUDGETS = (50.0, 100.0)
 
 
-def _floats(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        out = tuple(float(v) for v in value.split(",") if v.strip())
-    except ValueError:
-        out = ()
-    if not out or any(not (0 < v < float("inf")) for v in out):
-        msg = f"expected comma-separated positive numbers, got {value!r}"
-        raise click.BadParameter(msg, ctx=ctx, param=param)
-    return out
 
 
-def _pairs(ctx, param, values):
-    out = {}
-    for v in values or ():
-        key, sep, num = str(v).partition("=")
-        try:
-            x = float(num)
-        except ValueError:
-            x = float("nan")
-        if not sep or not key.strip() or not (0 <= x < 1e7):
-            msg = f"expected KEY=NUMBER, got {v!r}"
-            raise click.BadParameter(msg, ctx=ctx, param=param)
-        out[key.strip()] = x
-    return out
+
+
 
 
 def _default_policy() -> Path:
-    from planner.common.bundled import data_root
-    from planner.errors import InputError
-    from planner.scenarios.spec import FarePolicy, load_scenario
-
     root = data_root()
     for p in sorted((root / "scenarios").glob("*.yaml")) if root else []:
         try:
-            if load_scenario(p).of_kind(FarePolicy):
+            if pl.scenarios.spec.load_scenario(p).of_kind(pl.scenarios.spec.FarePolicy):
                 return p
         except InputError:
             continue
@@ -79,18 +67,18 @@ def _default_policy() -> Path:
                                     "for the bundled sample, none otherwise.")
 @click.option("--transfer-penalty", "transfer_penalty", type=click.FloatRange(min=0), default=0.0, show_default=True,
               metavar="MIN", help="Perceived minutes per transfer in generalized cost (the card's own if it sets one).")
-@click.option("--budgets", callback=_floats, default=None, metavar="X,...",
+@click.option("--budgets", callback=check_numbers(), default=None, metavar="X,...",
               help="Fare budgets (currency units) for the travel time at a fixed budget and the raster's fare "
                    "cutoffs. Default: 50,100 for the bundled sample, none otherwise.")
-@click.option("--penalty", "penalties", multiple=True, callback=_pairs, metavar="MODE=S",
+@click.option("--penalty", "penalties", multiple=True, callback=check_key_numbers, metavar="MODE=S",
               help="Ticketing penalty in seconds for a mode (repeatable), e.g. high_speed_rail=900, or "
                    "default=60. Defaults: bus 30, metro/tram/rail 120, high-speed/intercity rail 600, else 60.")
 @click.option("--first-boarding-penalty", "first_penalty", is_flag=True,
               help="Charge the ticketing penalty at the first boarding too (a traveller starting without a ticket; "
                    "the card then also saves it). Default: only at changes of operator.")
-@click.option("--flat-fare", "flat", multiple=True, callback=_pairs, metavar="FEED=PRICE",
+@click.option("--flat-fare", "flat", multiple=True, callback=check_key_numbers, metavar="FEED=PRICE",
               help="Price a feed without fare files at a flat fare per ride (repeatable).")
-@click.option("--distance-fare", "distance", multiple=True, callback=_pairs, metavar="FEED=PER_KM",
+@click.option("--distance-fare", "distance", multiple=True, callback=check_key_numbers, metavar="FEED=PER_KM",
               help="Price a feed without fare files per km (repeatable).")
 @click.option("--currency", default="CNY", show_default=True, metavar="ISO",
               help="Currency of --flat-fare and --distance-fare.")
@@ -104,7 +92,7 @@ def _default_policy() -> Path:
               help="Raster cell size in metres (the grid covers the walk network).")
 @click.option("--grid-step", "grid_step", type=click.IntRange(min=1), default=15, show_default=True, metavar="MIN",
               help="Minutes between the raster's departures (every cell runs McRAPTOR per departure).")
-@click.option("--time-cutoffs", "time_cutoffs", callback=_floats, default="120,180", show_default=True,
+@click.option("--time-cutoffs", "time_cutoffs", callback=check_numbers(), default="120,180", show_default=True,
               metavar="MIN,...", help="Raster time cutoffs in minutes.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Pairs shown on the terminal.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -154,87 +142,69 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
       plan fares --stop harbin_metro:L2_8416702419 --no-grid --window 120 --step 10
       plan fares --gtfs rail.zip --gtfs metro.zip --policy card.yaml --places towns.csv --budgets 20,50
     """
-    import time
-    from dataclasses import replace
-
-    import numpy as np
-
-    from planner.analyses.fare_card.dividend import DividendParams, fare_dividend, scenario_fares
-    from planner.analyses.fare_card.outputs import write_fare_outputs
-    from planner.errors import InputError
-    from planner.ingest.points import load_places
-    from planner.network.fares import TicketingPenalty
-    from planner.network.fares.build import FlatTariff
-    from planner.network.fares.systems import DistanceRate
-    from planner.scenarios.spec import FarePolicy, load_scenario
-
     t0 = time.perf_counter()
     progress = show_progress(ctx)
     bundled = not gtfs
     if output is not None and not overwrite:  # fail before the work, not after it
-        from planner.errors import OutputError
 
         clash = [n for n in ("fares_od.csv", "fares_summary.json", "report.html") if (output / n).exists()]
         if clash:
             msg = f"{output / clash[0]} already exists"
             raise OutputError(msg, code="output_exists", hint="pass --overwrite or choose another -o folder")
     path = policy or _default_policy()
-    scn = load_scenario(path)
-    if not scn.of_kind(FarePolicy):
+    scn = pl.scenarios.spec.load_scenario(path)
+    if not scn.of_kind(pl.scenarios.spec.FarePolicy):
         msg = f"{path}: the scenario has no fare_policy change"
         raise InputError(msg, code="no_fare_policy",
                          hint="add '- fare_policy: {unified_card: true, operators: [...]}' to its changes")
-    pl = load_places(places)
+    places_df = pl.ingest.points.load_places(places)
     if stops:
-        import pandas as pd
-
-        extra = pd.DataFrame({"id": list(stops), "name": list(stops), "lon": np.nan, "lat": np.nan,
-                              "population": 0.0, "stop_id": list(stops)})
-        pl = pd.concat([pl, extra], ignore_index=True)
-    if pl["id"].duplicated().any():
-        msg = f"place ids must be unique; repeated: {sorted(set(pl['id'][pl['id'].duplicated()]))}"
+        places_df = pl.ingest.points.add_stop_places(places_df, stops)
+    if places_df["id"].duplicated().any():
+        msg = f"place ids must be unique; repeated: {sorted(set(places_df['id'][places_df['id'].duplicated()]))}"
         raise InputError(msg, code="duplicate_place_id")
-    defaults = TicketingPenalty()
+    defaults = pl.network.fares.model.TicketingPenalty()
     by_mode = dict(defaults.by_mode)
     default_s = defaults.default_s
-    from planner.ingest.gtfs.modes import MODES
 
     for mode, s in penalties.items():
         if mode == "default":
             default_s = round(s)
-        elif mode in MODES:
+        elif mode in pl.ingest.gtfs.modes.MODES:
             by_mode[mode] = round(s)
         else:
-            msg = f"--penalty: unknown mode {mode!r} (known: default, {', '.join(MODES)})"
+            msg = f"--penalty: unknown mode {mode!r} (known: default, {', '.join(pl.ingest.gtfs.modes.MODES)})"
             raise click.BadParameter(msg, param_hint="--penalty")
-    params = DividendParams(
+    params = pl.routing.card_variants.DividendParams(
         departure_s=depart, window_min=window_min, step_min=step_min,
         budgets=budgets if budgets is not None else (SAMPLE_BUDGETS if bundled else ()),
         value_of_time_per_h=value_of_time if value_of_time is not None else (SAMPLE_VALUE_OF_TIME if bundled else None),
         transfer_penalty_min=transfer_penalty,
-        penalty=TicketingPenalty(default_s=default_s, by_mode=by_mode, first_boarding=first_penalty),
+        penalty=pl.network.fares.model.TicketingPenalty(default_s=default_s, by_mode=by_mode, first_boarding=first_penalty),
         max_rounds=max_rides, max_duration_s=round(horizon_h * 3600))
     ex = ctx.with_resource(open_executor(workers, scheduler))
     net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache,
                             window_end_s=depart + 60 * window_min + params.max_duration_s, local_rail_transfers=True)
     if stops:
-        for i in range(len(pl)):
-            sid = pl["stop_id"].iloc[i]
+        for i in range(len(places_df)):
+            sid = places_df["stop_id"].iloc[i]
             if sid:
                 s = net.stop_index(str(sid))
-                pl.loc[i, "lon"], pl.loc[i, "lat"] = float(net.timetable.stop_lon[s]), float(net.timetable.stop_lat[s])
-                pl.loc[i, "stop_id"] = str(net.timetable.stop_ids[s])
-    net2, changed = _scenario_network(ctx, net, scn, day, depart + 60 * window_min + params.max_duration_s,
-                                      cache_dir, no_cache, progress)
+                places_df.loc[i, "lon"], places_df.loc[i, "lat"] = float(net.timetable.stop_lon[s]), float(net.timetable.stop_lat[s])
+                places_df.loc[i, "stop_id"] = str(net.timetable.stop_ids[s])
+    applied = pl.scenarios.network.scenario_network(net, scn, cache_dir=cache_dir, use_cache=not no_cache,
+                                                    progress=progress)
+    net2 = applied.network
+    changed = sorted({r["change"] for r in applied.report})
     feeds = net2.load_feeds()
     unknown = sorted((set(flat) | set(distance)) - set(feeds.ids))
     if unknown:
         msg = f"--flat-fare/--distance-fare name unknown feed(s) {unknown}; feeds: {', '.join(feeds.ids)}"
         raise InputError(msg, code="unknown_feed")
-    setup, spec = scenario_fares(net2, scn, sample=bundled,
-                                 flat={k: FlatTariff(v, currency) for k, v in flat.items()} or None,
-                                 distance={k: DistanceRate(v, currency=currency) for k, v in distance.items()} or None)
-    res = fare_dividend(net2, setup, spec.policy, pl, params=params, feeds=feeds, executor=ex, progress=progress)
+    setup, spec = pl.analyses.fare_card.dividend.scenario_fares(net2, scn, sample=bundled,
+                                 flat={k: pl.network.fares.build.FlatTariff(v, currency) for k, v in flat.items()} or None,
+                                 distance={k: pl.network.fares.systems.DistanceRate(v, currency=currency) for k, v in distance.items()} or None)
+    res = pl.analyses.fare_card.dividend.fare_dividend(net2, setup, spec.policy, places_df, params=params, feeds=feeds, executor=ex, progress=progress)
     res.notes.extend(spec.notes)
     operators = spec.operators
     if changed:
@@ -242,20 +212,17 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
                             "the dividend is the fare policy's alone; plan evaluate measures the changes themselves.")
     raster = None
     if grid:
-        from planner.analyses.access.fare_access import fare_access
-        from planner.analyses.access.grid import make_grid, opportunities_from_points, transform_xy
-
-        g = make_grid(resolution, net=net2)
-        x, y = transform_xy("EPSG:4326", g.crs, pl["lon"].to_numpy(float), pl["lat"].to_numpy(float))
-        layers = [opportunities_from_points("population", x, y, pl["population"].to_numpy(float), g, unit="people",
+        g = pl.analyses.access.grid.make_grid(resolution, net=net2)
+        x, y = pl.analyses.access.grid.transform_xy("EPSG:4326", g.crs, places_df["lon"].to_numpy(float), places_df["lat"].to_numpy(float))
+        layers = [pl.analyses.access.grid.opportunities_from_points("population", x, y, places_df["population"].to_numpy(float), g, unit="people",
                                             source=f"places ({places.name if places else 'cities.csv'})")]
-        raster = fare_access(net2, setup, spec.policy, g, layers, params=replace(params, step_min=grid_step),
+        raster = pl.analyses.access.fare_access.fare_access(net2, setup, spec.policy, g, layers, params=replace(params, step_min=grid_step),
                              time_cutoffs_min=time_cutoffs,
                              fare_cutoffs=params.budgets or (float("inf"),), feeds=feeds, executor=ex,
                              progress=progress)
     out = output or DEFAULT_OUT
-    inputs = {"service date": day, "policy": str(path), "feeds": ", ".join(feeds.ids), "places": len(pl)}
-    written = write_fare_outputs(res, raster, net2.timetable, out, overwrite=overwrite or output is None,
+    inputs = {"service date": day, "policy": str(path), "feeds": ", ".join(feeds.ids), "places": len(places_df)}
+    written = pl.analyses.fare_card.outputs.write_fare_outputs(res, raster, net2.timetable, out, overwrite=overwrite or output is None,
                                  inputs=inputs, operators=operators)
     _print(res, operators, top, day, path, raster)
     click.echo(f"Outputs in {out}/ ({len(written)} files: fares_od.csv, fares_places.csv, map_fares.png, "
@@ -263,38 +230,18 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
                f"{time.perf_counter() - t0:.0f} s.")
 
 
-def _scenario_network(ctx, net, scn, day, window_end_s, cache_dir, no_cache, progress):
-    """The network as the scenario leaves it (its lines, headways, removals, transfers)."""
-    from planner.network.build import build_network
-    from planner.scenarios.apply import apply_to_feeds, apply_to_network
-    from planner.scenarios.spec import AddLine, AddTransfer, AdjustHeadway, RemoveRoute
 
-    changed = [type(c).__name__ for c in scn.changes if isinstance(c, AddLine | AdjustHeadway | RemoveRoute | AddTransfer)]
-    if not changed:
-        return net, []
-    if any(isinstance(c, AddLine | AdjustHeadway | RemoveRoute) for c in scn.changes):
-        fs2, _report = apply_to_feeds(net.load_feeds(), scn)
-        config = make_config(ctx, local_rail_transfers=True)
-        net = build_network(fs2, day, window=(0, max(36 * 3600, window_end_s + 16 * 3600)), walk=net.walk,
-                            config=config, cache_dir=None if no_cache else cache_dir, progress=progress)
-    names = {"AddLine": "add_line", "AdjustHeadway": "adjust_headway", "RemoveRoute": "remove_route",
-             "AddTransfer": "add_transfer"}
-    return apply_to_network(net, scn), sorted({names[c] for c in changed})
 
 
 def _print(res, operators, top, day, path, raster) -> None:
-    import numpy as np
-
-    from planner.analyses.fare_card.outputs import explain_pair, policy_rows, top_pairs
-
     s, cur = res.summary, res.currency
     p = res.params
     click.echo(f"Unified fare card '{res.policy.name}' ({path}) on {day}: {len(res.places)} places, "
                f"{len(p.departures())} departures from {hhmm(p.departure_s)} "
                f"every {p.step_min} min; fares in {cur}.")
-    click.echo("Card: " + "; ".join(f"{r['setting']} {r['value']}" for r in policy_rows(res, operators)[1:6]) + ".")
+    click.echo("Card: " + "; ".join(f"{r['setting']} {r['value']}" for r in pl.analyses.fare_card.outputs.policy_rows(res, operators)[1:6]) + ".")
     click.echo("")
-    tp = top_pairs(res, top)
+    tp = pl.analyses.fare_card.outputs.top_pairs(res, top)
     click.echo(f"Place pairs that gain most (fastest journey; times in minutes, fares in {cur}):")
     click.echo(render(tp.rename(columns={"separate_time_min": "sep_min", "card_time_min": "card_min",
                                          "time_saved_min": "saved_min", "separate_fare": "sep_fare",
@@ -321,9 +268,9 @@ def _print(res, operators, top, day, path, raster) -> None:
         v = s.get(k, float("nan"))
         click.echo(f"Within a {b:g} {cur} budget: {v:.2f} min saved on average." if np.isfinite(v)
                    else f"Within a {b:g} {cur} budget: no pair reached on both sides.")
-    top1 = top_pairs(res, 1)
+    top1 = pl.analyses.fare_card.outputs.top_pairs(res, 1)
     if len(top1) and top1["time_saved_min"].iloc[0] > 0:
-        click.echo("Largest saving: " + explain_pair(res, top1["from_id"].iloc[0], top1["to_id"].iloc[0]))
+        click.echo("Largest saving: " + pl.analyses.fare_card.outputs.explain_pair(res, top1["from_id"].iloc[0], top1["to_id"].iloc[0]))
     if raster is not None:
         ch = [b for b in raster.bands if b.name.endswith("_change")]
         for b in ch:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+import planner as pl
 from planner.cli._options import (
     allow_subfolder_option,
     make_config,
@@ -14,18 +15,19 @@ from planner.cli._options import (
     strict_option,
 )
 from planner.cli._table import render
-from planner.common.notices import Severity
+from planner.cli.gtfs_convert import from_timetable
+from planner.common.atomic import write_text
+from planner.common.bundled import default_gtfs_paths
+from planner.common.notices import Notices, Severity
 from planner.errors import FeedError, OutputError
 
 
-@click.group()
+@click.group("gtfs")
 def gtfs() -> None:
     """Work with GTFS feeds."""
 
 
 def _default_feeds() -> list[str]:
-    from planner.common.bundled import default_gtfs_paths
-
     return [str(p) for p in default_gtfs_paths()]
 
 
@@ -59,9 +61,6 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
       plan gtfs check rail=gtfs/rail.zip metro=gtfs/metro.zip --notices notices.csv
       plan gtfs check --strict feed/ && echo "clean"
     """
-    from planner.ingest.gtfs import read_feeds
-    from planner.ingest.gtfs.summary import feed_summary
-
     config = make_config(ctx, strict=strict, allow_subfolder=allow_subfolder,
                          max_dropped_trip_share=max_dropped_trip_share)
     specs = list(feeds) or _default_feeds()
@@ -73,11 +72,9 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
         raise OutputError(msg, code="output_exists", hint="pass --overwrite")
     t = time.perf_counter()
     try:
-        fs = read_feeds(specs, config=config)
+        fs = pl.ingest.gtfs.feed.read_feeds(specs, config=config)
     except FeedError as err:
         if notices_out is not None and err.notices:
-            from planner.common.notices import Notices
-
             ns = Notices()
             for n in err.notices:
                 ns.add(n.code, n.severity, n.message, feed=n.feed, file=n.file, line=n.line, field=n.field,
@@ -87,7 +84,7 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
     elapsed = time.perf_counter() - t
     rows = []
     for f in fs:
-        s = feed_summary(f)
+        s = pl.ingest.gtfs.summary.feed_summary(f)
         modes = ", ".join(f"{m} {n}" for m, n in s["routes_by_mode"].items())
         n_days = s["service_days"]
         span = (f"{s['first_service_date']} .. {s['last_service_date']} ({n_days} day{'s' if n_days != 1 else ''})"
@@ -132,8 +129,6 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
 
 
 def _write_notices(notices, path: Path) -> None:
-    from planner.common.atomic import write_text
-
     if path.suffix.lower() == ".json":
         write_text(path, notices.to_json())
     elif path.suffix.lower() == ".csv":
@@ -141,3 +136,6 @@ def _write_notices(notices, path: Path) -> None:
     else:
         msg = f"--notices {path}: use a .csv or .json file name"
         raise OutputError(msg, code="output_format", hint="e.g. --notices notices.csv")
+
+
+gtfs.add_command(from_timetable)

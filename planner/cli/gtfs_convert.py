@@ -1,4 +1,5 @@
-"""``plan gtfs from-timetable``: a tabular train timetable to a GTFS zip."""
+"""``plan gtfs from-timetable``: a tabular train timetable to a GTFS zip (a subcommand of
+:mod:`planner.cli.gtfs`)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from pathlib import Path
 
 import click
 
-from planner.cli.gtfs import gtfs
-from planner.ingest.gtfs.from_timetable import DEFAULT_AGENCY_URL
+import planner as pl
+from planner.common.notices import Severity
+
+#: shown as --agency-url's default (the converter's DEFAULT_AGENCY_URL; a test keeps them equal)
+AGENCY_URL = "https://www.12306.cn"
 
 
-@gtfs.command("from-timetable")
+@click.command("from-timetable")
 @click.argument("timetable", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("stations", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -25,8 +29,8 @@ from planner.ingest.gtfs.from_timetable import DEFAULT_AGENCY_URL
               show_default=True, help="Datum of the station coordinates (a 'datum' column overrides it per row).")
 @click.option("--route-type", type=click.IntRange(min=0), default=2, show_default=True,
               help="GTFS route_type of trains without a route_type column (2 rail, 101 high-speed, 102 long distance).")
-@click.option("--agency-url", default=DEFAULT_AGENCY_URL, show_default=True,
-              help="agency_url of operators without an operator_url column.")
+@click.option("--agency-url", default=None,
+              help=f"agency_url of operators without an operator_url column.  [default: {AGENCY_URL}]")
 @click.option("--lang", default="zh", show_default=True, help="agency_lang and feed_lang.")
 @click.option("--publisher-name", default="plan gtfs from-timetable", show_default=True,
               help="feed_info.txt feed_publisher_name.")
@@ -67,21 +71,17 @@ def from_timetable(timetable: Path, stations: Path, output: Path, start_date: st
       G1,1,长春西,07:32,07:36,0,daily,中国铁路哈尔滨局集团有限公司
       G1,2,沈阳北,09:05,,0,daily,中国铁路哈尔滨局集团有限公司
     """
-    from planner.ingest.gtfs.from_timetable import convert_timetable
-
-    summary = convert_timetable(
+    summary = pl.ingest.gtfs.from_timetable.convert_timetable(
         timetable, stations, output, overwrite=overwrite, start_date=start_date, end_date=end_date,
-        timezone=timezone, datum=datum.lower(), route_type=route_type, agency_url=agency_url, lang=lang,
+        timezone=timezone, datum=datum.lower(), route_type=route_type, agency_url=agency_url or pl.ingest.gtfs.from_timetable.DEFAULT_AGENCY_URL, lang=lang,
         publisher_name=publisher_name, publisher_url=publisher_url)
     click.echo(f"Wrote {summary.path}: {summary.agencies} agencies, {summary.routes} routes, {summary.trips:,} trips, "
                f"{summary.stops:,} stops, {summary.stop_times:,} stop times, {summary.services} service calendars "
                f"({summary.start_date} .. {summary.end_date}).")
     if no_check:
         return
-    from planner.common.notices import Severity
-    from planner.ingest.gtfs import read_feed
 
-    feed = read_feed(summary.path)
+    feed = pl.ingest.gtfs.feed.read_feed(summary.path)
     n = feed.notices
     click.echo(f"Checked: {n.count(severity=Severity.ERROR)} errors, {n.count(severity=Severity.WARNING)} warnings, "
                f"{n.count(severity=Severity.INFO)} info (details: plan gtfs check {summary.path}).")

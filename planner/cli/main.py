@@ -1,4 +1,5 @@
-"""The ``plan`` command group: logging, quiet/verbose, and the one place errors are shown.
+"""The ``plan`` command group: logging, quiet/verbose, the one place errors are shown, and
+the commands, each loaded only when it runs.
 
 Every :class:`planner.errors.PlannerError` becomes a short message on stderr and its exit
 code (2 for bad input, 1 otherwise); an unexpected exception (a bug) prints one line and
@@ -7,6 +8,7 @@ writes the traceback to a log file, exit code 1. ``-vv`` shows tracebacks on the
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import tempfile
@@ -15,9 +17,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from click.utils import make_default_short_help
 
 from planner import __version__
 from planner.errors import PlannerError
+
+#: every command: name -> (module under planner.cli, the first paragraph of its help). The
+#: group loads a command's module only when that command runs (or shows its own --help), so
+#: ``plan --help`` imports no command; tests/test_cli_main.py checks each summary against
+#: the command's help.
+COMMANDS = {
+    "access": ("access", "Accessibility rasters: how many opportunities each cell of a grid reaches."),
+    "evaluate": ("evaluate", "Compare candidate scenarios with the baseline and rank them."),
+    "fares": ("fares", "The unified fare card: travel time and money saved, for whom and where."),
+    "gtfs": ("gtfs", "Work with GTFS feeds."),
+    "matrix": ("matrix", "Travel times from every origin to every destination by public transport and walking."),
+    "net": ("net", "Measure the intercity rail net, for the baseline and each SCENARIO (YAML)."),
+    "network": ("network", "Build and inspect networks."),
+    "osm": ("osm", "Work with OpenStreetMap extracts (.osm.pbf, .osm)."),
+    "route": ("route", "The earliest journey between two places, leg by leg."),
+    "scenario": ("scenario", "Work with scenario files (candidate lines and other changes)."),
+    "transfers": ("transfers", "Measure the transfers between stations of different modes on the walking network."),
+}
 
 
 @dataclass
@@ -39,7 +60,28 @@ def _write_crash_log(text: str) -> Path | None:
 
 
 class PlanGroup(click.Group):
-    """A click group that turns planner errors into clean messages and exit codes."""
+    """A click group that turns planner errors into clean messages and exit codes, and loads
+    each command's module (:data:`COMMANDS`) only when it is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module = importlib.import_module(f"planner.cli.{COMMANDS[cmd_name][0]}")
+            self.add_command(getattr(module, cmd_name))
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``plan --help`` from :data:`COMMANDS`, without loading them."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = [(n, make_default_short_help(COMMANDS[n][1], limit) if n in COMMANDS and n not in self.commands
+                 else self.commands[n].get_short_help_str(limit)) for n in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -91,49 +133,3 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.obj = CliState(verbose=verbose, quiet=quiet)
     level = logging.WARNING if quiet else (logging.INFO if verbose == 1 else logging.DEBUG if verbose >= 2 else logging.WARNING)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
-
-
-def _register() -> None:
-    from planner.cli import gtfs as gtfs_cmd
-    from planner.cli import gtfs_convert  # noqa: F401  (registers 'plan gtfs from-timetable')
-
-    main.add_command(gtfs_cmd.gtfs)
-
-    from planner.cli import network as network_cmd
-    from planner.cli import osm as osm_cmd
-
-    main.add_command(osm_cmd.osm)
-    main.add_command(network_cmd.network)
-    from planner.cli import matrix as matrix_cmd
-    from planner.cli import network_export  # noqa: F401  (adds 'plan network export')
-    from planner.cli import route as route_cmd
-
-    main.add_command(route_cmd.route)
-    main.add_command(matrix_cmd.matrix)
-
-    from planner.cli import evaluate as evaluate_cmd
-
-    main.add_command(evaluate_cmd.evaluate)
-
-    from planner.cli import scenario as scenario_cmd
-
-    main.add_command(scenario_cmd.scenario)
-
-    from planner.cli import access as access_cmd
-
-    main.add_command(access_cmd.access)
-
-    from planner.cli import transfers as transfers_cmd
-
-    main.add_command(transfers_cmd.transfers)
-
-    from planner.cli import net as net_cmd
-
-    main.add_command(net_cmd.net)
-
-    from planner.cli import fares as fares_cmd
-
-    main.add_command(fares_cmd.fares)
-
-
-_register()

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import click
 
-from planner.cli._network import load_network, network_options, time_option
-from planner.cli._options import executor_options, open_executor, show_progress
-
-
-def _percentiles(ctx, param, value):
-    try:
-        out = tuple(int(v) for v in value.split(",") if v.strip())
-    except ValueError:
-        out = ()
-    if not out or any(not 0 <= p <= 100 for p in out):
-        msg = f"expected comma-separated percentiles between 0 and 100, got {value!r}"
-        raise click.BadParameter(msg, ctx=ctx, param=param)
-    return out
+import planner as pl
+from planner.cli._options import (
+    check_percentiles,
+    executor_options,
+    load_network,
+    network_options,
+    open_executor,
+    show_progress,
+    time_option,
+)
+from planner.common.atomic import write_bytes, write_text
+from planner.errors import OutputError
 
 
 @click.command("matrix")
@@ -31,7 +31,7 @@ def _percentiles(ctx, param, value):
               help="Departure window in minutes (0: one departure).")
 @click.option("--step", "step_min", type=click.IntRange(min=1), default=1, show_default=True,
               help="Minutes between departures in the window.")
-@click.option("--percentiles", default="50", callback=_percentiles, show_default=True,
+@click.option("--percentiles", default="50", callback=check_percentiles, show_default=True,
               help="Travel-time percentiles over the window, e.g. 5,25,50,75,95.")
 @click.option("--cutoff", "cutoffs", type=click.IntRange(min=1), multiple=True, metavar="MIN",
               help="Also report the share of departures arriving within MIN minutes (repeatable).")
@@ -60,13 +60,6 @@ def matrix(ctx: click.Context, origins: Path, destinations: Path | None, depart:
       plan matrix --gtfs feed.zip --osm city.osm.pbf --origins grid.gpkg --depart 08:00 -o tt.parquet
       plan matrix --origins grid.gpkg --depart 08:00 --window 60 --workers 4 -o tt.csv
     """
-    import io
-
-    from planner.analyses.matrix import travel_time_matrix
-    from planner.common.atomic import write_bytes, write_text
-    from planner.errors import OutputError
-    from planner.ingest.points import read_points
-
     suffix = output.suffix.lower()
     if suffix not in {".csv", ".parquet"}:
         msg = f"-o {output}: use a .csv or .parquet file name"
@@ -74,12 +67,12 @@ def matrix(ctx: click.Context, origins: Path, destinations: Path | None, depart:
     if output.exists() and not overwrite:
         msg = f"{output} already exists"
         raise OutputError(msg, code="output_exists", hint="pass --overwrite")
-    o = read_points(origins, datum=datum)
-    d = read_points(destinations, datum=datum) if destinations is not None else o
+    o = pl.ingest.points.read_points(origins, datum=datum)
+    d = pl.ingest.points.read_points(destinations, datum=datum) if destinations is not None else o
     with open_executor(workers, scheduler) as ex:
         net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
                                 drive=park_and_ride)
-        df = travel_time_matrix(net, o, d, departure_s=depart, window_min=window_min, step_min=step_min,
+        df = pl.analyses.matrix.travel_time_matrix(net, o, d, departure_s=depart, window_min=window_min, step_min=step_min,
                                 percentiles=percentiles, cutoffs_min=cutoffs, park_and_ride=park_and_ride,
                                 progress=show_progress(ctx), executor=ex)
     if suffix == ".csv":

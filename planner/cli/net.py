@@ -3,28 +3,24 @@ candidate adds."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 
-from planner.cli._network import time_option
-from planner.cli._options import make_config, quiet_option, show_progress
+import planner as pl
+from planner.cli._options import check_ids, make_config, quiet_option, show_progress, time_option
 from planner.cli._table import render
+from planner.common.bundled import data_root, default_gtfs_paths
 from planner.common.timeofday import window_text
 from planner.config import Config
+from planner.errors import FeedError, InputError
 
 DEFAULT_OUT = Path("plan-output") / "net"
 _CFG = Config()
 
 
-def _ids(ctx, param, value):
-    if value is None:
-        return None
-    out = tuple(v.strip() for v in value.split(",") if v.strip())
-    if not out:
-        msg = "expected comma-separated city ids"
-        raise click.BadParameter(msg, ctx=ctx, param=param)
-    return out
+
 
 
 @click.command("net")
@@ -48,7 +44,7 @@ def _ids(ctx, param, value):
 @click.option("--group-by", type=click.Choice(["auto", "attribute", "distance"]), default="auto",
               show_default=True,
               help="Stations to cities: the stops' 'city' attribute, the nearest city point, or auto.")
-@click.option("--central", callback=_ids, default=None, metavar="ID,ID",
+@click.option("--central", callback=check_ids, default=None, metavar="ID,ID",
               help=f"Central cities (ids) whose radiation is reported [default: the {_CFG.net_central_count} most populous].")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=f"Output folder [default: {DEFAULT_OUT}, replaced on each run].")
@@ -79,16 +75,6 @@ def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], 
       plan net scenarios/spine_express.yaml -o out/net --overwrite
       plan net --gtfs rail.zip --places cities.csv --date 2025-06-17 --depart 06:00 --window 240
     """
-    import time
-
-    from planner.analyses.railnet.net import compare_nets, write_net_outputs
-    from planner.common.bundled import data_root, default_gtfs_paths
-    from planner.errors import FeedError, InputError
-    from planner.ingest.gtfs.feed import read_feeds
-    from planner.ingest.gtfs.service import busiest_date, to_date
-    from planner.ingest.points import load_places
-    from planner.scenarios.spec import load_scenario
-
     t0 = time.perf_counter()
     config = make_config(ctx)
     paths = list(scenarios)
@@ -101,26 +87,26 @@ def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], 
     if not specs:
         msg = "no --gtfs given and no bundled feeds found in gtfs/"
         raise FeedError(msg, code="input_unreadable", hint="pass --gtfs FEED (a GTFS zip or folder)")
-    loaded = [load_scenario(p) for p in paths]
+    loaded = [pl.scenarios.spec.load_scenario(p) for p in paths]
     names = [s.name for s in loaded]
     dup = sorted({n for n in names if names.count(n) > 1} | ({"baseline"} & set(names)))
     if dup:
         msg = f"scenario names must be unique and not 'baseline': {', '.join(dup)}"
         raise InputError(msg, code="duplicate_scenario_name", hint="give each scenario its own 'name'")
-    pl = load_places(places)
-    feeds = read_feeds(specs, config=config)
+    places_df = pl.ingest.points.load_places(places)
+    feeds = pl.ingest.gtfs.feed.read_feeds(specs, config=config)
     try:
-        day = str(to_date(date)) if date is not None else str(busiest_date(feeds))
+        day = str(pl.ingest.gtfs.service.to_date(date)) if date is not None else str(pl.ingest.gtfs.service.busiest_date(feeds))
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--date") from None
-    cmp = compare_nets(feeds, loaded, pl, date=day, depart_s=depart, window_min=window_min, basis=basis,
+    cmp = pl.analyses.railnet.compare.compare_nets(feeds, loaded, places_df, date=day, depart_s=depart, window_min=window_min, basis=basis,
                        cluster_km=cluster_km, reference_speed_kmh=reference_speed_kmh, group_by=group_by,
                        central=central, config=config, progress=show_progress(ctx))
     out = output or DEFAULT_OUT
-    written = write_net_outputs(cmp, out, overwrite=overwrite or output is None,
-                                inputs={"feeds": ", ".join(feeds.ids), "cities": len(pl)})
+    written = pl.analyses.railnet.outputs.write_net_outputs(cmp, out, overwrite=overwrite or output is None,
+                                inputs={"feeds": ", ".join(feeds.ids), "cities": len(places_df)})
     click.echo(f"Rail net on {day}, departures {window_text(depart, window_min)}, "
-               f"{len(pl)} cities ({cmp.baseline.summary['cities_with_station']} with a station), "
+               f"{len(places_df)} cities ({cmp.baseline.summary['cities_with_station']} with a station), "
                f"{len(loaded)} scenario(s); times: {basis}.")
     rows, cols = _summary_rows(cmp)
     click.echo(render(rows, cols))

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
-from planner.cli._options import make_config, quiet_option
+import planner as pl
+from planner.cli._options import check_bbox, load_network, make_config, quiet_option
 from planner.cli._table import render
+from planner.cli.network_export import export
 from planner.errors import OSMError
 
 
@@ -17,18 +19,7 @@ def network() -> None:
     """Build and inspect networks."""
 
 
-def _parse_bbox(ctx, param, value):
-    if value is None:
-        return None
-    parts = [p for p in value.replace(" ", "").split(",") if p]
-    try:
-        numbers = tuple(float(p) for p in parts)
-    except ValueError:
-        numbers = ()
-    if len(numbers) != 4:
-        msg = f"expected WEST,SOUTH,EAST,NORTH in degrees, got {value!r}"
-        raise click.BadParameter(msg, ctx=ctx, param=param)
-    return numbers
+
 
 
 def _default_osm(cache_dir: Path) -> Path:
@@ -45,7 +36,7 @@ def _default_osm(cache_dir: Path) -> Path:
 @click.option("--osm", "osm_file", type=click.Path(path_type=Path), default=None,
               help="Local OSM extract (.osm.pbf or .osm).")
 @click.option("--place", default=None, help="Place name to download through osmnx (Nominatim + Overpass).")
-@click.option("--bbox", default=None, callback=_parse_bbox, metavar="W,S,E,N",
+@click.option("--bbox", default=None, callback=check_bbox, metavar="W,S,E,N",
               help="Bounding box to download (WGS84 degrees).")
 @click.option("--mode", "modes", type=click.Choice(["walk", "drive"]), multiple=True, default=("walk",),
               show_default=True, help="Network to build; repeat for both.")
@@ -86,23 +77,20 @@ def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, mo
       plan network build --bbox 126.60,45.74,126.66,45.78 --mode walk
       plan network build --place "Daoli District, Harbin" --offline
     """
-    from planner.ingest.osm import OSMRequest
-    from planner.network.streets import build_street_network
-
     given = [x for x in (osm_file, place, bbox) if x is not None]
     if len(given) > 1:
         msg = "give only one of --osm, --place, --bbox"
         raise click.UsageError(msg, ctx=ctx)
     config = make_config(ctx, walk_speed_mps=walk_speed_mps)
     if place is not None or bbox is not None:
-        source = OSMRequest(place=place, bbox=bbox)
+        source = pl.ingest.osm._online.OSMRequest(place=place, bbox=bbox)
         label = source.describe()
     else:
         source = osm_file if osm_file is not None else _default_osm(cache_dir)
         label = str(source)
     for mode in dict.fromkeys(modes):
         t = time.perf_counter()
-        net = build_street_network(source, mode, config=config, cache_dir=cache_dir, offline=offline,
+        net = pl.network.streets.build_street_network(source, mode, config=config, cache_dir=cache_dir, offline=offline,
                                    refresh=rebuild)
         elapsed = time.perf_counter() - t
         m = net.meta
@@ -122,10 +110,8 @@ def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, mo
         if m.get("cache_path"):
             click.echo(f"  {'cache entry' if m.get('from_cache') else 'saved to'} {m['cache_path']}")
     if gtfs:
-        from planner.cli._network import load_network
-
         t = time.perf_counter()
-        mm, day = load_network(ctx, gtfs, source if not isinstance(source, OSMRequest) else None, date, cache_dir,
+        mm, day = load_network(ctx, gtfs, source if not isinstance(source, pl.ingest.osm._online.OSMRequest) else None, date, cache_dir,
                                rebuild, walk_speed_mps=walk_speed_mps)
         s = mm.summary()
         how = "Loaded cached" if "from_cache" in mm.inputs else "Built"
@@ -138,3 +124,5 @@ def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, mo
             rows = [{k: r[k] for k in ("severity", "code", "count", "message")} for r in mm.notices.summary()]
             click.echo(render(rows, max_width=90))
 
+
+network.add_command(export)

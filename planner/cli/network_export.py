@@ -1,4 +1,5 @@
-"""``plan network export``: the multimodal network as tables and a GeoPackage."""
+"""``plan network export``: the multimodal network as tables and a GeoPackage (a subcommand
+of :mod:`planner.cli.network`)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from planner.cli._network import load_network, network_options
-from planner.cli.network import network
+import planner as pl
+from planner.cli._options import load_network, network_options
+from planner.common.atomic import OutputStage, write_text
 
 
-@network.command("export")
+@click.command("export")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output folder.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "gpkg", "both"]), default="both", show_default=True,
@@ -35,22 +37,14 @@ def export(ctx: click.Context, output: Path, fmt: str, overwrite: bool, gtfs, os
       plan network export -o net/
       plan network export --gtfs feed.zip --osm city.osm.pbf --date 2022-02-22 -o net/ --format csv
     """
-    from planner.common.atomic import OutputStage, write_text
-    from planner.network.export import (
-        footpaths_table,
-        patterns_table,
-        stops_table,
-        write_geopackage,
-    )
-
     net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache)
     with OutputStage(output, overwrite=overwrite) as stage:
         if fmt in {"csv", "both"}:
-            write_text(stage.path("stops.csv"), stops_table(net).to_csv(index=False, lineterminator="\n"))
-            write_text(stage.path("footpaths.csv"), footpaths_table(net).to_csv(index=False, lineterminator="\n"))
-            write_text(stage.path("patterns.csv"), patterns_table(net).to_csv(index=False, lineterminator="\n"))
+            write_text(stage.path("stops.csv"), pl.network.export.stops_table(net).to_csv(index=False, lineterminator="\n"))
+            write_text(stage.path("footpaths.csv"), pl.network.export.footpaths_table(net).to_csv(index=False, lineterminator="\n"))
+            write_text(stage.path("patterns.csv"), pl.network.export.patterns_table(net).to_csv(index=False, lineterminator="\n"))
         if fmt in {"gpkg", "both"}:
-            write_geopackage(net, stage.path("network.gpkg"))
+            pl.network.export.write_geopackage(net, stage.path("network.gpkg"))
     s = net.summary()
     click.echo(f"Network of {day}: {s['stops']:,} stops ({s['stops_not_snapped']:,} not on the walk network), "
                f"{s['patterns']:,} patterns, {s['trips']:,} trips, {s['footpaths']:,} footpaths "

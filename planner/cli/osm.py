@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+import planner as pl
 from planner.cli._options import make_config
 from planner.cli._table import render
 
@@ -35,10 +36,8 @@ def info(ctx: click.Context, file: Path, as_json: bool) -> None:
       plan osm info harbin.osm.pbf
       plan osm info --json city.osm > city-info.json
     """
-    from planner.ingest.osm.info import osm_info
-
     config = make_config(ctx)
-    result = osm_info(file, config=config)
+    result = pl.ingest.osm.info.osm_info(file, config=config)
     if as_json:
         click.echo(json.dumps(result, indent=1, ensure_ascii=False))
         return

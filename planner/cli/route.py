@@ -7,8 +7,11 @@ from pathlib import Path
 
 import click
 
-from planner.cli._network import load_network, network_options, time_option
+import planner as pl
+from planner.cli._options import load_network, network_options, time_option
+from planner.common.atomic import write_text
 from planner.common.timeofday import hhmm
+from planner.errors import OutputError
 
 
 @click.command("route")
@@ -36,18 +39,13 @@ def route(ctx: click.Context, origin: str, destination: str, depart: int, park_a
       plan route --gtfs feed.zip --osm city.osm.pbf --from 24.94,60.17 --to 24.98,60.20 \\
           --depart 08:00 --geojson trip.geojson
     """
-    from planner.analyses.route import plan_route
-    from planner.common.atomic import write_text
-    from planner.errors import OutputError
-    from planner.ingest.points import parse_place
-
     if geojson_out is not None and geojson_out.exists() and not overwrite:
         msg = f"{geojson_out} already exists"
         raise OutputError(msg, code="output_exists", hint="pass --overwrite")
-    o = parse_place(origin, datum=datum)
-    d = parse_place(destination, datum=datum)
+    o = pl.ingest.points.parse_place(origin, datum=datum)
+    d = pl.ingest.points.parse_place(destination, datum=datum)
     net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart, drive=park_and_ride)
-    journey = plan_route(net, o, d, depart, park_and_ride=park_and_ride)
+    journey = pl.analyses.route.plan_route(net, o, d, depart, park_and_ride=park_and_ride)
     click.echo(f"Journey on {day}, departing {hhmm(depart)}")
     click.echo(journey.text(net))
     if net.walk is None:

@@ -6,8 +6,12 @@ from pathlib import Path
 
 import click
 
+import planner as pl
 from planner.cli._options import make_config, quiet_option
 from planner.cli._table import render
+from planner.common.atomic import OutputStage, write_text
+from planner.common.bundled import default_gtfs_paths
+from planner.errors import FeedError
 
 
 @click.group()
@@ -16,15 +20,11 @@ def scenario() -> None:
 
 
 def _feeds(ctx, gtfs):
-    from planner.common.bundled import default_gtfs_paths
-    from planner.errors import FeedError
-    from planner.ingest.gtfs.feed import read_feeds
-
     specs = list(gtfs) or [str(p) for p in default_gtfs_paths()]
     if not specs:
         msg = "no --gtfs given and no bundled feeds found in gtfs/"
         raise FeedError(msg, code="input_unreadable", hint="pass --gtfs FEED")
-    return read_feeds(specs, config=make_config(ctx))
+    return pl.ingest.gtfs.feed.read_feeds(specs, config=make_config(ctx))
 
 
 @scenario.command("check")
@@ -39,22 +39,17 @@ def check(ctx: click.Context, scenarios: tuple[Path, ...], gtfs) -> None:
     Example:
       plan scenario check scenarios/*.yaml
     """
-    from planner.scenarios.apply import apply_to_feeds
-    from planner.scenarios.spec import FarePolicy, load_scenario
-
     fs = _feeds(ctx, gtfs)
     for p in scenarios:
-        scn = load_scenario(p)
-        _fs2, report = apply_to_feeds(fs, scn)
+        scn = pl.scenarios.spec.load_scenario(p)
+        _fs2, report = pl.scenarios.apply.apply_to_feeds(fs, scn)
         click.echo(f"{p}: scenario '{scn.name}' is valid; {len(scn.changes)} change(s)")
         rows = [{k: v for k, v in r.items() if k != "matched"} for r in report]
         if rows:
             click.echo(render(rows))
-        if scn.of_kind(FarePolicy):  # resolve the card's operators against the feeds now
-            from planner.network.fares.sample import fare_setup
-            from planner.scenarios.fare_policy import card_policy
+        if scn.of_kind(pl.scenarios.spec.FarePolicy):  # resolve the card's operators against the feeds now
 
-            spec = card_policy(scn.of_kind(FarePolicy)[0], fare_setup(_fs2, sample=not gtfs).fares, _fs2,
+            spec = pl.scenarios.fare_policy.card_policy(scn.of_kind(pl.scenarios.spec.FarePolicy)[0], pl.network.fares.sample.fare_setup(_fs2, sample=not gtfs).fares, _fs2,
                                default_name=scn.name)
             on = ", ".join(spec.policy.systems) if spec.policy.systems else "every priced system"
             click.echo(f"fare_policy: unified card '{spec.policy.name}' on {on} ({spec.policy.tariff} tariff)"
@@ -82,27 +77,19 @@ def export(ctx: click.Context, scenario_file: Path, gtfs, output: Path, all_feed
     Example:
       plan scenario export scenarios/spine_express.yaml -o out/spine_express_gtfs/
     """
-    import pandas as pd
-
-    from planner.common.atomic import OutputStage, write_text
-    from planner.ingest.gtfs.writer import write_feed_zip
-    from planner.scenarios.apply import apply_to_feeds
-    from planner.scenarios.spec import AddTransfer, load_scenario
-
-    scn = load_scenario(scenario_file)
+    scn = pl.scenarios.spec.load_scenario(scenario_file)
     fs = _feeds(ctx, gtfs)
-    fs2, _report = apply_to_feeds(fs, scn)
+    fs2, _report = pl.scenarios.apply.apply_to_feeds(fs, scn)
     base_digest = {f.feed_id: f.digest for f in fs}
     with OutputStage(output, overwrite=overwrite) as stage:
         written = []
         for f in fs2:
             if not all_feeds and base_digest.get(f.feed_id) == f.digest:
                 continue
-            write_feed_zip(f.tables, stage.path(f"{f.feed_id}.zip"))
+            pl.ingest.gtfs.writer.write_feed_zip(f.tables, stage.path(f"{f.feed_id}.zip"))
             written.append(f.feed_id)
-        adds = scn.of_kind(AddTransfer)
+        adds = scn.of_kind(pl.scenarios.spec.AddTransfer)
         if adds:
-            df = pd.DataFrame([{"from_stop": a.from_stop, "to_stop": a.to_stop, "walk_m": a.walk_m,
-                                "walk_s": a.walk_s, "both_ways": a.both_ways} for a in adds])
+            df = pl.scenarios.apply.added_transfers(scn)
             write_text(stage.path("transfers_between_feeds.csv"), df.to_csv(index=False, lineterminator="\n"))
     click.echo(f"Scenario '{scn.name}': wrote {len(written)} feed(s) to {output}/: {', '.join(written) or 'none'}")

@@ -3,14 +3,23 @@ new entrance or connector should go."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 
-from planner.cli._network import network_options, time_option
-from planner.cli._options import show_progress
+import planner as pl
+from planner.cli._options import (
+    check_bbox,
+    load_network,
+    network_options,
+    show_progress,
+    time_option,
+)
 from planner.cli._table import render
+from planner.common.bundled import data_root
 from planner.common.timeofday import window_text
+from planner.errors import OutputError
 
 DEFAULT_OUT = Path("plan-output") / "transfers"
 
@@ -20,24 +29,13 @@ def _default_osm(gtfs, osm):
     bundled feeds, the bundled extract (as :func:`planner.cli._network.load_network` picks it)."""
     if osm is not None or gtfs:
         return osm
-    from planner.common.bundled import data_root
 
     root = data_root()
     pbfs = sorted((root / "osm_cache").glob("*.osm.pbf")) if root else []
     return pbfs[0] if pbfs else None
 
 
-def _bbox(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        parts = tuple(float(v) for v in value.split(","))
-    except ValueError:
-        parts = ()
-    if len(parts) != 4 or not (parts[0] < parts[2] and parts[1] < parts[3]):
-        msg = f"expected WEST,SOUTH,EAST,NORTH in degrees, got {value!r}"
-        raise click.BadParameter(msg, ctx=ctx, param=param)
-    return parts
+
 
 
 @click.command("transfers")
@@ -60,7 +58,7 @@ def _bbox(ctx, param, value):
               help="Departure window in minutes (waits, miss risk and routed journeys).")
 @click.option("--step", "step_min", type=click.IntRange(min=1), default=15, show_default=True,
               help="Minutes between the routed journeys' departures in the window.")
-@click.option("--bbox", callback=_bbox, default=None, metavar="W,S,E,N",
+@click.option("--bbox", callback=check_bbox, default=None, metavar="W,S,E,N",
               help="Analyse the stations in this box only [default: the street network's extent].")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Rows of the ranked table shown on the terminal.")
@@ -116,32 +114,18 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
       plan transfers --od places --window 120
       plan transfers --write-scenario connector.yaml && plan evaluate connector.yaml
     """
-    import time
-
-    from planner.analyses.transfers.analysis import (
-        analyse_transfers,
-        load_standard,
-        write_connector_scenario,
-    )
-    from planner.analyses.transfers.outputs import TERMINAL_COLUMNS, terminal_rows
-    from planner.analyses.transfers.use import places_od, read_od
-    from planner.cli._network import load_network
-    from planner.errors import OutputError
-
     t_start = time.perf_counter()
     out = output or DEFAULT_OUT
     if scenario_out is not None and scenario_out.exists() and not (overwrite or output is None):
         msg = f"{scenario_out} already exists"
         raise OutputError(msg, code="output_exists", hint="pass --overwrite")
-    standard, delay = load_standard(standard_file) if standard_file is not None else (None, None)
+    standard, delay = pl.analyses.transfers.standard.load_standard(standard_file) if standard_file is not None else (None, None)
     net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min)
     if od_file == "places":
-        from planner.ingest.points import load_places
-
-        od = places_od(net, load_places(places))
+        od = pl.analyses.transfers.use.places_od(net, pl.ingest.points.load_places(places))
     else:
-        od = read_od(net, Path(od_file), datum=datum) if od_file is not None else None
-    res = analyse_transfers(net, radius_m=radius_m, standard=standard, delay=delay, od=od, departure_s=depart,
+        od = pl.analyses.transfers.use.read_od(net, Path(od_file), datum=datum) if od_file is not None else None
+    res = pl.analyses.transfers.analysis.analyse_transfers(net, radius_m=radius_m, standard=standard, delay=delay, od=od, departure_s=depart,
                             window_min=window_min, use_step_min=step_min, nearest_per_mode=nearest_per_mode,
                             bbox=bbox, osm=_default_osm(gtfs, osm), progress=show_progress(ctx))
     written = res.write(out, overwrite=overwrite or output is None, maps=maps)
@@ -153,11 +137,11 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
     if net.walk is None:
         click.echo("note: no street network loaded; walks are the straight line x "
                    f"{net.config.straight_line_detour} at {net.config.walk_speed_mps} m/s")
-    click.echo(render(terminal_rows(res, top), TERMINAL_COLUMNS))
+    click.echo(render(pl.analyses.transfers.outputs.terminal_rows(res, top), pl.analyses.transfers.outputs.TERMINAL_COLUMNS))
     click.echo(f"{s['journeys_routed']:.0f} routed journeys ({res.params['od']}); "
                f"{s['traveller_min_lost']:.0f} traveller-minutes lost against the standard; "
                f"{s['suggestions']} suggested entrances.")
     if scenario_out is not None:
-        write_connector_scenario(res, scenario_out)
+        pl.analyses.transfers.analysis.write_connector_scenario(res, scenario_out)
         click.echo(f"Scenario written to {scenario_out} (plan evaluate {scenario_out})")
     click.echo(f"Outputs in {out}/ ({len(written)} files, transfers.html) in {time.perf_counter() - t_start:.0f} s.")

@@ -266,7 +266,7 @@ def entry_lock(directory: str | os.PathLike, *, shared: bool = False) -> Iterato
     checksums still turn any mismatch into a miss there.
     """
     try:
-        import fcntl
+        import fcntl  # optional: POSIX only (no lock on Windows)
     except ImportError:  # pragma: no cover - Windows
         yield False
         return

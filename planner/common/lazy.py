@@ -9,7 +9,8 @@ used, as SciPy, scikit-image and NetworkX do (the scientific Python ecosystem's 
     # planner/analyses/__init__.py
     from planner.common.lazy import attach
 
-    __getattr__, __dir__, __all__ = attach(__name__, submodules=["matrix", "route"])
+    __all__ = ["matrix", "route"]
+    __getattr__, __dir__ = attach(__name__, submodules=__all__)
 
 ``from planner import analyses`` then costs nothing; ``analyses.matrix.travel_time_matrix``
 imports ``planner.analyses.matrix`` once (Python caches it as the package's attribute).
@@ -29,8 +30,9 @@ __all__ = ["attach"]
 
 
 def attach(package: str, submodules: Iterable[str] = (), names: Mapping[str, Sequence[str]] | None = None,
-           ) -> tuple[Callable, Callable, list[str]]:
-    """``(__getattr__, __dir__, __all__)`` for the package ``package``.
+           ) -> tuple[Callable, Callable]:
+    """``(__getattr__, __dir__)`` for the package ``package`` (whose ``__all__`` lists the
+    same names, so that linters and ``from package import *`` see them).
 
     ``submodules`` are loaded when first accessed as attributes; ``names`` maps a submodule
     (relative to the package, dotted for deeper ones) to the public names it defines, each
@@ -44,7 +46,7 @@ def attach(package: str, submodules: Iterable[str] = (), names: Mapping[str, Seq
                 msg = f"{package}: {attr!r} is declared twice"
                 raise ValueError(msg)
             where[attr] = module
-    public = sorted(subs | set(where))
+    public = subs | set(where)
 
     def __getattr__(name: str):
         if name in subs:
@@ -60,4 +62,4 @@ def attach(package: str, submodules: Iterable[str] = (), names: Mapping[str, Seq
     def __dir__() -> list[str]:
         return sorted({*public, *vars(sys.modules[package])})
 
-    return __getattr__, __dir__, list(public)
+    return __getattr__, __dir__

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from tqdm.auto import tqdm
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -15,8 +17,6 @@ def progress(iterable: Iterable | None = None, *, enabled: bool = True, **kwargs
     Bars only show on an interactive stderr unless ``enabled`` is forced by the caller,
     and never when ``enabled`` is False (``-q``).
     """
-    from tqdm.auto import tqdm
-
     kwargs.setdefault("file", sys.stderr)
     kwargs.setdefault("leave", False)
     kwargs.setdefault("dynamic_ncols", True)

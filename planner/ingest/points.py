@@ -22,7 +22,7 @@ from planner.common.bundled import data_root
 from planner.common.datum import to_wgs84
 from planner.errors import InputError
 
-__all__ = ["convert_datum", "load_places", "parse_place", "read_points"]
+__all__ = ["add_stop_places", "convert_datum", "load_places", "parse_place", "read_points"]
 
 _LON = ("lon", "lng", "longitude", "x")
 _LAT = ("lat", "latitude", "y")
@@ -111,7 +111,7 @@ def _is_float(x: str) -> bool:
 
 
 def _read_vector(p: Path, datum: str) -> pd.DataFrame:
-    import geopandas as gpd
+    import geopandas as gpd  # slow (1.2 s): only GeoPackage/GeoJSON points need it, not CSV
 
     try:
         gdf = gpd.read_file(p)
@@ -193,3 +193,14 @@ def load_places(path: str | Path | None = None) -> pd.DataFrame:
         out["name_zh"] = df["name_zh"]
     out["stop_id"] = ""
     return out
+
+
+def add_stop_places(places: pd.DataFrame, stop_ids) -> pd.DataFrame:
+    """``places`` (as :func:`load_places` returns them) and one more place at each stop of
+    ``stop_ids`` (``FEED:ID``): named after the stop id, population 0, its coordinates left
+    NaN until the network resolves the stop."""
+    stops = list(stop_ids)
+    extra = pd.DataFrame({"id": stops, "name": stops, "lon": np.nan, "lat": np.nan, "population": 0.0,
+                          "stop_id": stops})
+    return pd.concat([places, extra], ignore_index=True)
+

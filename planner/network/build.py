@@ -102,14 +102,13 @@ def build_network(feeds: FeedSet | Sequence[str], date, *, window: tuple[int, in
         An already built walk network (instead of ``osm``).
     drive
         Also build the drive network from ``osm`` (park-and-ride access to rail stations).
-    cache_dir
-        Folder of the network cache (default ``osm_cache/``).
+    cache_dir, use_cache
+        Folder of the network cache (default ``osm_cache/``); with ``use_cache=False`` the
+        networks (multimodal, walk and drive) are neither read from nor written to it.
     preloaded
         The feeds of ``feeds`` (specs) already read, used if the network must be built; the
         cache key still comes from the files' digests, so both paths share one entry.
     """
-    from planner.ingest.gtfs.feed import FeedSet
-
     config = config or Config()
     if isinstance(feeds, FeedSet):
         fs = feeds
@@ -120,7 +119,7 @@ def build_network(feeds: FeedSet | Sequence[str], date, *, window: tuple[int, in
         digests = feed_digests(specs)
     window = window or (0, 36 * 3600)
     if walk is None and osm is not None:
-        walk = build_street_network(osm, "walk", config=config, cache_dir=cache_dir)
+        walk = build_street_network(osm, "walk", config=config, cache_dir=cache_dir, use_cache=use_cache)
     osm_digest = "" if walk is None else f"{walk.meta.get('input_sha256', '')}|{walk.n_nodes}|{walk.n_edges}"
     key = network_key(digests, osm_digest, date, window, config)
     cache = Path(cache_dir) if cache_dir is not None else store.default_cache_dir()
@@ -144,12 +143,12 @@ def build_network(feeds: FeedSet | Sequence[str], date, *, window: tuple[int, in
     net.feeds = fs
     net.feed_specs = [f"{f.feed_id}={f.path}" for f in fs] if fs is not None else specs
     if drive and osm is not None:
-        _attach_drive(net, osm, config, cache_dir)
+        drive_net = build_street_network(osm, "drive", config=config, cache_dir=cache_dir, use_cache=use_cache)
+        attach_drive(net, drive_net, config)
     return net
 
 
-def _attach_drive(net: Network, osm, config: Config, cache_dir) -> None:
-    attach_drive(net, build_street_network(osm, "drive", config=config, cache_dir=cache_dir), config)
+
 
 
 def attach_drive(net: Network, drive: StreetNetwork, config: Config) -> None:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely.geometry import LineString, Point
 
 from planner.common.timeofday import hms
 from planner.ingest.gtfs.modes import MODES
@@ -80,9 +82,6 @@ def patterns_table(net: Network) -> pd.DataFrame:
 
 def write_geopackage(net: Network, path) -> None:
     """Layers ``stops`` (points), ``footpaths`` and ``patterns`` (lines), EPSG:4326."""
-    import geopandas as gpd
-    from shapely.geometry import LineString, Point
-
     tt = net.timetable
     st = stops_table(net)
     gpd.GeoDataFrame(st, geometry=[Point(x, y) for x, y in zip(st["lon"], st["lat"], strict=True)],

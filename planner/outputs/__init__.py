@@ -1,1 +1,16 @@
-"""Outputs: the report, maps, rasters and layers every analysis writes with."""
+"""Outputs: the writers every analysis uses (they know no analysis).
+
+:mod:`~planner.outputs.report` (one self-contained HTML report and its Markdown),
+:mod:`~planner.outputs.maps` (PNG maps of networks and places), :mod:`~planner.outputs.raster`
+(GeoTIFF bands and PNG previews).
+"""
+
+from typing import TYPE_CHECKING
+
+from planner.common.lazy import attach
+
+if TYPE_CHECKING:
+    from planner.outputs import maps, raster, report
+
+__all__ = ["maps", "raster", "report"]
+__getattr__, __dir__ = attach(__name__, submodules=__all__)

@@ -39,7 +39,7 @@ from rasterio.errors import RasterioError
 from planner.common.atomic import atomic_write, temp_path
 from planner.errors import OutputError
 
-__all__ = ["Band", "RasterGrid", "write_geotiff", "write_png"]
+__all__ = ["Band", "RasterGrid", "RasterResult", "write_geotiff", "write_png", "write_result"]
 
 NODATA = float("nan")
 BLOCK = 256
@@ -78,6 +78,16 @@ class RasterGrid(Protocol):
     def bounds(self) -> tuple[float, float, float, float]: ...
 
     def inside(self) -> np.ndarray: ...
+
+
+class RasterResult(Protocol):
+    """Bands on a grid (:class:`planner.analyses.access.results.AccessResult` is one): the
+    ``grid``, its ``bands``, ``valid`` (bool per cell: has a value) and provenance ``tags``."""
+
+    grid: RasterGrid
+    bands: list[Band]
+    valid: np.ndarray
+    tags: dict[str, str]
 
 
 def write_geotiff(path: str | os.PathLike, grid: RasterGrid, bands: list[Band], *, tags: dict[str, str] | None = None,
@@ -244,3 +254,23 @@ def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: n
     with atomic_write(out, "wb") as fh:
         fig.savefig(fh, format="png", dpi=dpi)
     return out
+
+
+def write_result(stage, stem: str, result: RasterResult, *, png: bool = True, dtype: str = "float32",
+                 diverging: bool = False, marker: tuple[float, float] | None = None, points=None,
+                 zero_label: str = "0 (none reached)") -> list[str]:
+    """``{stem}.tif`` and one PNG per band (``{stem}_{band}.png``, or ``{band}.png`` when the
+    band name starts with the stem) through an :class:`~planner.common.atomic.OutputStage` (or
+    into a folder); returns the file names."""
+    def where(name: str) -> Path:
+        return stage.path(name) if hasattr(stage, "path") else Path(stage) / name
+
+    names = [f"{stem}.tif"]
+    write_geotiff(where(names[0]), result.grid, result.bands, tags=result.tags, dtype=dtype)
+    if png:
+        for b in result.bands:
+            name = f"{b.name}.png" if b.name.startswith(stem) else f"{stem}_{b.name}.png"
+            write_png(where(name), result.grid, b, valid=result.valid, diverging=diverging, marker=marker,
+                      points=points, zero_label=zero_label)
+            names.append(name)
+    return names

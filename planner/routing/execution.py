@@ -40,14 +40,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 
 from planner.common.progress import progress as bar
 from planner.errors import InputError, PlannerError
+from planner.kernels._options import thread_ceiling
 
 __all__ = ["DaskExecutor", "LocalExecutor", "chunk_size", "executor", "run_chunks"]
 
@@ -75,8 +78,6 @@ _TASK_LOCK = threading.Lock()
 
 
 def _worker_numba_threads() -> int:
-    import numba
-
     return int(numba.config.NUMBA_NUM_THREADS)
 
 
@@ -84,8 +85,6 @@ def _run_task(fn: Callable, threads: int | None, shared: Any, chunk: Any) -> Any
     """A chunk on a Dask worker: one at a time per process (a worker started with several
     threads still runs them in turn, so numba is never called concurrently and the cores
     are not oversubscribed), on ``threads`` numba threads (None: all of the worker's)."""
-    from planner.kernels._options import thread_ceiling
-
     with _TASK_LOCK, thread_ceiling(threads):
         return fn(shared, chunk)
 
@@ -106,8 +105,7 @@ class DaskExecutor:
     _task_threads: int | None = field(default=None, repr=False)
 
     def map(self, fn: Callable, shared: Any, chunks: Sequence) -> Iterator[tuple[int, Any]]:
-        from concurrent.futures import CancelledError
-
+        # slow (1.2 s): only a run on a Dask cluster
         from distributed import KilledWorker, as_completed
 
         run = uuid.uuid4().hex[:12]
@@ -175,8 +173,6 @@ class DaskExecutor:
     def slowdown(self) -> float:
         """How much longer a chunk takes on a worker than the pilot took here: the ratio of
         numba threads (this process's to a task's). Chunks are sized with it."""
-        import numba
-
         return max(1.0, numba.get_num_threads() / self.task_threads)
 
     def close(self) -> None:
@@ -199,6 +195,7 @@ def _cores() -> int:
 
 
 def _connect(scheduler: str):
+    # slow (1.2 s): only a run on a Dask cluster
     from distributed import Client
 
     hint = "start it with 'dask scheduler' and the workers with 'dask worker ADDRESS' (see the README)"
@@ -232,7 +229,7 @@ def executor(*, workers: int | None = None, scheduler: str | None = None,
         yield LocalExecutor()
         return
     try:
-        import distributed  # noqa: F401
+        import distributed  # noqa: F401  (optional: only to tell whether Dask is installed)
     except ImportError as err:  # pragma: no cover - dask[distributed] is a dependency
         msg = "Dask distributed is not installed"
         raise InputError(msg, code="dask_missing", hint="pip install 'dask[distributed]'") from err
@@ -240,6 +237,7 @@ def executor(*, workers: int | None = None, scheduler: str | None = None,
     if scheduler is not None:
         ex = DaskExecutor(_connect(scheduler), threads=threads_per_worker)
     else:
+        # slow (1.2 s): only a run on a Dask cluster
         from distributed import Client, LocalCluster
 
         if workers is not None and workers < 1:

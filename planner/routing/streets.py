@@ -235,8 +235,8 @@ def distance_matrix(net: StreetNetwork, origins, destinations, *, cutoff: float 
     config = config or Config()
     o_id, o_lon, o_lat = _points(origins, "origins")
     d_id, d_lon, d_lat = _points(destinations, "destinations")
-    o_node, o_snap = net.snap_index(o_lon, o_lat, max_snap_m, config)
-    d_node, d_snap = net.snap_index(d_lon, d_lat, max_snap_m, config)
+    o_node, o_snap = net.snap_index(o_lon, o_lat, max_distance_m=max_snap_m, config=config)
+    d_node, d_snap = net.snap_index(d_lon, d_lat, max_distance_m=max_snap_m, config=config)
     o_ok = o_node >= 0
     d_ok = d_node >= 0
     for what, ok in (("origin", o_ok), ("destination", d_ok)):

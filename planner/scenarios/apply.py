@@ -23,24 +23,32 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
+import warnings
+from copy import copy
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from planner.common.datum import gcj02_offset_suspect
 from planner.common.geodesy import haversine_m
 from planner.common.notices import Notices, Severity
 from planner.errors import FeedError, ScenarioError
 from planner.ingest.gtfs.consolidation import normalise_name
-from planner.ingest.gtfs.feed import Feed, FeedSet
-from planner.ingest.gtfs.service import _Calendar
+from planner.ingest.gtfs.feed import Feed, FeedSet, read_feed
+from planner.ingest.gtfs.service import service_day_counts
+from planner.ingest.gtfs.writer import write_feed_zip
+from planner.network.links import LINK_TRANSFERS_TXT, Footpaths
+from planner.scenarios import runtimes
 from planner.scenarios.spec import AddLine, AddTransfer, AdjustHeadway, RemoveRoute, Scenario
 
 if TYPE_CHECKING:
     from planner.network.model import Network
 
-__all__ = ["ScenarioWarning", "apply_to_feeds", "apply_to_network", "line_geometry", "resolve_stop"]
+__all__ = ["ScenarioWarning", "added_transfers", "apply_to_feeds", "apply_to_network", "line_geometry", "resolve_stop"]
 
 log = logging.getLogger(__name__)
 
@@ -266,8 +274,6 @@ def line_geometry(fs: FeedSet, ch: AddLine, scn: Scenario) -> tuple[list[tuple[f
 def _warn_if_gcj02(fs: FeedSet, ref, ch: AddLine, scn: Scenario) -> None:
     """Warn when a WGS84 point sits at the typical GCJ-02 offset from the matching station:
     the coordinates were probably copied from a Chinese map service without ``datum``."""
-    from planner.common.datum import gcj02_offset_suspect
-
     if ref.datum != "wgs84":
         return
     for f in fs:
@@ -278,8 +284,6 @@ def _warn_if_gcj02(fs: FeedSet, ref, ch: AddLine, scn: Scenario) -> None:
         for i in hit:
             lon0, lat0 = float(st["stop_lon"].iloc[i]), float(st["stop_lat"].iloc[i])
             if bool(np.asarray(gcj02_offset_suspect(ref.lon, ref.lat, lon0, lat0)).ravel()[0]):
-                import warnings
-
                 where = f"{scn.path}:{ref.line}" if scn.path else f"line {ref.line}"
                 msg = (f"{where}: add_line '{ch.id}': stop '{ref.name}' sits at the typical GCJ-02 offset from "
                        f"{f.feed_id}:{st['stop_id'].iloc[i]}; if the coordinates come from a Chinese map service, "
@@ -292,7 +296,6 @@ def _warn_if_gcj02(fs: FeedSet, ref, ch: AddLine, scn: Scenario) -> None:
 def _run_times(ch: AddLine, seg_m: np.ndarray, scn: Scenario) -> list[int]:
     if ch.run_times_s is not None:
         return list(ch.run_times_s)
-    from planner.scenarios import runtimes
 
     kwargs = {}
     if ch.accel_mps2 is not None:
@@ -390,7 +393,7 @@ def _baseline_days(fs: FeedSet) -> list[str]:
     """Every date on which some baseline service runs (counted per day, never per service)."""
     days: set = set()
     for f in fs:
-        res = _Calendar(f).day_counts(None)
+        res = service_day_counts(f)
         if res is not None:
             lo, counts = res
             days.update((np.flatnonzero(counts > 0.5) + lo).astype("datetime64[D]").tolist())
@@ -402,12 +405,6 @@ _GTFS_TIME_END = 1000 * 3600  # 1000:00:00, one past the last time GTFS can writ
 
 def _feed_from_frames(fid: str, tables: dict[str, pd.DataFrame], digest: str, notices: Notices | None = None) -> Feed:
     """A Feed from plain frames, typed through the real loader (write + read, no shortcuts)."""
-    import tempfile
-    from pathlib import Path
-
-    from planner.ingest.gtfs.feed import read_feed
-    from planner.ingest.gtfs.writer import write_feed_zip
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{fid}.zip"
         frames = {}
@@ -425,9 +422,6 @@ def apply_to_network(net: Network, scn: Scenario) -> Network:
     adds = scn.of_kind(AddTransfer)
     if not adds:
         return net
-    from copy import copy
-
-    from planner.network.links import LINK_TRANSFERS_TXT, Footpaths
 
     fp = net.footpaths
     src = np.repeat(np.arange(net.n_stops), np.diff(fp.ptr))
@@ -465,3 +459,12 @@ def apply_to_network(net: Network, scn: Scenario) -> Network:
     out.footpath_method = kind
     out.key = hashlib.sha256((net.key + scn.digest).encode()).hexdigest()
     return out
+
+
+def added_transfers(scn: Scenario) -> pd.DataFrame:
+    """The scenario's ``add_transfer`` changes as a table: ``from_stop``, ``to_stop``,
+    ``walk_m``, ``walk_s``, ``both_ways`` (what ``plan scenario export`` writes beside the
+    feeds: a transfer between two feeds has no place in one GTFS feed)."""
+    return pd.DataFrame([{"from_stop": a.from_stop, "to_stop": a.to_stop, "walk_m": a.walk_m, "walk_s": a.walk_s,
+                          "both_ways": a.both_ways} for a in scn.of_kind(AddTransfer)])
+

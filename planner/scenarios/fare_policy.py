@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner.errors import ConfigError, ScenarioError
 from planner.ingest.gtfs.modes import MODES
-from planner.kernels.fare_raptor import UNLIMITED
+from planner.network.fares.model import UNLIMITED
 from planner.network.fares.policy import UnifiedCardPolicy
 
 if TYPE_CHECKING:

@@ -51,9 +51,11 @@ from typing import Any
 
 import numpy as np
 
+from planner.common.datum import to_wgs84
 from planner.common.safe_yaml import load_yaml_with_lines
 from planner.common.timeofday import parse_hhmm
-from planner.errors import ScenarioError
+from planner.errors import InputError, ScenarioError
+from planner.scenarios.fare_policy import check_spec
 
 __all__ = ["AddLine", "AddTransfer", "AdjustHeadway", "FarePolicy", "RemoveRoute", "Scenario", "StopRef",
            "load_scenario"]
@@ -304,7 +306,6 @@ def _change(p: _Problems, path: tuple, item: Any):
             p.add(path, "give 'walk_s' (seconds) and/or 'walk_m' (metres)")
         return AddTransfer(str(a), str(b), wm, round(ws) if ws is not None else None,
                            bool(body.get("both_ways", True)), line)
-    from planner.scenarios.fare_policy import check_spec
 
     for key, message in check_spec(body):
         p.add((*path, key) if key is not None else path, message)
@@ -414,9 +415,6 @@ def _stop_ref(p: _Problems, path: tuple, s: Any) -> StopRef | None:
             return None
         datum = str(s.get("datum", "wgs84")).lower()
         if datum != "wgs84":
-            from planner.common.datum import to_wgs84
-            from planner.errors import InputError
-
             try:
                 x, y = to_wgs84(np.array([lon]), np.array([lat]), datum)
             except InputError as err:

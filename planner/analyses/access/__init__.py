@@ -1,1 +1,18 @@
-"""``plan access``: accessibility rasters on a grid."""
+"""``plan access``: accessibility rasters on a grid.
+
+:mod:`~planner.analyses.access.grid` (the grid and opportunities), :mod:`~planner.analyses.access.problem`
+(a prepared run and its work unit), :mod:`~planner.analyses.access.accessibility` (cumulative
+and decay-weighted opportunities, travel-time surfaces), :mod:`~planner.analyses.access.results`
+(bands with provenance, read and written), :mod:`~planner.analyses.access.fare_access`
+(accessibility at time and fare cutoffs, separate fares vs a unified card).
+"""
+
+from typing import TYPE_CHECKING
+
+from planner.common.lazy import attach
+
+if TYPE_CHECKING:
+    from planner.analyses.access import accessibility, fare_access, grid, problem, results
+
+__all__ = ["accessibility", "fare_access", "grid", "problem", "results"]
+__getattr__, __dir__ = attach(__name__, submodules=__all__)

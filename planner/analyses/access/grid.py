@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -153,7 +154,6 @@ def check_crs(crs: str) -> str:
 
 def read_area(path: str | Path):
     """The union of the polygons of a vector file (GeoPackage, GeoJSON, Shapefile), in WGS84."""
-    import geopandas as gpd
     p = Path(path)
     if not p.is_file():
         msg = f"{p} does not exist"
@@ -481,7 +481,6 @@ def read_opportunities(spec: str, grid: Grid) -> Opportunities:
         counts = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
         x, y = transform_xy("EPSG:4326", grid.crs, lon, lat)
         return opportunities_from_points(col, x, y, counts, grid, source=str(path), digest=digest)
-    import geopandas as gpd
 
     try:
         gdf = gpd.read_file(path)

@@ -2,7 +2,7 @@
 
 :class:`AccessResult` holds :class:`~planner.outputs.raster.Band` s on a
 :class:`~planner.analyses.access.grid.Grid`, the origin cells and provenance tags
-(:func:`provenance`); :func:`write_result` writes it as a GeoTIFF with PNG previews and
+(:func:`provenance`); :func:`planner.outputs.raster.write_result` writes it as a GeoTIFF with PNG previews and
 :func:`read_result` reads such a GeoTIFF back; :func:`difference` is scenario minus baseline.
 """
 
@@ -22,12 +22,12 @@ from rasterio.errors import RasterioError
 from planner import __version__
 from planner.analyses.access.grid import Grid
 from planner.errors import InputError
-from planner.outputs.raster import Band, write_geotiff, write_png
+from planner.outputs.raster import Band
 
 if TYPE_CHECKING:
     from planner.network.model import Network
 
-__all__ = ["AccessResult", "difference", "provenance", "read_result", "write_result"]
+__all__ = ["AccessResult", "difference", "provenance", "read_result"]
 
 
 @dataclass
@@ -88,26 +88,6 @@ def read_result(path: str | os.PathLike) -> AccessResult:
     for b in bands:
         valid |= np.isfinite(b.values)
     return AccessResult(grid, bands, valid, tags, {})
-
-
-def write_result(stage, stem: str, result: AccessResult, *, png: bool = True, dtype: str = "float32",
-                 diverging: bool = False, marker: tuple[float, float] | None = None, points=None,
-                 zero_label: str = "0 (none reached)") -> list[str]:
-    """``{stem}.tif`` and one PNG per band (``{stem}_{band}.png``, or ``{band}.png`` when the
-    band name starts with the stem) through an :class:`~planner.common.atomic.OutputStage` (or
-    into a folder); returns the file names."""
-    def where(name: str) -> Path:
-        return stage.path(name) if hasattr(stage, "path") else Path(stage) / name
-
-    names = [f"{stem}.tif"]
-    write_geotiff(where(names[0]), result.grid, result.bands, tags=result.tags, dtype=dtype)
-    if png:
-        for b in result.bands:
-            name = f"{b.name}.png" if b.name.startswith(stem) else f"{stem}_{b.name}.png"
-            write_png(where(name), result.grid, b, valid=result.valid, diverging=diverging, marker=marker,
-                      points=points, zero_label=zero_label)
-            names.append(name)
-    return names
 
 
 def difference(scenario: AccessResult, baseline: AccessResult) -> AccessResult:

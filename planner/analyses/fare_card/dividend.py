@@ -67,6 +67,7 @@ import pandas as pd
 
 from planner.errors import InputError
 from planner.network.fares.model import MINOR
+from planner.network.fares.sample import fare_setup
 from planner.network.links import access_csr
 from planner.network.places import direct_walk_seconds, resolve_points
 from planner.routing.batch import OriginChunk, origin_chunk
@@ -74,6 +75,8 @@ from planner.routing.card_variants import VARIANTS, DividendParams, fare_models
 from planner.routing.execution import run_in_chunks
 from planner.routing.fares import card_change_s, pareto_arrivals, pool_journey, price_legs
 from planner.routing.traveltime import number_label
+from planner.scenarios.fare_policy import card_policy
+from planner.scenarios.spec import FarePolicy
 
 if TYPE_CHECKING:
     from planner.network.fares.policy import UnifiedCardPolicy
@@ -507,10 +510,6 @@ def scenario_fares(net: Network, scenario, *, sample: bool = True, flat=None, di
     """The fare setup of ``net``'s feeds (:func:`planner.network.fares.sample.fare_setup`) and the
     resolved card of the scenario's ``fare_policy``
     (:func:`planner.scenarios.fare_policy.card_policy`; errors name the file and line)."""
-    from planner.network.fares.sample import fare_setup
-    from planner.scenarios.fare_policy import card_policy
-    from planner.scenarios.spec import FarePolicy
-
     fps = scenario.of_kind(FarePolicy)
     if not fps:
         msg = f"{scenario.path or scenario.name}: the scenario has no fare_policy change"

@@ -9,13 +9,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.common.timeofday import hhmm
+from planner.network.fares.model import UNLIMITED
+from planner.outputs.maps import place_change_map
+from planner.outputs.raster import write_png, write_result
+from planner.outputs.report import Report
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from planner.analyses.access.accessibility import AccessResult
     from planner.analyses.fare_card.dividend import FareDividend
+    from planner.outputs.raster import RasterResult
     from planner.outputs.report import Report
 
 __all__ = ["explain_pair", "policy_rows", "report_section", "top_pairs", "write_fare_outputs"]
@@ -64,7 +69,6 @@ def explain_pair(res: FareDividend, from_id: str, to_id: str) -> str:
 def policy_rows(res: FareDividend, operators: dict | None = None) -> list[dict]:
     """The card policy as (setting, value) rows."""
     p = res.policy
-    from planner.kernels.fare_raptor import UNLIMITED
 
     window = ("none" if p.transfer_window_s is None else "unlimited" if p.transfer_window_s >= UNLIMITED
               else f"{p.transfer_window_s / 60:g} min")
@@ -118,8 +122,6 @@ def best_example(res: FareDividend) -> tuple[str, str] | None:
 
 
 def fare_map(res: FareDividend, tt) -> bytes:
-    from planner.outputs.maps import place_change_map
-
     per = res.per_place.set_index("id")["mean_time_saved_min"]
     values = res.places["id"].astype(str).map(per).to_numpy(dtype=float)
     return place_change_map(tt, res.places, values, title=f"{res.policy.name}: minutes saved per journey",
@@ -157,7 +159,7 @@ def report_section(report: Report, res: FareDividend, tt, *, title: str, operato
         sec.text(n, note=True)
 
 
-def write_fare_outputs(res: FareDividend, raster: AccessResult | None, tt, out_dir: str | Path, *,
+def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_dir: str | Path, *,
                        overwrite: bool = False, inputs: dict | None = None, operators: dict | None = None,
                        png: bool = True) -> list[Path]:
     """Write the outputs of ``plan fares`` through a staging folder (nothing partial).
@@ -169,10 +171,6 @@ def write_fare_outputs(res: FareDividend, raster: AccessResult | None, tt, out_d
     {separate,card,change}``) and a PNG per change band, ``report.html`` and ``report.md``
     (the report section as Markdown).
     """
-    from planner.common.atomic import OutputStage, write_bytes, write_text
-    from planner.outputs.raster import write_png, write_result
-    from planner.outputs.report import Report
-
     with OutputStage(out_dir, overwrite=overwrite) as stage:
         write_text(stage.path("fares_od.csv"), res.od.to_csv(index=False, float_format="%.3f", lineterminator="\n"))
         write_text(stage.path("fares_places.csv"),

@@ -85,8 +85,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from planner.analyses.transfers.outputs import report_section, scenario_yaml, write_outputs
 from planner.analyses.transfers.standard import CLASSES, DelayModel, TransferStandard, load_standard
-from planner.errors import ConfigError
+from planner.analyses.transfers.stations import (
+    build_access,
+    build_stations,
+    candidate_pairs,
+    feed_stops,
+)
+from planner.analyses.transfers.timing import connection, unit_times
+from planner.analyses.transfers.use import count_use, station_od
+from planner.analyses.transfers.walks import measure_walks, search_connectors, straight_m
+from planner.common.atomic import write_text
+from planner.errors import ConfigError, OSMError
+from planner.ingest.gtfs.consolidation import normalise_name
+from planner.ingest.osm.rail import rail_layer
 
 if TYPE_CHECKING:
     from planner.analyses.transfers.stations import AccessPoints, Stations
@@ -136,14 +149,10 @@ class TransferResult:
 
     def write(self, out_dir: str | Path, *, overwrite: bool = False, maps: int = 6) -> list[Path]:
         """Write every output (CSV, GeoPackage, PNG maps, HTML) to ``out_dir`` at once."""
-        from planner.analyses.transfers.outputs import write_outputs
-
         return write_outputs(self, Path(out_dir), overwrite=overwrite, maps=maps)
 
     def report_section(self, report, *, maps: int = 3):
         """Add this analysis as a section of a :class:`planner.outputs.report.Report`."""
-        from planner.analyses.transfers.outputs import report_section
-
         return report_section(self, report, maps=maps)
 
 
@@ -151,7 +160,6 @@ def _nearest_filter(st, pairs: pd.DataFrame, keep_n: int) -> pd.DataFrame:
     """Keep radius-only pairs among each station's ``keep_n`` nearest of each (mode, feed)."""
     if keep_n <= 0 or pairs.empty:
         return pairs
-    from planner.analyses.transfers.walks import straight_m
 
     d = np.array([straight_m(st, int(a), int(b)) for a, b in zip(pairs["a"], pairs["b"], strict=True)])
     keep = pairs["found_by"].to_numpy() != "radius"
@@ -168,8 +176,6 @@ def _nearest_filter(st, pairs: pd.DataFrame, keep_n: int) -> pd.DataFrame:
 
 def _english_names(osm: pd.DataFrame | None) -> dict[tuple[str, str], str]:
     """English OSM names by (normalised name or name:zh, "subway"/"rail"), and by (name, "")."""
-    from planner.ingest.gtfs.consolidation import normalise_name
-
     out: dict[tuple[str, str], str] = {}
     if osm is None or "name_en" not in osm:
         return out
@@ -196,8 +202,6 @@ def _rail_stations(net, osm) -> pd.DataFrame | None:
         return None
     if isinstance(osm, pd.DataFrame):
         return osm
-    from planner.errors import OSMError
-    from planner.ingest.osm.rail import rail_layer
 
     try:
         return pd.DataFrame(rail_layer(osm, config=net.config).stations.drop(columns="geometry"))
@@ -255,16 +259,6 @@ def analyse_transfers(net: Network, *, radius_m: float = 1500.0, standard: Trans
     ConfigError
         For a non-positive radius, a negative window or step.
     """
-    from planner.analyses.transfers.stations import (
-        _feed_stops,
-        build_access,
-        build_stations,
-        candidate_pairs,
-    )
-    from planner.analyses.transfers.timing import connection, unit_times
-    from planner.analyses.transfers.use import count_use, station_od
-    from planner.analyses.transfers.walks import measure_walks, search_connectors, straight_m
-
     if not radius_m > 0 or window_min < 0 or use_step_min < 1 or nearest_per_mode < 0:
         msg = (f"radius must be positive, window >= 0, step >= 1 and nearest_per_mode >= 0 "
                f"(got {radius_m}, {window_min}, {use_step_min}, {nearest_per_mode})")
@@ -274,7 +268,7 @@ def analyse_transfers(net: Network, *, radius_m: float = 1500.0, standard: Trans
     cfg = net.config
     tt = net.timetable
     speed = cfg.walk_speed_mps
-    fstops = _feed_stops(net)
+    fstops = feed_stops(net)
     st = build_stations(net, fstops, name_group_m=name_group_m, bbox=bbox)
     osm_st = _rail_stations(net, osm)
     ap = build_access(net, st, fstops, osm_st)
@@ -475,9 +469,6 @@ def write_connector_scenario(result: TransferResult, path: str | Path, *, pair_i
     ConfigError
         ``no_suggestion`` when there is nothing to write.
     """
-    from planner.analyses.transfers.outputs import scenario_yaml
-    from planner.common.atomic import write_text
-
     text = scenario_yaml(result, pair_ids=pair_ids, top=top, name=name)
     p = Path(path)
     write_text(p, text)

@@ -22,13 +22,25 @@ from __future__ import annotations
 import io
 import math
 import re
+import unicodedata
 from typing import TYPE_CHECKING
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import yaml
+from matplotlib import font_manager
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
+from matplotlib.lines import Line2D
+from shapely.geometry import LineString, Point
 
 from planner.analyses.transfers.standard import standard_yaml
+from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.errors import ConfigError
+from planner.ingest.gtfs.consolidation import normalise_name
+from planner.outputs.report import Report
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -55,9 +67,6 @@ def _renderable(text: str) -> bool:
     """True when the default font has a glyph for every character (no CJK font is bundled)."""
     global _FONT
     if _FONT is None:
-        from matplotlib import font_manager
-        from matplotlib.ft2font import FT2Font
-
         _FONT = FT2Font(font_manager.findfont("DejaVu Sans"))
     return all(ch.isspace() or _FONT.get_char_index(ord(ch)) != 0 for ch in text)
 
@@ -65,8 +74,6 @@ def _renderable(text: str) -> bool:
 def station_labels(result: TransferResult) -> dict[str, str]:
     """A label per station id that the map font can draw: the name, else the English OSM
     name of a station with the same normalised name, else the station id."""
-    from planner.ingest.gtfs.consolidation import normalise_name
-
     english = result.english_names
     out = {}
     for sid, name, mode in zip(result.stations["station"], result.stations["name"], result.stations["mode"],
@@ -82,8 +89,6 @@ def station_labels(result: TransferResult) -> dict[str, str]:
 
 
 def _slug(text: str) -> str:
-    import unicodedata
-
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     s = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
     return s[:40] or "station"
@@ -120,9 +125,6 @@ def _num(v, digits: int):
 # ---------------------------------------------------------------------- layers
 
 def _layers(result: TransferResult) -> dict:
-    import geopandas as gpd
-    from shapely.geometry import LineString, Point
-
     crs = "EPSG:4326"
     st = result.stations
     stations = gpd.GeoDataFrame(st.copy(), geometry=[Point(x, y) for x, y in zip(st["lon"], st["lat"], strict=True)],
@@ -191,10 +193,6 @@ def transfer_maps(result: TransferResult, n: int = 6) -> list[tuple[str, str, by
 
 
 def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple[bytes, str]:
-    from matplotlib.collections import LineCollection
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-
     p = result.pairs
     mine = p[(p["from_station"] == sid) | (p["to_station"] == sid)].drop_duplicates("pair_id")
     st = result.stations.set_index("station")
@@ -342,9 +340,6 @@ def report_section(result: TransferResult, report, *, maps: int = 3, images: lis
 
 
 def write_outputs(result: TransferResult, out_dir: Path, *, overwrite: bool = False, maps: int = 6) -> list[Path]:
-    from planner.common.atomic import OutputStage, write_bytes, write_text
-    from planner.outputs.report import Report
-
     images = transfer_maps(result, maps)
     with OutputStage(out_dir, overwrite=overwrite) as stage:
         write_text(stage.path("transfers.csv"), result.pairs.to_csv(index=False, float_format="%.3f", lineterminator="\n"))
@@ -371,8 +366,6 @@ def write_outputs(result: TransferResult, out_dir: Path, *, overwrite: bool = Fa
 def scenario_yaml(result: TransferResult, *, pair_ids=None, top: int = 1, name: str | None = None) -> str:
     """The ``add_transfer`` scenario of the chosen connectors (see
     :func:`planner.analyses.transfers.analysis.write_connector_scenario`)."""
-    import yaml
-
     sg = result.suggestions
     if pair_ids is None:
         order = sg.sort_values(["saved_traveller_min", "saved_min", "pair_id"], ascending=[False, False, True])

@@ -52,6 +52,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from planner.common.safe_yaml import load_yaml_with_lines
 from planner.errors import ConfigError
 from planner.ingest.gtfs.modes import MODES
 
@@ -180,8 +183,6 @@ def load_standard(path: str | Path) -> tuple[TransferStandard, DelayModel]:
     ConfigError
         Naming the file, the line and the field of every problem.
     """
-    from planner.common.safe_yaml import load_yaml_with_lines
-
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -233,8 +234,6 @@ def load_standard(path: str | Path) -> tuple[TransferStandard, DelayModel]:
 
 def standard_yaml(standard: TransferStandard, delay: DelayModel) -> str:
     """The standard and delay model as YAML (written beside the results)."""
-    import yaml
-
     doc: dict[str, Any] = dict(asdict(standard))
     doc["delay_mean_min"] = {k: float(v) for k, v in sorted(delay.mean_min.items())}
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)

@@ -34,12 +34,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from planner.ingest.gtfs.consolidation import local_xy, normalise_name
 from planner.ingest.gtfs.modes import MODES
 
-__all__ = ["MODE_RANK", "AccessPoints", "Stations", "build_access", "build_stations", "candidate_pairs"]
+__all__ = ["MODE_RANK", "AccessPoints", "Stations", "build_access", "build_stations", "candidate_pairs", "feed_stops"]
 
 #: preference when a stop serves several modes (lower = preferred)
 MODE_RANK = {m: i for i, m in enumerate((
@@ -132,7 +134,7 @@ def _stop_modes(tt) -> tuple[np.ndarray, list[set[int]]]:
     return modes, ops
 
 
-def _feed_stops(net) -> pd.DataFrame:
+def feed_stops(net) -> pd.DataFrame:
     """Every feed's stops.txt, ids namespaced, indexed by the namespaced stop id."""
     fs = net.load_feeds()
     st = fs.namespaced("stops")
@@ -236,9 +238,6 @@ def _dist_m(pa: tuple[float, float], pb: tuple[float, float]) -> float:
 def _pathway_inside(feed, entrances: list[str], targets: dict[str, list[str]], speed: float,
                     coords: dict[str, tuple[float, float]]) -> dict[tuple[str, str], tuple[float, float, str]]:
     """{(entrance, unit key): (seconds, metres, platform id)} over ``pathways.txt``."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra
-
     pw = feed.tables.get("pathways")
     if pw is None or pw.empty:
         return {}

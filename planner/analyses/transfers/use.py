@@ -35,8 +35,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from planner.common.progress import progress as bar
 from planner.errors import InputError
+from planner.ingest.points import convert_datum, read_points
 from planner.network.links import Access
+from planner.network.places import direct_walk_seconds, resolve_points
+from planner.routing.itinerary import reconstruct
+from planner.routing.raptor import INF, earliest_arrival
 
 __all__ = ["OD", "count_use", "places_od", "read_od", "station_od"]
 
@@ -77,8 +82,6 @@ def station_od(st, units) -> OD:
 
 def places_od(net, places: pd.DataFrame) -> OD:
     """Every ordered pair of the evaluation's places (``id``, ``lon``, ``lat``; weight 1 each)."""
-    from planner.network.places import resolve_points
-
     pts = pd.DataFrame({"id": places["id"].astype(str).to_numpy(dtype=object),
                         "lon": places["lon"].to_numpy(dtype=float), "lat": places["lat"].to_numpy(dtype=float),
                         "stop_id": [""] * len(places)})
@@ -92,9 +95,6 @@ def places_od(net, places: pd.DataFrame) -> OD:
 
 def read_od(net, path: str | Path, *, datum: str = "wgs84") -> OD:
     """An OD set from a file (see the module docstring for the two layouts)."""
-    from planner.ingest.points import read_points
-    from planner.network.places import resolve_points
-
     p = Path(path)
     head = None
     if p.suffix.lower() in {".csv", ".txt"} and p.is_file():
@@ -116,9 +116,6 @@ def read_od(net, path: str | Path, *, datum: str = "wgs84") -> OD:
 
 
 def _od_list(net, df: pd.DataFrame, p: Path, datum: str) -> OD:
-    from planner.ingest.points import convert_datum
-    from planner.network.places import resolve_points
-
     n = len(df)
     if n == 0:
         msg = f"{p}: the OD list has no rows"
@@ -175,11 +172,6 @@ class UseCount:
 
 def count_use(net, st, od: OD, departures, *, progress: bool = False) -> UseCount:
     """Route every OD row at every departure and count the transfers per unit pair."""
-    from planner.common.progress import progress as bar
-    from planner.network.places import direct_walk_seconds
-    from planner.routing.itinerary import reconstruct
-    from planner.routing.raptor import INF, earliest_arrival
-
     cfg = net.config
     tt = net.timetable
     deps = [int(t) for t in departures]

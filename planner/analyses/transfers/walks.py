@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
+from planner.analyses.transfers.stations import RAIL_LIKE
 from planner.common.geodesy import OSMNX_EARTH_RADIUS_M, haversine_m
+from planner.common.progress import progress as bar
 from planner.ingest.gtfs.consolidation import local_xy
 
 __all__ = ["Walk", "measure_walks", "search_connectors", "snap_access"]
@@ -126,8 +128,6 @@ def straight_m(st, a: int, b: int) -> float:
 
 def measure_walks(net, st, ap, pairs, *, progress: bool = False) -> list[Walk]:
     """The walk of every pair (rows of ``pairs``: ``a``, ``b``), in order."""
-    from planner.common.progress import progress as bar
-
     cfg = net.config
     speed = cfg.walk_speed_mps
     tt = net.timetable
@@ -235,8 +235,6 @@ def _candidates(net, st, u: int, max_m: float) -> tuple[np.ndarray, np.ndarray, 
 def _can_get_entrance(st, ap, u: int) -> bool:
     """Rail and metro stations, and stations with mapped entrances (a bus stop on the street
     gets no entrance: it would have to move instead)."""
-    from planner.analyses.transfers.stations import RAIL_LIKE
-
     return st.modes[u] in RAIL_LIKE or any(ap.kind[k] in {"gtfs_entrance", "osm_entrance"} for k in ap.of(u))
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from planner.common.notices import Notices, Severity
 
@@ -168,8 +170,6 @@ def _fast(body: str, header: list[str]) -> RawTable | None:
         return None
     if not body.strip("\r\n"):
         return RawTable(header, {c: pd.Series([], dtype="str") for c in header}, np.zeros(0, np.int64))
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     invalid = []
 

@@ -20,6 +20,7 @@ from planner.common.notices import Notices, Severity
 from planner.config import Config
 from planner.errors import FeedError
 from planner.ingest.gtfs._load import FeedLoader
+from planner.ingest.gtfs.consolidation import consolidation_candidates
 from planner.ingest.gtfs.schema import TABLES
 
 if TYPE_CHECKING:
@@ -213,8 +214,6 @@ class FeedSet:
 
     def consolidation_candidates(self, config: Config | None = None) -> pd.DataFrame:
         """Stations that probably appear in two feeds (see :func:`consolidation_candidates`)."""
-        from planner.ingest.gtfs.consolidation import consolidation_candidates
-
         return consolidation_candidates(self, config or Config())
 
 

@@ -54,6 +54,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner.common.datum import to_wgs84
 from planner.errors import InputError, OutputError
+from planner.ingest.gtfs.writer import write_feed_zip
 
 __all__ = [
     "DEFAULT_AGENCY_URL",
@@ -260,8 +263,6 @@ def _parse_date(value: Any, name: str) -> dt.date:
 
 
 def _check_timezone(tz: str) -> None:
-    import zoneinfo
-
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
@@ -272,8 +273,6 @@ def _check_timezone(tz: str) -> None:
 # ---------------------------------------------------------------------- stations
 
 def _read_stations(path: Path, datum: str, probs: _Problems) -> pd.DataFrame:
-    from planner.common.datum import to_wgs84
-
     name = path.name
     cols, rows = _read_csv(path, "stations")
     name_col = "name_zh" if "name_zh" in cols else ("name" if "name" in cols else None)
@@ -674,8 +673,6 @@ def convert_timetable(timetable: str | Path, stations: str | Path, output: str |
     for bad input and :class:`~planner.errors.OutputError` when ``output`` exists and
     ``overwrite`` is False, or is not a ``.zip`` path.
     """
-    from planner.ingest.gtfs.writer import write_feed_zip
-
     out = Path(output)
     if out.suffix.lower() != ".zip":
         msg = f"{out}: the output must be a .zip file"

@@ -29,7 +29,7 @@ from planner.errors import InputError, NoServiceError
 if TYPE_CHECKING:
     from planner.ingest.gtfs.feed import Feed
 
-__all__ = ["active_services", "busiest_date", "service_date_range", "service_dates", "to_date"]
+__all__ = ["active_services", "busiest_date", "service_date_range", "service_dates", "service_day_counts", "to_date"]
 
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -175,9 +175,15 @@ def active_services(feed: Feed, date: str | dt.date | np.datetime64) -> set[str]
     return {str(x) for x in running}
 
 
+def service_day_counts(feed: Feed) -> tuple[int, np.ndarray] | None:
+    """Services running per day over the feed's calendar: ``(first day, counts)`` with the
+    first day in days since 1970-01-01, or None for a feed without calendar dates."""
+    return _Calendar(feed).day_counts(None)
+
+
 def service_date_range(feed: Feed) -> tuple[np.datetime64 | None, np.datetime64 | None, int]:
     """(first date with service, last date with service, number of dates with service)."""
-    res = _Calendar(feed).day_counts(None)
+    res = service_day_counts(feed)
     if res is None:
         return None, None, 0
     lo, counts = res

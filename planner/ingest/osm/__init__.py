@@ -6,99 +6,23 @@
 * a place name or bounding box fetched through osmnx and cached under
   ``<cache>/requests/`` (:mod:`planner.ingest.osm._online`).
 
-:func:`read_osm` returns a :class:`~planner.ingest.osm._raw.RawOSM` and the input's digest; the
+:func:`read_osm` (:mod:`~planner.ingest.osm.reader`) returns a :class:`~planner.ingest.osm._raw.RawOSM` and the input"s digest; the
 street network builder (:func:`planner.network.streets.build_street_network`), the rail layer
 (:func:`planner.ingest.osm.rail.rail_layer`) and ``plan osm info`` (:func:`planner.ingest.osm.info.osm_info`)
 all start from it.
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING
 
-import hashlib
-from pathlib import Path
+from planner.common.lazy import attach
 
-from planner.common.notices import Notices
-from planner.config import Config
-from planner.errors import OSMError
-from planner.ingest.osm._filters import DEFAULT_SPEED_KMH, FILTERS_VERSION
-from planner.ingest.osm._network import MODES, EdgeList, street_edges
-from planner.ingest.osm._online import OSMRequest
-from planner.ingest.osm._raw import RawOSM
+if TYPE_CHECKING:
+    from planner.ingest.osm import info, rail, reader
+    from planner.ingest.osm._filters import DEFAULT_SPEED_KMH, FILTERS_VERSION
+    from planner.ingest.osm._network import MODES, EdgeList, street_edges
+    from planner.ingest.osm._online import OSMRequest
+    from planner.ingest.osm._raw import RawOSM
+    from planner.ingest.osm.reader import DEFAULT_CACHE_DIR, file_digest, osm_format, read_osm
 
-__all__ = ["DEFAULT_CACHE_DIR", "DEFAULT_SPEED_KMH", "FILTERS_VERSION", "MODES", "EdgeList", "OSMRequest", "RawOSM",
-           "file_digest", "osm_format", "read_osm", "street_edges"]
-
-#: default cache folder (relative to the current directory)
-DEFAULT_CACHE_DIR = Path("osm_cache")
-
-_XML_SUFFIXES = (".osm", ".xml", ".osm.gz", ".osm.bz2", ".xml.gz", ".xml.bz2")
-
-
-def osm_format(path: Path) -> str:
-    """``"pbf"`` or ``"xml"``, from the name, else from the first bytes."""
-    name = path.name.lower()
-    if name.endswith(".pbf"):
-        return "pbf"
-    if name.endswith(_XML_SUFFIXES):
-        return "xml"
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(64)
-    except OSError as err:
-        msg = f"cannot read {path}: {err.strerror or err}"
-        raise OSMError(msg, code="input_unreadable") from err
-    if head.lstrip().startswith(b"<"):
-        return "xml"
-    if b"OSMHeader" in head:
-        return "pbf"
-    msg = f"{path} is neither an OSM PBF nor an OSM XML file"
-    raise OSMError(msg, code="not_osm_file", hint="pass an .osm.pbf or .osm extract")
-
-
-def file_digest(path: str | Path) -> str:
-    """SHA-256 hex of a file's bytes (streamed)."""
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    except OSError as err:
-        msg = f"cannot read {path}: {err.strerror or err}"
-        raise OSMError(msg, code="input_unreadable") from err
-    return h.hexdigest()
-
-
-def read_osm(source: str | Path | OSMRequest, *, config: Config | None = None, count_all: bool = False,
-             cache_dir: str | Path | None = None, offline: bool = False,
-             notices: Notices | None = None) -> tuple[RawOSM, str]:
-    """Read a local OSM file or an online request; returns ``(raw, input_digest)``.
-
-    ``count_all`` counts every node, way and relation (slower on PBF: untagged nodes then
-    pass through Python). ``cache_dir`` and ``offline`` only matter for online requests.
-    """
-    config = config or Config()
-    notices = notices if notices is not None else Notices()
-    if isinstance(source, OSMRequest):
-        from planner.ingest.osm._online import fetch_request
-
-        raw, digest, _path = fetch_request(source, cache_dir=cache_dir or DEFAULT_CACHE_DIR,
-                                           offline=offline, notices=notices)
-        return raw, digest
-    path = Path(source)
-    if not path.exists():
-        msg = f"{path} does not exist"
-        raise OSMError(msg, code="input_not_found")
-    if not path.is_file():
-        msg = f"{path} is not a regular file"
-        raise OSMError(msg, code="input_unreadable")
-    fmt = osm_format(path)
-    digest = file_digest(path)
-    if fmt == "pbf":
-        from planner.ingest.osm._pbf import read_pbf
-
-        raw = read_pbf(path, count_all=count_all, notices=notices)
-    else:
-        from planner.ingest.osm._xml import read_xml
-
-        raw = read_xml(path, max_bytes=config.osm_max_xml_bytes, notices=notices)
-    return raw, digest
+__all__ = ["DEFAULT_CACHE_DIR", "DEFAULT_SPEED_KMH", "FILTERS_VERSION", "MODES", "EdgeList", "OSMRequest", "RawOSM", "file_digest", "info", "osm_format", "rail", "read_osm", "reader", "street_edges"]
+__getattr__, __dir__ = attach(__name__, submodules=["info", "rail", "reader"], names={"reader": ["DEFAULT_CACHE_DIR", "file_digest", "osm_format", "read_osm"], "_filters": ["DEFAULT_SPEED_KMH", "FILTERS_VERSION"], "_network": ["MODES", "EdgeList", "street_edges"], "_online": ["OSMRequest"], "_raw": ["RawOSM"]})

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shapely.geometry import box
+
 from planner import __version__
 from planner.common.atomic import write_text
 from planner.common.notices import Notices, Severity
@@ -161,6 +163,7 @@ def save_response(cache_dir: str | Path, request: OSMRequest, elements: list[dic
 @contextlib.contextmanager
 def osmnx_settings(**values: Any) -> Iterator[None]:
     """Set osmnx settings for the block only; the previous values are always restored."""
+    # slow (3 s) and only for downloads: not on the import path of plan
     from osmnx import settings
 
     missing = [k for k in values if not hasattr(settings, k)]
@@ -179,10 +182,11 @@ def osmnx_settings(**values: Any) -> Iterator[None]:
 
 def _download(request: OSMRequest) -> tuple[list[dict], dict]:
     """Fetch the elements of ``request`` from Nominatim and Overpass via osmnx."""
+    # slow (3 s) and only for downloads: osmnx, its requests and its Overpass client (no
+    # public API gives raw elements) stay off the import path of plan
     import osmnx as ox
     import requests
     from osmnx import _overpass
-    from shapely.geometry import box
 
     elements: list[dict] = []
     try:

@@ -24,6 +24,8 @@ import struct
 from pathlib import Path
 from typing import NoReturn
 
+import osmium
+
 from planner.common.notices import Notices
 from planner.errors import OSMError
 from planner.ingest.osm._raw import Collector, RawOSM
@@ -145,8 +147,6 @@ def check_pbf_header(path: Path) -> None:
 
 def read_pbf(path: str | Path, *, count_all: bool = False, notices: Notices | None = None) -> RawOSM:
     """Read the ways, way-node coordinates and stations of an ``.osm.pbf`` file."""
-    import osmium
-
     path = Path(path)
     check_pbf_header(path)
     check_pbf_framing(path)

@@ -31,6 +31,10 @@ import zlib
 from pathlib import Path
 from typing import IO
 
+import defusedxml.ElementTree as DET
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError
+
 from planner.common.notices import Notices, Severity
 from planner.errors import OSMError
 from planner.ingest.osm._raw import Collector, RawOSM
@@ -118,10 +122,6 @@ def _float(text: str | None) -> float:
 
 def read_xml(path: str | Path, *, max_bytes: int, notices: Notices | None = None) -> RawOSM:
     """Read the ways, way-node coordinates and stations of an OSM XML file."""
-    import defusedxml.ElementTree as DET
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import ParseError
-
     path = Path(path)
     col = Collector(path.name, notices)
     counts = col.counts

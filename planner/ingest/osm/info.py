@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planner.ingest.osm import file_digest, osm_format, read_osm
+from planner.ingest.osm.rail import rail_from_raw
 
 if TYPE_CHECKING:
     from planner.config import Config
@@ -30,8 +31,6 @@ def osm_info(path: str | Path, *, config: Config | None = None) -> dict[str, Any
         ``stations`` (by kind), ``named_stations``, ``clipped_highways`` (highway ways
         referencing nodes missing from the file) and ``notices`` (summary rows).
     """
-    from planner.ingest.osm.rail import rail_from_raw
-
     path = Path(path)
     raw, digest = read_osm(path, config=config, count_all=True)
     rail = rail_from_raw(raw)

@@ -26,11 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely.geometry import LineString, MultiLineString, Point
 
 from planner.common.geodesy import OSMNX_EARTH_RADIUS_M, haversine_m
 from planner.common.notices import Notices
+from planner.ingest.osm import read_osm
 from planner.ingest.osm._filters import RAIL_LINE_VALUES
 
 if TYPE_CHECKING:
@@ -74,9 +77,6 @@ class RailLayer:
 
 def rail_from_raw(raw: RawOSM) -> RailLayer:
     """Build the rail layer from already-read OSM data."""
-    import geopandas as gpd
-    from shapely.geometry import LineString, MultiLineString, Point
-
     rows = []
     for i, tags in enumerate(raw.way_tags):
         if tags.get("railway") not in RAIL_LINE_VALUES:
@@ -125,7 +125,5 @@ def rail_from_raw(raw: RawOSM) -> RailLayer:
 def rail_layer(source: str | Path | OSMRequest, *, config: Config | None = None,
                cache_dir: str | Path | None = None, offline: bool = False) -> RailLayer:
     """Read an OSM input and return its rail lines and stations."""
-    from planner.ingest.osm import read_osm
-
     raw, _digest = read_osm(source, config=config, cache_dir=cache_dir, offline=offline)
     return rail_from_raw(raw)

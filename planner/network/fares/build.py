@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from planner.errors import ConfigError
+from planner.ingest.gtfs.feed import Feed
 from planner.ingest.gtfs.modes import mode_of_route_type
 from planner.network.fares.gtfs_v2 import GtfsV2Fares
 from planner.network.fares.model import to_minor
+from planner.network.fares.policy import price_journey
 from planner.network.fares.systems import (
     DistanceFares,
     DistanceRate,
@@ -159,8 +161,6 @@ class FareSystems:
 
     def price(self, legs: Sequence[RideLeg], policy: UnifiedCardPolicy | None = None) -> JourneyPrice:
         """:func:`planner.network.fares.price_journey` with these systems."""
-        from planner.network.fares.policy import price_journey
-
         return price_journey(legs, self, policy)
 
     def summary(self) -> pd.DataFrame:
@@ -171,8 +171,6 @@ class FareSystems:
 
 
 def _feeds(feeds: Feed | FeedSet | Sequence[Feed]) -> list[Feed]:
-    from planner.ingest.gtfs.feed import Feed
-
     return [feeds] if isinstance(feeds, Feed) else list(feeds)
 
 

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from planner.errors import ConfigError
 from planner.network.fares.model import RideLeg, to_minor
-from planner.network.fares.systems import FareSystem, _missing
+from planner.network.fares.systems import FareSystem, is_missing
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -226,13 +226,13 @@ class GtfsV2Fares(FareSystem):
             raise ConfigError(msg, code="fare_mixed_currencies", hint="keep one currency per feed")
         legs = tuple(
             V2LegRule(r.leg_group_id, r.network_id, r.from_area_id, r.to_area_id, r.from_timeframe_group_id,
-                      r.to_timeframe_group_id, r.fare_product_id, None if _missing(r.rule_priority) else int(r.rule_priority))
+                      r.to_timeframe_group_id, r.fare_product_id, None if is_missing(r.rule_priority) else int(r.rule_priority))
             for r in feed.namespaced("fare_leg_rules").itertuples(index=False))
         transfers = tuple(
             V2TransferRule(r.from_leg_group_id, r.to_leg_group_id,
-                           None if _missing(r.transfer_count) else int(r.transfer_count),
-                           None if _missing(r.duration_limit) else int(r.duration_limit),
-                           None if _missing(r.duration_limit_type) else int(r.duration_limit_type),
+                           None if is_missing(r.transfer_count) else int(r.transfer_count),
+                           None if is_missing(r.duration_limit) else int(r.duration_limit),
+                           None if is_missing(r.duration_limit_type) else int(r.duration_limit_type),
                            int(r.fare_transfer_type), r.fare_product_id)
             for r in feed.namespaced("fare_transfer_rules").itertuples(index=False))
         rn = feed.namespaced("route_networks")
@@ -251,8 +251,8 @@ class GtfsV2Fares(FareSystem):
                 areas.setdefault(s, set()).update(areas[parent])
         tfs: dict[str, list[tuple[int, int]]] = {}
         for r in feed.namespaced("timeframes").itertuples(index=False):
-            a = 0 if _missing(r.start_time) else int(r.start_time)
-            b = 86_400 if _missing(r.end_time) else int(r.end_time)
+            a = 0 if is_missing(r.start_time) else int(r.start_time)
+            b = 86_400 if is_missing(r.end_time) else int(r.end_time)
             tfs.setdefault(r.timeframe_group_id, []).append((a, b))
         return cls(system_id, name, next(iter(currencies), ""), routes, leg_rules=legs, transfer_rules=transfers,
                    product_price=prices, route_network=network,

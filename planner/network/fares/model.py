@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = [
+    "FARE_NA",
     "MINOR",
+    "UNLIMITED",
     "FareParams",
     "JourneyPrice",
     "RideLeg",
@@ -32,6 +34,11 @@ __all__ = [
 
 #: minor units per currency unit
 MINOR = 100
+#: a fare no ticket prices (minor units); the fare-aware kernels use the same sentinel
+#: (``planner.kernels.mcraptor.FARE_NA``, checked equal by tests/test_architecture.py)
+FARE_NA = 1_000_000_000
+#: an unlimited transfer window (seconds), as the kernels take it (``planner.kernels.mcraptor.UNLIMITED``)
+UNLIMITED = 1 << 40
 
 
 def to_minor(amount: float) -> int:

@@ -39,8 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from planner.errors import ConfigError
-from planner.kernels.fare_raptor import FARE_NA
-from planner.network.fares.model import JourneyPrice, RideLeg, Ticket, to_minor
+from planner.network.fares.model import FARE_NA, JourneyPrice, RideLeg, Ticket, to_minor
 from planner.network.fares.systems import FareSystem, NoFares, cheapest_tickets
 
 if TYPE_CHECKING:

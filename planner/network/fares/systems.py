@@ -61,6 +61,7 @@ __all__ = [
     "V1Rule",
     "cheapest_tickets",
     "distance_price_minor",
+    "is_missing",
 ]
 
 
@@ -264,8 +265,8 @@ class GtfsV1Fares(FareSystem):
             ag = str(row.agency_id)
             if agency_id is not None and ag not in ("", agency_id):
                 continue
-            tr = None if _missing(row.transfers) else int(row.transfers)
-            dur = None if _missing(row.transfer_duration) else int(row.transfer_duration)
+            tr = None if is_missing(row.transfers) else int(row.transfers)
+            dur = None if is_missing(row.transfer_duration) else int(row.transfer_duration)
             fares[row.fare_id] = V1Fare(row.fare_id, to_minor(row.price), str(row.currency_type), tr, dur, ag)
             currencies.add(str(row.currency_type))
         if len(currencies) > 1:
@@ -295,7 +296,8 @@ class GtfsV1Fares(FareSystem):
                    route_agency=route_agency, contains_mode=contains)
 
 
-def _missing(v) -> bool:
+def is_missing(v) -> bool:
+    """A fare table value that is not there (None, NaN, empty)."""
     return v is None or (isinstance(v, float) and math.isnan(v)) or str(v) in ("", "<NA>", "nan")
 
 
