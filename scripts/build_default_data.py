@@ -1570,7 +1570,7 @@ def gtfs_provenance(info: dict, gdir: Path) -> str:
     add("## Fares")
     add("")
     add("The feeds carry no fare files; `plan fares` (and the fare part of `plan evaluate`) price them with the "
-        "tariffs of `planner/network/build/fares/sample.py`:")
+        "tariffs of `planner/network/fares/sample.py`:")
     add("")
     add(f"- `northeast_rail.zip` (both China Railway groups: one fare system, 12306): "
         f"CNY {CHINA_RAIL_SECOND_CLASS.rate_per_km:.4f} per km, second class, on the `km` marks of stop_times.txt "

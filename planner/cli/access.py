@@ -9,17 +9,7 @@ import click
 import numpy as np
 
 import planner as pl
-from planner.cli._options import (
-    check_bbox,
-    check_numbers,
-    check_percentiles,
-    executor_options,
-    load_network,
-    network_options,
-    open_executor,
-    show_progress,
-    time_option,
-)
+from planner.cli import _options as opts
 from planner.cli._table import render
 from planner.common.atomic import OutputStage, write_text
 from planner.errors import InputError
@@ -35,7 +25,7 @@ def _stats(values):
 @click.command("access")
 @click.option("--resolution", type=click.FloatRange(min=1.0), default=250.0, show_default=True, metavar="M",
               help="Cell size in metres.")
-@click.option("--bbox", callback=check_bbox, metavar="W,S,E,N", default=None,
+@click.option("--bbox", callback=opts.check_bbox, metavar="W,S,E,N", default=None,
               help="Study area as a WGS84 bounding box. Default: the walk network's extent.")
 @click.option("--area", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Study area as a polygon file (GeoPackage, GeoJSON, Shapefile).")
@@ -47,7 +37,7 @@ def _stats(values):
 @click.option("--census", is_flag=True,
               help="The bundled census populations (gtfs/cities.csv); the default when neither a layer nor "
                    "--from is given.")
-@click.option("--cutoffs", default="30,60", callback=check_numbers("minutes", integral=True), show_default=True, metavar="MIN,...",
+@click.option("--cutoffs", default="30,60", callback=opts.check_numbers("minutes", integral=True), show_default=True, metavar="MIN,...",
               help="Travel-time cutoffs in minutes, any number and any length (hours count).")
 @click.option("--decay", type=click.Choice(["step", "linear", "exponential", "logistic"]), default="step",
               show_default=True, help="Decay function (as in Conveyal): step = cumulative opportunities.")
@@ -57,12 +47,10 @@ def _stats(values):
               metavar="MIN", help="Standard deviation of the logistic decay, minutes.")
 @click.option("--from", "from_", default=None, metavar="LON,LAT",
               help="Also (or only) write the travel-time surface from this point (or stop:ID).")
-@time_option("--depart", "depart", default="07:00", show_default=True, help="First departure, HH:MM.")
-@click.option("--window", "window_min", type=click.IntRange(min=0), default=60, show_default=True,
-              help="Departure window in minutes (0: one departure).")
-@click.option("--step", "step_min", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Minutes between departures in the window.")
-@click.option("--percentile", "percentiles", default="50", callback=check_percentiles, show_default=True,
+@opts.time_option("--depart", "depart", default="07:00", show_default=True, help="First departure, HH:MM.")
+@opts.window_options(60, "Departure window in minutes (0: one departure).",
+                1, "Minutes between departures in the window.")
+@click.option("--percentile", "percentiles", default="50", callback=opts.check_percentiles, show_default=True,
               help="Travel-time percentiles over the window, e.g. 25,50,75.")
 @click.option("--crs", default=None, help="Projected CRS of the rasters, e.g. EPSG:32652. Default: local UTM zone.")
 @click.option("--max-snap", "max_snap_m", type=click.FloatRange(min=0), default=300.0, show_default=True,
@@ -83,8 +71,8 @@ def _stats(values):
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("plan-output/access"),
               show_default=True, help="Output folder.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@executor_options
-@network_options
+@opts.executor_options
+@opts.network_options
 @click.pass_context
 def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, population_grids, census, cutoffs, decay,
            decay_width, decay_sd, from_, depart, window_min, step_min, percentiles, crs, max_snap_m, park_and_ride,
@@ -113,7 +101,7 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
       plan access --from 126.6254,45.7600 --depart 08:00 --window 30 -o out/surface
       plan access --scenario scenarios/spine_express.yaml --cutoffs 120,240 --workers 4 -o out/spine
     """
-    progress = show_progress(ctx)
+    progress = opts.show_progress(ctx)
     dec = pl.analyses.access.problem.Decay(decay, width_min=decay_width, sd_min=decay_sd)
     # fail fast, before the network is built
     crs = pl.analyses.access.grid.check_crs(crs) if crs is not None else None
@@ -135,8 +123,8 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     if scenario_path is not None:
         scn = pl.scenarios.spec.load_scenario(scenario_path)
     # the cluster first: an unreachable scheduler fails before the network is built
-    ex = ctx.with_resource(open_executor(workers, scheduler))
-    net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
+    ex = ctx.with_resource(opts.open_executor(workers, scheduler))
+    net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
                             drive=park_and_ride, threads=threads)
     if isinstance(origin, str):
         s_idx = net.stop_index(origin)

@@ -8,15 +8,7 @@ from pathlib import Path
 import click
 
 import planner as pl
-from planner.cli._options import (
-    executor_options,
-    load_network,
-    make_config,
-    network_options,
-    open_executor,
-    show_progress,
-    time_option,
-)
+from planner.cli import _options as opts
 from planner.cli._table import render
 from planner.cli.fares import SAMPLE_BUDGETS, SAMPLE_VALUE_OF_TIME
 from planner.common.bundled import data_root
@@ -30,16 +22,12 @@ DEFAULT_OUT = Path("plan-output") / "evaluate"
 @click.argument("scenarios", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--places", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Places to connect (CSV: id, name, lon, lat, population). Default: the bundled cities.")
-@time_option("--depart", "depart", default="07:00", show_default=True, help="Start of the departure window.")
-@click.option("--window", "window_min", type=click.IntRange(min=0), default=180, show_default=True,
-              help="Departure window in minutes (travel times are medians over it).")
-@click.option("--step", "step_min", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Minutes between departures in the window.")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help=f"Output folder [default: {DEFAULT_OUT}, replaced on each run].")
-@click.option("--overwrite", is_flag=True, help="Replace existing files in an explicit -o folder.")
-@executor_options
-@network_options
+@opts.time_option("--depart", "depart", default="07:00", show_default=True, help="Start of the departure window.")
+@opts.window_options(180, "Departure window in minutes (travel times are medians over it).",
+                5, "Minutes between departures in the window.")
+@opts.output_options(DEFAULT_OUT)
+@opts.executor_options
+@opts.network_options
 @click.pass_context
 def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | None, depart: int, window_min: int,
              step_min: int, output: Path | None, overwrite: bool, workers, scheduler, gtfs, osm, date, cache_dir, no_cache,
@@ -89,13 +77,13 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
         raise InputError(msg, code="duplicate_scenario_name", hint="give each scenario its own 'name'")
     places_df = pl.ingest.points.load_places(places)
     # the cluster first: an unreachable scheduler fails before the networks are built
-    ex = ctx.with_resource(open_executor(workers, scheduler))
-    net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
+    ex = ctx.with_resource(opts.open_executor(workers, scheduler))
+    net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
                             local_rail_transfers=True)
-    config = make_config(ctx, local_rail_transfers=True)
+    config = opts.make_config(ctx, local_rail_transfers=True)
     feeds = net.load_feeds()
     ev = pl.analyses.evaluate.compare.evaluate(feeds, loaded, places_df, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
-             walk=net.walk, config=config, cache_dir=cache_dir, use_cache=not no_cache, progress=show_progress(ctx),
+             walk=net.walk, config=config, cache_dir=cache_dir, use_cache=not no_cache, progress=opts.show_progress(ctx),
              executor=ex, measures=[pl.analyses.fare_card.measure.CardMeasure(_fare_params(bool(gtfs)))])
     ev.notes += _notes(net, config)
     out = output or DEFAULT_OUT

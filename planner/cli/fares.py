@@ -10,16 +10,7 @@ import click
 import numpy as np
 
 import planner as pl
-from planner.cli._options import (
-    check_key_numbers,
-    check_numbers,
-    executor_options,
-    load_network,
-    network_options,
-    open_executor,
-    show_progress,
-    time_option,
-)
+from planner.cli import _options as opts
 from planner.cli._table import render
 from planner.common.bundled import data_root
 from planner.common.timeofday import hhmm
@@ -57,28 +48,26 @@ def _default_policy() -> Path:
 @click.option("--places", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Places (CSV: id, name, lon, lat, population). Default: the bundled cities.")
 @click.option("--stop", "stops", multiple=True, metavar="FEED:ID", help="Also a place at this stop (repeatable).")
-@time_option("--depart", "depart", default="07:00", show_default=True, help="First departure of the window.")
-@click.option("--window", "window_min", type=click.IntRange(min=0), default=60, show_default=True,
-              help="Departure window in minutes (results are means over its departures).")
-@click.option("--step", "step_min", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Minutes between departures (place pairs).")
+@opts.time_option("--depart", "depart", default="07:00", show_default=True, help="First departure of the window.")
+@opts.window_options(60, "Departure window in minutes (results are means over its departures).",
+                5, "Minutes between departures (place pairs).")
 @click.option("--value-of-time", "value_of_time", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="PER_H", help="Currency units per hour, for generalized cost. Default: 40 (CNY/h, ASSUMED) "
                                     "for the bundled sample, none otherwise.")
 @click.option("--transfer-penalty", "transfer_penalty", type=click.FloatRange(min=0), default=0.0, show_default=True,
               metavar="MIN", help="Perceived minutes per transfer in generalized cost (the card's own if it sets one).")
-@click.option("--budgets", callback=check_numbers(), default=None, metavar="X,...",
+@click.option("--budgets", callback=opts.check_numbers(), default=None, metavar="X,...",
               help="Fare budgets (currency units) for the travel time at a fixed budget and the raster's fare "
                    "cutoffs. Default: 50,100 for the bundled sample, none otherwise.")
-@click.option("--penalty", "penalties", multiple=True, callback=check_key_numbers, metavar="MODE=S",
+@click.option("--penalty", "penalties", multiple=True, callback=opts.check_key_numbers, metavar="MODE=S",
               help="Ticketing penalty in seconds for a mode (repeatable), e.g. high_speed_rail=900, or "
                    "default=60. Defaults: bus 30, metro/tram/rail 120, high-speed/intercity rail 600, else 60.")
 @click.option("--first-boarding-penalty", "first_penalty", is_flag=True,
               help="Charge the ticketing penalty at the first boarding too (a traveller starting without a ticket; "
                    "the card then also saves it). Default: only at changes of operator.")
-@click.option("--flat-fare", "flat", multiple=True, callback=check_key_numbers, metavar="FEED=PRICE",
+@click.option("--flat-fare", "flat", multiple=True, callback=opts.check_key_numbers, metavar="FEED=PRICE",
               help="Price a feed without fare files at a flat fare per ride (repeatable).")
-@click.option("--distance-fare", "distance", multiple=True, callback=check_key_numbers, metavar="FEED=PER_KM",
+@click.option("--distance-fare", "distance", multiple=True, callback=opts.check_key_numbers, metavar="FEED=PER_KM",
               help="Price a feed without fare files per km (repeatable).")
 @click.option("--currency", default="CNY", show_default=True, metavar="ISO",
               help="Currency of --flat-fare and --distance-fare.")
@@ -92,14 +81,12 @@ def _default_policy() -> Path:
               help="Raster cell size in metres (the grid covers the walk network).")
 @click.option("--grid-step", "grid_step", type=click.IntRange(min=1), default=15, show_default=True, metavar="MIN",
               help="Minutes between the raster's departures (every cell runs McRAPTOR per departure).")
-@click.option("--time-cutoffs", "time_cutoffs", callback=check_numbers(), default="120,180", show_default=True,
+@click.option("--time-cutoffs", "time_cutoffs", callback=opts.check_numbers(), default="120,180", show_default=True,
               metavar="MIN,...", help="Raster time cutoffs in minutes.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Pairs shown on the terminal.")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help=f"Output folder [default: {DEFAULT_OUT}, replaced on each run].")
-@click.option("--overwrite", is_flag=True, help="Replace existing files in an explicit -o folder.")
-@executor_options
-@network_options
+@opts.output_options(DEFAULT_OUT)
+@opts.executor_options
+@opts.network_options
 @click.pass_context
 def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_min, value_of_time, transfer_penalty,
           budgets, penalties, first_penalty, flat, distance, currency, max_rides, horizon_h, grid, resolution, grid_step, time_cutoffs, top, output,
@@ -143,7 +130,7 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
       plan fares --gtfs rail.zip --gtfs metro.zip --policy card.yaml --places towns.csv --budgets 20,50
     """
     t0 = time.perf_counter()
-    progress = show_progress(ctx)
+    progress = opts.show_progress(ctx)
     bundled = not gtfs
     if output is not None and not overwrite:  # fail before the work, not after it
 
@@ -182,8 +169,8 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
         transfer_penalty_min=transfer_penalty,
         penalty=pl.network.fares.model.TicketingPenalty(default_s=default_s, by_mode=by_mode, first_boarding=first_penalty),
         max_rounds=max_rides, max_duration_s=round(horizon_h * 3600))
-    ex = ctx.with_resource(open_executor(workers, scheduler))
-    net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache,
+    ex = ctx.with_resource(opts.open_executor(workers, scheduler))
+    net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache,
                             window_end_s=depart + 60 * window_min + params.max_duration_s, local_rail_transfers=True)
     if stops:
         for i in range(len(places_df)):

@@ -8,12 +8,7 @@ from pathlib import Path
 import click
 
 import planner as pl
-from planner.cli._options import (
-    allow_subfolder_option,
-    make_config,
-    max_dropped_option,
-    strict_option,
-)
+from planner.cli import _options as opts
 from planner.cli._table import render
 from planner.cli.gtfs_convert import from_timetable
 from planner.common.atomic import write_text
@@ -37,9 +32,9 @@ def _default_feeds() -> list[str]:
               help="Write every notice to this file (.csv or .json).")
 @click.option("--all", "show_all", is_flag=True, help="List every kept notice, not one line per code.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --notices file.")
-@strict_option
-@allow_subfolder_option
-@max_dropped_option
+@opts.strict_option
+@opts.allow_subfolder_option
+@opts.max_dropped_option
 @click.pass_context
 def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, show_all: bool, overwrite: bool,
           strict: bool, allow_subfolder: bool, max_dropped_trip_share: float | None) -> None:
@@ -61,7 +56,7 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
       plan gtfs check rail=gtfs/rail.zip metro=gtfs/metro.zip --notices notices.csv
       plan gtfs check --strict feed/ && echo "clean"
     """
-    config = make_config(ctx, strict=strict, allow_subfolder=allow_subfolder,
+    config = opts.make_config(ctx, strict=strict, allow_subfolder=allow_subfolder,
                          max_dropped_trip_share=max_dropped_trip_share)
     specs = list(feeds) or _default_feeds()
     if not specs:

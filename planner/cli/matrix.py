@@ -8,15 +8,7 @@ from pathlib import Path
 import click
 
 import planner as pl
-from planner.cli._options import (
-    check_percentiles,
-    executor_options,
-    load_network,
-    network_options,
-    open_executor,
-    show_progress,
-    time_option,
-)
+from planner.cli import _options as opts
 from planner.common.atomic import write_bytes, write_text
 from planner.errors import OutputError
 
@@ -26,12 +18,10 @@ from planner.errors import OutputError
               help="CSV (id, lon, lat or stop_id), GeoPackage or GeoJSON of points.")
 @click.option("--destinations", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Same formats; default: the origins.")
-@time_option("--depart", "depart", required=True, help="(First) departure time, HH:MM.")
-@click.option("--window", "window_min", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Departure window in minutes (0: one departure).")
-@click.option("--step", "step_min", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Minutes between departures in the window.")
-@click.option("--percentiles", default="50", callback=check_percentiles, show_default=True,
+@opts.time_option("--depart", "depart", required=True, help="(First) departure time, HH:MM.")
+@opts.window_options(0, "Departure window in minutes (0: one departure).",
+                1, "Minutes between departures in the window.")
+@click.option("--percentiles", default="50", callback=opts.check_percentiles, show_default=True,
               help="Travel-time percentiles over the window, e.g. 5,25,50,75,95.")
 @click.option("--cutoff", "cutoffs", type=click.IntRange(min=1), multiple=True, metavar="MIN",
               help="Also report the share of departures arriving within MIN minutes (repeatable).")
@@ -39,8 +29,8 @@ from planner.errors import OutputError
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output file (.csv or .parquet).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@executor_options
-@network_options
+@opts.executor_options
+@opts.network_options
 @click.pass_context
 def matrix(ctx: click.Context, origins: Path, destinations: Path | None, depart: int, window_min: int,
            step_min: int, percentiles, cutoffs, park_and_ride: bool, output: Path, overwrite: bool,
@@ -69,12 +59,12 @@ def matrix(ctx: click.Context, origins: Path, destinations: Path | None, depart:
         raise OutputError(msg, code="output_exists", hint="pass --overwrite")
     o = pl.ingest.points.read_points(origins, datum=datum)
     d = pl.ingest.points.read_points(destinations, datum=datum) if destinations is not None else o
-    with open_executor(workers, scheduler) as ex:
-        net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
+    with opts.open_executor(workers, scheduler) as ex:
+        net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
                                 drive=park_and_ride)
         df = pl.analyses.matrix.travel_time_matrix(net, o, d, departure_s=depart, window_min=window_min, step_min=step_min,
                                 percentiles=percentiles, cutoffs_min=cutoffs, park_and_ride=park_and_ride,
-                                progress=show_progress(ctx), executor=ex)
+                                progress=opts.show_progress(ctx), executor=ex)
     if suffix == ".csv":
         write_text(output, df.to_csv(index=False, float_format="%.2f", lineterminator="\n"))
     else:

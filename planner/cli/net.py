@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 import planner as pl
-from planner.cli._options import check_ids, make_config, quiet_option, show_progress, time_option
+from planner.cli import _options as opts
 from planner.cli._table import render
 from planner.common.bundled import data_root, default_gtfs_paths
 from planner.common.timeofday import window_text
@@ -31,7 +31,7 @@ _CFG = Config()
               help="Cities (CSV: id, name, lon, lat, population). Default: the bundled census cities.")
 @click.option("--date", "date", default=None, metavar="YYYY-MM-DD",
               help="Service date. Default: the busiest date of the feeds.")
-@time_option("--depart", "depart", default="00:00", show_default=True,
+@opts.time_option("--depart", "depart", default="00:00", show_default=True,
              help="Start of the departure window (hours may pass 24).")
 @click.option("--window", "window_min", type=click.IntRange(min=1), default=1440, show_default=True,
               help="Departure window in minutes (1440: the whole service day, counts are per day).")
@@ -44,12 +44,10 @@ _CFG = Config()
 @click.option("--group-by", type=click.Choice(["auto", "attribute", "distance"]), default="auto",
               show_default=True,
               help="Stations to cities: the stops' 'city' attribute, the nearest city point, or auto.")
-@click.option("--central", callback=check_ids, default=None, metavar="ID,ID",
+@click.option("--central", callback=opts.check_ids, default=None, metavar="ID,ID",
               help=f"Central cities (ids) whose radiation is reported [default: the {_CFG.net_central_count} most populous].")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help=f"Output folder [default: {DEFAULT_OUT}, replaced on each run].")
-@click.option("--overwrite", is_flag=True, help="Replace existing files in an explicit -o folder.")
-@quiet_option
+@opts.output_options(DEFAULT_OUT)
+@opts.quiet_option
 @click.pass_context
 def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], places: Path | None,
         date: str | None, depart: int, window_min: int, cluster_km: float | None,
@@ -76,7 +74,7 @@ def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], 
       plan net --gtfs rail.zip --places cities.csv --date 2025-06-17 --depart 06:00 --window 240
     """
     t0 = time.perf_counter()
-    config = make_config(ctx)
+    config = opts.make_config(ctx)
     paths = list(scenarios)
     specs = list(gtfs)
     if not specs:
@@ -101,7 +99,7 @@ def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], 
         raise click.BadParameter(str(err), param_hint="--date") from None
     cmp = pl.analyses.railnet.compare.compare_nets(feeds, loaded, places_df, date=day, depart_s=depart, window_min=window_min, basis=basis,
                        cluster_km=cluster_km, reference_speed_kmh=reference_speed_kmh, group_by=group_by,
-                       central=central, config=config, progress=show_progress(ctx))
+                       central=central, config=config, progress=opts.show_progress(ctx))
     out = output or DEFAULT_OUT
     written = pl.analyses.railnet.outputs.write_net_outputs(cmp, out, overwrite=overwrite or output is None,
                                 inputs={"feeds": ", ".join(feeds.ids), "cities": len(places_df)})

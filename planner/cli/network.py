@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 import planner as pl
-from planner.cli._options import check_bbox, load_network, make_config, quiet_option
+from planner.cli import _options as opts
 from planner.cli._table import render
 from planner.cli.network_export import export
 from planner.errors import OSMError
@@ -36,7 +36,7 @@ def _default_osm(cache_dir: Path) -> Path:
 @click.option("--osm", "osm_file", type=click.Path(path_type=Path), default=None,
               help="Local OSM extract (.osm.pbf or .osm).")
 @click.option("--place", default=None, help="Place name to download through osmnx (Nominatim + Overpass).")
-@click.option("--bbox", default=None, callback=check_bbox, metavar="W,S,E,N",
+@click.option("--bbox", default=None, callback=opts.check_bbox, metavar="W,S,E,N",
               help="Bounding box to download (WGS84 degrees).")
 @click.option("--mode", "modes", type=click.Choice(["walk", "drive"]), multiple=True, default=("walk",),
               show_default=True, help="Network to build; repeat for both.")
@@ -51,7 +51,7 @@ def _default_osm(cache_dir: Path) -> Path:
                    "walk network, footpaths, transfers, the timetable of --date.")
 @click.option("--date", default=None, metavar="YYYY-MM-DD",
               help="Service date of the multimodal network (default: the busiest date of the feeds).")
-@quiet_option
+@opts.quiet_option
 @click.pass_context
 def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, modes: tuple[str, ...],
           cache_dir: Path, offline: bool, rebuild: bool, walk_speed_mps: float | None, gtfs, date) -> None:
@@ -81,7 +81,7 @@ def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, mo
     if len(given) > 1:
         msg = "give only one of --osm, --place, --bbox"
         raise click.UsageError(msg, ctx=ctx)
-    config = make_config(ctx, walk_speed_mps=walk_speed_mps)
+    config = opts.make_config(ctx, walk_speed_mps=walk_speed_mps)
     if place is not None or bbox is not None:
         source = pl.ingest.osm._online.OSMRequest(place=place, bbox=bbox)
         label = source.describe()
@@ -111,7 +111,7 @@ def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, mo
             click.echo(f"  {'cache entry' if m.get('from_cache') else 'saved to'} {m['cache_path']}")
     if gtfs:
         t = time.perf_counter()
-        mm, day = load_network(ctx, gtfs, source if not isinstance(source, pl.ingest.osm._online.OSMRequest) else None, date, cache_dir,
+        mm, day = opts.load_network(ctx, gtfs, source if not isinstance(source, pl.ingest.osm._online.OSMRequest) else None, date, cache_dir,
                                rebuild, walk_speed_mps=walk_speed_mps)
         s = mm.summary()
         how = "Loaded cached" if "from_cache" in mm.inputs else "Built"

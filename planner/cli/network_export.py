@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 import planner as pl
-from planner.cli._options import load_network, network_options
+from planner.cli import _options as opts
 from planner.common.atomic import OutputStage, write_text
 
 
@@ -18,7 +18,7 @@ from planner.common.atomic import OutputStage, write_text
 @click.option("--format", "fmt", type=click.Choice(["csv", "gpkg", "both"]), default="both", show_default=True,
               help="CSV tables, a GeoPackage, or both.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
-@network_options
+@opts.network_options
 @click.pass_context
 def export(ctx: click.Context, output: Path, fmt: str, overwrite: bool, gtfs, osm, date, cache_dir, no_cache,
            datum) -> None:
@@ -37,7 +37,7 @@ def export(ctx: click.Context, output: Path, fmt: str, overwrite: bool, gtfs, os
       plan network export -o net/
       plan network export --gtfs feed.zip --osm city.osm.pbf --date 2022-02-22 -o net/ --format csv
     """
-    net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache)
+    net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache)
     with OutputStage(output, overwrite=overwrite) as stage:
         if fmt in {"csv", "both"}:
             write_text(stage.path("stops.csv"), pl.network.export.stops_table(net).to_csv(index=False, lineterminator="\n"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 import planner as pl
-from planner.cli._options import make_config
+from planner.cli import _options as opts
 from planner.cli._table import render
 
 
@@ -36,7 +36,7 @@ def info(ctx: click.Context, file: Path, as_json: bool) -> None:
       plan osm info harbin.osm.pbf
       plan osm info --json city.osm > city-info.json
     """
-    config = make_config(ctx)
+    config = opts.make_config(ctx)
     result = pl.ingest.osm.info.osm_info(file, config=config)
     if as_json:
         click.echo(json.dumps(result, indent=1, ensure_ascii=False))

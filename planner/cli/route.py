@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 import planner as pl
-from planner.cli._options import load_network, network_options, time_option
+from planner.cli import _options as opts
 from planner.common.atomic import write_text
 from planner.common.timeofday import hhmm
 from planner.errors import OutputError
@@ -17,12 +17,12 @@ from planner.errors import OutputError
 @click.command("route")
 @click.option("--from", "origin", required=True, metavar="LON,LAT|stop:ID", help="Where the journey starts.")
 @click.option("--to", "destination", required=True, metavar="LON,LAT|stop:ID", help="Where it ends.")
-@time_option("--depart", "depart", required=True, help="Departure time (HH:MM; 25:30 is 01:30 the next day).")
+@opts.time_option("--depart", "depart", required=True, help="Departure time (HH:MM; 25:30 is 01:30 the next day).")
 @click.option("--park-and-ride", is_flag=True, help="Allow driving from the origin to a rail station.")
 @click.option("--geojson", "geojson_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the legs as GeoJSON (one LineString per leg).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --geojson file.")
-@network_options
+@opts.network_options
 @click.pass_context
 def route(ctx: click.Context, origin: str, destination: str, depart: int, park_and_ride: bool,
           geojson_out: Path | None, overwrite: bool, gtfs, osm, date, cache_dir, no_cache, datum) -> None:
@@ -44,7 +44,7 @@ def route(ctx: click.Context, origin: str, destination: str, depart: int, park_a
         raise OutputError(msg, code="output_exists", hint="pass --overwrite")
     o = pl.ingest.points.parse_place(origin, datum=datum)
     d = pl.ingest.points.parse_place(destination, datum=datum)
-    net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart, drive=park_and_ride)
+    net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart, drive=park_and_ride)
     journey = pl.analyses.route.plan_route(net, o, d, depart, park_and_ride=park_and_ride)
     click.echo(f"Journey on {day}, departing {hhmm(depart)}")
     click.echo(journey.text(net))

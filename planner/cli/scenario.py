@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 import planner as pl
-from planner.cli._options import make_config, quiet_option
+from planner.cli import _options as opts
 from planner.cli._table import render
 from planner.common.atomic import OutputStage, write_text
 from planner.common.bundled import default_gtfs_paths
@@ -24,13 +24,13 @@ def _feeds(ctx, gtfs):
     if not specs:
         msg = "no --gtfs given and no bundled feeds found in gtfs/"
         raise FeedError(msg, code="input_unreadable", hint="pass --gtfs FEED")
-    return pl.ingest.gtfs.feed.read_feeds(specs, config=make_config(ctx))
+    return pl.ingest.gtfs.feed.read_feeds(specs, config=opts.make_config(ctx))
 
 
 @scenario.command("check")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--gtfs", multiple=True, metavar="[ID=]FEED", help="Feeds to apply to (default: the bundled feeds).")
-@quiet_option
+@opts.quiet_option
 @click.pass_context
 def check(ctx: click.Context, scenarios: tuple[Path, ...], gtfs) -> None:
     """Validate scenario files and apply them to the feeds, reporting what each changes.
@@ -63,7 +63,7 @@ def check(ctx: click.Context, scenarios: tuple[Path, ...], gtfs) -> None:
               help="Folder for the GTFS zips of the scenario.")
 @click.option("--all-feeds", is_flag=True, help="Also write the feeds the scenario does not change.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
-@quiet_option
+@opts.quiet_option
 @click.pass_context
 def export(ctx: click.Context, scenario_file: Path, gtfs, output: Path, all_feeds: bool, overwrite: bool) -> None:
     """Write the network of a scenario as valid GTFS feeds, so other tools can use it.

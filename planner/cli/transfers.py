@@ -9,13 +9,7 @@ from pathlib import Path
 import click
 
 import planner as pl
-from planner.cli._options import (
-    check_bbox,
-    load_network,
-    network_options,
-    show_progress,
-    time_option,
-)
+from planner.cli import _options as opts
 from planner.cli._table import render
 from planner.common.bundled import data_root
 from planner.common.timeofday import window_text
@@ -53,23 +47,19 @@ def _default_osm(gtfs, osm):
                    "Default: every ordered pair of the stations analysed.")
 @click.option("--places", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Places for --od places (CSV: id, name, lon, lat, population).")
-@time_option("--depart", "depart", default="08:00", show_default=True, help="Start of the departure window.")
-@click.option("--window", "window_min", type=click.IntRange(min=0), default=60, show_default=True,
-              help="Departure window in minutes (waits, miss risk and routed journeys).")
-@click.option("--step", "step_min", type=click.IntRange(min=1), default=15, show_default=True,
-              help="Minutes between the routed journeys' departures in the window.")
-@click.option("--bbox", callback=check_bbox, default=None, metavar="W,S,E,N",
+@opts.time_option("--depart", "depart", default="08:00", show_default=True, help="Start of the departure window.")
+@opts.window_options(60, "Departure window in minutes (waits, miss risk and routed journeys).",
+                15, "Minutes between the routed journeys' departures in the window.")
+@click.option("--bbox", callback=opts.check_bbox, default=None, metavar="W,S,E,N",
               help="Analyse the stations in this box only [default: the street network's extent].")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Rows of the ranked table shown on the terminal.")
 @click.option("--maps", type=click.IntRange(min=0), default=6, show_default=True,
               help="PNG maps of the most important station areas.")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help=f"Output folder [default: {DEFAULT_OUT}, replaced on each run].")
-@click.option("--overwrite", is_flag=True, help="Replace existing files in an explicit -o folder.")
+@opts.output_options(DEFAULT_OUT)
 @click.option("--write-scenario", "scenario_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the best suggested connector as an add_transfer scenario for 'plan evaluate'.")
-@network_options
+@opts.network_options
 @click.pass_context
 def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standard_file: Path | None,
               od_file: str | None, places: Path | None, depart: int, window_min: int, step_min: int, bbox, top: int, maps: int,
@@ -120,14 +110,14 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
         msg = f"{scenario_out} already exists"
         raise OutputError(msg, code="output_exists", hint="pass --overwrite")
     standard, delay = pl.analyses.transfers.standard.load_standard(standard_file) if standard_file is not None else (None, None)
-    net, day = load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min)
+    net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min)
     if od_file == "places":
         od = pl.analyses.transfers.use.places_od(net, pl.ingest.points.load_places(places))
     else:
         od = pl.analyses.transfers.use.read_od(net, Path(od_file), datum=datum) if od_file is not None else None
     res = pl.analyses.transfers.analysis.analyse_transfers(net, radius_m=radius_m, standard=standard, delay=delay, od=od, departure_s=depart,
                             window_min=window_min, use_step_min=step_min, nearest_per_mode=nearest_per_mode,
-                            bbox=bbox, osm=_default_osm(gtfs, osm), progress=show_progress(ctx))
+                            bbox=bbox, osm=_default_osm(gtfs, osm), progress=opts.show_progress(ctx))
     written = res.write(out, overwrite=overwrite or output is None, maps=maps)
     s = res.summary()
     click.echo(f"Transfers on {day}, departures {window_text(depart, window_min)}: "

@@ -237,7 +237,6 @@ def make_grid(resolution: float, *, crs: str | None = None, bbox=None, area=None
 
 
 def _to_crs(geom, crs: str):
-
     tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
@@ -419,7 +418,6 @@ _NUMERIC_SKIP = {"id", "fid", "ogc_fid", "lon", "lat", "lng", "longitude", "lati
 
 
 def _pick_column(df, column: str | None, where: str) -> str:
-
     if column is not None:
         if column not in df.columns:
             msg = f"{where}: no column {column!r} (columns: {', '.join(map(str, df.columns))})"
