@@ -1,8 +1,8 @@
 """Benchmark the accessibility work unit on the Helsinki data (tests/data).
 
 Core-milliseconds per origin = wall time x threads / origins, for all the per-origin work of
-``plan access``: the driver's part (:func:`planner.analyses.access.accessibility.make_chunk`: walking access
-legs and the direct walk) and the work unit (:func:`planner.analyses.access.accessibility.access_chunk`:
+``plan access``: the driver's part (:func:`planner.analyses.access.problem.make_chunk`: walking access
+legs and the direct walk) and the work unit (:func:`planner.analyses.access.problem.access_chunk`:
 range-RAPTOR over the departure window, egress to every cell of the grid, the measures); measured with 1 and 2 numba threads on the same origins, after a warm-up
 (compilation excluded). Also the split between the stages with 1 thread.
 
@@ -24,11 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.analyses.access import accessibility as acc_mod
+from planner.analyses.access import problem as acc_mod
 from planner.analyses.access.grid import Opportunities, make_grid
 from planner.config import Config
-from planner.kernels._options import numba_threads
+from planner.kernels.options import numba_threads
 from planner.network.build import build_network
+from planner.network.places import access_legs
+from planner.routing.opportunities import opportunities_reached
 from planner.routing.raptor import range_earliest_arrival_many
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,13 +82,13 @@ def main() -> None:
     # stages, 1 thread
     with numba_threads(1):
         sh = replace(problem.shared, core=replace(problem.shared.core, threads=1))
-        t = dict.fromkeys(("access legs", "direct walk", "range-RAPTOR", "egress + measures"), 0.0)
+        t = dict.fromkeys(("access legs", "chunk (legs again + direct walks)", "range-RAPTOR", "egress + measures"), 0.0)
         for a in range(0, n, args.chunk):
             lo, la = lon[a:a + args.chunk], lat[a:a + args.chunk]
             s0 = time.perf_counter()
-            accs = acc_mod._access_legs(net, lo, la)
+            accs = access_legs(net, lo, la)
             s1 = time.perf_counter()
-            direct = acc_mod._direct_walk(net, problem, accs, lo, la)
+            chunk = acc_mod.make_chunk(net, problem, lo, la)  # access legs again + the direct legs
             s2 = time.perf_counter()
             ptr = np.zeros(len(accs) + 1, np.int64)
             ptr[1:] = np.cumsum([len(x.stops) for x in accs])
@@ -94,9 +96,9 @@ def main() -> None:
                                              np.concatenate([x.stops for x in accs]),
                                              np.concatenate([x.seconds for x in accs]), sh.deps)
             s3 = time.perf_counter()
-            acc_mod._measures(at, sh.deps.astype(np.int64), sh.eg_ptr, sh.eg_stop, sh.eg_s, *direct,
-                              sh.opportunities, sh.ranks, sh.cutoffs_s, np.int64(0), 0.0,
-                              np.int64(net.config.max_trip_duration_s), False)
+            opportunities_reached(at, sh.deps, (sh.eg_ptr, sh.eg_stop, sh.eg_s), chunk, sh.opportunities, sh.ranks,
+                                  sh.cutoffs_s, decay_code=0, decay_param=0.0,
+                                  max_duration_s=net.config.max_trip_duration_s)
             s4 = time.perf_counter()
             for k, v in zip(t, (s1 - s0, s2 - s1, s3 - s2, s4 - s3), strict=True):
                 t[k] += v

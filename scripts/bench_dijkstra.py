@@ -39,8 +39,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
 
-from planner.kernels._options import numba_threads
 from planner.kernels.dijkstra import batch_matrix, new_workspace, sssp_dense, sssp_sparse
+from planner.kernels.options import numba_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 HARBIN = ROOT / "tests" / "data" / "osm" / "harbin_central.osm.pbf"

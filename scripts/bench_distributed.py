@@ -38,7 +38,7 @@ from planner.analyses.access.accessibility import accessibility
 from planner.analyses.access.grid import Opportunities, make_grid
 from planner.analyses.access.problem import origin_mask
 from planner.config import Config
-from planner.kernels._options import thread_ceiling
+from planner.kernels.options import thread_ceiling
 from planner.network.build import build_network
 from planner.routing.execution import executor
 

@@ -30,7 +30,7 @@ from scipy.spatial import cKDTree
 
 from planner.ingest.gtfs import read_feed
 from planner.ingest.gtfs.consolidation import local_xy
-from planner.kernels._options import numba_threads
+from planner.kernels.options import numba_threads
 from planner.network.links import Footpaths
 from planner.network.timetable import build_timetable
 from planner.routing.raptor import INF, earliest_arrival, range_earliest_arrival

@@ -10,7 +10,6 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
 
-from planner.kernels._options import numba_threads
 from planner.kernels.dijkstra import (
     batch_matrix,
     new_workspace,
@@ -19,6 +18,7 @@ from planner.kernels.dijkstra import (
     sssp_dense,
     sssp_sparse,
 )
+from planner.kernels.options import numba_threads
 
 INF = np.inf
 

@@ -205,7 +205,7 @@ def test_evaluate_on_a_scheduler_is_byte_identical(cluster, tmp_path, monkeypatc
 def test_worker_threads_cap_the_kernels_threads():
     import numba
 
-    from planner.kernels._options import numba_threads, thread_ceiling
+    from planner.kernels.options import numba_threads, thread_ceiling
     from planner.routing.execution import chunk_size
 
     before = numba.get_num_threads()

@@ -38,7 +38,7 @@ from planner.ingest.osm._filters import (
     walk_way,
 )
 from planner.ingest.osm._network import street_edges
-from planner.kernels._options import numba_threads
+from planner.kernels.options import numba_threads
 from planner.network.streets import (
     StreetNetwork,
     build_street_network,

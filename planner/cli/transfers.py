@@ -20,7 +20,7 @@ DEFAULT_OUT = Path("plan-output") / "transfers"
 
 def _default_osm(gtfs, osm):
     """The OSM file behind the walk network (for OSM entrances): ``--osm`` or, with the
-    bundled feeds, the bundled extract (as :func:`planner.cli._network.load_network` picks it)."""
+    bundled feeds, the bundled extract (as :func:`planner.cli._options.load_network` picks it)."""
     if osm is not None or gtfs:
         return osm
 

@@ -1,40 +1,43 @@
 """Steps shared by the RAPTOR kernels (:mod:`~planner.kernels.raptor`,
 :mod:`~planner.kernels.fare_raptor`, :mod:`~planner.kernels.mcraptor`), arrays only.
 
-Each is a small numba function inlined into the kernel that calls it (``jit_inline``), so
-the kernels share the code without paying a call in their inner loops:
+Each is a small numba function inlined into the kernel that calls it (``jit_inline``; the
+binary search :func:`earliest_trip` is called), so the kernels share the code without
+paying a call. An inlined helper still costs where the kernel runs it most often: numba
+counts references to the arrays it is given (atomic updates that also keep LLVM from
+optimising the loop around them). So the steps are cut where they run per pattern, per
+marked stop or per boarding, and the innermost label updates (after alighting, after a
+footpath) stay written out in each kernel:
 
 * the pattern scan: queueing the patterns that serve a stop (:func:`queue_patterns`),
   taking one off the queue with its extent in the timetable arrays (:func:`take_pattern`),
-  and the trip to ride on from a position (:func:`earliest_trip`, :func:`earlier_trip`,
-  :func:`board_earlier`);
+  and the trip to ride on from a position (:func:`earliest_trip`, :func:`board_earlier`);
 * round 0: the walks of the origin, numbered per access leg (:func:`access_walks`,
-  :func:`access_walk`): the access leg itself, then one footpath after it;
-* :func:`push`: appending a stop to a deduplicated list of stops.
+  :func:`access_walk`): the access leg itself, then one footpath after it.
 
 What a kernel does with a label (its criteria, pruning and parents) stays in the kernel.
 """
 
 from __future__ import annotations
 
-from planner.kernels._options import jit_inline
+from planner.kernels.options import jit, jit_inline
 
 __all__ = [
     "access_walk",
     "access_walks",
     "board_earlier",
-    "earlier_trip",
     "earliest_trip",
-    "push",
     "queue_patterns",
     "take_pattern",
 ]
 
 
-@jit_inline
+@jit
 def earliest_trip(departure, times_ptr, n_trips, n_stops, pos, ready):
     """First trip (0-based in the pattern, below ``n_trips``) departing position ``pos`` at
-    or after ``ready``; ``n_trips`` when none. FIFO patterns keep departures sorted."""
+    or after ``ready``; ``n_trips`` when none. FIFO patterns keep departures sorted.
+
+    Called, not inlined: inlining its loop into the scan made the penalised kernel slower."""
     lo = 0
     hi = n_trips
     while lo < hi:
@@ -47,24 +50,16 @@ def earliest_trip(departure, times_ptr, n_trips, n_stops, pos, ready):
 
 
 @jit_inline
-def earlier_trip(departure, tptr, nt, L, i, ready, trip):
-    """The first trip of a pattern (``nt`` trips, ``L`` stops, times from ``tptr``) that a
-    traveller ready at ``ready`` catches at position ``i``, when it departs before ``trip``
-    (any trip when ``trip < 0``); -1 when there is none (keep riding ``trip``)."""
-    if trip >= 0 and ready > departure[tptr + trip * L + i]:
-        return -1
+def board_earlier(departure, tptr, nt, L, i, ready, trip, board_pos):
+    """The ``(trip, boarding position)`` ridden on from position ``i`` of a pattern (``nt``
+    trips, ``L`` stops, times from ``tptr``) by a traveller ready there at ``ready``: the
+    first trip caught (boarded at ``i``) when it departs before ``trip``, else ``trip`` and
+    ``board_pos`` unchanged. The caller has checked that the traveller catches ``trip``
+    (``ready <= departure``), or that no trip is ridden yet (``trip < 0``): the check stays
+    in the scan loop, where it is cheaper than an inlined helper."""
     hi = nt if trip < 0 else trip
     t = earliest_trip(departure, tptr, hi, L, i, ready)
-    return t if t < hi else -1
-
-
-@jit_inline
-def board_earlier(departure, tptr, nt, L, i, ready, trip, board_pos):
-    """The ``(trip, boarding position)`` ridden on from position ``i``: the first trip
-    catchable there from ``ready`` (boarded at ``i``) when it departs before ``trip`` (or no
-    trip is ridden yet), else ``trip`` and ``board_pos`` unchanged."""
-    t = earlier_trip(departure, tptr, nt, L, i, ready, trip)
-    if t >= 0:
+    if t < hi:
         return t, i
     return trip, board_pos
 
@@ -116,13 +111,3 @@ def access_walk(j, f, access_stops, access_s, dep, fp_ptr, fp_to, fp_s):
     s = access_stops[j]
     t = dep + access_s[j]
     return (s, t, -1) if f < fp_ptr[s] else (fp_to[f], t + fp_s[f], f)
-
-
-@jit_inline
-def push(s, stops, n, listed):
-    """Append stop ``s`` to ``stops[:n]`` unless ``listed[s]`` (then set); returns the new length."""
-    if not listed[s]:
-        listed[s] = True
-        stops[n] = s
-        n += 1
-    return n

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from planner.kernels._options import jit, jit_parallel
+from planner.kernels.options import jit, jit_parallel
 
 __all__ = [
     "batch_matrix",

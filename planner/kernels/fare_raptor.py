@@ -7,6 +7,14 @@ walk one footpath and board there; footpaths are not chained; arrivals later tha
 ``dep + max_duration`` are pruned; ``pattern_board``/``pattern_alight`` gate boarding and
 alighting). With every penalty zero they return exactly what :func:`raptor.raptor` returns.
 
+Where the code lives: the penalised RAPTOR (:func:`penalised_raptor`,
+:func:`penalised_best_many`) is here; the McRAPTOR (:func:`mc_raptor`,
+:func:`mc_budget_arrival_many`, the label pool columns ``L_*``, route-bag ``R_*`` and archive
+``A_*`` columns, ``FARE_NA``, ``UNLIMITED``, :func:`ride_part`) is in
+:mod:`planner.kernels.mcraptor` and re-exported here, so either module serves. The pattern
+scan and round 0 are the steps shared with :mod:`planner.kernels.raptor`
+(:mod:`planner.kernels._raptor_steps`).
+
 Ticketing groups and penalties
 ------------------------------
 Every pattern belongs to a *ticketing group* ``pattern_gate[p]`` (by default its fare
@@ -81,70 +89,111 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from planner.kernels._options import jit, jit_parallel
-from planner.kernels.raptor import INF, PARENT_ACCESS, PARENT_WALK, _earliest_trip
+from planner.kernels._raptor_steps import (
+    access_walk,
+    access_walks,
+    board_earlier,
+    queue_patterns,
+    take_pattern,
+)
+from planner.kernels.mcraptor import (
+    A_ALIVE,
+    A_ARR,
+    A_FARE,
+    A_LABEL,
+    A_NEXT,
+    A_STOP,
+    A_TRIPS,
+    FARE_NA,
+    L_ALIVE,
+    L_ARR,
+    L_BNEXT,
+    L_BPOS,
+    L_CLOSED,
+    L_FARE,
+    L_FP,
+    L_G,
+    L_NEXT,
+    L_NLEFT,
+    L_P,
+    L_PARENT,
+    L_Q,
+    L_ROUND,
+    L_STOP,
+    L_TEXP,
+    L_TRIP,
+    L_VEH,
+    L_ZO,
+    NA,
+    NL,
+    NR,
+    R_ALIVE,
+    R_BASE,
+    R_BPOS,
+    R_EB,
+    R_NEW,
+    R_NLEFT,
+    R_PARENT,
+    R_TEXP,
+    R_TRIP,
+    R_ZO,
+    UNLIMITED,
+    mc_budget_arrival_many,
+    mc_raptor,
+    ride_part,
+)
+from planner.kernels.options import jit, jit_parallel
+from planner.kernels.raptor import INF, PARENT_ACCESS, PARENT_WALK
 
 __all__ = [
+    "A_ALIVE",
+    "A_ARR",
+    "A_FARE",
+    "A_LABEL",
+    "A_NEXT",
+    "A_STOP",
+    "A_TRIPS",
     "FARE_NA",
     "INF",
+    "L_ALIVE",
+    "L_ARR",
+    "L_BNEXT",
+    "L_BPOS",
+    "L_CLOSED",
+    "L_FARE",
+    "L_FP",
+    "L_G",
+    "L_NEXT",
+    "L_NLEFT",
+    "L_P",
+    "L_PARENT",
+    "L_Q",
+    "L_ROUND",
+    "L_STOP",
+    "L_TEXP",
+    "L_TRIP",
+    "L_VEH",
+    "L_ZO",
+    "NA",
     "NL",
+    "NR",
+    "R_ALIVE",
+    "R_BASE",
+    "R_BPOS",
+    "R_EB",
+    "R_NEW",
+    "R_NLEFT",
+    "R_PARENT",
+    "R_TEXP",
+    "R_TRIP",
+    "R_ZO",
     "UNLIMITED",
     "mc_budget_arrival_many",
     "mc_raptor",
     "penalised_best_many",
     "penalised_raptor",
+    "ride_part",
 ]
-
-#: a fare no tariff rule gives (the leg is unpriced); sums of it stay far below int64 limits
-FARE_NA = 1_000_000_000
-#: a transfer window without limit (seconds)
-UNLIMITED = 1 << 40
-
-# label pool columns
-L_ARR = 0
-L_FARE = 1
-L_CLOSED = 2      # fare without the open ticket's zone price (== L_FARE when no ticket is open)
-L_Q = 3           # fare system of the last ride (-1 none)
-L_G = 4           # ticketing group held (n_gates: none)
-L_ZO = 5          # origin zone of the open ticket (-1: no open ticket)
-L_TEXP = 6        # last departure at which the open ticket may be continued
-L_NLEFT = 7       # transfers left on the open ticket (-1 unlimited)
-L_NEXT = 8        # next label of the same bag
-L_VEH = 9         # 1 arrived by vehicle, 0 on foot
-L_STOP = 10
-L_ROUND = 11
-L_ALIVE = 12
-L_PARENT = 13     # label boarded from / walked from (-1: access)
-L_P = 14          # pattern (vehicle) or access index (access labels)
-L_TRIP = 15       # trip within the pattern
-L_BPOS = 16       # boarding position
-L_FP = 17         # footpath index (walk and access labels; -1 none)
-L_BNEXT = 18      # next boarding candidate at the same stop (previous round's labels)
-NL = 19
-
-# route-bag columns
-R_TRIP = 0
-R_BPOS = 1
-R_ZO = 2
-R_TEXP = 3
-R_NLEFT = 4
-R_BASE = 5        # fare before the ride part (new ticket) or continued ride
-R_EB = 6          # effective base for comparisons (includes a constant ride part)
-R_NEW = 7
-R_PARENT = 8
-R_ALIVE = 9
-NR = 10
-
-# archive columns
-A_ARR = 0
-A_FARE = 1
-A_TRIPS = 2
-A_LABEL = 3
-A_NEXT = 4
-A_ALIVE = 5
-A_STOP = 6
-NA = 7
-
 
 # --------------------------------------------------------------------------------------
 # penalised time-optimal RAPTOR
@@ -203,10 +252,9 @@ def penalised_raptor(
         pw = np.full((3, 1, 1, 1), -1, dtype=np.int32)
     # round 0: access legs, then one footpath
     for j in range(access_stops.shape[0]):
-        s = access_stops[j]
-        t = dep + access_s[j]
-        for f in range(fp_ptr[s] - 1, fp_ptr[s + 1]):
-            s2, w, ff = (s, t, -1) if f < fp_ptr[s] else (fp_to[f], t + fp_s[f], f)
+        lo, hi = access_walks(j, access_stops, fp_ptr)
+        for f in range(lo, hi):
+            s2, w, ff = access_walk(j, f, access_stops, access_s, dep, fp_ptr, fp_to, fp_s)
             if w <= max_arrival and w < tau_w[0, s2, NONE]:
                 tau_w[0, s2, NONE] = w
                 ready[0, s2, NONE] = w
@@ -231,26 +279,13 @@ def penalised_raptor(
             if not marked[s]:
                 continue
             marked[s] = False
-            for j in range(stop_patterns_ptr[s], stop_patterns_ptr[s + 1]):
-                p = stop_patterns[j]
-                pos = stop_pattern_pos[j]
-                if pat_first[p] < 0:
-                    pat_first[p] = pos
-                    pat_queue[nq] = p
-                    nq += 1
-                elif pos < pat_first[p]:
-                    pat_first[p] = pos
+            nq = queue_patterns(s, stop_patterns_ptr, stop_patterns, stop_pattern_pos, pat_first, pat_queue, nq)
         n_rs = 0
         for qi in range(nq):
-            p = pat_queue[qi]
-            start = pat_first[p]
-            pat_first[p] = -1
+            p, start, s0, L, nt, tptr = take_pattern(qi, pat_queue, pat_first, pattern_stops_ptr,
+                                                     pattern_trips_ptr, pattern_times_ptr)
             gp = pattern_gate[p]
             pen = pattern_penalty_s[p]
-            s0 = pattern_stops_ptr[p]
-            L = pattern_stops_ptr[p + 1] - s0
-            nt = pattern_trips_ptr[p + 1] - pattern_trips_ptr[p]
-            tptr = pattern_times_ptr[p]
             trip = -1
             board_pos = -1
             board_from = -1
@@ -284,11 +319,8 @@ def penalised_raptor(
                             r = x
                             r_from = g
                     if r < INF and (trip < 0 or r <= departure[tptr + trip * L + i]):
-                        hi = nt if trip < 0 else trip
-                        t2 = _earliest_trip(departure, tptr, hi, L, i, r)
-                        if t2 < hi:
-                            trip = t2
-                            board_pos = i
+                        trip, board_pos = board_earlier(departure, tptr, nt, L, i, r, trip, board_pos)
+                        if board_pos == i:
                             board_from = r_from
         for qs in range(n_rs):
             s = round_stops[qs]
@@ -364,518 +396,3 @@ def penalised_best_many(
             access_stops[a:b], access_s[a:b], deps[o], max_rounds, max_duration, False)
         out[o] = _best_of(tv, tw)
     return out
-
-
-# --------------------------------------------------------------------------------------
-# McRAPTOR
-# --------------------------------------------------------------------------------------
-
-
-@jit
-def _nleft_ge(a, b):
-    """Transfers left ``a`` at least ``b`` (-1 = unlimited)."""
-    if a < 0:
-        return True
-    if b < 0:
-        return False
-    return a >= b
-
-
-@jit
-def _dominates(a_arr, a_fare, a_closed, a_q, a_g, a_zo, a_texp, a_nleft,
-               b_arr, b_fare, b_closed, b_q, b_g, b_zo, b_texp, b_nleft, maxpen):
-    """Label a is at least as good as label b for every continuation (same stop and kind)."""
-    if a_arr > b_arr or a_fare > b_fare:
-        return False
-    if a_g != b_g and a_arr + maxpen > b_arr:
-        # another group held: a may pay a penalty b does not (at most maxpen)
-        return False
-    if b_zo < 0:
-        # b holds no open ticket: a can follow any continuation of b with new tickets
-        return True
-    return (a_zo == b_zo and a_q == b_q and a_closed <= b_closed and a_texp >= b_texp
-            and _nleft_ge(a_nleft, b_nleft))
-
-
-@jit
-def _grow(arr, n_min, limit):
-    cap = arr.shape[0]
-    new_cap = max(2 * cap, n_min)
-    if limit > 0:
-        new_cap = min(new_cap, limit)
-    out = np.empty((new_cap, arr.shape[1]), dtype=arr.dtype)
-    out[:cap] = arr
-    return out
-
-
-@jit
-def _dominated(pool, e, arr, fare, closed, q, g, zo, texp, nleft, maxpen):
-    """Whether a label of the bag starting at ``e`` dominates the candidate (scan only)."""
-    while e >= 0:
-        if (pool[e, L_ARR] <= arr and pool[e, L_FARE] <= fare
-                and _dominates(pool[e, L_ARR], pool[e, L_FARE], pool[e, L_CLOSED], pool[e, L_Q], pool[e, L_G],
-                               pool[e, L_ZO], pool[e, L_TEXP], pool[e, L_NLEFT],
-                               arr, fare, closed, q, g, zo, texp, nleft, maxpen)):
-            return True
-        e = pool[e, L_NEXT]
-    return False
-
-
-@jit
-def _insert_stop(pool, n, head, s, arr, fare, closed, q, g, zo, texp, nleft, rnd, veh,
-                 parent, p, trip, bpos, fp, maxpen, max_labels):
-    """Insert a label that :func:`_dominated` accepted into the bag ``head[s]``, dropping the
-    labels it dominates. Returns (pool, n, id); id -2 when the pool is full (``max_labels``)."""
-    prev = -1
-    e = head[s]
-    while e >= 0:
-        nxt = pool[e, L_NEXT]
-        if _dominates(arr, fare, closed, q, g, zo, texp, nleft,
-                      pool[e, L_ARR], pool[e, L_FARE], pool[e, L_CLOSED], pool[e, L_Q], pool[e, L_G],
-                      pool[e, L_ZO], pool[e, L_TEXP], pool[e, L_NLEFT], maxpen):
-            pool[e, L_ALIVE] = 0
-            if prev < 0:
-                head[s] = nxt
-            else:
-                pool[prev, L_NEXT] = nxt
-        else:
-            prev = e
-        e = nxt
-    if n >= max_labels:
-        return pool, n, -2
-    if n >= pool.shape[0]:
-        pool = _grow(pool, n + 1, max_labels)
-    pool[n, L_ARR] = arr
-    pool[n, L_FARE] = fare
-    pool[n, L_CLOSED] = closed
-    pool[n, L_Q] = q
-    pool[n, L_G] = g
-    pool[n, L_ZO] = zo
-    pool[n, L_TEXP] = texp
-    pool[n, L_NLEFT] = nleft
-    pool[n, L_ROUND] = rnd
-    pool[n, L_VEH] = veh
-    pool[n, L_STOP] = s
-    pool[n, L_NEXT] = head[s]
-    pool[n, L_ALIVE] = 1
-    pool[n, L_PARENT] = parent
-    pool[n, L_P] = p
-    pool[n, L_TRIP] = trip
-    pool[n, L_BPOS] = bpos
-    pool[n, L_FP] = fp
-    pool[n, L_BNEXT] = -1
-    head[s] = n
-    return pool, n + 1, n
-
-
-@jit
-def _insert_archive(arch, na, head_a, s, arr, fare, trips, label):
-    """Keep the Pareto set over (arrival, fare, trips) of stop ``s``. Returns (arch, na)."""
-    prev = -1
-    e = head_a[s]
-    while e >= 0:
-        nxt = arch[e, A_NEXT]
-        if arch[e, A_ARR] <= arr and arch[e, A_FARE] <= fare and arch[e, A_TRIPS] <= trips:
-            return arch, na
-        if arr <= arch[e, A_ARR] and fare <= arch[e, A_FARE] and trips <= arch[e, A_TRIPS]:
-            arch[e, A_ALIVE] = 0
-            if prev < 0:
-                head_a[s] = nxt
-            else:
-                arch[prev, A_NEXT] = nxt
-        else:
-            prev = e
-        e = nxt
-    if na >= arch.shape[0]:
-        arch = _grow(arch, na + 1, 0)
-    arch[na, A_ARR] = arr
-    arch[na, A_FARE] = fare
-    arch[na, A_TRIPS] = trips
-    arch[na, A_LABEL] = label
-    arch[na, A_NEXT] = head_a[s]
-    arch[na, A_ALIVE] = 1
-    arch[na, A_STOP] = s
-    head_a[s] = na
-    return arch, na + 1
-
-
-@jit
-def _route_dominates(rb, x, trip, bpos, zo, texp, nleft, eb, new, const):
-    """Route label ``x`` is at least as good as the candidate on every later stop."""
-    if rb[x, R_TRIP] > trip or rb[x, R_ZO] != zo:
-        return False
-    if not const and (rb[x, R_BPOS] != bpos or rb[x, R_NEW] != new):
-        return False
-    return rb[x, R_EB] <= eb and rb[x, R_TEXP] >= texp and _nleft_ge(rb[x, R_NLEFT], nleft)
-
-
-@jit
-def _route_dominated(rb, nrb, trip, bpos, zo, texp, nleft, eb, new, const):
-    for x in range(nrb):
-        if rb[x, R_ALIVE] == 1 and _route_dominates(rb, x, trip, bpos, zo, texp, nleft, eb, new, const):
-            return True
-    return False
-
-
-@jit
-def _insert_route(rb, nrb, trip, bpos, zo, texp, nleft, base, eb, new, parent, const):
-    """Add a boarding to the route bag unless dominated; drop those it dominates."""
-    for x in range(nrb):
-        if rb[x, R_ALIVE] == 0:
-            continue
-        if _route_dominates(rb, x, trip, bpos, zo, texp, nleft, eb, new, const):
-            return rb, nrb
-    for x in range(nrb):
-        if rb[x, R_ALIVE] == 0:
-            continue
-        if (trip <= rb[x, R_TRIP] and zo == rb[x, R_ZO]
-                and (const or (bpos == rb[x, R_BPOS] and new == rb[x, R_NEW]))
-                and eb <= rb[x, R_EB] and texp >= rb[x, R_TEXP] and _nleft_ge(nleft, rb[x, R_NLEFT])):
-            rb[x, R_ALIVE] = 0
-    if nrb >= rb.shape[0]:
-        rb = _grow(rb, nrb + 1, 0)
-    rb[nrb, R_TRIP] = trip
-    rb[nrb, R_BPOS] = bpos
-    rb[nrb, R_ZO] = zo
-    rb[nrb, R_TEXP] = texp
-    rb[nrb, R_NLEFT] = nleft
-    rb[nrb, R_BASE] = base
-    rb[nrb, R_EB] = eb
-    rb[nrb, R_NEW] = new
-    rb[nrb, R_PARENT] = parent
-    rb[nrb, R_ALIVE] = 1
-    return rb, nrb + 1
-
-
-@jit
-def _departs_in(sys_dep_ptr, sys_deps, q, lo, hi):
-    """True when system ``q`` has a boardable departure in (lo, hi]."""
-    a = sys_dep_ptr[q]
-    b = sys_dep_ptr[q + 1]
-    end = b
-    while a < b:  # first departure > lo
-        mid = (a + b) // 2
-        if sys_deps[mid] > lo:
-            b = mid
-        else:
-            a = mid + 1
-    return a < end and sys_deps[a] <= hi
-
-
-@jit
-def ride_part(p, ib, ia, pattern_stops_ptr, pattern_stops, stop_zone, pattern_ride_table, ride_od,
-              pattern_rate, pattern_min, pattern_round, pattern_cum_m):
-    """Price of riding pattern ``p`` from position ``ib`` to ``ia`` as the first ride of a
-    ticket (zone table part + distance part), in minor units."""
-    s0 = pattern_stops_ptr[p]
-    zb = stop_zone[pattern_stops[s0 + ib]]
-    za = stop_zone[pattern_stops[s0 + ia]]
-    price = ride_od[pattern_ride_table[p], zb, za]
-    rate = pattern_rate[p]
-    mn = pattern_min[p]
-    if rate > 0.0 or mn > 0:
-        x = rate * (pattern_cum_m[s0 + ia] - pattern_cum_m[s0 + ib]) / 1000.0
-        step = pattern_round[p]
-        d = np.int64(np.floor(x / step + 0.5)) * step
-        price += max(mn, d)
-    return price
-
-
-@jit
-def mc_raptor(
-    pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
-    pattern_trips_ptr, pattern_times_ptr, arrival, departure,
-    stop_patterns_ptr, stop_patterns, stop_pattern_pos,
-    fp_ptr, fp_to, fp_s, change_s,
-    pattern_gate, pattern_penalty_s, n_gates, first_penalty,
-    pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
-    pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
-    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps, flexible_start,
-    access_stops, access_s, dep, max_rounds, max_duration, max_labels,
-):
-    """McRAPTOR over (arrival, fare, trips) with the kernel tariff of the module docstring.
-
-    ``pattern_const_rp[p]`` is the ride part of pattern ``p`` when it does not depend on the
-    boarding and alighting positions, -1 otherwise (it lets route-bag labels that boarded at
-    different stops be compared). ``sys_dep_ptr``/``sys_deps`` (CSR by system, sorted) list
-    every boardable departure of each system: a ticket started on a later vehicle is kept
-    only when its longer window reaches one more of them.
-
-    Returns
-    -------
-    arch : int64 (n, NA)
-        Archive rows; those with ``arch[:, A_ALIVE] == 1`` are, per stop ``arch[:, A_STOP]``,
-        the Pareto set over (arrival ``A_ARR``, fare ``A_FARE``, trips ``A_TRIPS``), each
-        with the label ``A_LABEL`` that reached it.
-    pool : int64 (m, NL)
-        Every label created (columns ``L_*``), for journey reconstruction.
-    overflow : bool
-        True when the pool reached ``max_labels`` and the search stopped early.
-    """
-    S = stop_patterns_ptr.shape[0] - 1
-    P = pattern_trips_ptr.shape[0] - 1
-    NONE = n_gates
-    max_arrival = dep + max_duration
-    maxpen = 0
-    for p in range(P):
-        maxpen = max(maxpen, pattern_penalty_s[p])
-    cap0 = max(1, min(max_labels, max(1024, 8 * S)))
-    pool = np.empty((cap0, NL), dtype=np.int64)
-    n = 0
-    arch = np.empty((max(256, 2 * S), NA), dtype=np.int64)
-    na = 0
-    head_v = np.full(S, -1, dtype=np.int64)
-    head_w = np.full(S, -1, dtype=np.int64)
-    head_a = np.full(S, -1, dtype=np.int64)
-    bhead = np.full(S, -1, dtype=np.int64)
-    rb = np.empty((64, NR), dtype=np.int64)
-    pat_first = np.full(P, -1, dtype=np.int32)
-    pat_queue = np.empty(P, dtype=np.int32)
-    overflow = False
-    # round 0: access legs, then one footpath (walking labels, no ticket)
-    for j in range(access_stops.shape[0]):
-        s = access_stops[j]
-        t = dep + access_s[j]
-        for f in range(fp_ptr[s] - 1, fp_ptr[s + 1]):
-            s2, w, ff = (s, t, -1) if f < fp_ptr[s] else (fp_to[f], t + fp_s[f], f)
-            if w > max_arrival or _dominated(pool, head_w[s2], w, 0, 0, -1, NONE, -1, -1, 0, maxpen):
-                continue
-            pool, n, lid = _insert_stop(pool, n, head_w, s2, w, 0, 0, -1, NONE, -1, -1, 0, 0, 0,
-                                        -1, j, -1, -1, ff, maxpen, max_labels)
-            if lid == -2:
-                return arch[:na], pool[:n], True
-            arch, na = _insert_archive(arch, na, head_a, s2, w, 0, 0, lid)
-    lo = 0
-    hi = n
-    for k in range(1, max_rounds + 1):
-        # boarding candidates: labels of round k-1 still alive, listed per stop
-        nq = 0
-        for lid in range(lo, hi):
-            if pool[lid, L_ALIVE] == 0:
-                continue
-            s = pool[lid, L_STOP]
-            if bhead[s] < 0:
-                for j in range(stop_patterns_ptr[s], stop_patterns_ptr[s + 1]):
-                    p = stop_patterns[j]
-                    pos = stop_pattern_pos[j]
-                    if pat_first[p] < 0:
-                        pat_first[p] = pos
-                        pat_queue[nq] = p
-                        nq += 1
-                    elif pos < pat_first[p]:
-                        pat_first[p] = pos
-            pool[lid, L_BNEXT] = bhead[s]
-            bhead[s] = lid
-        if nq == 0:
-            break
-        lo_k = n
-        for qi in range(nq):
-            p = pat_queue[qi]
-            start = pat_first[p]
-            pat_first[p] = -1
-            q = pattern_system[p]
-            gp = pattern_gate[p]
-            pen = pattern_penalty_s[p]
-            crp = pattern_const_rp[p]
-            const = crp >= 0
-            disc = sys_discount[q]
-            fee = sys_fee[q]
-            window = sys_window[q]
-            maxtr = sys_max_transfers[q]
-            s0 = pattern_stops_ptr[p]
-            L = pattern_stops_ptr[p + 1] - s0
-            nt = pattern_trips_ptr[p + 1] - pattern_trips_ptr[p]
-            tptr = pattern_times_ptr[p]
-            nrb = 0
-            for i in range(start, L):
-                s = pattern_stops[s0 + i]
-                if nrb > 0 and pattern_alight[s0 + i]:
-                    zs = stop_zone[s]
-                    for x in range(nrb):
-                        if rb[x, R_ALIVE] == 0:
-                            continue
-                        trip = rb[x, R_TRIP]
-                        a = arrival[tptr + trip * L + i]
-                        if a > max_arrival:
-                            continue
-                        b = rb[x, R_BPOS]
-                        if const:
-                            rp = crp
-                        else:
-                            rp = ride_part(p, b, i, pattern_stops_ptr, pattern_stops, stop_zone,
-                                           pattern_ride_table, ride_od, pattern_rate, pattern_min,
-                                           pattern_round, pattern_cum_m)
-                        if rb[x, R_NEW] == 1:
-                            closed = rb[x, R_BASE] + rp
-                        else:
-                            closed = rb[x, R_BASE] + max(0, rp - disc)
-                        zo = rb[x, R_ZO]
-                        fare = closed + ticket_od[q, zo, zs]
-                        texp = rb[x, R_TEXP]
-                        nleft = rb[x, R_NLEFT]
-                        if nleft == 0:
-                            closed = fare
-                            zo = -1
-                            texp = -1
-                            nleft = 0
-                        if _dominated(pool, head_v[s], a, fare, closed, q, gp, zo, texp, nleft, maxpen):
-                            continue
-                        pool, n, lid = _insert_stop(pool, n, head_v, s, a, fare, closed, q, gp, zo, texp,
-                                                    nleft, k, 1, rb[x, R_PARENT], p, trip, b, -1,
-                                                    maxpen, max_labels)
-                        if lid == -2:
-                            return arch[:na], pool[:n], True
-                        arch, na = _insert_archive(arch, na, head_a, s, a, fare, k, lid)
-                if pattern_board[s0 + i]:
-                    e = bhead[s]
-                    while e >= 0:
-                        r = pool[e, L_ARR]
-                        if pool[e, L_VEH] == 1:
-                            r += change_s[s]
-                        g = pool[e, L_G]
-                        if g != gp and (g != NONE or first_penalty):
-                            r += pen
-                        if r <= max_arrival:
-                            t = _earliest_trip(departure, tptr, nt, L, i, r)
-                            if t < nt:
-                                d = departure[tptr + t * L + i]
-                                if (pool[e, L_Q] == q and pool[e, L_ZO] >= 0 and d <= pool[e, L_TEXP]
-                                        and pool[e, L_NLEFT] != 0):
-                                    nl = pool[e, L_NLEFT]
-                                    nl2 = nl - 1 if nl > 0 else -1
-                                    base = pool[e, L_CLOSED] + fee
-                                    eb = base + max(0, crp - disc) if const else base
-                                    if not _route_dominated(rb, nrb, t, i, pool[e, L_ZO], pool[e, L_TEXP], nl2, eb,
-                                                            0, const):
-                                        rb, nrb = _insert_route(rb, nrb, t, i, pool[e, L_ZO], pool[e, L_TEXP],
-                                                                nl2, base, eb, 0, e, const)
-                                base = pool[e, L_FARE]
-                                eb = base + crp if const else base
-                                if window < 0 or maxtr == 0 or window >= UNLIMITED or not flexible_start:
-                                    if window < 0 or maxtr == 0:
-                                        texp = -1
-                                        nl = 0
-                                    else:
-                                        texp = min(d + window, max_arrival)
-                                        nl = maxtr
-                                    if not _route_dominated(rb, nrb, t, i, stop_zone[s], texp, nl, eb, 1, const):
-                                        rb, nrb = _insert_route(rb, nrb, t, i, stop_zone[s], texp, nl, base, eb, 1,
-                                                                e, const)
-                                else:
-                                    # a later first vehicle starts the ticket later: keep each one
-                                    # whose window reaches a further departure of the system
-                                    # (windows are cut at max_arrival: no departure after it is useful)
-                                    last = -1
-                                    for t2 in range(t, nt):
-                                        d2 = departure[tptr + t2 * L + i]
-                                        if d2 > max_arrival or last >= max_arrival:
-                                            break
-                                        end = min(d2 + window, max_arrival)
-                                        if last >= 0 and not _departs_in(sys_dep_ptr, sys_deps, q, last, end):
-                                            continue
-                                        last = end
-                                        if not _route_dominated(rb, nrb, t2, i, stop_zone[s], last, maxtr, eb, 1,
-                                                                const):
-                                            rb, nrb = _insert_route(rb, nrb, t2, i, stop_zone[s], last, maxtr, base,
-                                                                    eb, 1, e, const)
-                        e = pool[e, L_BNEXT]
-        # clear the boarding lists
-        for lid in range(lo, hi):
-            bhead[pool[lid, L_STOP]] = -1
-        # one footpath after each vehicle label of this round still alive
-        hi_v = n
-        # earliest first: fewer walking labels made only to be dominated by a later one
-        order = np.argsort(pool[lo_k:hi_v, L_ARR], kind="mergesort")
-        for oi in range(order.shape[0]):
-            lid = lo_k + order[oi]
-            if pool[lid, L_ALIVE] == 0 or pool[lid, L_VEH] == 0:
-                continue
-            s = pool[lid, L_STOP]
-            a = pool[lid, L_ARR]
-            for f in range(fp_ptr[s], fp_ptr[s + 1]):
-                s2 = fp_to[f]
-                w = a + fp_s[f]
-                if w > max_arrival:
-                    continue
-                fare = pool[lid, L_FARE]
-                closed = pool[lid, L_CLOSED]
-                zo = pool[lid, L_ZO]
-                texp = pool[lid, L_TEXP]
-                nleft = pool[lid, L_NLEFT]
-                if zo >= 0 and texp < w:
-                    closed = fare
-                    zo = -1
-                    texp = -1
-                    nleft = 0
-                if _dominated(pool, head_w[s2], w, fare, closed, pool[lid, L_Q], pool[lid, L_G], zo, texp, nleft,
-                              maxpen):
-                    continue
-                # a vehicle label there that can board from (arrival + change) no later is as good
-                if _dominated(pool, head_v[s2], w - change_s[s2], fare, closed, pool[lid, L_Q], pool[lid, L_G], zo,
-                              texp, nleft, maxpen):
-                    continue
-                pool, n, wid = _insert_stop(pool, n, head_w, s2, w, fare, closed, pool[lid, L_Q],
-                                            pool[lid, L_G], zo, texp, nleft, k, 0, lid, -1, -1, -1, f,
-                                            maxpen, max_labels)
-                if wid == -2:
-                    return arch[:na], pool[:n], True
-                arch, na = _insert_archive(arch, na, head_a, s2, w, fare, k, wid)
-        lo = lo_k
-        hi = n
-    return arch[:na], pool[:n], overflow
-
-
-@jit
-def _budget_rows(arch, S, budgets):
-    """Earliest arrival per budget and stop from an archive: int32 (len(budgets), S)."""
-    out = np.full((budgets.shape[0], S), INF, dtype=np.int32)
-    for e in range(arch.shape[0]):
-        if arch[e, A_ALIVE] == 0:
-            continue
-        s = arch[e, A_STOP]
-        a = arch[e, A_ARR]
-        f = arch[e, A_FARE]
-        for b in range(budgets.shape[0]):
-            if f <= budgets[b] and a < out[b, s]:
-                out[b, s] = a
-    return out
-
-
-@jit_parallel
-def mc_budget_arrival_many(
-    pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
-    pattern_trips_ptr, pattern_times_ptr, arrival, departure,
-    stop_patterns_ptr, stop_patterns, stop_pattern_pos,
-    fp_ptr, fp_to, fp_s, change_s,
-    pattern_gate, pattern_penalty_s, n_gates, first_penalty,
-    pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
-    pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
-    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps, flexible_start,
-    access_ptr, access_stops, access_s, deps, max_rounds, max_duration, max_labels, budgets,
-):
-    """:func:`mc_raptor` for many origins in parallel threads, reduced to budgets.
-
-    Returns int32 (n_origins, len(budgets), S): the earliest arrival at each stop among
-    journeys whose fare is at most each budget (minor units), and bool (n_origins,): the
-    origins whose search overflowed ``max_labels``.
-    """
-    n_o = access_ptr.shape[0] - 1
-    S = stop_patterns_ptr.shape[0] - 1
-    out = np.empty((n_o, budgets.shape[0], S), dtype=np.int32)
-    over = np.zeros(n_o, dtype=np.bool_)
-    for o in numba.prange(n_o):
-        a = access_ptr[o]
-        b = access_ptr[o + 1]
-        arch, _pool, ov = mc_raptor(
-            pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
-            pattern_trips_ptr, pattern_times_ptr, arrival, departure,
-            stop_patterns_ptr, stop_patterns, stop_pattern_pos,
-            fp_ptr, fp_to, fp_s, change_s,
-            pattern_gate, pattern_penalty_s, n_gates, first_penalty,
-            pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
-            pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
-            sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps, flexible_start,
-            access_stops[a:b], access_s[a:b], deps[o], max_rounds, max_duration, max_labels)
-        out[o] = _budget_rows(arch, S, budgets)
-        over[o] = ov
-    return out, over

@@ -14,14 +14,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from planner.kernels._options import jit, jit_parallel
 from planner.kernels._raptor_steps import (
     access_walk,
     access_walks,
-    earlier_trip,
+    earliest_trip,
     queue_patterns,
     take_pattern,
 )
+from planner.kernels.options import jit, jit_parallel
 from planner.kernels.raptor import INF
 
 __all__ = [
@@ -437,8 +437,8 @@ def mc_raptor(
                         if g != gp and (g != NONE or first_penalty):
                             r += pen
                         if r <= max_arrival:
-                            t = earlier_trip(departure, tptr, nt, L, i, r, -1)
-                            if t >= 0:
+                            t = earliest_trip(departure, tptr, nt, L, i, r)
+                            if t < nt:
                                 d = departure[tptr + t * L + i]
                                 if (pool[e, L_Q] == q and pool[e, L_ZO] >= 0 and d <= pool[e, L_TEXP]
                                         and pool[e, L_NLEFT] != 0):

@@ -21,7 +21,7 @@ import math
 import numba
 import numpy as np
 
-from planner.kernels._options import jit, jit_parallel
+from planner.kernels.options import jit, jit_parallel
 from planner.kernels.raptor import INF
 
 __all__ = ["UNREACHED", "opportunities_reached", "weight"]

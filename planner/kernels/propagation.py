@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from planner.kernels._options import jit, jit_parallel
+from planner.kernels.options import jit, jit_parallel
 
 INF = np.int32(2_000_000_000)
 

@@ -30,7 +30,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from planner.kernels._options import jit, jit_parallel
+from planner.kernels._raptor_steps import (
+    access_walk,
+    access_walks,
+    board_earlier,
+    queue_patterns,
+    take_pattern,
+)
+from planner.kernels.options import jit, jit_parallel
 
 INF = np.int32(2_000_000_000)
 
@@ -42,81 +49,43 @@ PARENT_WALK = 3
 
 
 @jit
-def _earliest_trip(departure, times_ptr, n_trips, n_stops, pos, ready):
-    """First trip (0-based in the pattern, below ``n_trips``) departing position ``pos`` at
-    or after ``ready``; ``n_trips`` when none. FIFO patterns keep departures sorted."""
-    lo = 0
-    hi = n_trips
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if departure[times_ptr + mid * n_stops + pos] >= ready:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-@jit
 def _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best_w, best_ready,
-            marked, max_arrival, record, pw_kind, pw_a, pw_b, upd, in_upd):
-    """Access legs and one footpath after them, as round-0 walking labels.
+            marked, max_arrival, record, pw, upd, in_upd):
+    """Access legs and one footpath after them, as round-0 walking labels: every access leg
+    first, then the footpaths after them.
 
     Stops whose labels change are appended to ``upd`` (deduplicated by ``in_upd``);
     returns how many."""
     n_upd = 0
-    for j in range(access_stops.shape[0]):
-        s = access_stops[j]
-        t = dep + access_s[j]
-        if t > max_arrival:
-            continue
-        if t < tau_w[0, s] and t < best_w[s]:
-            tau_w[0, s] = t
-            best_w[s] = t
-            if record:
-                pw_kind[0, s] = PARENT_ACCESS
-                pw_a[0, s] = j
-                pw_b[0, s] = -1
-            if not in_upd[s]:
-                in_upd[s] = True
-                upd[n_upd] = s
-                n_upd += 1
-        if t < ready[0, s] and t < best_ready[s]:
-            ready[0, s] = t
-            best_ready[s] = t
-            marked[s] = True
-            if not in_upd[s]:
-                in_upd[s] = True
-                upd[n_upd] = s
-                n_upd += 1
-    for j in range(access_stops.shape[0]):
-        s = access_stops[j]
-        t = dep + access_s[j]
-        if t > max_arrival:
-            continue
-        for f in range(fp_ptr[s], fp_ptr[s + 1]):
-            s2 = fp_to[f]
-            w = t + fp_s[f]
-            if w > max_arrival:
+    for footpaths in (False, True):
+        for j in range(access_stops.shape[0]):
+            lo, hi = access_walks(j, access_stops, fp_ptr)
+            s, t, ff = access_walk(j, lo, access_stops, access_s, dep, fp_ptr, fp_to, fp_s)
+            if t > max_arrival:
                 continue
-            if w < tau_w[0, s2] and w < best_w[s2]:
-                tau_w[0, s2] = w
-                best_w[s2] = w
-                if record:
-                    pw_kind[0, s2] = PARENT_ACCESS
-                    pw_a[0, s2] = j
-                    pw_b[0, s2] = f
-                if not in_upd[s2]:
-                    in_upd[s2] = True
-                    upd[n_upd] = s2
-                    n_upd += 1
-            if w < ready[0, s2] and w < best_ready[s2]:
-                ready[0, s2] = w
-                best_ready[s2] = w
-                marked[s2] = True
-                if not in_upd[s2]:
-                    in_upd[s2] = True
-                    upd[n_upd] = s2
-                    n_upd += 1
+            for f in range(lo + 1, hi) if footpaths else range(lo, lo + 1):
+                s, w, ff = access_walk(j, f, access_stops, access_s, dep, fp_ptr, fp_to, fp_s)
+                if w > max_arrival:
+                    continue
+                if w < tau_w[0, s] and w < best_w[s]:
+                    tau_w[0, s] = w
+                    best_w[s] = w
+                    if record:
+                        pw[0, 0, s] = PARENT_ACCESS
+                        pw[1, 0, s] = j
+                        pw[2, 0, s] = ff
+                    if not in_upd[s]:
+                        in_upd[s] = True
+                        upd[n_upd] = s
+                        n_upd += 1
+                if w < ready[0, s] and w < best_ready[s]:
+                    ready[0, s] = w
+                    best_ready[s] = w
+                    marked[s] = True
+                    if not in_upd[s]:
+                        in_upd[s] = True
+                        upd[n_upd] = s
+                        n_upd += 1
     return n_upd
 
 
@@ -181,15 +150,7 @@ def _rounds(
             if not marked[s]:
                 continue
             marked[s] = False
-            for j in range(stop_patterns_ptr[s], stop_patterns_ptr[s + 1]):
-                p = stop_patterns[j]
-                pos = stop_pattern_pos[j]
-                if pat_first[p] < 0:
-                    pat_first[p] = pos
-                    pat_queue[nq] = p
-                    nq += 1
-                elif pos < pat_first[p]:
-                    pat_first[p] = pos
+            nq = queue_patterns(s, stop_patterns_ptr, stop_patterns, stop_pattern_pos, pat_first, pat_queue, nq)
         n_nxt = _copy_round(k, tau_v, tau_w, ready, record, pv, pw, upd, n_upd, in_upd, nxt, in_nxt)
         upd, nxt = nxt, upd
         in_upd, in_nxt = in_nxt, in_upd
@@ -204,13 +165,8 @@ def _rounds(
                 in_upd[upd[q]] = False
             return
         for qi in range(nq):
-            p = pat_queue[qi]
-            start = pat_first[p]
-            pat_first[p] = -1
-            s0 = pattern_stops_ptr[p]
-            L = pattern_stops_ptr[p + 1] - s0
-            nt = pattern_trips_ptr[p + 1] - pattern_trips_ptr[p]
-            tptr = pattern_times_ptr[p]
+            p, start, s0, L, nt, tptr = take_pattern(qi, pat_queue, pat_first, pattern_stops_ptr,
+                                                     pattern_trips_ptr, pattern_times_ptr)
             trip = -1
             board_pos = -1
             for i in range(start, L):
@@ -230,13 +186,8 @@ def _rounds(
                             pv[1, k, s] = trip
                             pv[2, k, s] = board_pos
                 r = ready[k - 1, s]
-                if r < INF and pattern_board[s0 + i]:
-                    if trip < 0 or r <= departure[tptr + trip * L + i]:
-                        hi = nt if trip < 0 else trip
-                        t2 = _earliest_trip(departure, tptr, hi, L, i, r)
-                        if t2 < hi:
-                            trip = t2
-                            board_pos = i
+                if r < INF and pattern_board[s0 + i] and (trip < 0 or r <= departure[tptr + trip * L + i]):
+                    trip, board_pos = board_earlier(departure, tptr, nt, L, i, r, trip, board_pos)
         n_vehicle = n_upd
         for q in range(n_vehicle):
             s = upd[q]
@@ -249,6 +200,9 @@ def _rounds(
                 ready[k, s] = r
                 best_ready[s] = r
                 marked[s] = True
+            # the walking-label update of _round0, written out (as is the list append above):
+            # inlined helpers taking the label arrays, here and in the scan, made queries
+            # 5-100% slower (numba counts references to the arrays a helper is given)
             for f in range(fp_ptr[s], fp_ptr[s + 1]):
                 s2 = fp_to[f]
                 w = a + fp_s[f]
@@ -322,7 +276,7 @@ def raptor(
     in_upd = np.zeros(S, dtype=np.bool_)
     in_nxt = np.zeros(S, dtype=np.bool_)
     n_upd = _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best_w, best_ready,
-                    marked, max_arrival, record, pw[0], pw[1], pw[2], upd, in_upd)
+                    marked, max_arrival, record, pw, upd, in_upd)
     _rounds(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
             pattern_trips_ptr, pattern_times_ptr, arrival, departure,
             stop_patterns_ptr, stop_patterns, stop_pattern_pos,
@@ -338,15 +292,11 @@ def _round0_offsets(access_stops, access_s, fp_ptr, fp_to, fp_s, S):
     -1 for stops not reached on foot. Returns (stops, offsets) of the reached ones."""
     off = np.full(S, -1, dtype=np.int64)
     for j in range(access_stops.shape[0]):
-        s = access_stops[j]
-        a = access_s[j]
-        if off[s] < 0 or a < off[s]:
-            off[s] = a
-        for f in range(fp_ptr[s], fp_ptr[s + 1]):
-            s2 = fp_to[f]
-            w = a + fp_s[f]
-            if off[s2] < 0 or w < off[s2]:
-                off[s2] = w
+        lo, hi = access_walks(j, access_stops, fp_ptr)
+        for f in range(lo, hi):
+            s, w, _ = access_walk(j, f, access_stops, access_s, 0, fp_ptr, fp_to, fp_s)
+            if off[s] < 0 or w < off[s]:
+                off[s] = w
     n = 0
     for s in range(S):
         if off[s] >= 0:
@@ -440,7 +390,7 @@ def range_raptor(
             best_w[:] = INF
             best_ready[:] = INF
             n_upd = _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best_w, best_ready,
-                            marked, max_arrival, False, dummy[0], dummy[1], dummy[2], upd, in_upd)
+                            marked, max_arrival, False, dummy, upd, in_upd)
             if t_last >= 0:
                 # boarding from a round-0 stop with no new departure since t_last catches the
                 # trips it caught then, whose consequences the carried labels hold already

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from planner.kernels import raptor as _kraptor
-from planner.kernels._options import numba_threads
+from planner.kernels.options import numba_threads
 from planner.kernels.propagation import egress as _egress
 from planner.network.links import access_csr
 from planner.network.places import direct_walk_seconds, resolve_points

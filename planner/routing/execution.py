@@ -50,7 +50,7 @@ import numpy as np
 
 from planner.common.progress import progress as bar
 from planner.errors import InputError, PlannerError
-from planner.kernels._options import thread_ceiling
+from planner.kernels.options import thread_ceiling
 
 __all__ = ["DaskExecutor", "LocalExecutor", "chunk_size", "executor", "run_chunks"]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from planner.kernels import opportunities as _k
-from planner.kernels._options import numba_threads
+from planner.kernels.options import numba_threads
 
 if TYPE_CHECKING:
     from planner.routing.batch import OriginChunk

@@ -20,7 +20,6 @@ import pandas as pd
 from planner.common.notices import Severity
 from planner.config import Config
 from planner.errors import ConfigError, InputError
-from planner.kernels._options import numba_threads
 from planner.kernels.dijkstra import (
     batch_matrix,
     new_workspace,
@@ -28,6 +27,7 @@ from planner.kernels.dijkstra import (
     sssp_dense,
     sssp_sparse,
 )
+from planner.kernels.options import numba_threads
 
 if TYPE_CHECKING:
     from planner.network.streets import StreetNetwork

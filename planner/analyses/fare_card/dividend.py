@@ -305,7 +305,7 @@ def fare_dividend(net: Network, setup: FareSetup, policy: UnifiedCardPolicy, pla
         The unified card.
     places
         ``id``, ``name``, ``lon``, ``lat``, ``population`` and optionally ``stop_id`` (a
-        place at a stop), as :func:`planner.analyses.evaluate.compare.load_places` returns.
+        place at a stop), as :func:`planner.ingest.points.load_places` returns.
     params
         :class:`DividendParams`.
     feeds

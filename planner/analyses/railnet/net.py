@@ -106,7 +106,7 @@ def group_stations(stations: pd.DataFrame, places: pd.DataFrame, *, cluster_km: 
         ``stop_id``, ``stop_name``, ``lon``, ``lat`` and optionally ``city`` (a city id of
         ``places``; empty when unknown).
     places
-        City points: ``id``, ``lon``, ``lat`` (see :func:`planner.analyses.evaluate.compare.load_places`).
+        City points: ``id``, ``lon``, ``lat`` (see :func:`planner.ingest.points.load_places`).
     cluster_km
         Largest straight-line distance from a station to its city point.
     group_by

@@ -8,13 +8,13 @@ vehicle at a stop of station B (a walk leg between them, or a change at a stop t
 belongs to both). When the OD set is made of stations (the default), a journey that
 starts at station A and first boards at another station B also passes through ``A -> B``
 (it stands for a traveller arriving at A), and likewise at the end. A journey that walking
-alone does faster (on the street network, :func:`planner.analyses.matrix.direct_walk_seconds`) uses
+alone does faster (on the street network, :func:`planner.network.places.direct_walk_seconds`) uses
 no transfer.
 
 OD sets (:class:`OD`):
 
 * the stations of the analysis, every ordered pair once (:func:`station_od`);
-* the evaluation's places (``plan evaluate``'s cities, :func:`planner.analyses.evaluate.compare.load_places`),
+* the evaluation's places (``plan evaluate``'s cities, :func:`planner.ingest.points.load_places`),
   every ordered pair once, reaching stops as the evaluation does (walking, and the local
   taxi/bus approximation) (:func:`places_od`);
 * a points file (``id, lon, lat`` or ``stop_id``; :func:`planner.ingest.points.read_points`),

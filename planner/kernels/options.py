@@ -21,7 +21,7 @@ import numba
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["jit", "jit_parallel", "numba_threads", "thread_ceiling"]
+__all__ = ["jit", "jit_inline", "jit_parallel", "numba_threads", "thread_ceiling"]
 
 #: serial kernels
 jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -29,6 +29,13 @@ jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 #: kernels with ``prange`` loops
 jit_parallel = numba.njit(cache=True, nogil=True, fastmath=False, parallel=True, error_model="numpy")
+
+
+#: small helpers shared by kernels: inlined into each caller at numba's IR level
+#: (``inline="always"``), so a helper costs no call and is typed per caller. Numba still
+#: counts references to the arrays passed in, which costs in a kernel's innermost loop:
+#: time a kernel before and after putting a helper there
+jit_inline = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy", inline="always")
 
 
 #: per calling thread: the most numba threads a kernel may use (set by :func:`thread_ceiling`)
