@@ -20,6 +20,12 @@ REAL_FEEDS = {
     "helsinki_gtfs_2022.zip": "2022-02-22",
 }
 
+def seeds(n: int, *, fast: int) -> list:
+    """``range(n)`` as test parameters, all but the first ``fast`` marked ``slow``: the fast tier
+    (``-m "not slow"``) tries a few random inputs, the full suite every one."""
+    return [pytest.param(s, marks=pytest.mark.slow) if s >= fast else s for s in range(n)]
+
+
 #: a minimal valid feed: one agency, a station with two platforms, one route, two trips
 MINI = {
     "agency.txt": "agency_id,agency_name,agency_url,agency_timezone\nA,Agency A,https://a.example,Asia/Shanghai\n",

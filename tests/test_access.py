@@ -73,6 +73,7 @@ def _points(lon, lat, prefix):
                          "stop_id": [""] * len(lon)})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("window", [0, WINDOW])
 def test_surface_equals_matrix(hel, window):
     g = make_grid(100, net=hel)
@@ -93,6 +94,7 @@ def test_surface_equals_matrix(hel, window):
     assert np.isnan(surf.bands[0].values.ravel()[~valid]).all()
 
 
+@pytest.mark.slow
 def test_cumulative_equals_sum_of_opportunities_within_cutoff(hel, pop_grid, hel_access):
     """Access = the opportunities of the cells whose matrix travel time is below the cutoff.
 
@@ -192,6 +194,7 @@ def test_access_legs_equal_network_access(hel, local):
     assert skipped > 5 and skipped < len(lon)
 
 
+@pytest.mark.slow
 def test_result_does_not_depend_on_threads_or_chunks(hel, pop_grid, hel_access):
     g, lay = pop_grid
     again = accessibility(hel, g, [lay], departure_s=DEP, window_min=WINDOW, percentiles=(25, 50),
@@ -233,6 +236,7 @@ def _without_route(tmp_path, route_id: str):
     return out
 
 
+@pytest.mark.slow
 def test_scenario_minus_baseline_with_a_tram_route_removed(hel, pop_grid, tmp_path):
     g, lay = pop_grid
     feed = _without_route(tmp_path, "1007")  # tram 7, the busiest route in the OSM extract's area

@@ -245,6 +245,7 @@ def _build_module():
     return mod
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "northeast_china" / "rail_lines.csv").is_file(),
                     reason="../shared/data is not beside the repository (a fresh clone): the build script's "
                            "inputs live outside it, so the rebuild cannot be checked here")

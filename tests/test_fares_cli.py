@@ -45,6 +45,7 @@ def run(cache, places, tmp_path_factory):
     return r, out
 
 
+@pytest.mark.slow
 def test_plan_fares_reports_an_explained_saving(run):
     r, out = run
     assert r.exit_code == 0, r.output
@@ -76,6 +77,7 @@ def test_plan_fares_reports_an_explained_saving(run):
     assert "money and ticketing" in r.output and "operator mix" in r.output
 
 
+@pytest.mark.slow
 def test_plan_fares_writes_tables_map_raster_and_report(run):
     import rasterio
 
@@ -122,6 +124,7 @@ def test_help_has_examples():
     assert r.exit_code == 0 and "Examples:" in r.output and "plan fares --policy" in r.output
 
 
+@pytest.mark.slow
 def test_evaluate_composes_with_the_fare_policy(cache, places, tmp_path):
     out = tmp_path / "ev"
     r = CliRunner().invoke(main, ["evaluate", "-q", str(ROOT / "scenarios" / "harbin_west_integration.yaml"),

@@ -21,7 +21,7 @@ from planner.routing.fares import (
 )
 from planner.routing.raptor import INF, earliest_arrival
 from planner.routing.tariff import tariff_from_arrays
-from tests.conftest import write_feed
+from tests.conftest import seeds, write_feed
 from tests.fares_reference import (
     mc_bruteforce,
     partition_fare,
@@ -68,7 +68,7 @@ def _fronts(res):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(32))
+@pytest.mark.parametrize("seed", seeds(32, fast=8))
 def test_penalised_router_equals_bruteforce_over_expanded_state(seed, tmp_path):
     rng, tt, fp, change = _case(seed, tmp_path, dense=seed % 2 == 0)
     tar = random_tariff(rng, tt, fares=False)
@@ -81,7 +81,7 @@ def test_penalised_router_equals_bruteforce_over_expanded_state(seed, tmp_path):
         np.testing.assert_array_equal(res.at_stop, np.asarray(ref))
 
 
-@pytest.mark.parametrize("seed", range(25))
+@pytest.mark.parametrize("seed", seeds(25, fast=6))
 def test_penalised_router_without_penalties_equals_raptor(seed, tmp_path):
     """One group and no penalty, or several groups with zero penalties: plain RAPTOR."""
     rng, tt, fp, change = _case(seed + 500, tmp_path, dense=False, stops=(4, 14), routes=(2, 7))
@@ -143,7 +143,7 @@ def test_penalised_many_equals_one_by_one(tmp_path):
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed", range(26))
+@pytest.mark.parametrize("seed", seeds(26, fast=6))
 def test_mcraptor_bags_equal_bruteforce_pareto_enumeration(seed, tmp_path):
     """Small networks: every journey of up to k trips is enumerated (identical states
     merged only)."""
@@ -157,6 +157,7 @@ def test_mcraptor_bags_equal_bruteforce_pareto_enumeration(seed, tmp_path):
         assert _fronts(res) == mc_bruteforce(tt, tar, fps, change.tolist(), access, dep, k, md)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("seed", "tickets"), [(s, s % 2 == 1) for s in range(20)])
 def test_mcraptor_bags_equal_reference_on_larger_networks(seed, tickets, tmp_path):
     """Larger networks against the enumeration that merges only states with identical
@@ -191,7 +192,7 @@ def test_mcraptor_journeys_cost_their_fare(seed, tmp_path):
         assert partition_fare(tt, tar, rides) == res.fare_minor[i]
 
 
-@pytest.mark.parametrize("seed", range(15))
+@pytest.mark.parametrize("seed", seeds(15, fast=5))
 def test_mcraptor_without_fares_equals_penalised_router(seed, tmp_path):
     """With every fare zero, the earliest option with at most k trips at each stop is the
     penalised router's label; with no penalty either, plain RAPTOR's."""

@@ -50,6 +50,7 @@ POLICIES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("seed", "policy"), [(s, p) for s in range(8) for p in POLICIES])
 def test_search_fares_equal_exact_journey_fares(seed, policy, tmp_path):
     rng = np.random.default_rng(seed)

@@ -295,6 +295,7 @@ class ReadFeedSpy:
         return feed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case_id", _params("cli"))
 def test_cli(case_id: str, work: Path, monkeypatch: pytest.MonkeyPatch):
     exp = CASES[case_id]

@@ -60,6 +60,7 @@ def real(request):
     return path, read_feed(path)
 
 
+@pytest.mark.slow
 def test_counts_match_plain_csv_reading(real):
     path, feed = real
     stops = _rows(path, "stops.txt")
@@ -77,6 +78,7 @@ def test_counts_match_plain_csv_reading(real):
     assert set(feed.stops["stop_id"]) == {r["stop_id"].strip() for r in stops}
 
 
+@pytest.mark.slow
 def test_dropped_trips_are_only_the_unusable_ones(real):
     path, feed = real
     counts = Counter(r["trip_id"].strip() for r in _rows(path, "stop_times.txt"))
@@ -153,6 +155,7 @@ def test_google_sample_frequency_trips_in_timetable():
     assert first_stop_deps == list(range(6 * 3600, 22 * 3600, 1800))
 
 
+@pytest.mark.slow
 def test_helsinki_timetable_against_stop_times():
     """Every trip of the service date appears once; its times equal the feed's (frequency
     templates shifted to each departure)."""

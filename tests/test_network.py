@@ -87,6 +87,7 @@ def test_access_legs_equal_dijkstra(helsinki):
         assert set(within) <= set(acc.stops.tolist())
 
 
+@pytest.mark.slow
 def test_cache_reload_is_identical_and_fast(helsinki, tmp_path):
     import time
 
@@ -112,6 +113,7 @@ def test_cache_reload_is_identical_and_fast(helsinki, tmp_path):
     np.testing.assert_array_equal(a.footpaths.seconds, c.footpaths.seconds)
 
 
+@pytest.mark.slow
 def test_matrix_equals_connection_scan_and_route(helsinki):
     """Door to door = min over egress stops of (CSA earliest arrival from the access legs +
     egress), or the direct walk; and plan_route finds the same arrival."""
@@ -190,6 +192,7 @@ def test_hand_made_route_by_construction(tmp_path):
     assert len(coords) >= 21  # along the footway's nodes, not a straight line
 
 
+@pytest.mark.slow
 def test_route_cli(tmp_path):
     out = tmp_path / "trip.geojson"
     r = CliRunner().invoke(main, ["route", "--gtfs", str(HEL_GTFS), "--osm", str(HEL_OSM), "--from", "24.9384,60.1699",
@@ -207,6 +210,7 @@ def test_route_cli(tmp_path):
     assert bad.exit_code == 2 and "unknown_stop" in bad.output
 
 
+@pytest.mark.slow
 def test_matrix_cli(tmp_path):
     pts = tmp_path / "pts.csv"
     pts.write_text("id,lon,lat\na,24.9384,60.1699\nb,24.9470,60.1750\nc,24.9420,60.1720\n")
@@ -250,6 +254,7 @@ def test_network_export_cli(tmp_path):
     assert layers == {"stops", "footpaths", "patterns"}
 
 
+@pytest.mark.slow
 def test_network_build_with_gtfs_cli_and_reload(tmp_path):
     args = ["network", "build", "--osm", str(HEL_OSM), "--gtfs", str(HEL_GTFS), "--cache-dir", str(tmp_path / "c"), "-q"]
     r = CliRunner().invoke(main, args)

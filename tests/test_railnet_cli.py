@@ -26,6 +26,7 @@ def hand_args(tmp_path):
     return ["net", str(scn), "--gtfs", f"hand={feed}", "--places", str(places), "--date", "2025-06-17", "-q"]
 
 
+@pytest.mark.slow
 def test_plan_net_writes_every_output(hand_args, tmp_path):
     out = tmp_path / "out"
     r = CliRunner().invoke(main, [*hand_args, "--central", "A,C", "-o", str(out)])

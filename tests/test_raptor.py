@@ -14,7 +14,7 @@ from planner.routing.raptor import (
     range_earliest_arrival,
     range_earliest_arrival_many,
 )
-from tests.conftest import GTFS_DATA, write_feed
+from tests.conftest import GTFS_DATA, seeds, write_feed
 from tests.raptor_reference import (
     csa,
     fp_dict,
@@ -36,7 +36,7 @@ def _random_case(seed, tmp_path):
     return rng, tt, fp, change
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", seeds(60, fast=12))
 def test_raptor_equals_references_on_random_timetables(seed, tmp_path):
     rng, tt, fp, change = _random_case(seed, tmp_path)
     trips = trips_of(tt)
@@ -57,7 +57,7 @@ def test_raptor_equals_references_on_random_timetables(seed, tmp_path):
         np.testing.assert_array_equal(big.best, np.asarray(csa(trips, tt.n_stops, fps, change.tolist(), access, dep, max_dur)))
 
 
-@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("seed", seeds(30, fast=8))
 def test_range_raptor_equals_independent_runs(seed, tmp_path):
     rng, tt, fp, change = _random_case(seed + 1000, tmp_path)
     acc_stops = rng.choice(tt.n_stops, size=2, replace=False)
@@ -147,7 +147,7 @@ def test_raptor_equals_connection_scan_on_real_feeds(name):
         np.testing.assert_array_equal(res.best, np.asarray(expected))
 
 
-@pytest.mark.parametrize("seed", range(25))
+@pytest.mark.parametrize("seed", seeds(25, fast=6))
 def test_reconstructed_journeys_are_feasible_and_optimal(seed, tmp_path):
     from planner.routing.itinerary import reconstruct
 

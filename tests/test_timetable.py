@@ -109,6 +109,7 @@ def test_feeds_in_other_time_zones_are_shifted(make_feed):
     assert deps["jp:T1"] == 7 * 3600
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(REAL_FEEDS))
 def test_real_feed_timetable_invariants(name):
     feed = read_feed(GTFS_DATA / name)

@@ -38,6 +38,7 @@ def helsinki(tmp_path_factory):
     return net, analyse_transfers(net, departure_s=8 * 3600, window_min=60, osm=HEL_OSM)
 
 
+@pytest.mark.slow
 def test_helsinki_stations_pairs_and_entrances(helsinki):
     _net, res = helsinki
     st = res.stations.set_index("station")
@@ -57,6 +58,7 @@ def test_helsinki_stations_pairs_and_entrances(helsinki):
     assert len(p) == 2 * p["pair_id"].nunique() and list(p["rank"]) == list(range(1, len(p) + 1))
 
 
+@pytest.mark.slow
 def test_helsinki_walks_equal_dijkstra_between_access_points(helsinki):
     net, res = helsinki
     walk = net.walk
@@ -96,6 +98,7 @@ def test_helsinki_paths_run_along_street_edges(helsinki):
     assert checked > 100
 
 
+@pytest.mark.slow
 def test_helsinki_outputs(helsinki, tmp_path):
     import pyogrio
 
