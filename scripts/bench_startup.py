@@ -37,8 +37,9 @@ def _time(code: str, repo: Path, runs: int) -> list[float]:
     out = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=False)
+        # run in the checkout: "-c" puts the working folder first on sys.path
+        subprocess.run([sys.executable, "-c", code], env=env, cwd=repo, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
         out.append(time.perf_counter() - t)
     return out
 
