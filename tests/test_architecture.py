@@ -173,7 +173,8 @@ def test_defaults_shown_on_the_command_line_are_the_library_defaults():
 def test_every_library_name_the_command_line_uses_exists():
     """The commands reach the library as ``pl.<stage>.<module>.<name>`` (lazy): a name that
     moved would only fail when that command runs, so every such chain is resolved here, and
-    a name must be reached through the module that defines it."""
+    a name must be reached through the module that defines it (or a package that lists it in
+    ``__all__`` from one of its private modules), never through a private module."""
     import re
 
     import planner as pl
@@ -182,11 +183,14 @@ def test_every_library_name_the_command_line_uses_exists():
         for m in re.finditer(r"\bpl((?:\.\w+)+)", f.read_text(encoding="utf-8")):
             obj, parent = pl, None
             for part in m.group(1).split(".")[1:]:
+                assert not part.startswith("_"), f"{f.name}: pl{m.group(1)} reaches a private name"
                 parent, obj = obj, getattr(obj, part, None)
                 assert obj is not None, f"{f.name}: pl{m.group(1)} does not exist"
                 if not hasattr(obj, "__file__") or not hasattr(obj, "__name__") or not hasattr(obj, "__spec__"):
                     break
             home = getattr(obj, "__module__", None)
             if home and parent is not None and getattr(parent, "__name__", "").startswith("planner."):
-                assert home == parent.__name__ or not home.startswith("planner"), \
+                pname = parent.__name__
+                exported = part in getattr(parent, "__all__", ()) and home.startswith(pname + "._")
+                assert home == pname or exported or not home.startswith("planner"), \
                     f"{f.name}: pl{m.group(1)} is defined in {home}; use that module"

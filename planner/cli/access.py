@@ -37,8 +37,8 @@ def _stats(values):
 @click.option("--census", is_flag=True,
               help="The bundled census populations (gtfs/cities.csv); the default when neither a layer nor "
                    "--from is given.")
-@click.option("--cutoffs", default="30,60", callback=opts.check_numbers("minutes", integral=True), show_default=True, metavar="MIN,...",
-              help="Travel-time cutoffs in minutes, any number and any length (hours count).")
+@click.option("--cutoffs", default="30,60", callback=opts.check_numbers("minutes", integral=True), show_default=True,
+              metavar="MIN,...", help="Travel-time cutoffs in minutes, any number and any length (hours count).")
 @click.option("--decay", type=click.Choice(["step", "linear", "exponential", "logistic"]), default="step",
               show_default=True, help="Decay function (as in Conveyal): step = cumulative opportunities.")
 @click.option("--decay-width", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="MIN",
@@ -101,16 +101,17 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
       plan access --from 126.6254,45.7600 --depart 08:00 --window 30 -o out/surface
       plan access --scenario scenarios/spine_express.yaml --cutoffs 120,240 --workers 4 -o out/spine
     """
+    room = pl.analyses.access  # the access room, loaded now that the command runs
     progress = opts.show_progress(ctx)
-    dec = pl.analyses.access.problem.Decay(decay, width_min=decay_width, sd_min=decay_sd)
+    dec = room.problem.Decay(decay, width_min=decay_width, sd_min=decay_sd)
     # fail fast, before the network is built
-    crs = pl.analyses.access.grid.check_crs(crs) if crs is not None else None
+    crs = room.grid.check_crs(crs) if crs is not None else None
     for spec in [*opportunity_specs, *map(str, population_grids)]:
-        path, _col = pl.analyses.access.grid.split_spec(spec)
+        path, _col = room.grid.split_spec(spec)
         if not path.is_file():
             msg = f"{path} does not exist" if not path.exists() else f"{path} is not a file"
             raise InputError(msg, code="input_unreadable", hint="give a GeoTIFF, GeoPackage, GeoJSON or CSV of counts")
-    study_area = pl.analyses.access.grid.read_area(area) if area is not None else None
+    study_area = room.grid.read_area(area) if area is not None else None
     if bbox is not None:
         (w, s), (e, n) = (pl.ingest.points.parse_place(f"{bbox[0]},{bbox[1]}", datum=datum),
                           pl.ingest.points.parse_place(f"{bbox[2]},{bbox[3]}", datum=datum))
@@ -125,15 +126,15 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     # the cluster first: an unreachable scheduler fails before the network is built
     ex = ctx.with_resource(opts.open_executor(workers, scheduler))
     net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
-                            drive=park_and_ride, threads=threads)
+                                 drive=park_and_ride, threads=threads)
     if isinstance(origin, str):
         s_idx = net.stop_index(origin)
         origin = (float(net.timetable.stop_lon[s_idx]), float(net.timetable.stop_lat[s_idx]))
-    grid = pl.analyses.access.grid.make_grid(resolution, crs=crs, bbox=bbox, area=study_area, net=net, local_access=local_access)
-    layers = [pl.analyses.access.grid.read_opportunities(spec, grid) for spec in opportunity_specs]
-    layers += [pl.analyses.access.grid.read_opportunities(str(p), grid) for p in population_grids]
+    grid = room.grid.make_grid(resolution, crs=crs, bbox=bbox, area=study_area, net=net, local_access=local_access)
+    layers = [room.grid.read_opportunities(spec, grid) for spec in opportunity_specs]
+    layers += [room.grid.read_opportunities(str(p), grid) for p in population_grids]
     if census or (not layers and origin is None):
-        layers.append(pl.analyses.access.grid.census_opportunities(grid))
+        layers.append(room.grid.census_opportunities(grid))
     seen: dict[str, int] = {}
     for lay in layers:  # unique band names
         k = seen.get(lay.name, 0)
@@ -153,32 +154,33 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     results = {}
     for suffix, (n, label) in nets.items():
         if layers:
-            results[f"access{suffix}"] = pl.analyses.access.accessibility.accessibility(n, grid, layers, cutoffs_min=cutoffs, decay=dec,
-                                                       progress=progress, executor=ex, scenario=label, **common)
+            results[f"access{suffix}"] = room.accessibility.accessibility(
+                n, grid, layers, cutoffs_min=cutoffs, decay=dec, progress=progress, executor=ex, scenario=label, **common)
         if origin is not None:
-            results[f"travel_time{suffix}"] = pl.analyses.access.accessibility.travel_time_surface(n, grid, origin[0], origin[1], scenario=label,
-                                                                  **common)
+            results[f"travel_time{suffix}"] = room.accessibility.travel_time_surface(
+                n, grid, origin[0], origin[1], scenario=label, **common)
     if scn is not None:
         for key in [k for k in results if not k.endswith("_scenario")]:
-            results[f"{key}_diff"] = pl.analyses.access.results.difference(results[f"{key}_scenario"], results[key])
+            results[f"{key}_diff"] = room.results.difference(results[f"{key}_scenario"], results[key])
     files: list[str] = []
     with OutputStage(output, overwrite=overwrite) as stage:
         if layers:
-            opp = pl.analyses.access.results.AccessResult(grid, [pl.outputs.raster.Band(lay.name, lay.values.reshape(grid.shape), lay.unit,
-                                           f"{lay.name} per cell ({Path(lay.source).name or lay.source})", {"layer": lay.name})
-                                      for lay in layers], np.ones(grid.shape, bool),
-                               {**results["access"].tags}, {})
+            bands = [pl.outputs.raster.Band(lay.name, lay.values.reshape(grid.shape), lay.unit,
+                                            f"{lay.name} per cell ({Path(lay.source).name or lay.source})",
+                                            {"layer": lay.name}) for lay in layers]
+            opp = room.results.AccessResult(grid, bands, np.ones(grid.shape, bool), {**results["access"].tags}, {})
             pts = np.vstack([lay.points for lay in layers])
             for key in [k for k in results if k.startswith("access")]:
-                files += pl.outputs.raster.write_result(stage, key, results[key], png=not no_png, dtype="float64", points=pts,
-                                      diverging=key.endswith("_diff"))
-            files += pl.outputs.raster.write_result(stage, "opportunities", opp, png=not no_png, dtype="float64", points=pts,
-                                  zero_label="0")
+                files += pl.outputs.raster.write_result(stage, key, results[key], png=not no_png, dtype="float64",
+                                                        points=pts, diverging=key.endswith("_diff"))
+            files += pl.outputs.raster.write_result(stage, "opportunities", opp, png=not no_png, dtype="float64",
+                                                    points=pts, zero_label="0")
         if origin is not None:
-            mx, my = pl.analyses.access.grid.transform_xy("EPSG:4326", grid.crs, [origin[0]], [origin[1]])
+            mx, my = room.grid.transform_xy("EPSG:4326", grid.crs, [origin[0]], [origin[1]])
             for key in [k for k in results if k.startswith("travel_time")]:
-                files += pl.outputs.raster.write_result(stage, key, results[key], png=not no_png, marker=(float(mx[0]), float(my[0])),
-                                      diverging=key.endswith("_diff"))
+                files += pl.outputs.raster.write_result(stage, key, results[key], png=not no_png,
+                                                        marker=(float(mx[0]), float(my[0])),
+                                                        diverging=key.endswith("_diff"))
         summary = {
             "service_date": day, "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width,
                                           "height": grid.height, "transform": list(grid.transform)[:6]},

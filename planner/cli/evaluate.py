@@ -78,17 +78,20 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     places_df = pl.ingest.points.load_places(places)
     # the cluster first: an unreachable scheduler fails before the networks are built
     ex = ctx.with_resource(opts.open_executor(workers, scheduler))
-    net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min,
-                            local_rail_transfers=True)
+    net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache,
+                                 window_end_s=depart + 60 * window_min, local_rail_transfers=True)
     config = opts.make_config(ctx, local_rail_transfers=True)
     feeds = net.load_feeds()
-    ev = pl.analyses.evaluate.compare.evaluate(feeds, loaded, places_df, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
-             walk=net.walk, config=config, cache_dir=cache_dir, use_cache=not no_cache, progress=opts.show_progress(ctx),
-             executor=ex, measures=[pl.analyses.fare_card.measure.CardMeasure(_fare_params(bool(gtfs)))])
+    card = pl.analyses.fare_card.measure.CardMeasure(_fare_params(bool(gtfs)))
+    ev = pl.analyses.evaluate.compare.evaluate(
+        feeds, loaded, places_df, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
+        walk=net.walk, config=config, cache_dir=cache_dir, use_cache=not no_cache,
+        progress=opts.show_progress(ctx), executor=ex, measures=[card])
     ev.notes += _notes(net, config)
     out = output or DEFAULT_OUT
-    written = pl.analyses.evaluate.outputs.write_outputs(ev, net.timetable, out, overwrite=overwrite or output is None,
-                            inputs={"feeds": ", ".join(feeds.ids), "places": len(places_df)})
+    written = pl.analyses.evaluate.outputs.write_outputs(
+        ev, net.timetable, out, overwrite=overwrite or output is None,
+        inputs={"feeds": ", ".join(feeds.ids), "places": len(places_df)})
     cols = ["rank", "scenario", "delta_pop_weighted_mean_min", "pairs_faster", "pairs_slower",
             "pairs_newly_connected", "share_within_2h", "new_line_km", "cost_million"]
     click.echo(f"Evaluated {len(loaded)} scenario(s) on {day}, {len(places_df)} places, departures "
@@ -105,9 +108,11 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
 def _fare_params(own_feeds: bool):
     """The fare part of a fare_policy scenario: a 60-minute window every 15 minutes; on the
     bundled sample with plan fares' value of time and budgets (CNY)."""
+    params = pl.routing.card_variants.DividendParams
     if own_feeds:
-        return pl.routing.card_variants.DividendParams(window_min=60, step_min=15)
-    return pl.routing.card_variants.DividendParams(window_min=60, step_min=15, budgets=SAMPLE_BUDGETS, value_of_time_per_h=SAMPLE_VALUE_OF_TIME)
+        return params(window_min=60, step_min=15)
+    return params(window_min=60, step_min=15, budgets=SAMPLE_BUDGETS,
+                  value_of_time_per_h=SAMPLE_VALUE_OF_TIME)
 
 
 def _notes(net, config) -> list[str]:

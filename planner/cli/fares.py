@@ -150,10 +150,10 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
     if places_df["id"].duplicated().any():
         msg = f"place ids must be unique; repeated: {sorted(set(places_df['id'][places_df['id'].duplicated()]))}"
         raise InputError(msg, code="duplicate_place_id")
+    card, grids = pl.analyses.fare_card, pl.analyses.access.grid  # loaded now that the command runs
     defaults = pl.network.fares.model.TicketingPenalty()
     by_mode = dict(defaults.by_mode)
     default_s = defaults.default_s
-
     for mode, s in penalties.items():
         if mode == "default":
             default_s = round(s)
@@ -171,13 +171,14 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
         max_rounds=max_rides, max_duration_s=round(horizon_h * 3600))
     ex = ctx.with_resource(opts.open_executor(workers, scheduler))
     net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache,
-                            window_end_s=depart + 60 * window_min + params.max_duration_s, local_rail_transfers=True)
+                                 window_end_s=depart + 60 * window_min + params.max_duration_s, local_rail_transfers=True)
     if stops:
         for i in range(len(places_df)):
             sid = places_df["stop_id"].iloc[i]
             if sid:
                 s = net.stop_index(str(sid))
-                places_df.loc[i, "lon"], places_df.loc[i, "lat"] = float(net.timetable.stop_lon[s]), float(net.timetable.stop_lat[s])
+                places_df.loc[i, "lon"] = float(net.timetable.stop_lon[s])
+                places_df.loc[i, "lat"] = float(net.timetable.stop_lat[s])
                 places_df.loc[i, "stop_id"] = str(net.timetable.stop_ids[s])
     applied = pl.scenarios.network.scenario_network(net, scn, cache_dir=cache_dir, use_cache=not no_cache,
                                                     progress=progress)
@@ -188,10 +189,12 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
     if unknown:
         msg = f"--flat-fare/--distance-fare name unknown feed(s) {unknown}; feeds: {', '.join(feeds.ids)}"
         raise InputError(msg, code="unknown_feed")
-    setup, spec = pl.analyses.fare_card.dividend.scenario_fares(net2, scn, sample=bundled,
-                                 flat={k: pl.network.fares.build.FlatTariff(v, currency) for k, v in flat.items()} or None,
-                                 distance={k: pl.network.fares.systems.DistanceRate(v, currency=currency) for k, v in distance.items()} or None)
-    res = pl.analyses.fare_card.dividend.fare_dividend(net2, setup, spec.policy, places_df, params=params, feeds=feeds, executor=ex, progress=progress)
+    flat_tariffs = {k: pl.network.fares.build.FlatTariff(v, currency) for k, v in flat.items()}
+    distance_rates = {k: pl.network.fares.systems.DistanceRate(v, currency=currency) for k, v in distance.items()}
+    setup, spec = card.dividend.scenario_fares(net2, scn, sample=bundled, flat=flat_tariffs or None,
+                                               distance=distance_rates or None)
+    res = card.dividend.fare_dividend(net2, setup, spec.policy, places_df, params=params, feeds=feeds, executor=ex,
+                                      progress=progress)
     res.notes.extend(spec.notes)
     operators = spec.operators
     if changed:
@@ -199,18 +202,19 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
                             "the dividend is the fare policy's alone; plan evaluate measures the changes themselves.")
     raster = None
     if grid:
-        g = pl.analyses.access.grid.make_grid(resolution, net=net2)
-        x, y = pl.analyses.access.grid.transform_xy("EPSG:4326", g.crs, places_df["lon"].to_numpy(float), places_df["lat"].to_numpy(float))
-        layers = [pl.analyses.access.grid.opportunities_from_points("population", x, y, places_df["population"].to_numpy(float), g, unit="people",
-                                            source=f"places ({places.name if places else 'cities.csv'})")]
-        raster = pl.analyses.access.fare_access.fare_access(net2, setup, spec.policy, g, layers, params=replace(params, step_min=grid_step),
-                             time_cutoffs_min=time_cutoffs,
-                             fare_cutoffs=params.budgets or (float("inf"),), feeds=feeds, executor=ex,
-                             progress=progress)
+        g = grids.make_grid(resolution, net=net2)
+        x, y = grids.transform_xy("EPSG:4326", g.crs, places_df["lon"].to_numpy(float), places_df["lat"].to_numpy(float))
+        layers = [grids.opportunities_from_points("population", x, y, places_df["population"].to_numpy(float), g,
+                                                  unit="people",
+                                                  source=f"places ({places.name if places else 'cities.csv'})")]
+        raster = pl.analyses.access.fare_access.fare_access(
+            net2, setup, spec.policy, g, layers, params=replace(params, step_min=grid_step),
+            time_cutoffs_min=time_cutoffs, fare_cutoffs=params.budgets or (float("inf"),), feeds=feeds, executor=ex,
+            progress=progress)
     out = output or DEFAULT_OUT
     inputs = {"service date": day, "policy": str(path), "feeds": ", ".join(feeds.ids), "places": len(places_df)}
-    written = pl.analyses.fare_card.outputs.write_fare_outputs(res, raster, net2.timetable, out, overwrite=overwrite or output is None,
-                                 inputs=inputs, operators=operators)
+    written = card.outputs.write_fare_outputs(res, raster, net2.timetable, out, overwrite=overwrite or output is None,
+                                              inputs=inputs, operators=operators)
     _print(res, operators, top, day, path, raster)
     click.echo(f"Outputs in {out}/ ({len(written)} files: fares_od.csv, fares_places.csv, map_fares.png, "
                f"{'fare_access.tif, ' if raster is not None else ''}report.html, report.md) in "
@@ -226,7 +230,8 @@ def _print(res, operators, top, day, path, raster) -> None:
     click.echo(f"Unified fare card '{res.policy.name}' ({path}) on {day}: {len(res.places)} places, "
                f"{len(p.departures())} departures from {hhmm(p.departure_s)} "
                f"every {p.step_min} min; fares in {cur}.")
-    click.echo("Card: " + "; ".join(f"{r['setting']} {r['value']}" for r in pl.analyses.fare_card.outputs.policy_rows(res, operators)[1:6]) + ".")
+    rows = pl.analyses.fare_card.outputs.policy_rows(res, operators)[1:6]
+    click.echo("Card: " + "; ".join(f"{r['setting']} {r['value']}" for r in rows) + ".")
     click.echo("")
     tp = pl.analyses.fare_card.outputs.top_pairs(res, top)
     click.echo(f"Place pairs that gain most (fastest journey; times in minutes, fares in {cur}):")
@@ -257,7 +262,8 @@ def _print(res, operators, top, day, path, raster) -> None:
                    else f"Within a {b:g} {cur} budget: no pair reached on both sides.")
     top1 = pl.analyses.fare_card.outputs.top_pairs(res, 1)
     if len(top1) and top1["time_saved_min"].iloc[0] > 0:
-        click.echo("Largest saving: " + pl.analyses.fare_card.outputs.explain_pair(res, top1["from_id"].iloc[0], top1["to_id"].iloc[0]))
+        why = pl.analyses.fare_card.outputs.explain_pair(res, top1["from_id"].iloc[0], top1["to_id"].iloc[0])
+        click.echo("Largest saving: " + why)
     if raster is not None:
         ch = [b for b in raster.bands if b.name.endswith("_change")]
         for b in ch:

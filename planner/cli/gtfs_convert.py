@@ -73,7 +73,8 @@ def from_timetable(timetable: Path, stations: Path, output: Path, start_date: st
     """
     summary = pl.ingest.gtfs.from_timetable.convert_timetable(
         timetable, stations, output, overwrite=overwrite, start_date=start_date, end_date=end_date,
-        timezone=timezone, datum=datum.lower(), route_type=route_type, agency_url=agency_url or pl.ingest.gtfs.from_timetable.DEFAULT_AGENCY_URL, lang=lang,
+        timezone=timezone, datum=datum.lower(), route_type=route_type, lang=lang,
+        agency_url=agency_url or pl.ingest.gtfs.from_timetable.DEFAULT_AGENCY_URL,
         publisher_name=publisher_name, publisher_url=publisher_url)
     click.echo(f"Wrote {summary.path}: {summary.agencies} agencies, {summary.routes} routes, {summary.trips:,} trips, "
                f"{summary.stops:,} stops, {summary.stop_times:,} stop times, {summary.services} service calendars "

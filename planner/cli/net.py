@@ -94,15 +94,18 @@ def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], 
     places_df = pl.ingest.points.load_places(places)
     feeds = pl.ingest.gtfs.feed.read_feeds(specs, config=config)
     try:
-        day = str(pl.ingest.gtfs.service.to_date(date)) if date is not None else str(pl.ingest.gtfs.service.busiest_date(feeds))
+        service = pl.ingest.gtfs.service
+        day = str(service.to_date(date) if date is not None else service.busiest_date(feeds))
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--date") from None
-    cmp = pl.analyses.railnet.compare.compare_nets(feeds, loaded, places_df, date=day, depart_s=depart, window_min=window_min, basis=basis,
-                       cluster_km=cluster_km, reference_speed_kmh=reference_speed_kmh, group_by=group_by,
-                       central=central, config=config, progress=opts.show_progress(ctx))
+    cmp = pl.analyses.railnet.compare.compare_nets(
+        feeds, loaded, places_df, date=day, depart_s=depart, window_min=window_min, basis=basis,
+        cluster_km=cluster_km, reference_speed_kmh=reference_speed_kmh, group_by=group_by,
+        central=central, config=config, progress=opts.show_progress(ctx))
     out = output or DEFAULT_OUT
-    written = pl.analyses.railnet.outputs.write_net_outputs(cmp, out, overwrite=overwrite or output is None,
-                                inputs={"feeds": ", ".join(feeds.ids), "cities": len(places_df)})
+    written = pl.analyses.railnet.outputs.write_net_outputs(
+        cmp, out, overwrite=overwrite or output is None,
+        inputs={"feeds": ", ".join(feeds.ids), "cities": len(places_df)})
     click.echo(f"Rail net on {day}, departures {window_text(depart, window_min)}, "
                f"{len(places_df)} cities ({cmp.baseline.summary['cities_with_station']} with a station), "
                f"{len(loaded)} scenario(s); times: {basis}.")

@@ -83,7 +83,7 @@ def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, mo
         raise click.UsageError(msg, ctx=ctx)
     config = opts.make_config(ctx, walk_speed_mps=walk_speed_mps)
     if place is not None or bbox is not None:
-        source = pl.ingest.osm._online.OSMRequest(place=place, bbox=bbox)
+        source = pl.ingest.osm.OSMRequest(place=place, bbox=bbox)
         label = source.describe()
     else:
         source = osm_file if osm_file is not None else _default_osm(cache_dir)
@@ -111,8 +111,9 @@ def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, mo
             click.echo(f"  {'cache entry' if m.get('from_cache') else 'saved to'} {m['cache_path']}")
     if gtfs:
         t = time.perf_counter()
-        mm, day = opts.load_network(ctx, gtfs, source if not isinstance(source, pl.ingest.osm._online.OSMRequest) else None, date, cache_dir,
-                               rebuild, walk_speed_mps=walk_speed_mps)
+        local = None if isinstance(source, pl.ingest.osm.OSMRequest) else source
+        mm, day = opts.load_network(ctx, gtfs, local, date, cache_dir, rebuild,
+                                    walk_speed_mps=walk_speed_mps)
         s = mm.summary()
         how = "Loaded cached" if "from_cache" in mm.inputs else "Built"
         click.echo(f"{how} multimodal network for {day} in {time.perf_counter() - t:.1f} s")

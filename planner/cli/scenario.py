@@ -47,10 +47,11 @@ def check(ctx: click.Context, scenarios: tuple[Path, ...], gtfs) -> None:
         rows = [{k: v for k, v in r.items() if k != "matched"} for r in report]
         if rows:
             click.echo(render(rows))
-        if scn.of_kind(pl.scenarios.spec.FarePolicy):  # resolve the card's operators against the feeds now
-
-            spec = pl.scenarios.fare_policy.card_policy(scn.of_kind(pl.scenarios.spec.FarePolicy)[0], pl.network.fares.sample.fare_setup(_fs2, sample=not gtfs).fares, _fs2,
-                               default_name=scn.name)
+        cards = scn.of_kind(pl.scenarios.spec.FarePolicy)
+        if cards:  # resolve the card's operators against the feeds now
+            fares = pl.network.fares.sample.fare_setup(_fs2, sample=not gtfs).fares
+            spec = pl.scenarios.fare_policy.card_policy(cards[0], fares, _fs2,
+                                                        default_name=scn.name)
             on = ", ".join(spec.policy.systems) if spec.policy.systems else "every priced system"
             click.echo(f"fare_policy: unified card '{spec.policy.name}' on {on} ({spec.policy.tariff} tariff)"
                        + "".join(f"\n  {n}" for n in spec.notes))

@@ -109,15 +109,18 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
     if scenario_out is not None and scenario_out.exists() and not (overwrite or output is None):
         msg = f"{scenario_out} already exists"
         raise OutputError(msg, code="output_exists", hint="pass --overwrite")
-    standard, delay = pl.analyses.transfers.standard.load_standard(standard_file) if standard_file is not None else (None, None)
+    room = pl.analyses.transfers
+    standard, delay = (room.standard.load_standard(standard_file) if standard_file is not None
+                       else (None, None))
     net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache, window_end_s=depart + 60 * window_min)
     if od_file == "places":
-        od = pl.analyses.transfers.use.places_od(net, pl.ingest.points.load_places(places))
+        od = room.use.places_od(net, pl.ingest.points.load_places(places))
     else:
-        od = pl.analyses.transfers.use.read_od(net, Path(od_file), datum=datum) if od_file is not None else None
-    res = pl.analyses.transfers.analysis.analyse_transfers(net, radius_m=radius_m, standard=standard, delay=delay, od=od, departure_s=depart,
-                            window_min=window_min, use_step_min=step_min, nearest_per_mode=nearest_per_mode,
-                            bbox=bbox, osm=_default_osm(gtfs, osm), progress=opts.show_progress(ctx))
+        od = room.use.read_od(net, Path(od_file), datum=datum) if od_file is not None else None
+    res = room.analysis.analyse_transfers(
+        net, radius_m=radius_m, standard=standard, delay=delay, od=od, departure_s=depart,
+        window_min=window_min, use_step_min=step_min, nearest_per_mode=nearest_per_mode,
+        bbox=bbox, osm=_default_osm(gtfs, osm), progress=opts.show_progress(ctx))
     written = res.write(out, overwrite=overwrite or output is None, maps=maps)
     s = res.summary()
     click.echo(f"Transfers on {day}, departures {window_text(depart, window_min)}: "
