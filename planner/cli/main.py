@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-from click.utils import make_default_short_help
 
 from planner import __version__
 from planner.errors import PlannerError
@@ -78,8 +77,12 @@ class PlanGroup(click.Group):
         if not names:
             return
         limit = formatter.width - 6 - max(len(n) for n in names)
-        rows = [(n, make_default_short_help(COMMANDS[n][1], limit) if n in COMMANDS and n not in self.commands
-                 else self.commands[n].get_short_help_str(limit)) for n in names]
+        # a command not loaded yet gets a stand-in holding its summary, so that click shortens
+        # it exactly as it would the command's own help
+        stand_in = {n: click.Command(n, help=COMMANDS[n][1]) for n in names
+                    if n in COMMANDS and n not in self.commands}
+        rows = [(n, (stand_in.get(n) or self.commands[n]).get_short_help_str(limit))
+                for n in names]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
