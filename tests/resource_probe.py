@@ -9,6 +9,9 @@ allocation, C and C++ included (expat, zlib, libosmium), not only Python's; wher
 unavailable, ``ru_maxrss`` is used and ``peak_exact`` is false.
 
 Each case returns ``(build, action, config)``; ``action(path)`` must raise a PlannerError.
+The readers are imported here, before any child forks, so that a case measures the read
+and not the import of pandas, pyarrow and osmium (about 100 MB and a second on its own:
+``planner`` loads its stages lazily).
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ from pathlib import Path
 
 from planner.config import Config
 from planner.errors import PlannerError
+from planner.ingest.gtfs import read_feed
+from planner.ingest.gtfs.service import busiest_date
+from planner.ingest.osm import read_osm
+from planner.network.timetable import build_timetable
+from planner.scenarios.spec import load_scenario
 from tests import fuzz_codecs as zc
 from tests.conftest import MINI, OSM_DATA
 
@@ -35,28 +43,18 @@ MiB = 1024**2
 
 # ------------------------------------------------------------------------------ readers
 def _gtfs(path: Path, config: Config) -> None:
-    from planner.ingest.gtfs import read_feed
-
     read_feed(path, config=config)
 
 
 def _osm(path: Path, config: Config) -> None:
-    from planner.ingest.osm import read_osm
-
     read_osm(path, config=config)
 
 
 def _scenario(path: Path, config: Config) -> None:
-    from planner.scenarios.spec import load_scenario
-
     load_scenario(path)
 
 
 def _timetable(path: Path, config: Config) -> None:
-    from planner.ingest.gtfs import read_feed
-    from planner.ingest.gtfs.service import busiest_date
-    from planner.network.timetable import build_timetable
-
     feed = read_feed(path, config=config)
     build_timetable(feed, busiest_date([feed]))
     msg = "loaded"  # the calendar case loads; report it as an outcome, not an error
