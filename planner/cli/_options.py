@@ -180,7 +180,7 @@ def network_options(fn):
                      help="OSM extract (.osm.pbf/.osm) for walking. Default: the bundled extract in osm_cache/ "
                           "when the bundled feeds are used; none otherwise (straight-line walking)."),
         click.option("--date", "date", default=None, metavar="YYYY-MM-DD",
-                     help="Service date. Default: the busiest date of the feeds."),
+                     help="Service date. Default: a representative weekday of the feeds (Tuesday to Thursday, no public holiday)."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("osm_cache"),
                      show_default=True, help="Where built networks are cached."),
         click.option("--no-cache", is_flag=True, help="Build the network again, ignoring and not writing the cache."),
@@ -272,12 +272,15 @@ def load_network(ctx: click.Context, gtfs, osm, date, cache_dir: Path, no_cache:
         raise FeedError(msg, code="input_unreadable", hint="pass --gtfs FEED (a GTFS zip or folder)")
     feeds = None
     if date is None:
-        day, feeds = _busiest_date_cached(specs, config, cache_dir if not no_cache else None)
+        choice, feeds = _default_date_cached(specs, config, cache_dir if not no_cache else None)
+        day = choice.date
+        ctx.meta["plan.date_reason"] = choice.reason
     else:
         try:
             day = pl.ingest.gtfs.service.to_date(date)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--date") from None
+        ctx.meta["plan.date_reason"] = f"{day}: given with --date"
     # the service day plus the morning after (overnight journeys end on next-day trips)
     window = (0, max(36 * 3600, (window_end_s or 0) + 16 * 3600))
     net = pl.network.build.build_network(specs, str(day), window=window, osm=osm, drive=drive, config=config,
@@ -285,21 +288,29 @@ def load_network(ctx: click.Context, gtfs, osm, date, cache_dir: Path, no_cache:
     return net, str(day)
 
 
-def _busiest_date_cached(specs, config, cache_dir):
-    """The feeds' busiest date, remembered per input digest so a warm run need not parse
-    the feeds; returns (date, feeds or None)."""
+def date_reason(ctx: click.Context) -> str:
+    """Which service date :func:`load_network` used and why (for reports)."""
+    return ctx.meta.get("plan.date_reason", "")
+
+
+def _default_date_cached(specs, config, cache_dir):
+    """The feeds' representative date (:func:`planner.ingest.gtfs.service.representative_date`),
+    remembered per input digest so a warm run need not parse the feeds; returns (choice,
+    feeds or None)."""
+    service = pl.ingest.gtfs.service
     key = hashlib.sha256(json.dumps(sorted(pl.network.build.feed_digests(specs).items())).encode()).hexdigest()[:40]
-    path = None if cache_dir is None else Path(cache_dir) / "networks" / f"busiest-date-{key}.json"
+    path = None if cache_dir is None else Path(cache_dir) / "networks" / f"default-date-{key}.json"
     if path is not None and path.exists():
         try:
-            return pl.ingest.gtfs.service.to_date(json.loads(path.read_text())["date"]), None
+            got = json.loads(path.read_text())
+            return service.DateChoice(service.to_date(got["date"]), str(got["reason"])), None
         except (OSError, ValueError, KeyError, TypeError):
             path.unlink(missing_ok=True)
     feeds = pl.ingest.gtfs.feed.read_feeds(specs, config=config)
-    day = pl.ingest.gtfs.service.busiest_date(feeds)
+    choice = service.representative_date(feeds)
     if path is not None:
         try:
-            write_text(path, json.dumps({"date": str(day)}))
+            write_text(path, json.dumps({"date": str(choice.date), "reason": choice.reason}))
         except OSError:
             pass
-    return day, feeds
+    return choice, feeds

@@ -30,7 +30,7 @@ _CFG = Config()
 @click.option("--places", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Cities (CSV: id, name, lon, lat, population). Default: the bundled census cities.")
 @click.option("--date", "date", default=None, metavar="YYYY-MM-DD",
-              help="Service date. Default: the busiest date of the feeds.")
+              help="Service date. Default: a representative weekday of the feeds (Tuesday to Thursday, no public holiday).")
 @opts.time_option("--depart", "depart", default="00:00", show_default=True,
              help="Start of the departure window (hours may pass 24).")
 @click.option("--window", "window_min", type=click.IntRange(min=1), default=1440, show_default=True,
@@ -95,7 +95,7 @@ def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], 
     feeds = pl.ingest.gtfs.feed.read_feeds(specs, config=config)
     try:
         service = pl.ingest.gtfs.service
-        day = str(service.to_date(date) if date is not None else service.busiest_date(feeds))
+        day = str(service.to_date(date) if date is not None else service.representative_date(feeds).date)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--date") from None
     cmp = pl.analyses.railnet.compare.compare_nets(

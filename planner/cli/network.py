@@ -50,7 +50,7 @@ def _default_osm(cache_dir: Path) -> Path:
               help="Also build the multimodal network with these GTFS feeds (repeatable): stops snapped to the "
                    "walk network, footpaths, transfers, the timetable of --date.")
 @click.option("--date", default=None, metavar="YYYY-MM-DD",
-              help="Service date of the multimodal network (default: the busiest date of the feeds).")
+              help="Service date of the multimodal network (default: a representative weekday of the feeds).")
 @opts.quiet_option
 @click.pass_context
 def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, modes: tuple[str, ...],

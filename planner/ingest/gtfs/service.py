@@ -19,6 +19,9 @@ the number of days spanned (at most the 84,000 of the accepted years) plus the r
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,7 +32,7 @@ from planner.errors import InputError, NoServiceError
 if TYPE_CHECKING:
     from planner.ingest.gtfs.feed import Feed
 
-__all__ = ["active_services", "busiest_date", "service_date_range", "service_dates", "service_day_counts", "to_date"]
+__all__ = ["DateChoice", "active_services", "busiest_date", "country_of_timezone", "representative_date", "service_date_range", "service_dates", "service_day_counts", "to_date"]
 
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -194,12 +197,9 @@ def service_date_range(feed: Feed) -> tuple[np.datetime64 | None, np.datetime64 
     return first, last, len(days)
 
 
-def busiest_date(feeds) -> np.datetime64:
-    """The service date with the most trips over all ``feeds`` (earliest on ties).
-
-    Frequency templates count once; the answer is used as the default analysis date when
-    none is given.
-    """
+def _trips_per_day(feeds) -> tuple[int, np.ndarray, np.ndarray]:
+    """(first day, trips per day, services running per day) over all ``feeds``, in days
+    since 1970-01-01."""
     parts = []
     for feed in feeds:
         c = _Calendar(feed)
@@ -218,10 +218,113 @@ def busiest_date(feeds) -> np.datetime64:
     for start, t, r in parts:
         trips[start - lo:start - lo + len(t)] += t
         running[start - lo:start - lo + len(r)] += r
-    has = running > 0.5
-    if not has.any():
+    if not (running > 0.5).any():
         msg = "the feeds have no service dates (no calendar.txt or calendar_dates.txt row runs a trip)"
         raise NoServiceError(msg, code="planner_no_service_on_date", hint="check calendar.txt and calendar_dates.txt")
+    return lo, trips, running
+
+
+def busiest_date(feeds) -> np.datetime64:
+    """The service date with the most trips over all ``feeds`` (earliest on ties).
+
+    Frequency templates count once. The commands' default date is
+    :func:`representative_date`, which avoids public holidays and weekends.
+    """
+    lo, trips, running = _trips_per_day(feeds)
+    has = running > 0.5
     best = trips[has].max()
     day = int(np.flatnonzero(has & (trips >= best - 0.5))[0])
     return np.datetime64(lo + day, "D")
+
+
+@dataclass(frozen=True)
+class DateChoice:
+    """A default service date and why it was chosen (for reports)."""
+
+    date: np.datetime64
+    reason: str
+
+    def __str__(self) -> str:
+        return str(self.date)
+
+
+#: weekdays taken as representative (Monday = 0): Tuesday, Wednesday, Thursday
+TYPICAL_WEEKDAYS = (1, 2, 3)
+
+
+def representative_date(feeds, *, country: str | None = None) -> DateChoice:
+    """A representative weekday of ``feeds``: the default service date of the commands.
+
+    Among the dates with service, the Tuesdays, Wednesdays and Thursdays that are neither a
+    public holiday nor the day before or after one (holidays of ``country``, an ISO 3166
+    code, by default the country of the first feed's ``agency_timezone``, from the
+    ``holidays`` package), the one whose number of trips is the median of those days
+    (earliest on ties): a day of the regular timetable, not a holiday's, a weekend's or an
+    extra-trains day's. Falls back to any weekday, then to :func:`busiest_date`, saying so.
+    """
+    lo, trips, running = _trips_per_day(feeds)
+    days = lo + np.flatnonzero(running > 0.5)
+    weekday = (days + 3) % 7
+    if country is None:
+        country = next((c for f in feeds if (c := country_of_timezone(_timezone(f))) is not None), None)
+    holiday_days, named = _holidays(country, days)
+    near = np.isin(days, holiday_days) | np.isin(days - 1, holiday_days) | np.isin(days + 1, holiday_days)
+    for mask, kind in ((np.isin(weekday, TYPICAL_WEEKDAYS) & ~near, "Tuesday to Thursday"),
+                       ((weekday < 5) & ~near, "weekday")):
+        cand = days[mask]
+        if len(cand):
+            n = trips[cand - lo]
+            median = np.sort(n)[(len(n) - 1) // 2]
+            day = int(cand[np.flatnonzero(n == median)[0]])
+            date = np.datetime64(day, "D")
+            where = (f"public holidays of {country} ({named} in the feeds' dates) and the days next to them excluded"
+                     if country else "public holidays unknown (no country for the feeds' time zone)")
+            reason = (f"{date} ({_DAYS[(day + 3) % 7].capitalize()}): a {kind} with the median number of trips "
+                      f"({median:,.0f}) of the {len(cand):,} such service days, {where}")
+            return DateChoice(date, reason)
+    date = busiest_date(feeds)
+    return DateChoice(date, f"{date}: the busiest date (the feeds run on no ordinary weekday)")
+
+
+def _timezone(feed) -> str:
+    try:
+        return feed.timezone
+    except (KeyError, IndexError, AttributeError):
+        return ""
+
+
+def country_of_timezone(tz: str) -> str | None:
+    """ISO 3166 country code of an IANA time zone (``Asia/Shanghai`` -> ``CN``), from the
+    system's ``zone.tab``; None when unknown."""
+    for path in (Path("/usr/share/zoneinfo/zone.tab"), Path(sys.prefix) / "share" / "zoneinfo" / "zone.tab"):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 3 and not line.startswith("#") and parts[2] == tz:
+                return parts[0]
+        return _ZONE_FALLBACK.get(tz)
+    return _ZONE_FALLBACK.get(tz)
+
+
+#: time zones of the bundled and test feeds, for systems without zone.tab
+_ZONE_FALLBACK = {"Asia/Shanghai": "CN", "Asia/Harbin": "CN", "Europe/Helsinki": "FI",
+                  "America/Los_Angeles": "US", "Australia/Brisbane": "AU"}
+
+
+def _holidays(country: str | None, days: np.ndarray) -> tuple[np.ndarray, int]:
+    """Public holidays of ``country`` over the years of ``days`` (days since 1970), and how
+    many fall on those days."""
+    if country is None or len(days) == 0:
+        return np.zeros(0, np.int64), 0
+    import holidays  # slow (0.2 s plus 0.3 s per country calendar): only a default date needs it
+
+    years = range(int(str(np.datetime64(int(days.min()), "D"))[:4]), int(str(np.datetime64(int(days.max()), "D"))[:4]) + 1)
+    try:
+        cal = holidays.country_holidays(country, years=years)
+    except NotImplementedError:
+        return np.zeros(0, np.int64), 0
+    hol = np.array(sorted(np.datetime64(d.isoformat(), "D").astype(np.int64) for d in cal), dtype=np.int64)
+    return hol, int(np.isin(days, hol).sum())
