@@ -1233,6 +1233,7 @@ changes:
       dwell_min: 2
       alignment_factor: 1.08      # track km / straight line (the sample's Harbin-Dalian line: ~1.07)
       headway_min: {"06:00-09:00": 30, "09:00-21:00": 60}
+      track: existing             # the Harbin-Dalian HSR: no track cost, only the added trains' train-km
 """,
     "hada_double_frequency": _SCN_HEAD.format(name="hada_double_frequency") + """#
 # Frequency instead of speed: twice as many trains on every Harbin-Dalian HSR pattern (express and
@@ -1242,6 +1243,8 @@ name: hada_double_frequency
 description: Double the frequency of every Harbin-Dalian HSR service (headways halved)
 changes:
   - adjust_headway: {route: "northeast_rail:hada", factor: 0.5}
+# cost: the added train-km (planner.scenarios.costs, train_km_high_speed_rail); the line has the
+# capacity (61 train pairs a day in Heilongjiang in 2022, CNR 2022-12-01) so no track work is counted
 """,
     "harbin_jiamusi_express": _SCN_HEAD.format(name="harbin_jiamusi_express") + """#
 # The Harbin-Jiamusi railway is a 200 km/h mixed passenger/freight line (fastest 2h03 at opening).
@@ -1261,6 +1264,8 @@ changes:
       alignment_factor: 1.10      # the sample's Harbin-Jiamusi line: 343 km for 311 km straight
       headway_min: 120
       service: {start: "07:00", end: "19:00"}
+      track: upgraded             # raise the 200 km/h line to 250 km/h: upgraded_track_250 per km
+                                  # (a new 250 km/h alignment instead: track: new, new_track_250)
 """,
     "changchun_yanji_express": _SCN_HEAD.format(name="changchun_yanji_express") + """#
 # Changchun-Jilin-Yanji: the sample's Changchun-Hunchun through trains need 2h11 (the
@@ -1284,6 +1289,7 @@ changes:
       dwell_min: 2
       headway_min: 60
       service: {start: "06:30", end: "20:30"}
+      track: existing             # the Changchun-Jilin-Hunchun intercity railway (250 km/h, opened 2015)
 """,
     "harbin_west_integration": _SCN_HEAD.format(name="harbin_west_integration") + """#
 # Harbin West: the HSR station (OSM node 2155516551) and the metro line 3 station Harbin West
@@ -1303,6 +1309,12 @@ changes:
       transfer_window_min: unlimited   # one card ticket per journey
       max_transfers: 1
       transfer_discount: 3             # CNY off the connecting ride: a metro ride to or from the train is free (ASSUMED policy design)
+costs:
+  capital_million: 80                # ASSUMED: connector (a 250 m paid-area passage with gates and a
+                                     # security point, CNY 60 M) and the card clearing system (CNY 20 M)
+  operating_million_per_year: 3      # ASSUMED: staffing the connector and running the clearing house
+  construction_years: 2              # ASSUMED
+  note: "ASSUMED costs: connector CNY 60 M, card clearing system CNY 20 M, CNY 3 M a year to run both"
 """,
 }
 

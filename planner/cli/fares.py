@@ -17,10 +17,15 @@ from planner.common.timeofday import hhmm
 from planner.errors import InputError, OutputError
 
 DEFAULT_OUT = Path("plan-output") / "fares"
-#: value of time for the bundled sample, CNY per hour (ASSUMED: about the 2022 urban average
-#: wage per working hour in China, rounded)
-SAMPLE_VALUE_OF_TIME = 40.0
+#: value of time for the bundled sample, CNY per hour: the appraisal's value of time
+#: (planner.analyses.evaluate.parameters.AppraisalParams, sourced there), so that plan fares
+#: and plan evaluate weigh time with one number (a test checks they agree)
+SAMPLE_VALUE_OF_TIME = 20.0
 SAMPLE_BUDGETS = (50.0, 100.0)
+#: the fare card's departure window (minutes) and step: plan fares' defaults, which plan
+#: evaluate uses too, so that the card's figures are the same in both
+CARD_WINDOW_MIN = 60
+CARD_STEP_MIN = 5
 
 
 
@@ -49,10 +54,10 @@ def _default_policy() -> Path:
               help="Places (CSV: id, name, lon, lat, population). Default: the bundled cities.")
 @click.option("--stop", "stops", multiple=True, metavar="FEED:ID", help="Also a place at this stop (repeatable).")
 @opts.time_option("--depart", "depart", default="07:00", show_default=True, help="First departure of the window.")
-@opts.window_options(60, "Departure window in minutes (results are means over its departures).",
-                5, "Minutes between departures (place pairs).")
+@opts.window_options(CARD_WINDOW_MIN, "Departure window in minutes (results are means over its departures).",
+                CARD_STEP_MIN, "Minutes between departures (place pairs).")
 @click.option("--value-of-time", "value_of_time", type=click.FloatRange(min=0, min_open=True), default=None,
-              metavar="PER_H", help="Currency units per hour, for generalized cost. Default: 40 (CNY/h, ASSUMED) "
+              metavar="PER_H", help="Currency units per hour, for generalized cost. Default: 20 (CNY/h, the appraisal's value of time) "
                                     "for the bundled sample, none otherwise.")
 @click.option("--transfer-penalty", "transfer_penalty", type=click.FloatRange(min=0), default=0.0, show_default=True,
               metavar="MIN", help="Perceived minutes per transfer in generalized cost (the card's own if it sets one).")

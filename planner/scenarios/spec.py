@@ -22,7 +22,9 @@ field)::
           # service: {start: "06:30", end: "21:30"}
           # departures: ["07:00", "08:15"]                     # or explicit departures
           both_directions: true
-          cost_per_km_million: 120       # optional, for cost-effectiveness
+          track: new                     # new | upgraded | existing, or one per segment: [new, existing]
+          # design_speed_kmh: 250        # cost class of new/upgraded track (default: speed_class_kmh)
+          # cost_per_km_million: 120     # overrides the unit-cost table for this line's track
       - adjust_headway: {route: FEED:ROUTE, factor: 0.5}      # or headway_min: 10
       - remove_route: {route: FEED:ROUTE}
       - add_transfer: {from_stop: FEED:A, to_stop: FEED:B, walk_m: 300, walk_s: 240, both_ways: true}
@@ -32,6 +34,9 @@ field)::
           tariff: integrated             # or keep
           transfer_window_min: unlimited # or minutes from the card ticket's first departure
           transfer_discount: 3           # currency units off a connecting ride ('full': free)
+    costs:                               # optional (planner.scenarios.costs): fixed costs, overrides
+      capital_million: 30
+      unit_costs: {new_track_350: 150}
 
 Stops named by a station name are matched against the feeds' ``stop_name`` (exact, then
 normalised as in :func:`planner.ingest.gtfs.normalise_name`); a new line gets its own stops at the
@@ -54,6 +59,7 @@ import numpy as np
 from planner.common.datum import to_wgs84
 from planner.common.safe_yaml import load_yaml_with_lines
 from planner.common.timeofday import parse_hhmm
+from planner.scenarios.costs import TRACK_KINDS, CostSpec, check_costs
 from planner.errors import InputError, ScenarioError
 from planner.scenarios.fare_policy import check_spec
 
@@ -95,6 +101,16 @@ class AddLine:
     alignment_factor: float = 1.1
     cost_per_km_million: float | None = None
     line: int = 0
+    #: track kind per segment (``planner.scenarios.costs.TRACK_KINDS``)
+    track: tuple[str, ...] = ()
+    #: whether the file said ``track:`` (else every segment is counted as new, and the report says so)
+    track_declared: bool = False
+    design_speed_kmh: float | None = None
+
+    @property
+    def cost_speed_kmh(self) -> float | None:
+        """The design speed that sets the cost class of new or upgraded track."""
+        return self.design_speed_kmh if self.design_speed_kmh is not None else self.speed_class_kmh
 
 
 @dataclass
@@ -142,6 +158,7 @@ class Scenario:
     changes: list
     path: Path | None = None
     text: str = ""
+    costs: CostSpec = field(default_factory=CostSpec)
 
     @property
     def digest(self) -> str:
@@ -239,7 +256,7 @@ def load_scenario(path: str | Path, *, text: str | None = None) -> Scenario:
     if not isinstance(data, dict):
         probs.add((), "a scenario is a mapping with 'name' and 'changes'")
         probs.raise_if_any()
-    allowed = {"name", "description", "changes"}
+    allowed = {"name", "description", "changes", "costs"}
     for k in data:
         if k not in allowed:
             probs.add((k,), f"unknown field (expected one of {', '.join(sorted(allowed))})")
@@ -258,8 +275,11 @@ def load_scenario(path: str | Path, *, text: str | None = None) -> Scenario:
         n_fp = sum(isinstance(c, FarePolicy) for c in changes)
         if n_fp > 1:
             probs.add(("changes",), f"at most one fare_policy per scenario, got {n_fp}")
+    costs = CostSpec()
+    if "costs" in data:
+        costs = check_costs(data["costs"], lambda key, message: probs.add(("costs", *key), message))
     probs.raise_if_any()
-    return Scenario(str(name), str(data.get("description", "") or ""), changes, p, text)
+    return Scenario(str(name), str(data.get("description", "") or ""), changes, p, text, costs)
 
 
 _KINDS = ("add_line", "adjust_headway", "remove_route", "add_transfer", "fare_policy")
@@ -330,7 +350,7 @@ def _route_ref(p: _Problems, path: tuple, body: dict) -> str:
 def _add_line(p: _Problems, path: tuple, body: dict, line: int) -> AddLine | None:
     allowed = {"id", "name", "operator", "mode", "route_type", "stops", "run_times_min", "speed_class_kmh",
                "accel_mps2", "brake_mps2", "dwell_min", "headway_min", "service", "departures", "both_directions",
-               "cost_per_km_million", "alignment_factor"}
+               "cost_per_km_million", "alignment_factor", "track", "design_speed_kmh"}
     _only(p, path, body, allowed)
     lid = body.get("id")
     if not isinstance(lid, str) or not _NAME.match(lid):
@@ -390,8 +410,39 @@ def _add_line(p: _Problems, path: tuple, body: dict, line: int) -> AddLine | Non
     cost = _number(p, (*path, "cost_per_km_million"), body["cost_per_km_million"], allow_zero=True) \
         if "cost_per_km_million" in body else None
     deps = _departures(p, path, body)
+    design = _number(p, (*path, "design_speed_kmh"), body["design_speed_kmh"], minimum=1.0, maximum=1000.0) \
+        if "design_speed_kmh" in body else None
+    n_seg = max(len(stops_raw) - 1, 1) if isinstance(stops_raw, list) else 1
+    track = _track(p, (*path, "track"), body.get("track", "new"), n_seg)
+    if any(t != "existing" for t in track) and design is None and speed is None and cost is None:
+        p.add(path, "new or upgraded track needs a cost class: give 'design_speed_kmh' (or 'speed_class_kmh', "
+                    "or 'cost_per_km_million')")
     return AddLine(lid, name, operator, int(rt), stops, run_times, speed, round((dwell or 0) * 60), deps,
-                   bool(body.get("both_directions", True)), accel, brake, align or 1.1, cost, line)
+                   bool(body.get("both_directions", True)), accel, brake, align or 1.1, cost, line,
+                   track, "track" in body, design)
+
+
+def _track(p: _Problems, path: tuple, value: Any, n_seg: int) -> tuple[str, ...]:
+    """``track:`` of an add_line: one kind for the line or one per segment."""
+    kinds = ", ".join(TRACK_KINDS)
+    if isinstance(value, str):
+        if value not in TRACK_KINDS:
+            p.add(path, f"unknown track kind {_short(value)} (one of {kinds})")
+            return ("new",) * n_seg
+        return (value,) * n_seg
+    if isinstance(value, list):
+        if len(value) != n_seg:
+            p.add(path, f"give one track kind per segment ({n_seg}: number of stops - 1), got {len(value)}")
+            return ("new",) * n_seg
+        out = []
+        for k, v in enumerate(value):
+            if not isinstance(v, str) or v not in TRACK_KINDS:
+                p.add((*path, k), f"unknown track kind {_short(v)} (one of {kinds})")
+                v = "new"
+            out.append(v)
+        return tuple(out)
+    p.add(path, f"must be one of {kinds}, or a list of them (one per segment), got {_short(value)}")
+    return ("new",) * n_seg
 
 
 def _stop_ref(p: _Problems, path: tuple, s: Any) -> StopRef | None:

@@ -1,7 +1,11 @@
 """``plan evaluate``: candidate scenarios against the baseline.
 
 :mod:`~planner.analyses.evaluate.compare` (the evaluation, ranking, extension points for other
-rooms' measures) and :mod:`~planner.analyses.evaluate.outputs` (tables, layers, maps, report).
+rooms' measures), :mod:`~planner.analyses.evaluate.parameters` (the appraisal's inputs and their
+sources; the observed OD table), :mod:`~planner.analyses.evaluate.appraisal` (costs, demand,
+benefits, discounting, sensitivity), :mod:`~planner.analyses.evaluate.findings` (coverage of
+the places, the recommendation) and :mod:`~planner.analyses.evaluate.outputs` (tables, layers,
+maps, report).
 """
 
 from typing import TYPE_CHECKING
@@ -9,7 +13,7 @@ from typing import TYPE_CHECKING
 from planner.common.lazy import attach
 
 if TYPE_CHECKING:
-    from planner.analyses.evaluate import compare, outputs
+    from planner.analyses.evaluate import appraisal, compare, findings, outputs, parameters
 
-__all__ = ["compare", "outputs"]
+__all__ = ["appraisal", "compare", "findings", "outputs", "parameters"]
 __getattr__, __dir__ = attach(__name__, submodules=__all__)

@@ -13,11 +13,15 @@ date and departure window:
 * the share of place pairs within 1, 2 and 3 hours;
 * winners and losers: per place, the change of its population-weighted mean travel time
   to the others and of its 2-hour accessibility;
-* the new line length and, with ``cost_per_km_million``, its cost and the cost per
-  minute of population-weighted time saved.
+* what each scenario costs and brings (:mod:`~planner.analyses.evaluate.appraisal`): track km by
+  kind, capital and yearly operating cost, trips, hours saved, benefit, present values, NPV,
+  benefit-cost ratio, cost per hour saved, and a sensitivity table;
+* the coverage of every place and the recommendation in sentences
+  (:mod:`~planner.analyses.evaluate.findings`).
 
-Scenarios are ranked by the change of the population-weighted mean travel time (the more
-negative, the better); newly connected pairs are reported apart.
+Scenarios are ranked by benefit-cost ratio (highest first; scenarios without a cost last),
+then by the change of the population-weighted mean travel time (the more negative, the
+better); newly connected pairs are reported apart.
 
 Other rooms add measures to the scenarios they concern through :class:`ScenarioMeasure`
 (``measures=``): ``plan evaluate`` hands it the fare card's
@@ -41,6 +45,9 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import pandas as pd
 
+from planner.analyses.evaluate.appraisal import ScenarioCosts, appraise, baseline_demand, scenario_costs, sensitivity
+from planner.analyses.evaluate.findings import coverage, recommendation
+from planner.analyses.evaluate.parameters import SOURCES, AppraisalParams
 from planner.analyses.metrics import THRESHOLDS_MIN, measures, place_measures
 from planner.common.timeofday import departures
 from planner.config import Config
@@ -104,6 +111,11 @@ class ScenarioResult:
     network_summary: dict = field(default_factory=dict)
     lines: list[dict] = field(default_factory=list)   # new lines: id, coords, length...
     extra: list[ScenarioMeasurement] = field(default_factory=list)   # what the ScenarioMeasures added
+    description: str = ""
+    costs: ScenarioCosts = field(default_factory=ScenarioCosts)
+    appraisal: dict = field(default_factory=dict)    # the appraisal columns of the ranking
+    pairs: pd.DataFrame | None = None                # per place pair: minutes saved, trips, benefit
+    new_line: bool = False                           # adds a line (a candidate for "best new line")
 
 
 @dataclass
@@ -118,6 +130,12 @@ class Evaluation:
     ranking: pd.DataFrame = field(default_factory=pd.DataFrame)
     per_place: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+    params: AppraisalParams = field(default_factory=AppraisalParams)
+    demand_basis: str = ""
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    recommendation: list[str] = field(default_factory=list)
+    date_reason: str = ""
 
 
 def _matrix(net: Network, places: pd.DataFrame, depart_s: int, window_min: int, step_min: int,
@@ -133,15 +151,20 @@ def _matrix(net: Network, places: pd.DataFrame, depart_s: int, window_min: int, 
 def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *, date: str, depart_s: int,
              window_min: int = 180, step_min: int = 5, walk: StreetNetwork | None = None,
              config: Config | None = None, cache_dir: str | Path | None = None, use_cache: bool = True,
-             progress: bool = False, executor=None, measures: Sequence[ScenarioMeasure] = ()) -> Evaluation:
+             progress: bool = False, executor=None, measures: Sequence[ScenarioMeasure] = (),
+             params: AppraisalParams | None = None, od: pd.DataFrame | None = None,
+             date_reason: str = "") -> Evaluation:
     """Evaluate ``scenarios`` against the baseline ``feeds`` (see the module docstring).
 
     ``executor`` (:func:`planner.routing.execution.executor`) runs the travel-time matrices (default:
     here, on numba threads); the results do not depend on it. Scenario networks are built on
     the baseline's streets by :func:`~planner.scenarios.network.scenario_network`, through the
     cache in ``cache_dir`` unless ``use_cache`` is False. Each of ``measures`` adds its
-    measure to the scenarios it applies to (``ScenarioResult.extra``)."""
+    measure to the scenarios it applies to (``ScenarioResult.extra``). The appraisal
+    (:mod:`~planner.analyses.evaluate.appraisal`) uses ``params`` (default: the sourced
+    defaults) and the observed ``od`` table when given (:func:`~planner.analyses.evaluate.parameters.load_od`)."""
     config = config or Config()
+    params = params or AppraisalParams()
     window = (0, max(36 * 3600, depart_s + 60 * window_min + 16 * 3600))
     pop = places["population"].to_numpy(dtype=float)
     base_net = build_network(feeds, date, window=window, walk=walk, config=config, cache_dir=cache_dir,
@@ -155,25 +178,44 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
         except NoServiceError:
             # the scenario removed every trip of the date: nothing is reachable by transit
             n = len(places)
-            res = ScenarioResult(scn.name, np.full((n, n), np.nan), apply_to_feeds(feeds, scn)[1], {"trips": 0})
+            res = ScenarioResult(scn.name, np.full((n, n), np.nan), apply_to_feeds(feeds, scn)[1], {"trips": 0},
+                                 description=scn.description)
+            res.costs = scenario_costs(scn, [], base_net.timetable, None, params)
             results.append(res)
             continue
         net2, fs2 = applied.network, applied.feeds
         res = ScenarioResult(scn.name, _matrix(net2, places, depart_s, window_min, step_min, progress, executor),
-                             applied.report, net2.summary())
+                             applied.report, net2.summary(), description=scn.description)
         res.extra = [m.measure(net2, scn, places, departure_s=depart_s, executor=executor, progress=progress)
                      for m in measures if m.applies(scn)]
         for ch in scn.of_kind(AddLine):
             pts, seg = line_geometry(fs2, ch, scn)
             res.lines.append({"scenario": scn.name, "line": ch.id, "name": ch.name, "mode": ch.route_type,
                               "coords": [(p[0], p[1]) for p in pts], "stop_names": [p[2] for p in pts],
-                              "length_km": float(seg.sum()) / 1000.0,
-                              "cost_million": None if ch.cost_per_km_million is None
-                              else ch.cost_per_km_million * float(seg.sum()) / 1000.0})
+                              "length_km": float(seg.sum()) / 1000.0, "segment_km": (seg / 1000.0).tolist(),
+                              "track": list(ch.track), "change": ch})
+        res.new_line = bool(res.lines)
+        res.costs = scenario_costs(scn, res.lines, base_net.timetable, net2.timetable, params)
+        for line in res.lines:
+            km = [s for s, t in zip(line["segment_km"], line["track"], strict=True) if t != "existing"]
+            line["cost_million"] = float(sum(i["capital_million"] for i in res.costs.items
+                                             if i["item"].endswith(f"line {line['line']}")))
+            line["new_or_upgraded_km"] = float(sum(km))
         results.append(res)
-    ev = Evaluation(places, base, results, date, depart_s, window_min, step_min)
+    ev = Evaluation(places, base, results, date, depart_s, window_min, step_min, params=params, date_reason=date_reason)
+    demand = baseline_demand(base.matrix_min, pop, places["id"].to_numpy(), params, od)
+    ev.demand_basis = demand.basis
+    for res in results:
+        res.appraisal, res.pairs = appraise(base.matrix_min, res.matrix_min, demand, res.costs, params)
+    ev.sensitivity = sensitivity([(r.name, r.appraisal, r.costs) for r in results], params)
+    ev.coverage = coverage(base_net, places, base.matrix_min)
     _summarise(ev, pop)
+    assumed = sum(v.startswith(("ASSUMED", "Derived")) for v in SOURCES.values())
+    ev.recommendation = recommendation(ev.ranking, {r.name: r.pairs for r in results},
+                                       {r.name for r in results if r.new_line}, places, ev.coverage, ev.sensitivity,
+                                       params, assumed, len(SOURCES), {r.name: r.description for r in results})
     return ev
+
 
 
 def _summarise(ev: Evaluation, pop: np.ndarray) -> None:
@@ -198,8 +240,6 @@ def _summarise(ev: Evaluation, pop: np.ndarray) -> None:
         with np.errstate(invalid="ignore"):
             diff = np.where(both & off, T - base_T, np.nan)
         length = sum(line["length_km"] for line in res.lines)
-        costs = [line["cost_million"] for line in res.lines if line["cost_million"] is not None]
-        cost = sum(costs) if costs else None
         rows.append({
             "scenario": res.name,
             "delta_pop_weighted_mean_min": delta,
@@ -209,9 +249,12 @@ def _summarise(ev: Evaluation, pop: np.ndarray) -> None:
             "pairs_newly_connected": newly, "pairs_disconnected": lost,
             **{f"share_within_{t // 60}h": full[f"share_within_{t // 60}h"] for t in THRESHOLDS_MIN},
             **{f"baseline_share_within_{t // 60}h": bm[f"share_within_{t // 60}h"] for t in THRESHOLDS_MIN},
-            "new_line_km": round(length, 1),
-            "cost_million": None if cost is None else round(cost, 1),
-            "cost_million_per_min_saved": (None if cost is None or not delta < 0 else round(cost / -delta, 1)),
+            "line_km": round(length, 1),
+            "new_line_km": round(res.costs.new_track_km, 1),
+            "upgraded_track_km": round(res.costs.upgraded_track_km, 1),
+            "train_km_per_day_change": round(res.costs.train_km_per_day_change, 1),
+            "construction_years": res.costs.construction_years,
+            **res.appraisal,
         })
         pm = place_measures(T, pop)
         for k, v in pm.items():
@@ -225,7 +268,9 @@ def _summarise(ev: Evaluation, pop: np.ndarray) -> None:
             row[col] = given.get(col, float("nan"))
     ranking = pd.DataFrame(rows)
     if len(ranking):
-        ranking = ranking.sort_values(["delta_pop_weighted_mean_min", "scenario"], kind="stable").reset_index(drop=True)
+        ranking = (ranking.assign(_key=-ranking["bcr"].astype(float).fillna(-np.inf))
+                   .sort_values(["_key", "delta_pop_weighted_mean_min", "scenario"], kind="stable")
+                   .drop(columns="_key").reset_index(drop=True))
         ranking.insert(0, "rank", np.arange(1, len(ranking) + 1))
     ev.ranking = ranking
     ev.per_place = pd.DataFrame(per_place)

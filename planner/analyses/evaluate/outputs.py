@@ -11,10 +11,12 @@ import pandas as pd
 from shapely.geometry import LineString, Point
 
 from planner.analyses.evaluate.compare import Evaluation, matrix_long
+from planner.analyses.evaluate.parameters import SOURCES
 from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.common.timeofday import hhmm
 from planner.outputs.maps import network_map, place_change_map
 from planner.outputs.report import Report
+from planner.scenarios.costs import UNIT_COSTS
 
 if TYPE_CHECKING:
     from planner.network.timetable import Timetable
@@ -26,7 +28,12 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
                   inputs: dict | None = None) -> list[Path]:
     """Write tables, a GeoPackage, maps and the HTML report; returns the written paths.
 
-    Files (all in ``out_dir``): ``ranking.csv``; ``places.csv`` (per place and scenario:
+    Files (all in ``out_dir``): ``ranking.csv`` (columns in :data:`GLOSSARY`); ``costs.csv``
+    (every cost line of every scenario: quantity, unit cost, capital, yearly operating cost,
+    table entry and source); ``sensitivity.csv`` (``case``, ``scenario``, ``bcr``,
+    ``npv_million_cny``, ``rank``); ``coverage.csv`` (how each place is reached:
+    :mod:`planner.analyses.evaluate.findings`); ``appraisal_inputs.csv`` (every parameter and
+    unit cost with its value, unit and source or ASSUMED); ``places.csv`` (per place and scenario:
     ``pop_within_{1,2,3}h`` (people), ``mean_travel_min`` and their ``delta_`` changes);
     ``matrix.csv`` and ``matrix.parquet`` (every ordered place pair: travel time in minutes
     per scenario and its change); ``evaluate.gpkg`` (layers ``places`` and
@@ -40,6 +47,12 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
     long = matrix_long(ev)
     with OutputStage(out_dir, overwrite=overwrite) as stage:
         write_text(stage.path("ranking.csv"), ev.ranking.to_csv(index=False, lineterminator="\n"))
+        costs = cost_table(ev)
+        inputs_df = appraisal_inputs(ev)
+        write_text(stage.path("costs.csv"), costs.to_csv(index=False, lineterminator="\n"))
+        write_text(stage.path("sensitivity.csv"), ev.sensitivity.to_csv(index=False, lineterminator="\n"))
+        write_text(stage.path("coverage.csv"), ev.coverage.to_csv(index=False, lineterminator="\n"))
+        write_text(stage.path("appraisal_inputs.csv"), inputs_df.to_csv(index=False, lineterminator="\n"))
         write_text(stage.path("places.csv"), ev.per_place.to_csv(index=False, lineterminator="\n"))
         write_text(stage.path("matrix.csv"), long.to_csv(index=False, float_format="%.2f", lineterminator="\n"))
         buf = io.BytesIO()
@@ -58,12 +71,37 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
             gpd.GeoDataFrame(lines, geometry="geometry", crs="EPSG:4326").to_file(gpkg, layer="candidate_lines",
                                                                                   driver="GPKG")
         report = Report("Candidate lines against the baseline", meta={
-            "service date": ev.date, "departures": _window_text(ev), **(inputs or {})})
+            "service date": ev.date_reason or ev.date, "departures": _window_text(ev), **(inputs or {})})
+        rec = report.section("Recommendation")
+        for sentence in ev.recommendation:
+            rec.text(sentence)
         sec = report.section("Ranking")
-        sec.text("Scenarios ranked by the change of the population-weighted mean door-to-door travel time "
-                 "between places (minutes; negative is better), over pairs reachable in both the baseline "
-                 "and the scenario. Newly connected pairs are counted apart.")
-        sec.table(ev.ranking)
+        sec.text("Scenarios ranked by benefit-cost ratio (present value of the travel-time benefits over the "
+                 "present value of the costs; scenarios without a cost last), then by the change of the "
+                 "population-weighted mean door-to-door travel time between places (minutes; negative is better), "
+                 "over pairs reachable in both the baseline and the scenario. Money in million CNY; the columns "
+                 "are explained in the glossary at the end.")
+        sec.table(ev.ranking[[c for c in RANKING_SHOWN if c in ev.ranking]], float_format="{:,.2f}")
+        csec = report.section("Costs")
+        csec.text("Every cost line of every scenario: track by kind (new, upgraded; existing track costs nothing), "
+                  "maintenance of new track, the change of train-km on the service date (times "
+                  f"{ev.params.days_per_year:g} days) and the scenario's own fixed costs.")
+        csec.table(costs.drop(columns="source"), float_format="{:,.2f}")
+        ssec = report.section("Sensitivity")
+        ssec.text(f"Benefit-cost ratio of each scenario with capital, operating costs, demand and the value of "
+                  f"time each swung by {ev.params.sensitivity:.0%} up (+) and down (-).")
+        if len(ev.sensitivity):
+            ssec.table(ev.sensitivity.pivot(index="scenario", columns="case", values="bcr").reset_index(),
+                       float_format="{:,.2f}")
+        cov = report.section("Coverage: where the data is thin")
+        flagged = ev.coverage[ev.coverage["reached_by"] != "street network"]
+        cov.text(f"{len(flagged)} of {len(ev.coverage)} places are unreachable or reached only by an approximation; "
+                 "their travel times rest on the approximation named, and unreachable places' trips are not "
+                 "valued. Each row says why and what would fix it.")
+        cov.table(flagged, max_rows=500)
+        dem = report.section("Demand")
+        dem.text(f"Trips a day between places: {ev.demand_basis}. With a scenario's times the trips change as "
+                 f"(new time / old time)^-{ev.params.gravity_gamma:g}; benefits use the rule of a half.")
         base_png = network_map(tt, ev.places, title=f"Baseline network, {ev.date}")
         write_bytes(stage.path("map_baseline.png"), base_png)
         report.section("Baseline").image(base_png, "Routes by mode and places sized by population").table(
@@ -86,9 +124,15 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
             for m in res.extra:
                 m.write(stage, res.name)
                 m.report_section(report, tt, res.name)
+        ins = report.section("Appraisal inputs")
+        ins.text("Every figure the appraisal rests on, with its source, or ASSUMED and why "
+                 "(planner.analyses.evaluate.parameters, planner.scenarios.costs).")
+        ins.table(inputs_df, max_rows=500)
         notes = report.section("Method and assumptions")
-        for n in ev.notes:
+        for n in ev.notes + [n for res in ev.scenarios for n in res.costs.notes]:
             notes.text(n, note=True)
+        gl = report.section("Glossary of ranking.csv")
+        gl.table(pd.DataFrame([{"column": k, "meaning": v} for k, v in GLOSSARY.items()]), max_rows=500)
         write_text(stage.path("report.html"), report.html())
         write_text(stage.path("report.md"), report.markdown())
         written = stage.written
@@ -100,3 +144,69 @@ def _window_text(ev: Evaluation) -> str:
     if ev.window_min == 0:
         return start
     return f"{start} + {ev.window_min} min every {ev.step_min} min (median)"
+
+
+#: the ranking columns shown in the report (ranking.csv has them all)
+RANKING_SHOWN = ["rank", "scenario", "bcr", "npv_million_cny", "capital_million_cny", "operating_million_cny_per_year",
+                 "benefit_million_cny_per_year", "hours_saved_per_year", "cost_per_hour_saved_cny",
+                 "delta_pop_weighted_mean_min", "new_line_km", "upgraded_track_km", "pairs_newly_connected",
+                 "card_time_saved_min"]
+
+#: ranking.csv's columns: meaning and unit
+GLOSSARY = {
+    "rank": "order by benefit-cost ratio, then by delta_pop_weighted_mean_min",
+    "scenario": "the scenario's name",
+    "delta_pop_weighted_mean_min": "change of the population-weighted mean door-to-door time over pairs reachable in "
+                                   "both (minutes; negative is better)",
+    "pop_weighted_mean_min": "population-weighted mean door-to-door time with the scenario (minutes)",
+    "baseline_pop_weighted_mean_min": "the same on the baseline (minutes)",
+    "pairs_faster": "ordered place pairs at least 0.5 min faster", "pairs_slower": "pairs at least 0.5 min slower",
+    "pairs_newly_connected": "pairs with a journey only with the scenario (not valued in the benefit)",
+    "pairs_disconnected": "pairs with a journey only on the baseline",
+    "share_within_Nh": "share of ordered place pairs within N hours (scenario; baseline_ the baseline)",
+    "line_km": "route length of the scenario's new line services (km)",
+    "new_line_km": "new track built (route-km; track: new)",
+    "upgraded_track_km": "existing track upgraded (route-km; track: upgraded)",
+    "train_km_per_day_change": "train-km a day added (negative: removed) on the service date",
+    "construction_years": "years of construction before the benefits start",
+    "capital_million_cny": "capital cost (million CNY, undiscounted)",
+    "operating_million_cny_per_year": "yearly operating cost: added train-km, new-track maintenance, fixed "
+                                      "(million CNY a year)",
+    "hours_saved_per_year": "passenger-hours saved a year (rule of a half)",
+    "benefit_million_cny_per_year": "hours saved x value of time (million CNY a year)",
+    "pv_benefit_million_cny": "present value of the benefits over the operating years (million CNY)",
+    "pv_cost_million_cny": "present value of capital and operating costs (million CNY)",
+    "npv_million_cny": "net present value: pv_benefit - pv_cost (million CNY)",
+    "bcr": "benefit-cost ratio: pv_benefit / pv_cost (empty when the scenario costs nothing)",
+    "cost_per_hour_saved_cny": "pv_cost / discounted hours saved (CNY per passenger-hour)",
+    "trips_per_day": "trips a day between places reachable in both, with the scenario",
+    "new_trips_per_day": "trips a day the scenario adds (induced by shorter times)",
+    "card_time_saved_min": "the fare card's population-weighted time saving per journey (minutes), measured as "
+                           "plan fares does (same window and step)",
+}
+
+
+def cost_table(ev: Evaluation) -> pd.DataFrame:
+    """Every cost line of every scenario (``costs.csv``)."""
+    rows = [{"scenario": res.name, **item} for res in ev.scenarios for item in res.costs.items]
+    cols = ["scenario", "item", "quantity", "quantity_unit", "unit_cost", "unit", "capital_million",
+            "operating_million_per_year", "table_entry", "source"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def appraisal_inputs(ev: Evaluation) -> pd.DataFrame:
+    """Every input of the appraisal: value, unit, source (``appraisal_inputs.csv``)."""
+    p = ev.params
+    units = {"value_of_time_cny_per_h": "CNY per passenger-hour", "discount_rate": "per year",
+             "operating_years": "years", "days_per_year": "days", "gravity_gamma": "", "population_exponent": "",
+             "calibration_places": "place ids", "calibration_trips_per_year": "trips a year",
+             "rail_route_factor": "track km per straight-line km", "sensitivity": "share"}
+    rows = []
+    for name, source in SOURCES.items():
+        value = getattr(p, name)
+        rows.append({"input": name, "value": ", ".join(value) if isinstance(value, tuple) else value,
+                     "unit": units.get(name, ""), "source": source})
+    for name, u in UNIT_COSTS.items():
+        rows.append({"input": name, "value": u.value, "unit": u.unit, "source": u.source})
+    rows.append({"input": "demand", "value": ev.demand_basis, "unit": "", "source": "computed"})
+    return pd.DataFrame(rows)
