@@ -20,9 +20,29 @@ def test_plan_evaluate_with_no_arguments(tmp_path, monkeypatch):
     out = tmp_path / "ev"
     r = CliRunner().invoke(main, ["evaluate", "-q", "-o", str(out), "--cache-dir", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
+    # the recommendation comes first, then the ranking; the date is said and why
+    first = r.output.split("Ranking")[0]
+    assert re.search(r"(Best overall: |the closest is )\w+", first)
+    assert "best new line" in first.lower()
+    assert "Caveats:" in first and "2025-01-07 (Tuesday)" in first
     ranking = pd.read_csv(out / "ranking.csv")
     scenarios = {p.stem for p in (ROOT / "scenarios").glob("*.yaml")}
     assert set(ranking["scenario"]) == scenarios
+    # every bundled scenario carries its cost, and every appraisal column is filled
+    for col in ("capital_million_cny", "operating_million_cny_per_year", "benefit_million_cny_per_year",
+                "pv_cost_million_cny", "npv_million_cny", "bcr"):
+        assert ranking[col].notna().all(), col
+    assert (ranking["pv_cost_million_cny"] > 0).all()
+    assert list(ranking["bcr"]) == sorted(ranking["bcr"], reverse=True)
+    # spine_express runs on existing track: no new line km, only its trains cost
+    spine = ranking.set_index("scenario").loc["spine_express"]
+    assert spine["new_line_km"] == 0 and spine["capital_million_cny"] == 0 and spine["line_km"] > 500
+    for name in ("costs.csv", "sensitivity.csv", "coverage.csv", "appraisal_inputs.csv"):
+        assert (out / name).stat().st_size > 100, name
+    inputs = pd.read_csv(out / "appraisal_inputs.csv")
+    assert inputs["source"].notna().all() and (inputs["source"].str.len() > 5).all()
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert report.index("## Recommendation") < report.index("## Ranking")
     # doubling the Harbin-Dalian frequency can only help; nothing may get slower anywhere
     assert (ranking["pairs_slower"] == 0).all()
     row = ranking.set_index("scenario").loc["hada_double_frequency"]

@@ -59,8 +59,8 @@ import numpy as np
 from planner.common.datum import to_wgs84
 from planner.common.safe_yaml import load_yaml_with_lines
 from planner.common.timeofday import parse_hhmm
-from planner.scenarios.costs import TRACK_KINDS, CostSpec, check_costs
 from planner.errors import InputError, ScenarioError
+from planner.scenarios.costs import TRACK_KINDS, CostSpec, check_costs
 from planner.scenarios.fare_policy import check_spec
 
 __all__ = ["AddLine", "AddTransfer", "AdjustHeadway", "FarePolicy", "RemoveRoute", "Scenario", "StopRef",

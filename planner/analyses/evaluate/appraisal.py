@@ -38,7 +38,6 @@ import pandas as pd
 
 from planner.analyses.evaluate.parameters import AppraisalParams
 from planner.common.geodesy import haversine_m
-from planner.errors import InputError
 from planner.ingest.gtfs.modes import MODES
 from planner.network.timetable import Timetable
 from planner.scenarios.costs import (
@@ -160,7 +159,8 @@ def _item(what, quantity, qunit, unit, uunit, capital, operating, name, source) 
 # ------------------------------------------------------------------------------ demand
 @dataclass
 class Demand:
-    """Baseline trips a day between places (``trips[i, j]``, one direction) and how they were made."""
+    """Baseline trips a day between places (``trips[i, j]``, one direction) and how they were made
+    (all NaN when the model could not be calibrated: benefits are then unknown, not zero)."""
 
     trips: np.ndarray
     basis: str
@@ -170,7 +170,8 @@ class Demand:
 def baseline_demand(base_T: np.ndarray, pop: np.ndarray, ids, params: AppraisalParams,
                     od: pd.DataFrame | None = None) -> Demand:
     """Trips a day on the baseline: the observed ``od`` table, else the calibrated gravity
-    model (module docstring). Unreachable pairs get no trips."""
+    model (module docstring). Unreachable pairs get no trips. When the calibration places are
+    not among the places, the trips are unknown (NaN) and ``basis`` says what to give."""
     n = len(pop)
     ids = [str(i) for i in ids]
     finite = np.isfinite(base_T) & ~np.eye(n, dtype=bool) & (base_T > 0)
@@ -185,16 +186,14 @@ def baseline_demand(base_T: np.ndarray, pop: np.ndarray, ids, params: AppraisalP
         shape = np.where(finite, np.outer(pop ** a, pop ** a) * np.where(finite, base_T, 1.0) ** -params.gravity_gamma,
                          0.0)
     cal = [ids.index(p) for p in params.calibration_places if p in ids]
-    if len(cal) < 2:
-        msg = (f"the demand model's calibration places ({', '.join(params.calibration_places)}) are not among "
-               "the places")
-        raise InputError(msg, code="invalid_appraisal",
-                         hint="give calibration places in an --appraisal file, or an observed OD table with --od")
-    idx = np.ix_(cal, cal)
-    total = shape[idx].sum()
+    total = shape[np.ix_(cal, cal)].sum() if len(cal) >= 2 else 0.0
     if total <= 0:
-        msg = "the calibration places are not connected on the baseline: the demand model cannot be calibrated"
-        raise InputError(msg, code="invalid_appraisal", hint="check the calibration places or give --od")
+        # no basis for the number of trips: the benefits stay unknown (NaN), and every output says why
+        why = ("are not among the places" if len(cal) < 2 else "are not connected to each other on the baseline")
+        return Demand(np.full((n, n), np.nan),
+                      f"not calibrated: the calibration places ({', '.join(params.calibration_places)}) {why}; "
+                      "give calibration places and their trips a year in an --appraisal file, or observed trips "
+                      "with --od", None)
     k = params.calibration_trips_per_year / params.days_per_year / total
     missing = [p for p in params.calibration_places if p not in ids]
     basis = (f"gravity model T = k P_i^{a:g} P_j^{a:g} t^-{params.gravity_gamma:g} calibrated to "

@@ -45,7 +45,13 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import pandas as pd
 
-from planner.analyses.evaluate.appraisal import ScenarioCosts, appraise, baseline_demand, scenario_costs, sensitivity
+from planner.analyses.evaluate.appraisal import (
+    ScenarioCosts,
+    appraise,
+    baseline_demand,
+    scenario_costs,
+    sensitivity,
+)
 from planner.analyses.evaluate.findings import coverage, recommendation
 from planner.analyses.evaluate.parameters import SOURCES, AppraisalParams
 from planner.analyses.metrics import THRESHOLDS_MIN, measures, place_measures
@@ -213,7 +219,8 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
     assumed = sum(v.startswith(("ASSUMED", "Derived")) for v in SOURCES.values())
     ev.recommendation = recommendation(ev.ranking, {r.name: r.pairs for r in results},
                                        {r.name for r in results if r.new_line}, places, ev.coverage, ev.sensitivity,
-                                       params, assumed, len(SOURCES), {r.name: r.description for r in results})
+                                       params, assumed, len(SOURCES), {r.name: r.description for r in results},
+                                       demand.basis)
     return ev
 
 

@@ -96,7 +96,7 @@ def _reasons(pairs: pd.DataFrame, places: pd.DataFrame, top: int = 3) -> str:
 
 def recommendation(ranking: pd.DataFrame, pairs: dict[str, pd.DataFrame], new_lines: set[str],
                    places: pd.DataFrame, cov: pd.DataFrame, sens: pd.DataFrame, params, assumed: int,
-                   inputs: int, descriptions: dict[str, str]) -> list[str]:
+                   inputs: int, descriptions: dict[str, str], demand_basis: str = "") -> list[str]:
     """The recommendation, in sentences: the best scenario, the best new line, the reasons,
     whether the ranking holds, then the caveats."""
     if not len(ranking):
@@ -113,7 +113,12 @@ def recommendation(ranking: pd.DataFrame, pairs: dict[str, pd.DataFrame], new_li
                 f"to run; it saves {row.hours_saved_per_year / 1e6:.2f} M hours a year")
 
     if not len(valued):
-        out.append("No scenario has a cost to weigh its benefits against; see the ranking by travel time.")
+        if demand_basis.startswith("not calibrated"):
+            out.append(f"No benefit-cost ratio: the demand model is {demand_basis}. The ranking is by the change of "
+                       "the population-weighted mean travel time.")
+        else:
+            out.append("No scenario has a cost to weigh its benefits against; the ranking is by the change of the "
+                       "population-weighted mean travel time.")
     else:
         best = valued.iloc[0]
         if best.bcr >= 1:

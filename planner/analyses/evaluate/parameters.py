@@ -184,43 +184,43 @@ def load_od(path: str | Path, place_ids) -> pd.DataFrame:
     have no trips. Raises :class:`~planner.errors.InputError` naming the file, line and field.
     """
     p = Path(path)
-    hint = "the OD table is CSV with a header from_id,to_id,trips_per_day and the ids of --places"
     try:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         msg = f"cannot read the OD table {p}: {err}"
-        raise InputError(msg, code="input_unreadable", hint=hint) from err
+        raise InputError(msg, code="input_unreadable", hint="give a UTF-8 CSV file") from err
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     need = ["from_id", "to_id", "trips_per_day"]
     if header is None or [h.strip() for h in header[:3]] != need:
-        raise InputError(f"{p}:1: the header must start with {','.join(need)}, got {header!r}",
-                         code="invalid_od", hint=hint)
+        raise _od_error(p, 1, f"the header must start with {','.join(need)}, got {header!r}")
     known = {str(i) for i in place_ids}
     rows = {}
     for line, row in enumerate(reader, start=2):
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) < 3:
-            raise InputError(f"{p}:{line}: expected 3 fields (from_id,to_id,trips_per_day), got {len(row)}",
-                             code="invalid_od", hint=hint)
+            raise _od_error(p, line, f"expected 3 fields (from_id,to_id,trips_per_day), got {len(row)}")
         a, b, v = row[0].strip(), row[1].strip(), row[2].strip()
         for field, pid in (("from_id", a), ("to_id", b)):
             if pid not in known:
                 shown = ", ".join(sorted(known)[:8]) + (", ..." if len(known) > 8 else "")
-                raise InputError(f"{p}:{line}: field '{field}': unknown place {pid!r} (places: {shown})",
-                                 code="invalid_od", hint=hint)
+                raise _od_error(p, line, f"field '{field}': unknown place {pid!r} (places: {shown})")
         if a == b:
-            raise InputError(f"{p}:{line}: field 'to_id': a trip from {a!r} to itself", code="invalid_od", hint=hint)
+            raise _od_error(p, line, f"field 'to_id': a trip from {a!r} to itself")
         try:
             trips = float(v)
         except ValueError:
             trips = math.nan
         if not math.isfinite(trips) or trips < 0:
-            raise InputError(f"{p}:{line}: field 'trips_per_day': must be a number >= 0, got {v!r}",
-                             code="invalid_od", hint=hint)
+            raise _od_error(p, line, f"field 'trips_per_day': must be a number >= 0, got {v!r}")
         if (a, b) in rows:
-            raise InputError(f"{p}:{line}: the pair {a} -> {b} is listed twice", code="invalid_od", hint=hint)
+            raise _od_error(p, line, f"the pair {a} -> {b} is listed twice")
         rows[(a, b)] = trips
     return pd.DataFrame({"from_id": [k[0] for k in rows], "to_id": [k[1] for k in rows],
                          "trips_per_day": np.array(list(rows.values()), dtype=float)})
+
+
+def _od_error(path: Path, line: int, message: str) -> InputError:
+    return InputError(f"{path}:{line}: {message}", code="invalid_od",
+                      hint="the OD table is CSV with a header from_id,to_id,trips_per_day and the ids of --places")
