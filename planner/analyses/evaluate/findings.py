@@ -30,17 +30,22 @@ def coverage(net: Network, places: pd.DataFrame, base_T: np.ndarray) -> pd.DataF
     cfg = net.config
     tt = net.timetable
     n = len(places)
-    off = ~np.eye(n, dtype=bool)
-    missing = ((~np.isfinite(base_T) & off).sum(axis=0) + (~np.isfinite(base_T) & off).sum(axis=1)).astype(int)
+    lon, lat = places["lon"].to_numpy(float), places["lat"].to_numpy(float)
+    walks = [net.access(float(x), float(y)) for x, y in zip(lon, lat, strict=True)]
+    accs = [net.access(float(x), float(y), local=True) for x, y in zip(lon, lat, strict=True)]
+    # pairs with no journey, not counting those with a place that no stop reaches (said apart)
+    reached = np.array([len(a.stops) > 0 for a in accs])
+    gap = ~np.isfinite(base_T) & ~np.eye(n, dtype=bool) & np.outer(reached, reached)
+    missing = (gap.sum(axis=0) + gap.sum(axis=1)).astype(int)
     radius_km = cfg.local_access_max_s * cfg.local_access_speed_kmh / 3600.0 / cfg.straight_line_detour
     rows = []
     for k, p in enumerate(places.itertuples(index=False)):
-        acc = net.access(float(p.lon), float(p.lat), local=True)
+        acc = accs[k]
         d = haversine_m(np.full(tt.n_stops, float(p.lat)), np.full(tt.n_stops, float(p.lon)), tt.stop_lat, tt.stop_lon)
         near = int(np.argmin(d)) if tt.n_stops else -1
         near_km = float(d[near]) / 1000.0 if near >= 0 else float("nan")
         near_name = str(tt.stop_names[near]) if near >= 0 else ""
-        methods = set(np.unique(acc.method).tolist())
+        methods = set(np.unique(acc.method).tolist()) | set(np.unique(walks[k].method).tolist())
         fastest = float(acc.seconds.min()) / 60.0 if len(acc.seconds) else float("nan")
         if not len(acc.stops):
             by = "unreachable"
@@ -149,6 +154,15 @@ def recommendation(ranking: pd.DataFrame, pairs: dict[str, pd.DataFrame], new_li
         else:
             out.append(f"The first place holds when capital, operating costs, demand or the value of time move "
                        f"by ±{swing} (sensitivity table).")
+        if len(valued):
+            top = valued.iloc[0].scenario
+            first = sens[sens["scenario"] == top]
+            pays = first.set_index("case")["bcr"] >= 1
+            flips = [c for c, v in pays.items() if c != "central" and v != pays.get("central")]
+            if flips:
+                verb = "would pay back" if not pays.get("central") else "would no longer pay back"
+                out.append(f"{top} {verb} its costs with {', '.join(flips)}: whether it pays back rests on those "
+                           "inputs.")
     caveats = []
     unreached = cov[cov["reached_by"] == "unreachable"]
     if len(unreached):
