@@ -106,7 +106,10 @@ Public transport routing (``planner.network.build``, ``planner.routing.raptor``)
 ``local_rail_transfers`` : bool, default False
     Also link the rail stations of one city by that urban taxi/bus approximation, so that an
     intercity journey can change between two stations across town (Harbin station to
-    Harbin West). Off for urban analyses; ``plan evaluate`` and ``plan net`` turn it on.
+    Harbin West). Each such link is also chained with the footpaths at either end (a walk
+    from a metro stop to one station, the cross-town leg, a walk from the other station to a
+    metro stop), as one link. Off for urban analyses; ``plan evaluate`` and ``plan net``
+    turn it on.
 
 Intercity rail net (``planner.analyses.railnet.net``, ``plan net``; issue 9)
 

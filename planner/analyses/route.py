@@ -18,7 +18,7 @@ from planner.common.geodesy import haversine_m
 from planner.common.timeofday import clock
 from planner.errors import InputError
 from planner.ingest.gtfs.modes import MODES
-from planner.network.links import Access
+from planner.network.links import LINK_LOCAL, Access
 from planner.network.places import direct_walk_seconds
 from planner.routing.itinerary import Leg, reconstruct
 from planner.routing.raptor import INF, earliest_arrival
@@ -163,6 +163,8 @@ def plan_route(net: Network, origin, destination, departure_s: int, *, park_and_
                 labels[id(leg)] = "drive (park and ride)"
             leg.geometry = _walk_geometry(net, o_xy, _stop_xy(net, leg.to_stop))
         elif leg.kind == "walk":
+            if _footpath_kind(net, leg.from_stop, leg.to_stop) == LINK_LOCAL:
+                labels[id(leg)] = "taxi/bus (urban approximation, with any walk to and from it)"
             leg.geometry = _walk_geometry(net, _stop_xy(net, leg.from_stop), _stop_xy(net, leg.to_stop))
             if not np.isfinite(leg.walk_m):
                 leg.walk_m = _geometry_length(leg.geometry)
@@ -174,6 +176,13 @@ def plan_route(net: Network, origin, destination, departure_s: int, *, park_and_
     eg.geometry = _walk_geometry(net, _stop_xy(net, stop), d_xy)
     legs.append(eg)
     return Journey(departure_s, arr, legs, o_xy, d_xy, labels)
+
+
+def _footpath_kind(net: Network, a: int, b: int) -> int:
+    """The link kind (``LINK_*``) of the footpath ``a -> b`` (-1 when there is none)."""
+    fp = net.footpaths
+    row = np.flatnonzero(fp.to[fp.ptr[a]:fp.ptr[a + 1]] == b)
+    return int(net.footpath_method[fp.ptr[a] + row[0]]) if len(row) else -1
 
 
 def _stop_xy(net: Network, s: int) -> tuple[float, float]:

@@ -8,7 +8,9 @@ change time at the stop, seconds).
 ``footpaths``: ``from_stop_id``, ``to_stop_id``, ``walk_m`` (metres; empty when only a
 time is known), ``walk_s`` (seconds, including the minimum change time), ``method``
 (``street``, ``straight_line``, ``transfers_txt``, ``local_taxi_bus`` for cross-town
-links between rail stations when ``Config.local_rail_transfers`` is on).
+links between rail stations when ``Config.local_rail_transfers`` is on, and for those
+links chained with a footpath at either end or both, e.g. a metro stop -> walk -> rail
+station -> taxi/bus -> rail station; its ``walk_m`` is the distance of all the legs).
 
 ``patterns``: ``pattern_id``, ``route_id``, ``route_name``, ``mode``, ``operator``,
 ``feed_id``, ``trips``, ``stops``, ``first_departure``/``last_departure`` (HH:MM:SS at the

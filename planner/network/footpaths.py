@@ -7,7 +7,9 @@
   or, where a stop is not on the street network, the straight-line distance times
   ``Config.straight_line_detour`` at ``Config.walk_speed_mps``; with
   ``Config.local_rail_transfers`` also cross-town links between rail stations (the urban
-  taxi/bus approximation); merged with transfers.txt (its ``min_transfer_time`` wins where
+  taxi/bus approximation), chained with the walks at either end (:func:`_chain_local`:
+  a walk to a rail station, the cross-town leg, a walk from the other station, as one
+  link, since RAPTOR relaxes one footpath per round); merged with transfers.txt (its ``min_transfer_time`` wins where
   given; ``transfer_type`` 3 removes a link; rules on one stop set that stop's change time);
 * per-stop minimum change times (``Config.change_time_s`` unless transfers.txt says); a
   footpath between two stops takes at least that change time too (walking 20 m to the
@@ -73,7 +75,9 @@ def link_network(tt: Timetable, walk: StreetNetwork | None, config: Config, *, p
     met = np.r_[met, m2]
     how = np.r_[how, np.full(len(s2), LINK_STRAIGHT, np.int8)]
     if config.local_rail_transfers:
-        s3, d3, t3, m3 = _local_rail_links(net)
+        local = _local_rail_links(net)
+        s3, d3, t3, m3 = (np.r_[a, b] for a, b in zip(local, _chain_local((src, dst, sec, met), local, S),
+                                                       strict=True))
         src = np.r_[src, s3]
         dst = np.r_[dst, d3]
         sec = np.r_[sec, t3]
@@ -155,6 +159,9 @@ def _straight_footpaths(net: Network):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
     pairs = pairs[off[pairs[:, 0]] | off[pairs[:, 1]]]
     d = arc_m(xy[pairs[:, 0]], xy[pairs[:, 1]]) * cfg.straight_line_detour
+    # the tree's radius is a chord; an arc is a hair longer: keep the promise of footpath_max_s
+    ok = d / cfg.walk_speed_mps <= cfg.footpath_max_s
+    pairs, d = pairs[ok], d[ok]
     src = np.r_[pairs[:, 0], pairs[:, 1]]
     dst = np.r_[pairs[:, 1], pairs[:, 0]]
     dd = np.r_[d, d]
@@ -178,8 +185,69 @@ def _local_rail_links(net: Network):
     if len(pairs) == 0:
         return empty
     d = arc_m(xy[pairs[:, 0]], xy[pairs[:, 1]]) * cfg.straight_line_detour
+    ok = d / speed <= cfg.local_access_max_s  # the radius is a chord (see _straight_footpaths)
+    pairs, d = pairs[ok], d[ok]
     a, b = idx[pairs[:, 0]], idx[pairs[:, 1]]
     return (np.r_[a, b].astype(np.int64), np.r_[b, a].astype(np.int64), np.r_[d, d] / speed, np.r_[d, d])
+
+
+#: most expanded rows one step of :func:`_chain_local` holds at once (memory: ~40 bytes a row)
+_CHAIN_BLOCK = 4_000_000
+
+
+def _chain_local(walks, local, n_stops: int):
+    """Walks chained with the local links: ``X -> A -> B``, ``A -> B -> Y`` and ``X -> A -> B -> Y``
+    for every local link ``A -> B`` and footpaths ``X -> A``, ``B -> Y`` of ``walks``
+    (street and straight-line, before the change-time floor, which the caller applies once
+    to the whole chain). Seconds and metres are the sums of the legs; one link per pair,
+    the shortest. Returns (src, dst, seconds, metres) without the local links themselves.
+
+    Min-plus products done by sorting, reduced to one row per pair after each step, so the
+    work is the number of (walk, local) and (walk-local, walk) combinations, in blocks.
+    """
+    if len(local[0]) == 0 or len(walks[0]) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    walks = tuple(np.asarray(a) for a in walks)
+    local = tuple(np.asarray(a) for a in local)
+    before = _join(walks, local, n_stops)                               # X -> A -> B
+    head = _shortest(*(np.r_[a, b] for a, b in zip(local, before, strict=True)))  # (walk) local, per pair
+    after = _join(head, walks, n_stops)                                 # (X ->) A -> B -> Y
+    return _shortest(*(np.r_[a, b] for a, b in zip(before, after, strict=True)))
+
+
+def _join(first, second, n_stops: int):
+    """Every ``first`` link ``a -> b`` followed by every ``second`` link ``b -> c``: the
+    shortest ``a -> c`` per pair (``a != c``), seconds and metres added."""
+    fs, fd, ft, fm = first
+    ss, sd, st, sm = second
+    order = np.argsort(ss, kind="stable")
+    count = np.bincount(ss, minlength=n_stops)
+    start = np.r_[0, np.cumsum(count)[:-1]]
+    n_next = count[fd]
+    ends = np.cumsum(n_next)
+    out = [tuple(np.zeros(0, a.dtype) for a in first)]
+    lo = 0
+    while lo < len(fs):
+        base = ends[lo - 1] if lo else 0
+        hi = max(lo + 1, int(np.searchsorted(ends, base + _CHAIN_BLOCK, side="right")))
+        n = n_next[lo:hi]
+        i = np.repeat(np.arange(lo, hi), n)
+        off = np.arange(len(i)) - np.repeat(np.cumsum(n) - n, n)
+        j = order[start[fd[i]] + off]
+        keep = fs[i] != sd[j]
+        i, j = i[keep], j[keep]
+        out.append(_shortest(fs[i], sd[j], ft[i] + st[j], fm[i] + sm[j]))
+        lo = hi
+    return _shortest(*(np.concatenate(parts) for parts in zip(*out, strict=True)))
+
+
+def _shortest(src, dst, sec, met):
+    """One row per (src, dst) pair: the shortest (the first of equals, in input order)."""
+    order = np.lexsort((sec, dst, src))
+    src, dst, sec, met = src[order], dst[order], sec[order], met[order]
+    keep = np.ones(len(src), bool)
+    keep[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+    return src[keep], dst[keep], sec[keep], met[keep]
 
 
 def _merge_transfers(net: Network, src, dst, sec, met, how):
@@ -203,8 +271,12 @@ def _merge_transfers(net: Network, src, dst, sec, met, how):
     has_rule = np.isin(code, rule_code)
     keep = ~has_rule
     new_src, new_dst, new_sec, new_met = [], [], [], []
+    # the pair's walk (street or straight line) where there is one, else its shortest link
+    # (a cross-town one); not whichever came last, now that several links of a pair can meet
+    r = np.flatnonzero(has_rule)
+    r = r[np.lexsort((sec[r], ~np.isin(how[r], (LINK_STREET, LINK_STRAIGHT))))[::-1]]
     walk_lookup = {(int(a), int(b)): (float(s), float(m)) for a, b, s, m in
-                   zip(src[has_rule], dst[has_rule], sec[has_rule], met[has_rule], strict=True)}
+                   zip(src[r], dst[r], sec[r], met[r], strict=True)}
     for (a, b), (m, ty) in pair_sec.items():
         if ty == 3:
             continue
