@@ -23,6 +23,7 @@ field)::
           # departures: ["07:00", "08:15"]                     # or explicit departures
           both_directions: true
           track: new                     # new | upgraded | existing, or one per segment: [new, existing]
+                                         # (default: existing for bus, coach and ferry, new otherwise)
           # design_speed_kmh: 250        # cost class of new/upgraded track (default: speed_class_kmh)
           # cost_per_km_million: 120     # overrides the unit-cost table for this line's track
       - adjust_headway: {route: FEED:ROUTE, factor: 0.5}      # or headway_min: 10
@@ -70,6 +71,8 @@ _NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _MODE_ROUTE_TYPE = {"high_speed_rail": 101, "intercity_rail": 102, "rail": 2, "metro": 1, "tram": 0, "bus": 3,
                     "coach": 200, "ferry": 4, "monorail": 12, "trolleybus": 11}
 DEFAULT_SERVICE = (6 * 3600, 22 * 3600)
+#: route types that run on roads or water that exist (their default track is "existing")
+_ROAD_ROUTE_TYPES = frozenset({3, 4, 11, 200, *range(200, 300), *range(700, 800), 1000})
 
 
 @dataclass
@@ -413,8 +416,10 @@ def _add_line(p: _Problems, path: tuple, body: dict, line: int) -> AddLine | Non
     design = _number(p, (*path, "design_speed_kmh"), body["design_speed_kmh"], minimum=1.0, maximum=1000.0) \
         if "design_speed_kmh" in body else None
     n_seg = max(len(stops_raw) - 1, 1) if isinstance(stops_raw, list) else 1
-    track = _track(p, (*path, "track"), body.get("track", "new"), n_seg)
-    if any(t != "existing" for t in track) and design is None and speed is None and cost is None:
+    # buses, coaches and ferries use roads and waters that exist; other modes build track unless told
+    default_track = "existing" if int(rt) in _ROAD_ROUTE_TYPES else "new"
+    track = _track(p, (*path, "track"), body.get("track", default_track), n_seg)
+    if "track" in body and any(t != "existing" for t in track) and design is None and speed is None and cost is None:
         p.add(path, "new or upgraded track needs a cost class: give 'design_speed_kmh' (or 'speed_class_kmh', "
                     "or 'cost_per_km_million')")
     return AddLine(lid, name, operator, int(rt), stops, run_times, speed, round((dwell or 0) * 60), deps,

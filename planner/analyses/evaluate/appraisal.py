@@ -112,6 +112,9 @@ def scenario_costs(scn: Scenario, lines: list[dict], base_tt: Timetable, scn_tt:
                 unit, name, source = ch.cost_per_km_million, "cost_per_km_million", f"scenario line {ch.id}"
             else:
                 cls = speed_class(float(ch.cost_speed_kmh or 0.0))
+                if ch.cost_speed_kmh is None:
+                    c.notes.append(f"{scn.name}: line {ch.id} gives no design speed; its {kind} track is costed at "
+                                   f"the {cls} km/h class (give design_speed_kmh or cost_per_km_million)")
                 name = f"{kind}_track_{cls}"
                 unit = unit_cost(name, over)
                 source = "scenario override" if name in over else UNIT_COSTS[name].source

@@ -140,7 +140,7 @@ def recommendation(ranking: pd.DataFrame, pairs: dict[str, pd.DataFrame], new_li
                 verdict = "pays back" if bl.bcr >= 1 else "does not pay back"
                 out.append(f"Best new line: {said(bl)}; it {verdict} its costs. "
                            f"Why: {_reasons(pairs.get(bl.scenario), places)}.")
-    if len(sens):
+    if len(sens) and len(valued):
         central = sens[sens["case"] == "central"].sort_values("rank")["scenario"].tolist()
         moved = []
         for case, g in sens.groupby("case", sort=False):
@@ -154,15 +154,14 @@ def recommendation(ranking: pd.DataFrame, pairs: dict[str, pd.DataFrame], new_li
         else:
             out.append(f"The first place holds when capital, operating costs, demand or the value of time move "
                        f"by ±{swing} (sensitivity table).")
-        if len(valued):
-            top = valued.iloc[0].scenario
-            first = sens[sens["scenario"] == top]
-            pays = first.set_index("case")["bcr"] >= 1
-            flips = [c for c, v in pays.items() if c != "central" and v != pays.get("central")]
-            if flips:
-                verb = "would pay back" if not pays.get("central") else "would no longer pay back"
-                out.append(f"{top} {verb} its costs with {', '.join(flips)}: whether it pays back rests on those "
-                           "inputs.")
+        top = valued.iloc[0].scenario
+        first = sens[sens["scenario"] == top]
+        pays = first.set_index("case")["bcr"] >= 1
+        flips = [c for c, v in pays.items() if c != "central" and v != pays.get("central")]
+        if flips:
+            verb = "would pay back" if not pays.get("central") else "would no longer pay back"
+            out.append(f"{top} {verb} its costs with {', '.join(flips)}: whether it pays back rests on those "
+                       "inputs.")
     caveats = []
     unreached = cov[cov["reached_by"] == "unreachable"]
     if len(unreached):
