@@ -204,9 +204,9 @@ def appraisal_inputs(ev: Evaluation) -> pd.DataFrame:
     rows = []
     for name, source in SOURCES.items():
         value = getattr(p, name)
-        rows.append({"input": name, "value": ", ".join(value) if isinstance(value, tuple) else value,
+        rows.append({"input": name, "value": ", ".join(value) if isinstance(value, tuple) else f"{value:g}",
                      "unit": units.get(name, ""), "source": source})
     for name, u in UNIT_COSTS.items():
-        rows.append({"input": name, "value": u.value, "unit": u.unit, "source": u.source})
+        rows.append({"input": name, "value": f"{u.value:g}", "unit": u.unit, "source": u.source})
     rows.append({"input": "demand", "value": ev.demand_basis, "unit": "", "source": "computed"})
     return pd.DataFrame(rows)
