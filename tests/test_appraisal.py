@@ -190,3 +190,10 @@ def test_bad_od_rows(tmp_path, body, where):
     with pytest.raises(InputError) as err:
         load_od(p, pd.Index(list(LON)))
     assert where in str(err.value)
+
+
+def test_library_od_table_with_unknown_places_is_refused():
+    T = np.array([[0, 60], [60, 0]], float)
+    od = pd.DataFrame({"from_id": ["A"], "to_id": ["Z"], "trips_per_day": [5.0]})
+    with pytest.raises(InputError, match="not among the places: Z"):
+        baseline_demand(T, np.array([1e6, 1e6]), ["A", "B"], AppraisalParams(), od)

@@ -38,6 +38,7 @@ import pandas as pd
 
 from planner.analyses.evaluate.parameters import AppraisalParams
 from planner.common.geodesy import haversine_m
+from planner.errors import InputError
 from planner.ingest.gtfs.modes import MODES
 from planner.network.timetable import Timetable
 from planner.scenarios.costs import (
@@ -181,8 +182,12 @@ def baseline_demand(base_T: np.ndarray, pop: np.ndarray, ids, params: AppraisalP
     if od is not None:
         trips = np.zeros((n, n))
         where = {pid: k for k, pid in enumerate(ids)}
+        unknown = sorted(({str(x) for x in od["from_id"]} | {str(x) for x in od["to_id"]}) - set(where))
+        if unknown:
+            msg = f"the OD table names places that are not among the places: {', '.join(unknown[:10])}"
+            raise InputError(msg, code="invalid_od", hint="use the ids of the places (planner.ingest.points)")
         for a, b, v in zip(od["from_id"], od["to_id"], od["trips_per_day"], strict=True):
-            trips[where[a], where[b]] = v
+            trips[where[str(a)], where[str(b)]] = float(v)
         return Demand(trips, f"observed OD table ({int((trips > 0).sum())} pairs, {trips.sum():,.0f} trips a day)")
     a = params.population_exponent
     with np.errstate(divide="ignore", invalid="ignore"):
