@@ -124,7 +124,9 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
             "benefit_million_cny_per_year": "benefit_M/yr", "delta_pop_weighted_mean_min": "delta_min",
             "pairs_newly_connected": "new_pairs", "card_time_saved_min": "card_saved_min"})
         click.echo("Ranking (money in million CNY; delta_min: change of the population-weighted mean travel time):")
-        click.echo(render(table.to_dict("records")))
+        rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                for r in table.to_dict("records")]   # NaN (not measured) shows blank
+        click.echo(render(rows))
     else:
         click.echo("No scenarios given: baseline measures only (see places.csv).")
     click.echo(f"Outputs in {out}/ ({len(written)} files, report.html) in {time.perf_counter() - t0:.0f} s.")

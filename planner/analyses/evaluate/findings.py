@@ -165,7 +165,8 @@ def recommendation(ranking: pd.DataFrame, pairs: dict[str, pd.DataFrame], new_li
     caveats = []
     unreached = cov[cov["reached_by"] == "unreachable"]
     if len(unreached):
-        caveats.append(f"{len(unreached)} place(s) cannot be reached at all ({', '.join(unreached['name'])}: "
+        some = "1 place cannot" if len(unreached) == 1 else f"{len(unreached)} places cannot"
+        caveats.append(f"{some} be reached at all ({', '.join(unreached['name'])}: "
                        f"{unreached['population'].sum() / 1e6:.1f} M people), so their trips are not valued")
     approx = cov[cov["reached_by"].isin(["taxi/bus approximation", "walking approximation"])]
     if len(approx):
