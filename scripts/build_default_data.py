@@ -4,7 +4,9 @@
     python scripts/build_default_data.py [--source ../shared/data] [--out .]
 
 Reads ``SOURCE/northeast_china/*.csv`` (hand-assembled public facts, one source per row) and
-``SOURCE/northeast_china_osm/harbin_central.osm.pbf`` (OpenStreetMap, ODbL) and writes, under
+``SOURCE/northeast_china_osm/harbin_central.osm.pbf`` (OpenStreetMap, ODbL), plus the facts kept in the
+repository under ``gtfs/facts/`` (same columns as the shared files of the same name: the conventional
+Harbin East-Suihua(-Jiamusi) line, issue 15), and writes, under
 ``OUT`` (default: the repository root):
 
 * ``gtfs/northeast_rail.zip``: intercity rail of the lines in ``rail_lines.csv``, produced
@@ -82,7 +84,16 @@ LINE_ROUTE = {
     "haqi": ("CR_HRB", 101), "hamu": ("CR_HRB", 101), "hajia": ("CR_HRB", 102),
     "mujia": ("CR_HRB", 101), "changji": ("CR_SY", 101), "jihun": ("CR_SY", 101),
     "shendan": ("CR_SY", 101), "danda": ("CR_SY", 102), "tongxin": ("CR_SY", 101),
+    "binbei": ("CR_HRB", 102), "suijia": ("CR_HRB", 102),
 }
+
+#: conventional lines (gtfs/facts/): kept out of the median calibrated/design ratio of the fast lines;
+#: a line without a train of its own runs at the speed of the line named here
+CONVENTIONAL_LINES = {"binbei", "suijia"}
+LINE_SPEED_FROM = {"suijia": "binbei"}
+
+#: facts kept in the repository (the Suihua lines, issue 15), merged with ../shared/data/northeast_china
+FACTS_DIR = REPO / "gtfs" / "facts"
 
 #: English names of stations not in rail_line_stations.csv (from the rows that name them)
 EXTRA_EN = {
@@ -125,6 +136,7 @@ class Pattern:
     service_basis: str               # published | published_split_assumed | assumed
     service_source: str = ""
     target: tuple[str, str] | None = None   # (from_zh, to_zh) row of rail_fastest_times.csv to calibrate to
+    target_via: str = ""             # the row's `via` (a published time over another route between the pair)
     sets_line_speed: bool = False    # its calibrated speed becomes the line's cruise speed
     station_list_incomplete: bool = False
     fixed_departures: dict[int, list[str]] = field(default_factory=dict)  # published clock times
@@ -201,6 +213,14 @@ PATTERNS = [
     # Tongliao-Xinmin North, through to Shenyang North on the Beijing-Shenyang HSR
     Pattern("tongxin", "tongxin", "through", [("tongxin", "通辽", "新民北"), ("jingshen", "新民北", "沈阳北")],
             ["通辽", "新民北", "沈阳北"], (6, 6), ("07:00", "19:00"), "assumed", station_list_incomplete=True),
+    # Harbin-Suihua (conventional, gtfs/facts/): the through train to Jiamusi carries the published pre-2018
+    # Harbin-Jiamusi time over the northern route via Suihua and sets the conventional cruise speed
+    Pattern("hasuijia", "binbei", "through", [("binbei", "哈尔滨东", "绥化"), ("suijia", "绥化", "佳木斯")],
+            ["哈尔滨东", "绥化", "佳木斯"], (1, 1), ("08:00", "08:00"), "assumed", target=("哈尔滨", "佳木斯"),
+            target_via="绥化", sets_line_speed=True, station_list_incomplete=True,
+            note="the published time is Harbin-Jiamusi before 2018-09-30; run here from Harbin East"),
+    Pattern("binbei_all", "binbei", "all_stops", [("binbei", "哈尔滨东", "绥化")], None, (8, 8), ("06:30", "20:30"),
+            "assumed", station_list_incomplete=True),
 ]
 
 #: published fastest times used only for comparison (not calibration targets): reason
@@ -238,11 +258,13 @@ class Facts:
     @classmethod
     def load(cls, source: Path) -> Facts:
         ne = source / "northeast_china"
+        local = {n: read_rows(FACTS_DIR / n) for n in ("rail_lines.csv", "rail_line_stations.csv",
+                                                        "rail_fastest_times.csv")}
         return cls(
             root=ne,
-            lines={r["line_id"]: r for r in read_rows(ne / "rail_lines.csv")},
-            line_stations=read_rows(ne / "rail_line_stations.csv"),
-            fastest=read_rows(ne / "rail_fastest_times.csv"),
+            lines={r["line_id"]: r for r in read_rows(ne / "rail_lines.csv") + local["rail_lines.csv"]},
+            line_stations=read_rows(ne / "rail_line_stations.csv") + local["rail_line_stations.csv"],
+            fastest=read_rows(ne / "rail_fastest_times.csv") + local["rail_fastest_times.csv"],
             service=read_rows(ne / "rail_service_levels.csv"),
             st12306={r["name_zh"]: r for r in read_rows(ne / "stations_12306_all.csv")},
             harbin_osm=read_rows(ne / "harbin_osm_stations.csv"),
@@ -252,8 +274,9 @@ class Facts:
             city_pop=read_rows(ne / "city_population.csv"),
         )
 
-    def fastest_row(self, a: str, b: str) -> dict:
-        rows = [r for r in self.fastest if r["from_zh"] == a and r["to_zh"] == b and r["minutes"]]
+    def fastest_row(self, a: str, b: str, via: str = "") -> dict:
+        rows = [r for r in self.fastest
+                if r["from_zh"] == a and r["to_zh"] == b and r["minutes"] and r.get("via", "") == via]
         if not rows:
             msg = f"no published time {a} -> {b} in rail_fastest_times.csv"
             raise SystemExit(msg)
@@ -317,8 +340,8 @@ def line_station_lists(f: Facts) -> dict[str, list[tuple[str, str, float | None,
         if not r["station_name_zh"] or r["zh_name_in_12306_list"] != "yes":
             continue  # not a passenger station in the 12306 list (stated in PROVENANCE)
         km = float(r["km_from_first"]) if r["km_from_first"] else None
-        out.setdefault(r["line_id"], []).append((r["station_name_zh"], r["station_name_en"], km, r["source"],
-                                                 "published" if km is not None else ""))
+        basis = (r.get("km_basis") or "published") if km is not None else ""
+        out.setdefault(r["line_id"], []).append((r["station_name_zh"], r["station_name_en"], km, r["source"], basis))
     # hada: Harbin West km not given by the route map; the line's operating mileage (921 km, Ministry
     # of Railways, alt_length in rail_lines.csv) is its km mark (Shuangcheng North 881 + ~40 km)
     hada = out["hada"]
@@ -487,6 +510,7 @@ ROUTE_NAMES = {
     "changji": "长吉城际铁路 Changchun–Jilin", "jihun": "长珲城际 Changchun–Jilin–Hunchun",
     "shendan": "沈丹客运专线 Shenyang–Dandong", "danda": "丹大城际铁路 Dandong–Dalian",
     "tongxin": "通新高铁 Tongliao–Xinmin North–Shenyang",
+    "binbei": "滨北铁路 Harbin East–Suihua (conventional; through train to Jiamusi on the Suijia railway)",
 }
 
 
@@ -587,7 +611,7 @@ class Calib:
 
 
 def calibrate(p: Pattern, run: Run, f: Facts, stations: dict[str, Station], design: dict[str, float]) -> Calib:
-    row = f.fastest_row(*p.target)
+    row = f.fastest_row(*p.target, via=p.target_via)
     vmax = min(design[ln] for ln in run.seg_line)
     res = runtimes.calibrate_speed(run.seg_m, float(row["minutes"]) * 60, max_speed_kmh=vmax,
                                    dwell_s=dwell_s(run, stations), accel_mps2=ACCEL, brake_mps2=BRAKE)
@@ -630,9 +654,12 @@ def build_rail(f: Facts, out_dir: Path) -> dict:
             c = calibs[p.id]
             line_speed[p.route] = c.result.speed_kmh
             line_speed_basis[p.route] = ("calibrated:" + p.id) if c.result.reachable else ("max_unreachable:" + p.id)
-            if c.result.reachable:
+            if c.result.reachable and p.route not in CONVENTIONAL_LINES:
                 ratios.append(c.result.speed_kmh / c.max_kmh)
     ratio = statistics.median(ratios)
+    for lid, src in LINE_SPEED_FROM.items():
+        if lid in used_lines and src in line_speed:
+            line_speed[lid], line_speed_basis[lid] = line_speed[src], line_speed_basis[src]
     for lid in used_lines:
         if lid not in line_speed:
             line_speed[lid] = design[lid] * ratio
@@ -1050,7 +1077,7 @@ def compare_published(f: Facts, rail: dict) -> list[dict]:
                         m = t["arr_min"][j] - t["dep_min"][i]
                         if best is None or m < best[0]:
                             best = (m, t["train"], t["pattern"], za, t["stops"][j])
-        pat = next((p for p in PATTERNS if p.target == (a, b)), None)
+        pat = next((p for p in PATTERNS if p.target == (a, b) and p.target_via == r.get("via", "")), None)
         calib = rail["calibs"].get(pat.id) if pat else None
         own = ""
         if calib is not None and calib.row is r:
@@ -1321,6 +1348,50 @@ costs:
 
 # ------------------------------------------------------------------ gtfs/PROVENANCE.md
 
+def suihua_section(add, rail: dict) -> None:
+    """PROVENANCE: the conventional Harbin-Suihua(-Jiamusi) line and its facts (issue 15)."""
+    dur = {(t["pattern"], t["direction"]): t["duration"] for t in rail["trip_info"]}
+    add("### Suihua: the conventional Harbin East-Suihua line (issue 15)")
+    add("")
+    add("Suihua (3.76 M people) has no high-speed station in the facts; its city point is more than the "
+        "access limit from Anda and Zhaodong on the Harbin-Qiqihar line. The Harbin-Bei'an railway (滨北铁路) "
+        "serves it; its facts are kept in `gtfs/facts/` (not in ../shared) and read with the shared ones:")
+    add("")
+    add("- SOURCED: the line starts at Harbin East (哈尔滨东, formerly Sankeshu 三棵树) and runs 333 km to Bei'an "
+        "(zh Wikipedia '滨北铁路', copy at https://zh.wikipedia-on-ipfs.org/wiki/%E6%BB%A8%E5%8C%97%E9%93%81%E8%B7%AF; "
+        "en Wikipedia 'Harbin-Bei'an railway', copy at https://wikisum.wiki/wiki/Harbin%E2%80%93Bei%27an_railway); "
+        "the Sankeshu-Suihua section is 125 km, double track since 1957; at Suihua it meets the Suihua-Jiamusi "
+        "railway (绥佳铁路) (same en page); Songpu-Hailun opened 1928-12-15 "
+        "(http://oksuvcw.org/?page_id=201&rdp_we_resource=https%3A%2F%2Fen.wikipedia.org%2Fwiki%2FBinbei_Railway).")
+    add("- SOURCED: the fastest Harbin-Jiamusi train before the Harbin-Jiamusi railway opened (2018-09-30) took "
+        "5 h 44 min = 344 min (https://www.syxd678.com/en/newscenter/Corporation/201810/t20181026_73014.html, "
+        "2018-10-26), over the route via Suihua ('cut from just under 6 h ... as it avoids a detour through Suihua', "
+        "Railway Gazette 2017-09-08, https://www.railwaygazette.com/news/single-view/view/"
+        "tracklaying-complete-on-harbin-jiamusi-fast-line.html); that northern route (Binbei + Suijia lines via "
+        "Suihua) is 'about 500 km' (p.ihwrm.com/index/zuopins/zuopininfo.html?pxzpid=449024, 2018).")
+    add("- DERIVED: Suihua-Jiamusi 375 km = about 500 km - 125 km (`km_basis` `derived_route_length`, so the "
+        "through train carries `km_marks`). Station coordinates: Harbin East from its OSM node; Suihua has none "
+        "in the facts and takes the Suihua city point (`city_centre_approx`).")
+    add(f"- ASSUMED: the through train `hasuijia` (1 + 1 a day, Harbin East 08:00 / Jiamusi 08:00, stopping only at "
+        f"Suihua) is calibrated to the 344 min and runs from Harbin East (the published time gives no Harbin "
+        f"station); its cruise speed ({rail['line_speed']['binbei']:.1f} km/h) is the speed of both lines. The "
+        f"Harbin East-Suihua trains `binbei_all` (8 + 8 a day, no intermediate stops: Hulan, Kangjin, "
+        f"Xinglongzhen etc. have no km or coordinates in the facts) run at it: "
+        f"{dur.get(('binbei_all', 0), '-')} min. The 160 km/h 'design speed' of both lines is an assumption (as "
+        "the electrified Binzhou railway Harbin-Qiqihar, Xinhua 2016-11-01, "
+        "http://info.jctrans.com/news/lyxw/20161132292509.shtml) that only caps the calibration; the conventional "
+        "lines are kept out of the median calibrated/design ratio of the fast lines.")
+    add("- NOT FOUND in the corpora searched (12306 or timetable sites): train numbers, clock times, intermediate "
+        "stations and km of current Harbin-Suihua trains, the number of trains a day, a Harbin-Bei'an run time. "
+        "Bei'an (Heihe prefecture) is not modelled.")
+    add("- NOT ADDED: the Harbin-Yichun high-speed railway (哈伊高铁, 318 km, 250 km/h, stations incl. Harbin North, "
+        "Hulan North, Xinglongzhen West, Suihua South): track laying began 2024-05-28 (http://en.people.cn/n3/2024/"
+        "0529/c90000-20175320.html) and was still under way on 2025-09-16 (Sohu, copy at https://staging.reportify.cn"
+        "/news/1165423573595197440; Tieli-Yichun section 'expected in 2026', http://www.bomamotor.com/encase/"
+        "elevator/show-2492.html), so it is not in service in the sample's 2025.")
+    add("")
+
+
 def gtfs_provenance(info: dict, gdir: Path) -> str:
     rail, f = info["rail"], info["facts"]
     stations: dict[str, Station] = rail["stations"]
@@ -1328,15 +1399,18 @@ def gtfs_provenance(info: dict, gdir: Path) -> str:
     t = info["tables"]
     mt = info["mtables"]
     files = []
-    for p in sorted(gdir.rglob("*")):
-        if p.is_file() and p.name != "PROVENANCE.md":
-            files.append([f"`{p.relative_to(gdir.parent).as_posix()}`", p.stat().st_size, sha256(p)[:16]])
+    built = [(p, p.relative_to(gdir.parent).as_posix()) for p in gdir.rglob("*")
+             if p.is_file() and p.name != "PROVENANCE.md" and "facts" not in p.relative_to(gdir).parts]
+    facts = [(p, "gtfs/facts/" + p.name) for p in FACTS_DIR.glob("*") if p.is_file()]   # inputs, in the repo
+    for p, rel in sorted(built + facts, key=lambda x: x[1]):
+        files.append([f"`{rel}`", p.stat().st_size, sha256(p)[:16]])
     L: list[str] = []
     add = L.append
     add("# gtfs/: the bundled Northeast China sample")
     add("")
     add("Everything here is regenerated by `python scripts/build_default_data.py` (deterministic: a rerun gives "
-        "identical bytes) from the public facts in `../shared/data/northeast_china/` (one source URL per row) and "
+        "identical bytes) from the public facts in `../shared/data/northeast_china/` and `gtfs/facts/` (one "
+        "source URL per row) and "
         f"the OpenStreetMap extract `../shared/data/northeast_china_osm/harbin_central.osm.pbf` ({ODBL}). "
         "Nothing was typed in by hand: every figure below is either a sourced fact or the result of a rule stated "
         "here, and whatever is assumed is marked in the data itself.")
@@ -1361,6 +1435,8 @@ def gtfs_provenance(info: dict, gdir: Path) -> str:
         "basis and whether it is in the feed. |")
     add("| `source/calibration.csv` | Every published run time in `rail_fastest_times.csv` against the generated "
         "timetable. |")
+    add("| `facts/*.csv` | Input, not output: facts kept in the repository (the Harbin-Suihua line, issue 15), "
+        "in the columns of the shared files of the same name and merged with them; see *Suihua* below. |")
     add("")
     add("Validity: every service runs daily from " + VALID_FROM + " to " + VALID_TO + " (one calendar year, "
         "so analyses dated in 2025 - the project's examples use 2025-06-17 - find service; the facts date from "
@@ -1392,7 +1468,8 @@ def gtfs_provenance(info: dict, gdir: Path) -> str:
         "and the Tongliao line -> 中国铁路沈阳局集团有限公司 (CR_SY; assumed: the Shenyang group's area, name by "
         "analogy); a line across provinces goes to the group of most of its length (Harbin-Dalian, "
         "Beijing-Shenyang: CR_SY). route_type 101 (high-speed rail) for lines designed for 250 km/h or more, "
-        "102 for the 200 km/h mixed passenger/freight lines (Harbin-Jiamusi, Dandong-Dalian). The route `jingha` "
+        "102 for the 200 km/h mixed passenger/freight lines (Harbin-Jiamusi, Dandong-Dalian) and the conventional "
+        "lines through Suihua (`binbei`, `suijia`; facts in `gtfs/facts/rail_lines.csv`). The route `jingha` "
         "holds the Beijing-Harbin and Harbin-Chengde through trains (agency: Harbin group, assumed). "
         "`dunbai` (Dunhua-Changbaishan) is not modelled: Changbaishan station has no coordinates in the facts.")
     add("")
@@ -1404,7 +1481,8 @@ def gtfs_provenance(info: dict, gdir: Path) -> str:
         "Zhao'antun, Binxi East, Bin'an, Rixingtun, Xinghua, Dunhua South - are left out). Lines without a "
         "station list there: Beijing-Shenyang (stations of the published G380 stop list, `rail_fastest_times.csv`), "
         "Jilin-Hunchun (Dunhua and Yanji West from `station_coordinates_more.csv`; the real line has more "
-        "stations), Tongliao-Xinmin North (termini only). Trains on these carry `station_list_incomplete`.")
+        "stations), Tongliao-Xinmin North (termini only), Harbin East-Suihua and Suihua-Jiamusi (termini only, "
+        "`gtfs/facts/rail_line_stations.csv`). Trains on these carry `station_list_incomplete`.")
     add("")
     add("Coordinates, first found wins (`coord_quality` in stops.txt, the facts' own label in `coord_detail`):")
     add("")
@@ -1521,6 +1599,7 @@ def gtfs_provenance(info: dict, gdir: Path) -> str:
         "`province`, `station_class`, `lines`.")
     add("- `feed_info.txt` `planner_assumptions`: a one-paragraph summary of the above.")
     add("")
+    suihua_section(add, rail)
     # ------------------------------------------------------------------ metro
     add("## harbin_metro.zip")
     add("")

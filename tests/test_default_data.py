@@ -14,6 +14,8 @@ Published run times used below are copied from ../shared/data/northeast_china/ra
 * Mudanjiang - Jiamusi 130 min (2021-12 to 2022-12): en.people.cn/n3/2022/1213/c90000-10183691.html
 * Changchun - Jilin 29 min (2011): en.wikipedia.org/wiki/Changchun–Jilin_Intercity_Railway
 * Changchun - Hunchun about 120 min (2015-09-20): yuzhongnet.com/m/jilin/2015-09/23/content_21961428.htm
+* Harbin - Jiamusi via Suihua 344 min (fastest before 2018-09-30; gtfs/facts/rail_fastest_times.csv):
+  www.syxd678.com/en/newscenter/Corporation/201810/t20181026_73014.html
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ PUBLISHED = {
     "hajia_ex": (123, "哈尔滨", "佳木斯"),
     "mujia_ex": (130, "牡丹江", "佳木斯"),
     "changji_ex": (29, "长春", "吉林"),
+    "hasuijia": (344, "哈尔滨东", "佳木斯"),
 }
 
 
@@ -189,6 +192,27 @@ def test_stations_have_quality_and_city(rail, metro):
     assert outside == {"beijing", "chengde", "tongliao"}      # served, but no population in the facts
     for cid, ids in zip(cities["city_id"], cities["rail_stations"], strict=True):
         assert all(s.loc[i, "city"] == cid for i in ids.split(";"))
+
+
+def test_suihua_is_served_by_the_conventional_line(rail):
+    """Issue 15: Suihua station (SHB) is in the feed, on Harbin East-Suihua trains, and in cities.csv."""
+    stops = rail["stops"].set_index("stop_id")
+    assert stops.loc["SHB", "stop_name"] == "绥化" and stops.loc["SHB", "city"] == "suihua"
+    assert stops.loc["VBB", "stop_name"] == "哈尔滨东" and stops.loc["VBB", "city"] == "harbin"
+    cities = pd.read_csv(GTFS / "cities.csv", dtype=str).set_index("city_id")
+    assert "SHB" in cities.loc["suihua", "rail_stations"].split(";")
+    trips = rail["trips"].set_index("trip_id")
+    st = rail["stop_times"]
+    served = set(st[st["stop_id"] == "SHB"]["trip_id"])
+    assert set(trips.loc[sorted(served), "route_id"]) == {"binbei"}
+    assert set(trips.loc[sorted(served), "service_pattern"]) == {"binbei_all", "hasuijia"}
+    # nothing published between Harbin East and Suihua: the stopping trains' times are marked assumed
+    bb = trips[trips["service_pattern"] == "binbei_all"]
+    assert len(bb) == 16 and bb["planner_assumed"].str.contains("run_times").all()
+    assert (bb["timing_basis"] == "line_speed_calibrated").all()
+    rows = st[st["trip_id"] == bb.index[0]]
+    elapsed = (secs(rows["arrival_time"].iloc[-1]) - secs(rows["departure_time"].iloc[0])) / 60
+    assert 60 <= elapsed <= 150                 # ~125 km on a conventional line
 
 
 def test_harbin_metro_follows_the_osm_relations(metro):

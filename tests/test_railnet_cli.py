@@ -148,11 +148,13 @@ def test_bundled_sample_spine_branches_and_published_times(monkeypatch):
     for a, b in [("harbin", "changchun"), ("changchun", "shenyang"), ("shenyang", "dalian"), ("harbin", "daqing"),
                  ("daqing", "qiqihar"), ("harbin", "mudanjiang"), ("harbin", "jiamusi"), ("mudanjiang", "jixi"),
                  ("changchun", "jilin"), ("jilin", "yanbian"), ("shenyang", "dandong"), ("dandong", "dalian"),
-                 ("shenyang", "fuxin")]:
+                 ("shenyang", "fuxin"), ("harbin", "suihua")]:
         assert links[(a, b)] >= 1 and links[(b, a)] >= 1, (a, b)
     c = net.cities.set_index("id")
     assert set(c.index[c["central"]]) == {"harbin", "shenyang", "changchun", "dalian"}
-    # Shangzhi South (118 km from Harbin's point) is no Harbin station; Suihua has none within 20 km
+    # Shangzhi South (118 km from Harbin's point) is no Harbin station; Suihua's only station within 20 km
+    # is Suihua (SHB, on the conventional Harbin East-Suihua line; Anda and Zhaodong are farther)
     st = net.stations.set_index("stop_name")
-    assert st.loc["尚志南", "city_id"] == "" and c.loc["suihua", "stations"] == 0
+    assert st.loc["尚志南", "city_id"] == "" and c.loc["suihua", "stations"] == 1
+    assert st.loc["绥化", "city_id"] == "suihua"
     assert c["betweenness"].idxmax() in {"changchun", "shenyang", "harbin"}
