@@ -224,7 +224,6 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
     return ev
 
 
-
 def _summarise(ev: Evaluation, pop: np.ndarray) -> None:
     rows = []
     per_place = {"id": ev.places["id"].to_numpy(), "name": ev.places["name"].to_numpy(), "population": pop}
