@@ -98,7 +98,17 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
         cov.text(f"{len(flagged)} of {len(ev.coverage)} places are unreachable or reached only by an approximation; "
                  "their travel times rest on the approximation named, and unreachable places' trips are not "
                  "valued. Each row says why and what would fix it.")
-        cov.table(flagged, max_rows=500)
+        for by, group in flagged.groupby("reached_by", sort=False):
+            if by == "unreachable":
+                for r in group.itertuples():
+                    cov.text(f"{r.name} ({r.population:,} people) is unreachable: {r.reason}. Fix: {r.fix}.")
+            else:
+                first = group.iloc[0]
+                cov.text(f"Reached by the {by} ({len(group)}: {', '.join(group['name'])}): "
+                         f"{first['reason'].split('; ')[0]}. "
+                         f"Fix: {first['fix']}.")
+        cov.table(flagged.drop(columns=["reason", "fix"]), max_rows=500,
+                  caption="Places not on the street network (coverage.csv has every place, with the reasons)")
         dem = report.section("Demand")
         dem.text(f"Trips a day between places: {ev.demand_basis}. With a scenario's times the trips change as "
                  f"(new time / old time)^-{ev.params.gravity_gamma:g}; benefits use the rule of a half.")
