@@ -72,7 +72,7 @@ _MODE_ROUTE_TYPE = {"high_speed_rail": 101, "intercity_rail": 102, "rail": 2, "m
                     "coach": 200, "ferry": 4, "monorail": 12, "trolleybus": 11}
 DEFAULT_SERVICE = (6 * 3600, 22 * 3600)
 #: route types that run on roads or water that exist (their default track is "existing")
-_ROAD_ROUTE_TYPES = frozenset({3, 4, 11, 200, *range(200, 300), *range(700, 800), 1000})
+_ROAD_ROUTE_TYPES = frozenset({3, 4, 11, *range(200, 300), *range(700, 800), 1000})
 
 
 @dataclass

@@ -66,6 +66,8 @@ class ScenarioCosts:
     operating_million_per_year: float = 0.0
     train_km_per_day_change: float = 0.0
     construction_years: int = 0
+    #: capital of each new line's track (line id -> million CNY)
+    line_capital: dict[str, float] = field(default_factory=dict)
     items: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -91,12 +93,12 @@ def train_km_per_day(tt: Timetable, route_factor: float) -> dict[str, float]:
     return out
 
 
-def scenario_costs(scn: Scenario, lines: list[dict], base_tt: Timetable, scn_tt: Timetable | None,
+def scenario_costs(scn: Scenario, lines: list[dict], base_train_km: dict[str, float], scn_tt: Timetable | None,
                    params: AppraisalParams) -> ScenarioCosts:
-    """The costs of ``scn`` (``lines``: its new lines with ``segment_km`` and the ``AddLine``)."""
+    """The costs of ``scn`` (``lines``: its new lines with ``segment_km`` and the ``AddLine``;
+    ``base_train_km``: the baseline's :func:`train_km_per_day`)."""
     c = ScenarioCosts()
     over = scn.costs.overrides
-    maintenance = 0.0
     for line in lines:
         ch: AddLine = line["change"]
         if not ch.track_declared:
@@ -121,16 +123,16 @@ def scenario_costs(scn: Scenario, lines: list[dict], base_tt: Timetable, scn_tt:
                 source = "scenario override" if name in over else UNIT_COSTS[name].source
             c.items.append(_item(f"{kind} track, line {ch.id}", km, "route-km", unit, "million CNY per route-km",
                                  unit * km, 0.0, name, source))
+            c.line_capital[ch.id] = c.line_capital.get(ch.id, 0.0) + unit * km
             if kind == "new":
                 mname = ("maintenance_new_track_hsr" if (ch.cost_speed_kmh or 0) >= 200
                          else "maintenance_new_track_conventional")
-                m = unit_cost(mname, over) * km
-                maintenance += m
-                c.items.append(_item(f"maintenance of new track, line {ch.id}", km, "route-km",
-                                     unit_cost(mname, over), "million CNY per route-km per year", 0.0, m, mname,
+                munit = unit_cost(mname, over)
+                c.items.append(_item(f"maintenance of new track, line {ch.id}", km, "route-km", munit,
+                                     "million CNY per route-km per year", 0.0, munit * km, mname,
                                      UNIT_COSTS[mname].source))
     if scn_tt is not None:
-        before = train_km_per_day(base_tt, params.rail_route_factor)
+        before = base_train_km
         after = train_km_per_day(scn_tt, params.rail_route_factor)
         for mode in sorted(set(before) | set(after)):
             d = after.get(mode, 0.0) - before.get(mode, 0.0)

@@ -51,6 +51,7 @@ from planner.analyses.evaluate.appraisal import (
     baseline_demand,
     scenario_costs,
     sensitivity,
+    train_km_per_day,
 )
 from planner.analyses.evaluate.findings import coverage, recommendation
 from planner.analyses.evaluate.parameters import SOURCES, AppraisalParams
@@ -175,6 +176,7 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
     pop = places["population"].to_numpy(dtype=float)
     base_net = build_network(feeds, date, window=window, walk=walk, config=config, cache_dir=cache_dir,
                              use_cache=use_cache, progress=progress)
+    base_train_km = train_km_per_day(base_net.timetable, params.rail_route_factor)
     base = ScenarioResult("baseline", _matrix(base_net, places, depart_s, window_min, step_min, progress, executor),
                           network_summary=base_net.summary())
     results = []
@@ -186,7 +188,7 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
             n = len(places)
             res = ScenarioResult(scn.name, np.full((n, n), np.nan), apply_to_feeds(feeds, scn)[1], {"trips": 0},
                                  description=scn.description)
-            res.costs = scenario_costs(scn, [], base_net.timetable, None, params)
+            res.costs = scenario_costs(scn, [], base_train_km, None, params)
             results.append(res)
             continue
         net2, fs2 = applied.network, applied.feeds
@@ -199,14 +201,11 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
             res.lines.append({"scenario": scn.name, "line": ch.id, "name": ch.name, "mode": ch.route_type,
                               "coords": [(p[0], p[1]) for p in pts], "stop_names": [p[2] for p in pts],
                               "length_km": float(seg.sum()) / 1000.0, "segment_km": (seg / 1000.0).tolist(),
-                              "track": list(ch.track), "change": ch})
+                              "change": ch})
         res.new_line = bool(res.lines)
-        res.costs = scenario_costs(scn, res.lines, base_net.timetable, net2.timetable, params)
+        res.costs = scenario_costs(scn, res.lines, base_train_km, net2.timetable, params)
         for line in res.lines:
-            km = [s for s, t in zip(line["segment_km"], line["track"], strict=True) if t != "existing"]
-            line["cost_million"] = float(sum(i["capital_million"] for i in res.costs.items
-                                             if i["item"].endswith(f"line {line['line']}")))
-            line["new_or_upgraded_km"] = float(sum(km))
+            line["cost_million"] = res.costs.line_capital.get(line["line"], 0.0)
         results.append(res)
     ev = Evaluation(places, base, results, date, depart_s, window_min, step_min, params=params, date_reason=date_reason)
     demand = baseline_demand(base.matrix_min, pop, places["id"].to_numpy(), params, od)
