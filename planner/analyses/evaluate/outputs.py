@@ -117,7 +117,8 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
         report.section("Baseline").image(base_png, "Routes by mode and places sized by population").table(
             pd.DataFrame([ev.baseline.network_summary]), caption="Baseline network")
         for res in ev.scenarios:
-            extra = [(line["coords"], f"{line['name']} ({line['length_km']:.0f} km)") for line in res.lines]
+            extra = [(line["coords"], f"{line['name']} ({line['length_km']:.0f} km{_track_words(line)})")
+                     for line in res.lines]
             delta = ev.per_place.get(f"{res.name}_delta_pop_within_2h")
             png = place_change_map(tt, ev.places, delta, title=f"{res.name}: change in population within 2 h",
                                    label="change in people reachable within 2 h", extra_lines=extra)
@@ -147,6 +148,16 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
         write_text(stage.path("report.md"), report.markdown())
         written = stage.written
     return written
+
+
+def _track_words(line: dict) -> str:
+    """How a new line's km are built, for its map label (new track says nothing more)."""
+    kinds = set(line["change"].track)
+    if kinds == {"existing"}:
+        return " on existing track"
+    if kinds == {"upgraded"}:
+        return " of upgraded track"
+    return "" if kinds == {"new"} else f", {line['change'].track.count('new')} new segment(s)"
 
 
 def _window_text(ev: Evaluation) -> str:
