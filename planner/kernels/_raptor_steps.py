@@ -12,6 +12,7 @@ footpath) stay written out in each kernel:
 * the pattern scan: queueing the patterns that serve a stop (:func:`queue_patterns`),
   taking one off the queue with its extent in the timetable arrays (:func:`take_pattern`),
   and the trip to ride on from a position (:func:`earliest_trip`, :func:`board_earlier`);
+* ordering: a stable argsort of int64 keys (:func:`argsort_stable`);
 * round 0: the walks of the origin, numbered per access leg (:func:`access_walks`,
   :func:`access_walk`): the access leg itself, then one footpath after it.
 
@@ -20,11 +21,15 @@ What a kernel does with a label (its criteria, pruning and parents) stays in the
 
 from __future__ import annotations
 
-from planner.kernels.options import jit, jit_inline
+import numba
+import numpy as np
+
+from planner.kernels.options import jit, jit_inline, jit_typed
 
 __all__ = [
     "access_walk",
     "access_walks",
+    "argsort_stable",
     "board_earlier",
     "earliest_trip",
     "queue_patterns",
@@ -111,3 +116,30 @@ def access_walk(j, f, access_stops, access_s, dep, fp_ptr, fp_to, fp_s):
     s = access_stops[j]
     t = dep + access_s[j]
     return (s, t, -1) if f < fp_ptr[s] else (fp_to[f], t + fp_s[f], f)
+
+
+@jit_typed(numba.int64[::1])
+def argsort_stable(keys):
+    """Indices that sort ``keys`` ascending, equal keys in their original order: the
+    permutation of ``np.argsort(keys, kind="mergesort")``. A bottom-up merge sort written
+    out, because numba's generic mergesort costs 2-4 s to compile on every cold start."""
+    n = keys.shape[0]
+    a = np.arange(n)
+    b = np.empty(n, dtype=np.int64)
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i = lo
+            j = mid
+            for k in range(lo, hi):
+                if i < mid and (j >= hi or keys[a[i]] <= keys[a[j]]):
+                    b[k] = a[i]
+                    i += 1
+                else:
+                    b[k] = a[j]
+                    j += 1
+        a, b = b, a
+        width *= 2
+    return a

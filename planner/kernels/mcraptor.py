@@ -17,11 +17,12 @@ import numpy as np
 from planner.kernels._raptor_steps import (
     access_walk,
     access_walks,
+    argsort_stable,
     earliest_trip,
     queue_patterns,
     take_pattern,
 )
-from planner.kernels.options import jit, jit_parallel
+from planner.kernels.options import jit, jit_parallel, jit_typed
 from planner.kernels.raptor import INF
 
 __all__ = [
@@ -85,8 +86,16 @@ A_ALIVE = 5
 A_STOP = 6
 NA = 7
 
+# the helpers below work on the kernel's own int64 tables and are compiled for one signature
+# each (see :func:`~planner.kernels.options.jit_typed`): typed lazily, the literal 0 and -1
+# of round 0 and the int32 stop ids made 2-10 copies of each, 25 s of a cold start
+_I = numba.int64
+_TABLE = numba.int64[:, ::1]
+_HEADS = numba.int64[::1]
+_B = numba.boolean
 
-@jit
+
+@jit_typed(_I, _I)
 def _nleft_ge(a, b):
     """Transfers left ``a`` at least ``b`` (-1 = unlimited)."""
     if a < 0:
@@ -96,7 +105,7 @@ def _nleft_ge(a, b):
     return a >= b
 
 
-@jit
+@jit_typed(*[_I] * 17)
 def _dominates(a_arr, a_fare, a_closed, a_q, a_g, a_zo, a_texp, a_nleft,
                b_arr, b_fare, b_closed, b_q, b_g, b_zo, b_texp, b_nleft, maxpen):
     """Label a is at least as good as label b for every continuation (same stop and kind)."""
@@ -112,18 +121,21 @@ def _dominates(a_arr, a_fare, a_closed, a_q, a_g, a_zo, a_texp, a_nleft,
             and _nleft_ge(a_nleft, b_nleft))
 
 
-@jit
+@jit_typed(_TABLE, _I, _I)
 def _grow(arr, n_min, limit):
     cap = arr.shape[0]
     new_cap = max(2 * cap, n_min)
     if limit > 0:
         new_cap = min(new_cap, limit)
-    out = np.empty((new_cap, arr.shape[1]), dtype=arr.dtype)
-    out[:cap] = arr
+    out = np.empty((new_cap, arr.shape[1]), dtype=np.int64)
+    # element by element: a slice assignment compiles numba's general setitem (5 s cold)
+    for i in range(cap):
+        for j in range(arr.shape[1]):
+            out[i, j] = arr[i, j]
     return out
 
 
-@jit
+@jit_typed(_TABLE, *[_I] * 10)
 def _dominated(pool, e, arr, fare, closed, q, g, zo, texp, nleft, maxpen):
     """Whether a label of the bag starting at ``e`` dominates the candidate (scan only)."""
     while e >= 0:
@@ -136,7 +148,7 @@ def _dominated(pool, e, arr, fare, closed, q, g, zo, texp, nleft, maxpen):
     return False
 
 
-@jit
+@jit_typed(_TABLE, _I, _HEADS, *[_I] * 18)
 def _insert_stop(pool, n, head, s, arr, fare, closed, q, g, zo, texp, nleft, rnd, veh,
                  parent, p, trip, bpos, fp, maxpen, max_labels):
     """Insert a label that :func:`_dominated` accepted into the bag ``head[s]``, dropping the
@@ -183,7 +195,7 @@ def _insert_stop(pool, n, head, s, arr, fare, closed, q, g, zo, texp, nleft, rnd
     return pool, n + 1, n
 
 
-@jit
+@jit_typed(_TABLE, _I, _HEADS, *[_I] * 5)
 def _insert_archive(arch, na, head_a, s, arr, fare, trips, label):
     """Keep the Pareto set over (arrival, fare, trips) of stop ``s``. Returns (arch, na)."""
     prev = -1
@@ -214,7 +226,7 @@ def _insert_archive(arch, na, head_a, s, arr, fare, trips, label):
     return arch, na + 1
 
 
-@jit
+@jit_typed(_TABLE, *[_I] * 8, _B)
 def _route_dominates(rb, x, trip, bpos, zo, texp, nleft, eb, new, const):
     """Route label ``x`` is at least as good as the candidate on every later stop."""
     if rb[x, R_TRIP] > trip or rb[x, R_ZO] != zo:
@@ -224,7 +236,7 @@ def _route_dominates(rb, x, trip, bpos, zo, texp, nleft, eb, new, const):
     return rb[x, R_EB] <= eb and rb[x, R_TEXP] >= texp and _nleft_ge(rb[x, R_NLEFT], nleft)
 
 
-@jit
+@jit_typed(_TABLE, *[_I] * 8, _B)
 def _route_dominated(rb, nrb, trip, bpos, zo, texp, nleft, eb, new, const):
     for x in range(nrb):
         if rb[x, R_ALIVE] == 1 and _route_dominates(rb, x, trip, bpos, zo, texp, nleft, eb, new, const):
@@ -232,7 +244,7 @@ def _route_dominated(rb, nrb, trip, bpos, zo, texp, nleft, eb, new, const):
     return False
 
 
-@jit
+@jit_typed(_TABLE, *[_I] * 10, _B)
 def _insert_route(rb, nrb, trip, bpos, zo, texp, nleft, base, eb, new, parent, const):
     """Add a boarding to the route bag unless dominated; drop those it dominates."""
     for x in range(nrb):
@@ -486,7 +498,10 @@ def mc_raptor(
         # one footpath after each vehicle label of this round still alive
         hi_v = n
         # earliest first: fewer walking labels made only to be dominated by a later one
-        order = np.argsort(pool[lo_k:hi_v, L_ARR], kind="mergesort")
+        keys = np.empty(hi_v - lo_k, dtype=np.int64)
+        for i in range(hi_v - lo_k):
+            keys[i] = pool[lo_k + i, L_ARR]
+        order = argsort_stable(keys)
         for oi in range(order.shape[0]):
             lid = lo_k + order[oi]
             if pool[lid, L_ALIVE] == 0 or pool[lid, L_VEH] == 0:

@@ -21,7 +21,7 @@ import numba
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["jit", "jit_inline", "jit_parallel", "numba_threads", "thread_ceiling"]
+__all__ = ["jit", "jit_inline", "jit_parallel", "jit_typed", "numba_threads", "thread_ceiling"]
 
 #: serial kernels
 jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -36,6 +36,19 @@ jit_parallel = numba.njit(cache=True, nogil=True, fastmath=False, parallel=True,
 #: counts references to the arrays passed in, which costs in a kernel's innermost loop:
 #: time a kernel before and after putting a helper there
 jit_inline = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy", inline="always")
+
+
+def jit_typed(*argtypes):
+    """A serial helper compiled for exactly these argument types (numba types, no return type).
+
+    A lazily typed helper is compiled once per distinct tuple of argument types it is called
+    with, and numba types constants as literals (``Literal[int](0)``), so a helper called with
+    ``0`` here and a variable there is compiled several times, each copy costing seconds on a
+    cold start. Callers' arguments are converted to these types (an ``int32`` stop id becomes
+    ``int64``); a readonly array does not convert to a writable one, so use this only for
+    helpers whose arrays a kernel allocates itself. Compiled (or loaded from the on-disk cache)
+    when the module is imported."""
+    return numba.njit(tuple(argtypes), cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 
 #: per calling thread: the most numba threads a kernel may use (set by :func:`thread_ceiling`)

@@ -33,6 +33,7 @@ import numpy as np
 from planner.kernels._raptor_steps import (
     access_walk,
     access_walks,
+    argsort_stable,
     board_earlier,
     queue_patterns,
     take_pattern,
@@ -379,7 +380,10 @@ def range_raptor(
     in_nxt = np.zeros(S, dtype=np.bool_)
     trip_part = np.full(S, INF, dtype=np.int32)  # best time with >= 1 trip, last computed
     r0_stops, r0_off = _round0_offsets(access_stops, access_s, fp_ptr, fp_to, fp_s, S)
-    order = np.argsort(deps, kind="mergesort")[::-1]
+    keys = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        keys[i] = deps[i]
+    order = argsort_stable(keys)[::-1]
     t_last = np.int64(-1)
     for oi in range(n):
         i = order[oi]
