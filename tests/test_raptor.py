@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from planner.ingest.gtfs import read_feed
+from planner.kernels._raptor_steps import argsort_stable
+from planner.kernels.options import numba_threads, parallel_rows
 from planner.network.links import Footpaths
 from planner.network.timetable import build_timetable
 from planner.routing.raptor import (
@@ -86,6 +88,28 @@ def test_many_origins_equals_one_by_one(tmp_path):
     for o in range(9):
         one = range_earliest_arrival(tt, fp, change, stops[ptr[o]:ptr[o + 1]], secs[ptr[o]:ptr[o + 1]], deps, max_rounds=4)
         np.testing.assert_array_equal(many[o], one)
+    # the origins run on Python threads (numba's thread count): the same on one thread
+    with numba_threads(1):
+        single = range_earliest_arrival_many(tt, fp, change, ptr, stops, secs, deps, max_rounds=4)
+    np.testing.assert_array_equal(single, many)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_stable_argsort_equals_numpy_mergesort(seed):
+    """The kernels' written-out argsort is numpy's stable permutation (ties included)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 300))
+    keys = rng.integers(-5, 6 if seed % 2 else 10**9, size=n).astype(np.int64)
+    np.testing.assert_array_equal(argsort_stable(keys), np.argsort(keys, kind="mergesort"))
+
+
+def test_threaded_rows_raise_the_error_of_a_row():
+    def row(i):
+        if i == 3:
+            raise ValueError("row 3")
+
+    with numba_threads(2), pytest.raises(ValueError, match="row 3"):
+        parallel_rows(row, 8)
 
 
 def test_hand_made_transfer_semantics(make_feed):

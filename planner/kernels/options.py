@@ -7,13 +7,17 @@
 * ``fastmath`` is never enabled: kernels use ``inf`` as "unreached" and would be wrong
   under the ``nnan``/``ninf`` assumptions. A test fails on any ``fastmath`` in the package.
 * Parallel kernels (``prange`` over origins) write one output row per origin, so their
-  results do not depend on the number of threads.
+  results do not depend on the number of threads. Where a serial kernel is cheap to call per
+  origin, :func:`parallel_rows` runs it on Python threads instead (the kernels release the
+  GIL): the same parallelism without ``parallel=True``, whose compilation costs 10-15 s on
+  a cold start.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numba
@@ -21,7 +25,7 @@ import numba
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["jit", "jit_inline", "jit_parallel", "jit_typed", "numba_threads", "thread_ceiling"]
+__all__ = ["jit", "jit_inline", "jit_parallel", "jit_typed", "numba_threads", "parallel_rows", "thread_ceiling"]
 
 #: serial kernels
 jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -49,6 +53,21 @@ def jit_typed(*argtypes):
     helpers whose arrays a kernel allocates itself. Compiled (or loaded from the on-disk cache)
     when the module is imported."""
     return numba.njit(tuple(argtypes), cache=True, nogil=True, fastmath=False, error_model="numpy")
+
+
+def parallel_rows(fn, n: int) -> None:
+    """Call ``fn(i)`` for ``i`` in ``range(n)`` on as many Python threads as the calling
+    thread's numba thread count (:func:`numba_threads`, :func:`thread_ceiling`); ``fn`` runs a
+    ``nogil`` kernel and writes row ``i`` of its output only, so the result does not depend
+    on the number of threads. An exception in any row is raised here."""
+    threads = max(1, min(numba.get_num_threads(), n))
+    if threads == 1:
+        for i in range(n):
+            fn(i)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="plan-kernel") as pool:
+        for _ in pool.map(fn, range(n)):
+            pass
 
 
 #: per calling thread: the most numba threads a kernel may use (set by :func:`thread_ceiling`)

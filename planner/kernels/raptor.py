@@ -27,7 +27,6 @@ labels; its result per departure equals an independent run.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from planner.kernels._raptor_steps import (
@@ -38,7 +37,7 @@ from planner.kernels._raptor_steps import (
     queue_patterns,
     take_pattern,
 )
-from planner.kernels.options import jit, jit_parallel
+from planner.kernels.options import jit, parallel_rows
 
 INF = np.int32(2_000_000_000)
 
@@ -423,7 +422,6 @@ def range_raptor(
     return out
 
 
-@jit_parallel
 def range_raptor_many(
     pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
     pattern_trips_ptr, pattern_times_ptr, arrival, departure,
@@ -435,12 +433,15 @@ def range_raptor_many(
 
     Origin ``o`` has the access legs ``access_stops[access_ptr[o]:access_ptr[o + 1]]``.
     Returns int32 (n_origins, len(deps), S); each origin's block is computed by one thread
-    alone, so the result does not depend on the number of threads.
+    alone, so the result does not depend on the number of threads. The threads are Python
+    threads running the ``nogil`` kernel (:func:`~planner.kernels.options.parallel_rows`), not
+    a ``prange`` loop: compiling that loop cost 15 s of every cold start.
     """
     n_orig = access_ptr.shape[0] - 1
     S = stop_patterns_ptr.shape[0] - 1
     out = np.empty((n_orig, deps.shape[0], S), dtype=np.int32)
-    for o in numba.prange(n_orig):
+
+    def one(o):
         a = access_ptr[o]
         b = access_ptr[o + 1]
         out[o] = range_raptor(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
@@ -448,4 +449,6 @@ def range_raptor_many(
                               stop_patterns_ptr, stop_patterns, stop_pattern_pos,
                               fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps,
                               access_stops[a:b], access_s[a:b], deps, max_rounds, max_duration)
+
+    parallel_rows(one, n_orig)
     return out

@@ -24,6 +24,10 @@ where or in which order chunks ran.
   object; an unreachable scheduler is an :class:`~planner.errors.InputError` (exit code 2)
   with the address.
 
+Inside a chunk, :func:`in_threads` runs independent calls of a kernel that releases the GIL
+on the chunk's numba thread count of Python threads (a McRAPTOR query per origin and
+departure, whose results Python post-processes).
+
 Chunk size: :func:`chunk_size` times one pilot chunk and sizes the rest so a task runs
 about ``target_s`` seconds (0.75 s by default), so that scheduling overhead (about a
 millisecond per task in Dask) stays negligible.
@@ -50,11 +54,19 @@ import numpy as np
 
 from planner.common.progress import progress as bar
 from planner.errors import InputError, PlannerError
-from planner.kernels.options import thread_ceiling
+from planner.kernels.options import parallel_rows, thread_ceiling
 
-__all__ = ["DaskExecutor", "LocalExecutor", "chunk_size", "executor", "run_chunks"]
+__all__ = ["DaskExecutor", "LocalExecutor", "chunk_size", "executor", "in_threads", "run_chunks"]
 
 log = logging.getLogger(__name__)
+
+
+def in_threads(fn: Callable[[int], None], n: int) -> None:
+    """``fn(i)`` for ``i`` in ``range(n)`` on the calling thread's numba thread count of
+    Python threads; each call writes its own part of the output only (so the result does not
+    depend on the thread count) and spends most of its time in a ``nogil`` kernel. An
+    exception in any call is raised here."""
+    parallel_rows(fn, n)
 
 
 class LocalExecutor:

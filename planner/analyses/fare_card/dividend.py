@@ -72,7 +72,7 @@ from planner.network.links import access_csr
 from planner.network.places import direct_walk_seconds, resolve_points
 from planner.routing.batch import OriginChunk, origin_chunk
 from planner.routing.card_variants import VARIANTS, DividendParams, fare_models
-from planner.routing.execution import run_in_chunks
+from planner.routing.execution import in_threads, run_in_chunks
 from planner.routing.fares import card_change_s, pareto_arrivals, pool_journey, price_legs
 from planner.routing.traveltime import number_label
 from planner.scenarios.fare_policy import card_policy
@@ -231,17 +231,21 @@ def dividend_chunk(shared: DividendShared, chunk: OriginChunk) -> np.ndarray:
     n_dest = len(shared.eg_ptr) - 1
     nf = len(FIELDS) + len(shared.budgets_minor)
     out = np.full((len(chunk), len(shared.models), len(shared.deps), n_dest, nf), np.nan)
-    for o in range(len(chunk)):
-        stops, secs = chunk.access(o)
-        direct = chunk.direct(o, n_dest)
-        if len(stops) == 0 and not (direct >= 0).any():
-            continue
-        for v in range(len(shared.models)):
-            if shared.same_as[v] >= 0:
-                out[o, v] = out[o, shared.same_as[v]]
-                continue
-            for d, dep in enumerate(shared.deps):
-                _one(shared, v, stops, secs, int(dep), direct, out[o, v, d])
+    legs = [(*chunk.access(o), chunk.direct(o, n_dest)) for o in range(len(chunk))]
+    live = [o for o, (stops, _s, direct) in enumerate(legs) if len(stops) or (direct >= 0).any()]
+    own = [v for v in range(len(shared.models)) if shared.same_as[v] < 0]
+    tasks = [(o, v, d) for o in live for v in own for d in range(len(shared.deps))]
+
+    def task(i: int) -> None:
+        o, v, d = tasks[i]
+        stops, secs, direct = legs[o]
+        _one(shared, v, stops, secs, int(shared.deps[d]), direct, out[o, v, d])
+
+    # one McRAPTOR query per task, on the chunk's threads (the kernel releases the GIL)
+    in_threads(task, len(tasks))
+    for v in range(len(shared.models)):
+        if shared.same_as[v] >= 0:
+            out[live, v] = out[live, shared.same_as[v]]
     return out
 
 
