@@ -34,6 +34,7 @@ def _default_feeds() -> list[str]:
 @click.option("--overwrite", is_flag=True, help="Replace an existing --notices file.")
 @opts.strict_option
 @opts.allow_subfolder_option
+@opts.encoding_option
 @opts.max_dropped_option
 @click.pass_context
 def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, show_all: bool, overwrite: bool,
@@ -55,6 +56,7 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
       plan gtfs check my_feed.zip
       plan gtfs check rail=gtfs/rail.zip metro=gtfs/metro.zip --notices notices.csv
       plan gtfs check --strict feed/ && echo "clean"
+      plan gtfs check atb=old_feed/ --encoding atb=latin-1
     """
     config = opts.make_config(ctx, strict=strict, allow_subfolder=allow_subfolder,
                          max_dropped_trip_share=max_dropped_trip_share)
