@@ -180,7 +180,7 @@ strict_option = click.option(
 )
 allow_subfolder_option = click.option(
     "--allow-subfolder", is_flag=True, default=False,
-    help="Accept a zip whose GTFS files sit in one subfolder (with a warning).",
+    help="Accept a zip or folder whose GTFS files sit in one subfolder (with a warning).",
 )
 #: ``--encoding FEED=NAME``: read a feed's files in this text encoding (every GTFS-reading command)
 encoding_option = click.option(

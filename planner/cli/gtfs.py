@@ -49,7 +49,9 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
     Problems are reported as notices modelled on the canonical GTFS validator (code,
     severity, file, line, field, value). A feed that cannot be used stops with exit code 2
     and names every fatal problem; bad rows are dropped, counted and reported (exit code 0);
-    --strict makes any ERROR fatal.
+    --strict makes any ERROR fatal. Files need not be UTF-8: each is read in the encoding its
+    bytes fit (UTF-16 by its BOM, GB18030, Windows-1252/Latin-1) and reported as
+    planner_file_encoding; --encoding FEED=NAME forces one.
 
     \b
     Examples:

@@ -7,6 +7,10 @@ The policy (``anchors/reliability.md`` §3):
   of them are collected and raised together as one :class:`FeedError` (exit code 2);
 * row-level problems drop the row (and what depends on it: a bad stop_time drops its trip)
   and are counted as notices with file, line, field and value;
+* text encodings are decided per file (:mod:`._encoding`): a file not in UTF-8 is read in
+  the encoding its bytes fit and reported once (``planner_file_encoding``, WARNING); a byte
+  that cannot be decoded (``invalid_character``) keeps its row in a free-text field (WARNING,
+  shown as U+FFFD) and drops it in an id or a required typed field (ERROR);
 * lenient by default, but loading fails when more than ``Config.max_dropped_trip_share`` of
   the trips had to be dropped, and ``Config.strict`` makes every ERROR fatal.
 
