@@ -45,6 +45,13 @@ GTFS policy
 ``allow_subfolder`` : bool, default False
     Accept a zip whose GTFS files sit in one subfolder (a common packaging mistake),
     with a warning instead of a fatal error.
+``encodings`` : tuple of (feed id, codec name) pairs, default ()
+    Read every file of that feed with this text encoding instead of deciding per file
+    (``--encoding FEED=NAME``; the feed id ``*`` means every feed). Without it each file is
+    read as UTF-8 (with or without a BOM), UTF-16 by its BOM, or else a fallback guessed
+    from its bytes (GB18030 or Windows-1252/Latin-1) and reported as
+    ``planner_file_encoding`` (``planner.ingest.gtfs._encoding``). A dict
+    ``{feed: codec}`` is accepted and stored as sorted pairs; unknown codecs are refused.
 ``consolidation_radius_m`` : float, default 250.0
     Stations of two feeds with the same normalised name within this distance are reported
     as consolidation candidates (never merged silently).
@@ -137,6 +144,7 @@ Intercity rail net (``planner.analyses.railnet.net``, ``plan net``; issue 9)
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, fields
 
 from planner.errors import ConfigError
@@ -161,6 +169,7 @@ class Config:
     strict: bool = False
     max_dropped_trip_share: float = 0.05
     allow_subfolder: bool = False
+    encodings: tuple[tuple[str, str], ...] = ()
     consolidation_radius_m: float = 250.0
     consolidation_same_point_m: float = 15.0
 
@@ -196,6 +205,9 @@ class Config:
         problems = []
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "encodings":
+                problems += self._check_encodings(value)
+                continue
             if f.name in {"strict", "allow_subfolder", "progress", "local_rail_transfers"}:
                 if not isinstance(value, bool):
                     problems.append(f"{f.name} must be true or false, got {value!r}")
@@ -221,3 +233,26 @@ class Config:
         if problems:
             msg = "invalid configuration: " + "; ".join(problems)
             raise ConfigError(msg, code="invalid_config")
+
+    def _check_encodings(self, value) -> list[str]:
+        pairs = list(value.items()) if isinstance(value, dict) else value
+        try:
+            pairs = tuple(sorted((str(k), str(v)) for k, v in pairs))
+        except (TypeError, ValueError):
+            return [f"encodings must be (feed id, encoding) pairs, got {value!r}"]
+        object.__setattr__(self, "encodings", pairs)
+        problems = []
+        for feed, name in pairs:
+            try:
+                b"a".decode(codecs.lookup(name).name)  # refuses bytes-to-bytes codecs (base64, zlib)
+            except (LookupError, TypeError):
+                problems.append(f"encodings: {name!r} (for feed {feed}) is not a text encoding Python knows; "
+                                "e.g. utf-8, cp1252, latin-1, gb18030, utf-16")
+        if len({k for k, _ in pairs}) != len(pairs):
+            problems.append(f"encodings: a feed is given two encodings: {pairs}")
+        return problems
+
+    def encoding_for(self, feed_id: str) -> str | None:
+        """The text encoding forced for feed ``feed_id`` (or for every feed), or None."""
+        forced = dict(self.encodings)
+        return forced.get(feed_id, forced.get("*"))

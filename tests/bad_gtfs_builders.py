@@ -147,6 +147,16 @@ def folder_subfolder(work: Path, feed: Path, exp: dict) -> Path:
 
 
 @builder
+def folder_nested_deep(work: Path, feed: Path, exp: dict) -> Path:
+    """As partridge's ``nested`` fixture: the files four folders down, a/b/c/caltrain/."""
+    inner = work / "caltrain"
+    shutil.move(str(feed), str(inner))
+    (feed / "a" / "b" / "c").mkdir(parents=True)
+    shutil.move(str(inner), str(feed / "a" / "b" / "c" / "caltrain"))
+    return feed
+
+
+@builder
 def zip_with_extra_member(work: Path, feed: Path, exp: dict) -> Path:
     """The valid feed plus one member named ``exp["member_name"]`` (traversal, NUL...)."""
     name = exp["member_name"]
@@ -472,5 +482,33 @@ def zip_corrupt_lzma_data(work: Path, feed: Path, exp: dict) -> Path:
 @builder
 def invalid_utf8_in_header(work: Path, feed: Path, exp: dict) -> Path:
     p = feed / "stops.txt"
-    p.write_bytes(p.read_bytes().replace(b"zone_id", b"zone_\xe9d", 1))
+    # the UTF-8 name keeps the file UTF-8 (more valid multi-byte characters than bad bytes)
+    p.write_bytes(p.read_bytes().replace(b"zone_id", b"zone_\xe9d", 1)
+                  + "Q1,Café Sørli,60.19000,24.90000,0,,Z1\n".encode())
+    return feed
+
+
+@builder
+def utf8_bad_byte_in_name(work: Path, feed: Path, exp: dict) -> Path:
+    """A UTF-8 stops.txt with one stray byte in a name: the row stays, the byte is U+FFFD."""
+    _append(feed / "stops.txt", "Q1,Café Sørli ".encode() + b"\xe9" + b"st,60.19000,24.90000,0,,Z1\n")  # line 7
+    return feed
+
+
+@builder
+def utf8_bad_byte_in_stop_id(work: Path, feed: Path, exp: dict) -> Path:
+    """A UTF-8 stop_times.txt (trip id TÉÉ) with a stray byte in a stop_id: row and trip dropped."""
+    _append(feed / "trips.txt", "R1,WD,TÉÉ,Harbour,0\n".encode())
+    _append(feed / "stop_times.txt", "TÉÉ,08:00:00,08:00:00,S1,1\n".encode()           # line 64
+                                     + "TÉÉ,08:10:00,08:10:00,S2".encode() + b"\xff,2\n"  # line 65
+                                     + "TÉÉ,08:20:00,08:20:00,S3,3\n".encode())
+    return feed
+
+
+@builder
+def random_bytes_stops(work: Path, feed: Path, exp: dict) -> Path:
+    """stops.txt is 4 KiB of (seeded) random bytes: not text in any encoding."""
+    import random
+
+    (feed / "stops.txt").write_bytes(random.Random(21).randbytes(4096))
     return feed

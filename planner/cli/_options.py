@@ -15,6 +15,7 @@ network``): loading a command for ``--help`` imports no library code.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import json
@@ -42,6 +43,7 @@ def make_config(ctx: click.Context, **overrides: Any) -> Config:
     """The :class:`Config` for this run: defaults, then the command's flags."""
     values = {k: v for k, v in overrides.items() if v is not None}
     values.setdefault("progress", show_progress(ctx))
+    values.setdefault("encodings", ctx.meta.get("plan.encodings", ()))
     return Config(**values)
 
 
@@ -135,6 +137,27 @@ def _quiet_callback(ctx: click.Context, param, value):
     return value
 
 
+def _encoding_callback(ctx: click.Context, param, values):
+    """``--encoding [FEED=]NAME`` (repeatable): kept in ``ctx.meta`` for :func:`make_config`."""
+    pairs = {}
+    for v in values or ():
+        feed, sep, name = str(v).rpartition("=")
+        feed, name = (feed.strip() if sep else "*"), name.strip()
+        try:
+            b"a".decode(codecs.lookup(name).name)  # refuses bytes-to-bytes codecs (base64, zlib)
+        except (LookupError, TypeError):
+            msg = (f"{v!r}: {name!r} is not a text encoding Python knows "
+                   "(e.g. utf-8, cp1252, latin-1, gb18030, utf-16)")
+            raise click.BadParameter(msg, ctx=ctx, param=param) from None
+        if not feed or feed in pairs:
+            msg = f"expected FEED=NAME with each feed once (or NAME alone for every feed), got {v!r}"
+            raise click.BadParameter(msg, ctx=ctx, param=param)
+        pairs[feed] = name
+    if pairs:
+        ctx.meta["plan.encodings"] = tuple(sorted(pairs.items()))
+    return values
+
+
 def _scheduler_callback(ctx: click.Context, param, value):
     if value is not None and not value.strip():
         msg = "expected tcp://HOST:PORT or a scheduler JSON file"
@@ -157,7 +180,14 @@ strict_option = click.option(
 )
 allow_subfolder_option = click.option(
     "--allow-subfolder", is_flag=True, default=False,
-    help="Accept a zip whose GTFS files sit in one subfolder (with a warning).",
+    help="Accept a zip or folder whose GTFS files sit in one subfolder (with a warning).",
+)
+#: ``--encoding FEED=NAME``: read a feed's files in this text encoding (every GTFS-reading command)
+encoding_option = click.option(
+    "--encoding", "encodings_", multiple=True, metavar="[FEED=]NAME", expose_value=False,
+    callback=_encoding_callback,
+    help="Read feed FEED's files as encoding NAME (latin-1, cp1252, gb18030, utf-16...; NAME alone: every "
+         "feed); repeatable. Default: UTF-8, UTF-16 by its BOM, else a guess reported per file.",
 )
 max_dropped_option = click.option(
     "--max-dropped-trip-share", type=click.FloatRange(0, 1), default=None, metavar="SHARE",
@@ -172,7 +202,7 @@ def _apply(fn, options):
 
 
 def network_options(fn):
-    """--gtfs, --osm, --date, --cache-dir, --no-cache, --datum (and -q) for routing commands."""
+    """--gtfs, --osm, --date, --cache-dir, --no-cache, --datum (and -q, --encoding) for routing commands."""
     return _apply(fn, [
         click.option("--gtfs", "gtfs", multiple=True, metavar="[ID=]FEED",
                      help="GTFS feed (zip or folder); repeat for several. Default: the bundled feeds in gtfs/."),
@@ -188,6 +218,7 @@ def network_options(fn):
                      default="wgs84", show_default=True,
                      help="Datum of the coordinates you give (Chinese map services publish GCJ-02/BD-09)."),
         quiet_option,
+        encoding_option,
     ])
 
 

@@ -34,6 +34,7 @@ def _default_feeds() -> list[str]:
 @click.option("--overwrite", is_flag=True, help="Replace an existing --notices file.")
 @opts.strict_option
 @opts.allow_subfolder_option
+@opts.encoding_option
 @opts.max_dropped_option
 @click.pass_context
 def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, show_all: bool, overwrite: bool,
@@ -48,13 +49,16 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
     Problems are reported as notices modelled on the canonical GTFS validator (code,
     severity, file, line, field, value). A feed that cannot be used stops with exit code 2
     and names every fatal problem; bad rows are dropped, counted and reported (exit code 0);
-    --strict makes any ERROR fatal.
+    --strict makes any ERROR fatal. Files need not be UTF-8: each is read in the encoding its
+    bytes fit (UTF-16 by its BOM, GB18030, Windows-1252/Latin-1) and reported as
+    planner_file_encoding; --encoding FEED=NAME forces one.
 
     \b
     Examples:
       plan gtfs check my_feed.zip
       plan gtfs check rail=gtfs/rail.zip metro=gtfs/metro.zip --notices notices.csv
       plan gtfs check --strict feed/ && echo "clean"
+      plan gtfs check atb=old_feed/ --encoding atb=latin-1
     """
     config = opts.make_config(ctx, strict=strict, allow_subfolder=allow_subfolder,
                          max_dropped_trip_share=max_dropped_trip_share)

@@ -48,6 +48,7 @@ _CFG = Config()
               help=f"Central cities (ids) whose radiation is reported [default: the {_CFG.net_central_count} most populous].")
 @opts.output_options(DEFAULT_OUT)
 @opts.quiet_option
+@opts.encoding_option
 @click.pass_context
 def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], places: Path | None,
         date: str | None, depart: int, window_min: int, cluster_km: float | None,

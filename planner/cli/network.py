@@ -52,6 +52,7 @@ def _default_osm(cache_dir: Path) -> Path:
 @click.option("--date", default=None, metavar="YYYY-MM-DD",
               help="Service date of the multimodal network (default: a representative weekday of the feeds).")
 @opts.quiet_option
+@opts.encoding_option
 @click.pass_context
 def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, modes: tuple[str, ...],
           cache_dir: Path, offline: bool, rebuild: bool, walk_speed_mps: float | None, gtfs, date) -> None:

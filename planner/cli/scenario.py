@@ -31,6 +31,7 @@ def _feeds(ctx, gtfs):
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--gtfs", multiple=True, metavar="[ID=]FEED", help="Feeds to apply to (default: the bundled feeds).")
 @opts.quiet_option
+@opts.encoding_option
 @click.pass_context
 def check(ctx: click.Context, scenarios: tuple[Path, ...], gtfs) -> None:
     """Validate scenario files and apply them to the feeds, reporting what each changes.
@@ -65,6 +66,7 @@ def check(ctx: click.Context, scenarios: tuple[Path, ...], gtfs) -> None:
 @click.option("--all-feeds", is_flag=True, help="Also write the feeds the scenario does not change.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
 @opts.quiet_option
+@opts.encoding_option
 @click.pass_context
 def export(ctx: click.Context, scenario_file: Path, gtfs, output: Path, all_feeds: bool, overwrite: bool) -> None:
     """Write the network of a scenario as valid GTFS feeds, so other tools can use it.

@@ -75,6 +75,8 @@ def feed_digests(specs: list[str]) -> dict[str, str]:
 def network_key(feed_digests: dict[str, str], osm_digest: str, date, window, config: Config) -> str:
     """Content address of a network: inputs, parameters, planner version, schema."""
     relevant = {k: v for k, v in asdict(config).items() if k not in {"progress", "threads"}}
+    if not relevant["encodings"]:  # no forced encoding: the keys of networks cached before issue 21 stay valid
+        del relevant["encodings"]
     doc = {"schema": NETWORK_SCHEMA, "version": __version__, "feeds": sorted(feed_digests.items()),
            "osm": osm_digest, "date": str(date), "window": list(map(int, window)), "config": relevant}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()

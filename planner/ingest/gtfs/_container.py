@@ -159,19 +159,53 @@ def _open_folder(root: Path, feed: str, config: Config, notices: Notices) -> Sou
         else:
             src.unknown.append(name)
     if not src.members:
-        nested = [d for d in subdirs if (Path(d.path) / "stops.txt").exists() or (Path(d.path) / "stop_times.txt").exists()]
+        nested = _nested_feeds(root, subdirs)
         if len(nested) == 1 and config.allow_subfolder:
             notices.add("invalid_input_files_in_subfolder", Severity.WARNING,
-                        f"GTFS files are in subfolder {nested[0].name}/; read from there (--allow-subfolder)",
-                        feed=feed, file=nested[0].name)
-            return _open_folder(Path(nested[0].path), feed, config, notices)
+                        f"GTFS files are in subfolder {nested[0]}/; read from there (--allow-subfolder)",
+                        feed=feed, file=nested[0])
+            return _open_folder(root / nested[0], feed, config, notices)
         if nested:
             _fatal(notices, src, "invalid_input_files_in_subfolder",
-                   f"no GTFS files at the top of the folder; found them in {', '.join(d.name + '/' for d in nested)}",
-                   hint="point to that subfolder, or pass --allow-subfolder")
+                   f"no GTFS files at the top of the folder; found them in {', '.join(d + '/' for d in nested)}",
+                   hint=f"point to that subfolder ({root / nested[0]}), or pass --allow-subfolder")
         _fatal(notices, src, "input_unreadable", f"{root} holds no GTFS .txt files",
                hint="a GTFS feed is a .zip file or a folder with agency.txt, stops.txt, routes.txt, trips.txt, stop_times.txt")
     return src
+
+
+#: how far down a folder is searched for a feed packed in subfolders (partridge's ``nested``
+#: fixture sits four folders down), and how many folders are looked at in all
+_NESTED_DEPTH = 6
+_NESTED_FOLDERS = 2000
+
+
+def _nested_feeds(root: Path, subdirs: list[os.DirEntry]) -> list[str]:
+    """Sub-folders (relative, with ``/``) that hold stops.txt or stop_times.txt, the shallowest
+    first; symlinked folders are not followed."""
+    found: list[str] = []
+    level = [(d.name, Path(d.path)) for d in subdirs]
+    seen = 0
+    for _depth in range(_NESTED_DEPTH):
+        below: list[tuple[str, Path]] = []
+        for rel, path in level:
+            seen += 1
+            if seen > _NESTED_FOLDERS:
+                return found
+            try:
+                entries = sorted(os.scandir(path), key=lambda e: e.name)
+            except OSError:
+                continue
+            names = {e.name.lower() for e in entries if not e.is_dir(follow_symlinks=False)}
+            if names & {"stops.txt", "stop_times.txt"}:
+                found.append(rel)
+                continue
+            below += [(f"{rel}/{e.name}", Path(e.path)) for e in entries
+                      if e.is_dir(follow_symlinks=False) and not _IGNORED.search(e.name + "/")]
+        if found or not below:
+            return found
+        level = below
+    return found
 
 
 def _unsafe_member(name: str) -> str | None:

@@ -1,10 +1,13 @@
 """Tokenise one GTFS CSV file into text columns with the line number of every row.
 
-Everything is text here; types come later from the declared schema. Handled: a UTF-8 BOM,
-CRLF and mixed line endings, quoting (RFC 4180), leading/trailing whitespace (stripped and
-reported, as the validator does), empty rows, rows with the wrong number of fields, values
-spanning lines, cells over the length limit, NUL bytes and invalid UTF-8 (reported with line
-and byte offset; the row is dropped). UTF-16/32 input is refused with the fix.
+Everything is text here; types come later from the declared schema. The bytes are decoded
+once, by :mod:`planner.ingest.gtfs._encoding` (UTF-8 with or without a BOM; UTF-16 by its
+BOM; else a reported fallback, or ``--encoding``). Handled: CRLF and mixed line endings,
+quoting (RFC 4180), leading/trailing whitespace (stripped and reported, as the validator
+does), empty rows, rows with the wrong number of fields, values spanning lines, cells over
+the length limit, NUL bytes, and bytes the encoding cannot decode (shown as U+FFFD; their
+cells are listed in :attr:`RawTable.bad_chars` for the loader to report per field, since
+whether the row can stay depends on the column's kind).
 
 Two tokenisers give identical results: the exact one (Python's ``csv`` module, which knows
 the line of every row) and a fast one (pyarrow) used only when the file has no quotes, no
@@ -25,9 +28,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from planner.common.notices import Notices, Severity
+from planner.ingest.gtfs._encoding import BAD, CsvFatal, decode_file, fixed
+
+__all__ = ["CsvFatal", "RawTable", "decode", "tokenize"]
 
 _BOM8 = b"\xef\xbb\xbf"
-_SURROGATE = re.compile("[\udc80-\udcff]")
+_SURROGATE = BAD
 
 
 @dataclass
@@ -39,27 +45,18 @@ class RawTable:
     lines: np.ndarray  # int64, 1-based, header is line 1
     #: rows the tokeniser dropped: (line, fields as far as they could be split)
     dropped: list[tuple[int, list[str]]] = field(default_factory=list)
+    #: cells that held undecodable bytes (now U+FFFD): column -> {row line: byte offset, -1 unknown}
+    bad_chars: dict[str, dict[int, int]] = field(default_factory=dict)
+    #: the file's encoding, as the notices name it
+    encoding: str = "UTF-8"
 
     def __len__(self) -> int:
         return len(self.lines)
 
 
-class CsvFatal(Exception):
-    """Raised when the file cannot be tokenised at all; carries the notice code."""
-
-    def __init__(self, message: str, *, code: str, line: int = 0, hint: str | None = None, field: str = ""):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.line = line
-        self.hint = hint
-        self.field = field
-
-
 #: a line break as the csv module counts them (``\r\n``, a bare ``\r`` or ``\n``): line
 #: numbers of bad bytes and of rows must agree, also in files with old Mac line endings
 _BREAK = re.compile(r"\r\n|\r|\n")
-_BREAK_OR_BAD = re.compile("\r\n|\r|\n|[\udc80-\udcff]")
 
 
 def _count_lines(text: str) -> int:
@@ -68,43 +65,10 @@ def _count_lines(text: str) -> int:
     return n + (1 if text and not text.endswith(("\n", "\r")) else 0)
 
 
-def decode(data: bytes) -> tuple[str, dict[int, int]]:
-    """Decode UTF-8 (BOM stripped); return the text and {line: byte offset} of bad bytes."""
-    if data.startswith(_BOM8):
-        data = data[3:]
-    head = data[:4]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.startswith((b"\x00\x00\xfe\xff",)):
-        msg = "file is UTF-16/UTF-32 encoded; GTFS files must be UTF-8"
-        raise CsvFatal(msg, code="invalid_encoding", line=1, hint="re-encode the file as UTF-8")
-    probe = data[:512]
-    if len(probe) >= 8 and (probe[1::2].count(0) > 0.9 * len(probe[1::2]) or probe[0::2].count(0) > 0.9 * len(probe[0::2])):
-        msg = "file looks UTF-16 encoded (every other byte is NUL); GTFS files must be UTF-8"
-        raise CsvFatal(msg, code="invalid_encoding", line=1, hint="re-encode the file as UTF-8")
-    if data.startswith(b"PK\x03\x04"):
-        msg = "file is a zip archive, not CSV text (a zip inside the zip?)"
-        raise CsvFatal(msg, code="csv_parsing_failed", line=1, hint="unpack the inner archive")
-    try:
-        return data.decode("utf-8"), {}
-    except UnicodeDecodeError:
-        pass
-    text = data.decode("utf-8", errors="surrogateescape")
-    bad: dict[int, int] = {}
-    # one pass: the line of every bad byte and its byte offset (the first per line)
-    line, pos, offset = 1, 0, 0
-    for m in _BREAK_OR_BAD.finditer(text):
-        if m.group()[0] in "\r\n":
-            line += 1
-            continue
-        if line not in bad:
-            offset += len(text[pos:m.start()].encode("utf-8", errors="surrogateescape"))
-            pos = m.start()
-            bad[line] = offset
-            if len(bad) > 10_000:
-                break
-    if len(bad) > 10_000 or (len(bad) > 100 and len(bad) * 2 > text.count("\n") + 1):
-        msg = "file is not valid UTF-8 (most lines have invalid bytes); is it Latin-1/Windows-1252?"
-        raise CsvFatal(msg, code="invalid_character", line=min(bad), hint="re-encode the file as UTF-8")
-    return text, bad
+def decode(data: bytes, encoding: str | None = None) -> tuple[str, dict[int, int]]:
+    """The text of ``data`` (see :mod:`._encoding`) and {line: byte offset} of undecodable bytes."""
+    dec = decode_file(data, encoding)
+    return dec.text, dec.bad_lines
 
 
 def _header(text: str) -> tuple[list[str], int]:
@@ -119,18 +83,28 @@ def _header(text: str) -> tuple[list[str], int]:
     return [c.strip() for c in row], (len(text) if m is None else m.end())
 
 
-def tokenize(data: bytes, *, feed: str, file: str, notices: Notices, max_cell_chars: int) -> RawTable:
-    """Tokenise ``data`` (one CSV file). Raises :class:`CsvFatal` when it cannot be read."""
+def tokenize(data: bytes, *, feed: str, file: str, notices: Notices, max_cell_chars: int,
+             encoding: str | None = None) -> RawTable:
+    """Tokenise ``data`` (one CSV file), decoded as :mod:`._encoding` decides, or as
+    ``encoding`` when given. Raises :class:`CsvFatal` when it cannot be read."""
     if not data.strip(b" \t\r\n" + _BOM8):
         msg = "file is empty"
         raise CsvFatal(msg, code="empty_file")
-    text, bad_lines = decode(data)
+    dec = decode_file(data, encoding)
+    said = dec.notice(file)
+    if said is not None:
+        notices.add("planner_file_encoding", Severity.WARNING, said, feed=feed, file=file, value=dec.label,
+                    action="fixed")
+    text, bad_lines = dec.text, dec.bad_lines
     header, header_len = _header(text)
     if 1 in bad_lines:
-        notices.add("invalid_character", Severity.ERROR,
-                    f"invalid UTF-8 byte in the header at byte offset {bad_lines[1]}; the column name is unusable",
-                    feed=feed, file=file, line=1, value=_SURROGATE.sub("\ufffd", ",".join(header)), action="fixed")
-        header = [_SURROGATE.sub("\ufffd", h) for h in header]
+        where = f" at byte offset {bad_lines[1]}" if bad_lines[1] >= 0 else ""
+        for name in header:
+            if _SURROGATE.search(name):
+                notices.add("invalid_character", Severity.ERROR,
+                            f"invalid {dec.label} byte in the header{where}; the column name is unusable",
+                            feed=feed, file=file, line=1, field=fixed(name), value=fixed(name), action="fixed")
+        header = [fixed(h) for h in header]
         del bad_lines[1]
     if not any(header):
         msg = "the header line is empty"
@@ -149,6 +123,7 @@ def tokenize(data: bytes, *, feed: str, file: str, notices: Notices, max_cell_ch
         raw = _fast(body, header)
     if raw is None:
         raw = _exact(body, header, feed=feed, file=file, notices=notices, bad_lines=bad_lines)
+    raw.encoding = dec.label
     return _clean(raw, feed=feed, file=file, notices=notices, max_cell_chars=max_cell_chars)
 
 
@@ -208,6 +183,7 @@ def _exact(body: str, header: list[str], *, feed: str, file: str, notices: Notic
     rows: list[list[str]] = []
     lines: list[int] = []
     dropped: list[tuple[int, list[str]]] = []
+    bad_chars: dict[str, dict[int, int]] = {}
     total_lines = _count_lines(body) + 1
     reader = csv.reader(io.StringIO(body, newline=""), strict=False)
     end = 1  # physical line where the previous row ended (header = 1)
@@ -237,17 +213,11 @@ def _exact(body: str, header: list[str], *, feed: str, file: str, notices: Notic
             if start not in bad_lines:
                 notices.add("empty_row", Severity.WARNING, "empty line", feed=feed, file=file, line=start, action="dropped")
             continue
-        if bad_lines and (any(line in bad_lines for line in range(start, end + 1))
-                          or any(_SURROGATE.search(v) for v in row)):
-            line = next((ln for ln in range(start, end + 1) if ln in bad_lines), start)
-            col = next((i for i, v in enumerate(row) if _SURROGATE.search(v)), -1)
-            where = f"byte offset {bad_lines[line]} of the file" if line in bad_lines else "this row"
-            notices.add("invalid_character", Severity.ERROR,
-                        f"invalid UTF-8 byte at {where}",
-                        feed=feed, file=file, line=line, field=header[col] if 0 <= col < ncols else "",
-                        value=_SURROGATE.sub("\ufffd", ",".join(row)), action="dropped")
-            dropped.append((start, [_SURROGATE.sub("\ufffd", v) for v in row]))
-            continue
+        marked: list[int] = []
+        if bad_lines and any(_SURROGATE.search(v) for v in row):
+            # undecodable bytes: shown as U+FFFD; the loader reports them per field, by kind
+            marked = [i for i, v in enumerate(row) if _SURROGATE.search(v)]
+            row = [fixed(v) for v in row]
         spans = any("\n" in v or "\r" in v for v in row)
         if end > start or spans:
             if end >= total_lines and spans:
@@ -268,6 +238,10 @@ def _exact(body: str, header: list[str], *, feed: str, file: str, notices: Notic
                         feed=feed, file=file, line=start, value=",".join(row), action="dropped")
             dropped.append((start, row))
             continue
+        if marked:
+            line = next((ln for ln in range(start, end + 1) if ln in bad_lines), start)
+            for i in marked:
+                bad_chars.setdefault(header[i], {})[start] = bad_lines.get(line, -1)
         rows.append(row)
         lines.append(start)
     if rows:
@@ -275,7 +249,7 @@ def _exact(body: str, header: list[str], *, feed: str, file: str, notices: Notic
         cols = {name: pd.Series(list(transposed[i]), dtype="str") for i, name in enumerate(header)}
     else:
         cols = {name: pd.Series([], dtype="str") for name in header}
-    return RawTable(header, cols, np.asarray(lines, dtype=np.int64), dropped)
+    return RawTable(header, cols, np.asarray(lines, dtype=np.int64), dropped, bad_chars)
 
 
 def _clean(raw: RawTable, *, feed: str, file: str, notices: Notices, max_cell_chars: int) -> RawTable:
@@ -327,5 +301,7 @@ def _clean(raw: RawTable, *, feed: str, file: str, notices: Notices, max_cell_ch
             {k: v[keep].reset_index(drop=True) for k, v in raw.columns.items()},
             raw.lines[keep],
             raw.dropped + gone,
+            raw.bad_chars,
+            raw.encoding,
         )
     return raw

@@ -7,6 +7,10 @@ The policy (``anchors/reliability.md`` §3):
   of them are collected and raised together as one :class:`FeedError` (exit code 2);
 * row-level problems drop the row (and what depends on it: a bad stop_time drops its trip)
   and are counted as notices with file, line, field and value;
+* text encodings are decided per file (:mod:`._encoding`): a file not in UTF-8 is read in
+  the encoding its bytes fit and reported once (``planner_file_encoding``, WARNING); a byte
+  that cannot be decoded (``invalid_character``) keeps its row in a free-text field (WARNING,
+  shown as U+FFFD) and drops it in an id or a required typed field (ERROR);
 * lenient by default, but loading fails when more than ``Config.max_dropped_trip_share`` of
   the trips had to be dropped, and ``Config.strict`` makes every ERROR fatal.
 
@@ -179,7 +183,8 @@ class FeedLoader(FeedRules):
             h.update(data)
             try:
                 table = tokenize(data, feed=self.feed, file=fn, notices=self.notices,
-                                 max_cell_chars=self.config.max_cell_chars)
+                                 max_cell_chars=self.config.max_cell_chars,
+                                 encoding=self.config.encoding_for(self.feed))
             except CsvFatal as err:
                 optional_empty = err.code == "empty_file" and not t.required
                 if optional_empty:
@@ -240,6 +245,8 @@ class FeedLoader(FeedRules):
                 cols[c.name] = _empty_series(c, n)
                 continue
             s = raw.columns[c.name]
+            if c.name in raw.bad_chars:
+                drop |= self._bad_characters(t, c, raw, frame_for_lines, drop)
             present = cv.present_mask(s)
             if c.required:
                 missing = np.flatnonzero(~present & ~drop)
@@ -277,6 +284,8 @@ class FeedLoader(FeedRules):
             cols[c.name] = values
         for name in raw.header:
             if name not in cols:
+                if name in raw.bad_chars:  # a column we do not read: free text
+                    self._bad_characters(t, Column(name), raw, frame_for_lines, drop)
                 cols[name] = raw.columns[name]
         cols["_line"] = raw.lines
         if t.name == "stop_times" and drop.any() and "trip_id" in raw.columns:
@@ -286,6 +295,31 @@ class FeedLoader(FeedRules):
         if drop.any():
             frame = frame.loc[~drop].reset_index(drop=True)
         return frame
+
+    def _bad_characters(self, t: Table, c: Column, raw: RawTable, lines: pd.DataFrame, drop: np.ndarray) -> np.ndarray:
+        """Report the cells of column ``c`` that held undecodable bytes (now U+FFFD); return
+        the rows to drop. Free text (names, descriptions, headsigns) keeps its row with a
+        WARNING; an id or a required typed value cannot be trusted, so its row goes (ERROR);
+        an optional typed value is reported and left to the type check."""
+        bad = raw.bad_chars[c.name]
+        idx = np.flatnonzero(np.isin(raw.lines, np.fromiter(bad, dtype=np.int64, count=len(bad))) & ~drop)
+        offsets = [bad[int(raw.lines[i])] for i in idx[:1]]
+        where = f" (the first at byte offset {offsets[0]} of the file)" if offsets and offsets[0] >= 0 else ""
+        values = raw.columns[c.name]
+        if c.kind == "text":
+            self._report("invalid_character", Severity.WARNING,
+                         f"a byte {raw.encoding} cannot decode, shown as U+FFFD{where}; row kept", t.filename, lines,
+                         idx, field=c.name, values=values, action="fixed")
+            return np.zeros(len(raw), dtype=bool)
+        hard = c.kind == "id" or c.required
+        self._report("invalid_character", Severity.ERROR,
+                     f"a byte {raw.encoding} cannot decode in {c.kind} field {c.name}{where}"
+                     + ("; the row cannot be used" if hard else ""), t.filename, lines, idx, field=c.name,
+                     values=values, action="dropped" if hard else "kept")
+        out = np.zeros(len(raw), dtype=bool)
+        if hard:
+            out[idx] = True
+        return out
 
     def _convert(self, c: Column, s: pd.Series):
         """(typed values, invalid mask, out-of-range mask or None)."""
@@ -383,7 +417,8 @@ _HINTS = {
     "invalid_timezone": "use an IANA name such as Asia/Shanghai or Europe/Helsinki",
     "inconsistent_agency_timezone": "all agencies of one feed must share one time zone; split the feed",
     "planner_too_many_dropped_trips": "fix the feed (see the notices), or raise --max-dropped-trip-share",
-    "invalid_encoding": "re-encode the files as UTF-8",
+    "invalid_encoding": "re-encode the file as UTF-8, or name its encoding with --encoding FEED=NAME; a file that "
+                        "is not text at all must be replaced by the feed's CSV file",
     "empty_file": "the file must hold a header line and at least one row",
     "planner_too_many_frequency_trips": "check headway_secs (seconds, not minutes) and the time windows, or raise "
                                         "max_frequency_stop_times",

@@ -237,6 +237,11 @@ def read_feeds(specs: Iterable[str | Path], *, config: Config | None = None) -> 
             raise FeedError(msg, code="planner_duplicate_feed_id",
                             hint=f"name them explicitly, e.g. {fid}_a={seen[fid]} {fid}_b={p}")
         seen[fid] = p
+    unknown = sorted({k for k, _ in config.encodings} - set(ids) - {"*"})
+    if unknown:
+        msg = f"--encoding names feed(s) {', '.join(unknown)}, not among the feeds read: {', '.join(ids)}"
+        raise FeedError(msg, code="planner_invalid_feed_id",
+                        hint=f"use a feed id ({ids[0]}=latin-1), or the encoding alone for every feed")
     notices = Notices()
     feeds = [read_feed(p, fid, config=config, notices=notices) for fid, (_, p) in zip(ids, parsed, strict=True)]
     fs = FeedSet(feeds, notices)
