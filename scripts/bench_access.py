@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+
+os.environ.setdefault("NUMBA_OPT", "1")  # as the plan command line (planner/kernels/options.py)
 
 import numpy as np
 

@@ -31,9 +31,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
+
+os.environ.setdefault("NUMBA_OPT", "1")  # as the plan command line (planner/kernels/options.py)
 
 import numpy as np
 import scipy.sparse as sp

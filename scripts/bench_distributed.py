@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+os.environ.setdefault("NUMBA_OPT", "1")  # as the plan command line (planner/kernels/options.py)
+
 import numpy as np
 
 from planner.analyses.access.accessibility import accessibility

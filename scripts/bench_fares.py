@@ -25,10 +25,13 @@ state), a shorter one makes the window's end a criterion. Run:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
+
+os.environ.setdefault("NUMBA_OPT", "1")  # as the plan command line (planner/kernels/options.py)
 
 import numpy as np
 from scipy.spatial import cKDTree

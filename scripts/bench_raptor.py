@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import time
 from pathlib import Path
+
+os.environ.setdefault("NUMBA_OPT", "1")  # as the plan command line (planner/kernels/options.py)
 
 import numpy as np
 from scipy.spatial import cKDTree

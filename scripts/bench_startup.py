@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+os.environ.setdefault("NUMBA_OPT", "1")  # as the plan command line (planner/kernels/options.py)
+
 REPO = Path(__file__).resolve().parent.parent
 
 CASES = {

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
+
+# the kernels compile as under the plan command line (planner/kernels/options.py); before
+# any test module imports numba
+os.environ.setdefault("NUMBA_OPT", "1")
 
 import pytest
 
