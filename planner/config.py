@@ -145,11 +145,16 @@ Intercity rail net (``planner.analyses.railnet.net``, ``plan net``; issue 9)
 from __future__ import annotations
 
 import codecs
+import difflib
+import re
+import tomllib
 from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
 
 from planner.errors import ConfigError
 
-__all__ = ["Config"]
+__all__ = ["Config", "field_help", "field_unit", "read_config_file"]
 
 GiB = 1024**3
 
@@ -256,3 +261,87 @@ class Config:
         """The text encoding forced for feed ``feed_id`` (or for every feed), or None."""
         forced = dict(self.encodings)
         return forced.get(feed_id, forced.get("*"))
+
+
+# ---------------------------------------------------------------------- configuration files
+
+_UNITS = (("_mps", "m/s"), ("_kmh", "km/h"), ("_km", "km"), ("_bytes", "bytes"), ("_m", "m"), ("_s", "s"),
+          ("_h", "h"), ("_share", "share, 0-1"), ("_ratio", "ratio"), ("_chars", "characters"))
+
+
+def field_unit(name: str) -> str:
+    """The unit of a :class:`Config` field, from its name (``walk_speed_mps``: m/s); '' for
+    counts, switches and factors."""
+    return next((unit for suffix, unit in _UNITS if name.endswith(suffix)), "")
+
+
+def field_help(name: str) -> str:
+    """The first sentence of a field's documentation in this module's docstring."""
+    m = re.search(rf"^``{re.escape(name)}`` : [^\n]*\n((?:    [^\n]*\n)+)", __doc__ or "", re.MULTILINE)
+    if not m:
+        return ""
+    text = " ".join(line.strip() for line in m.group(1).splitlines())
+    return re.split(r"(?<=[.;])\s", text, maxsplit=1)[0]
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Line number (1-based) of each top-level ``key = value`` of a TOML text."""
+    out: dict[str, int] = {}
+    for i, line in enumerate(text.splitlines(), 1):
+        m = re.match(r"\s*[\"']?([A-Za-z0-9_-]+)[\"']?\s*=", line)
+        if m and m.group(1) not in out:
+            out[m.group(1)] = i
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The :class:`Config` fields set in a TOML file (``key = value`` at the top level, the
+    field names of this module; ``encodings`` as a table ``{feed = "codec"}``).
+
+    Every problem is collected and reported at once, each with the file, line and key: a
+    file that is not TOML, an unknown key (with the closest field name), a value of the
+    wrong type (a string where a number belongs, a fraction for a whole number) or out of
+    range. Raises :class:`~planner.errors.ConfigError` (exit code 2)."""
+    p = Path(path)
+    hint = "'plan config init FILE' writes a template with every key, its unit and default"
+    try:
+        text = p.read_bytes().decode("utf-8-sig")
+    except OSError as err:
+        msg = f"{p}: cannot read the configuration file ({err.strerror or err})"
+        raise ConfigError(msg, code="config_file_unreadable", hint="check the path") from None
+    except UnicodeDecodeError as err:
+        msg = f"{p}: the configuration file is not UTF-8 text (byte {err.start})"
+        raise ConfigError(msg, code="invalid_config_file", hint=hint) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        msg = f"{p}: not valid TOML: {err}"
+        raise ConfigError(msg, code="invalid_config_file", hint=hint) from None
+    lines = _key_lines(text)
+    known = {f.name: f for f in fields(Config)}
+    problems: list[str] = []
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        where = f"{p}:{lines.get(key, '?')}: {key}"
+        if key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            problems.append(f"{where}: unknown key" + (f" (did you mean {close[0]}?)" if close else ""))
+            continue
+        if key == "threads" and value == "auto":
+            value = None
+        elif (isinstance(value, dict) and key != "encodings") or isinstance(value, list):
+            problems.append(f"{where}: expected a single value, got {type(value).__name__} {value!r}")
+            continue
+        elif known[key].type == "int" and isinstance(value, float):
+            problems.append(f"{where}: expected a whole number, got {value!r}")
+            continue
+        try:
+            Config(**{key: value})
+        except ConfigError as err:
+            problems.append(f"{where}: {str(err).removeprefix('invalid configuration: ')}")
+            continue
+        out[key] = value
+    if problems:
+        msg = f"{len(problems)} problem(s) in the configuration file:\n  " + "\n  ".join(problems)
+        raise ConfigError(msg, code="invalid_config_file", hint=hint)
+    return out

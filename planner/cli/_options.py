@@ -1,13 +1,16 @@
 """Options, callbacks and loading shared by the commands, each defined once.
 
-* option groups: :func:`network_options` (feeds, OSM, date, cache, datum, ``-q``),
+* option groups: :func:`network_options` (feeds, OSM, date, cache, datum, ``-q``, and
+  :func:`routing_options`: ``--config FILE``, ``--walk-speed`` and the other common routing
+  parameters),
   :func:`executor_options` (``--workers``/``--scheduler``), :func:`output_options`
   (``-o``/``--overwrite``), :func:`window_options` (``--window``/``--step``),
   :data:`time_option` (HH:MM);
 * callbacks that check a value on the command line: :func:`check_numbers`, :func:`check_percentiles`,
   :func:`check_bbox`, :func:`check_key_numbers`, :func:`check_ids`;
 * :func:`load_network`: the network of a command (the bundled sample unless ``--gtfs``), and
-  :func:`make_config` / :func:`show_progress`.
+  :func:`make_config` (defaults < ``--config`` file < options; :func:`config_layers` says
+  where each value comes from) / :func:`show_progress`.
 
 Every library module is reached through its stage's lazy namespace (``from planner import
 network``): loading a command for ``--help`` imports no library code.
@@ -29,7 +32,7 @@ import planner as pl
 from planner.common.atomic import write_text
 from planner.common.bundled import data_root, default_gtfs_paths
 from planner.common.timeofday import parse_hhmm
-from planner.config import Config
+from planner.config import Config, read_config_file
 from planner.errors import FeedError, InputError
 
 
@@ -39,12 +42,30 @@ def show_progress(ctx: click.Context) -> bool:
     return not getattr(state, "quiet", False)
 
 
+def config_layers(ctx: click.Context, **overrides: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """The fields this run sets, and where each comes from (``option`` > ``file`` > default):
+    ``--config FILE``, then the routing options (``--walk-speed`` ...) and the command's own
+    flags (``overrides``; ``None`` means not given)."""
+    values: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    path = ctx.meta.get("plan.config_file")
+    if path is not None:
+        for k, v in read_config_file(path).items():
+            values[k], source[k] = v, f"file {path}"
+    options = {**ctx.meta.get("plan.config_options", {}), **{k: v for k, v in overrides.items() if v is not None}}
+    if ctx.meta.get("plan.encodings"):
+        options["encodings"] = ctx.meta["plan.encodings"]
+    for k, v in options.items():
+        values[k], source[k] = v, "option"
+    if "progress" not in values:
+        values["progress"] = show_progress(ctx)
+    return values, source
+
+
 def make_config(ctx: click.Context, **overrides: Any) -> Config:
-    """The :class:`Config` for this run: defaults, then the command's flags."""
-    values = {k: v for k, v in overrides.items() if v is not None}
-    values.setdefault("progress", show_progress(ctx))
-    values.setdefault("encodings", ctx.meta.get("plan.encodings", ()))
-    return Config(**values)
+    """The :class:`Config` for this run: defaults, then ``--config FILE``, then the options
+    (:func:`config_layers`)."""
+    return Config(**config_layers(ctx, **overrides)[0])
 
 
 # ---------------------------------------------------------------------- callbacks
@@ -158,6 +179,35 @@ def _encoding_callback(ctx: click.Context, param, values):
     return values
 
 
+def _config_file_callback(ctx: click.Context, param, value):
+    if value is not None:
+        ctx.meta["plan.config_file"] = value
+    return value
+
+
+#: the defaults the routing options' help shows
+_D = Config()
+
+#: routing options: option name -> (Config field, factor from the option's unit to the field's)
+ROUTING_OPTIONS = {
+    "walk_speed": ("walk_speed_mps", 1 / 3.6),
+    "max_walk_min": ("access_max_s", 60),
+    "change_min": ("change_time_s", 60),
+    "max_rides": ("max_rides", 1),
+    "max_time_min": ("max_trip_duration_s", 60),
+}
+
+
+def _routing_callback(ctx: click.Context, param, value):
+    if value is None:
+        return value
+    field, factor = ROUTING_OPTIONS[param.name]
+    x = value * factor
+    # whole seconds for the time fields; the speed stays a float
+    ctx.meta.setdefault("plan.config_options", {})[field] = round(x) if field.endswith("_s") else x
+    return value
+
+
 def _scheduler_callback(ctx: click.Context, param, value):
     if value is not None and not value.strip():
         msg = "expected tcp://HOST:PORT or a scheduler JSON file"
@@ -201,8 +251,36 @@ def _apply(fn, options):
     return fn
 
 
+def routing_options(fn):
+    """--config FILE and the common routing parameters, each a :class:`Config` field
+    (precedence: option > file > default; ``plan config show`` prints the result)."""
+    return _apply(fn, [
+        click.option("--config", "config_file_", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     metavar="FILE", expose_value=False, callback=_config_file_callback, is_eager=True,
+                     help="TOML file of configuration fields ('plan config init FILE' writes a template); "
+                          "options given here win over it."),
+        click.option("--walk-speed", "walk_speed", type=click.FloatRange(min=0.1, max=30), default=None,
+                     metavar="KMH", expose_value=False, callback=_routing_callback,
+                     help=f"Walking speed in km/h [default: {_D.walk_speed_mps * 3.6:.1f}; R5 and r5py use 3.6]."),
+        click.option("--max-walk-min", "max_walk_min", type=click.FloatRange(min=0, max=600), default=None,
+                     metavar="MIN", expose_value=False, callback=_routing_callback,
+                     help="Longest walk from an origin to a stop or from a stop to a destination, minutes "
+                          f"[default: {_D.access_max_s / 60:g}]."),
+        click.option("--change-min", "change_min", type=click.FloatRange(min=0, max=600), default=None,
+                     metavar="MIN", expose_value=False, callback=_routing_callback,
+                     help=f"Minimum change time at a stop where transfers.txt says nothing, minutes [default: {_D.change_time_s / 60:g}]."),
+        click.option("--max-rides", "max_rides", type=click.IntRange(min=1, max=30), default=None,
+                     metavar="N", expose_value=False, callback=_routing_callback,
+                     help=f"Most vehicles in one journey [default: {_D.max_rides}]."),
+        click.option("--max-time-min", "max_time_min", type=click.FloatRange(min=1, max=7 * 24 * 60), default=None,
+                     metavar="MIN", expose_value=False, callback=_routing_callback,
+                     help=f"Journeys longer than this count as unreachable, minutes [default: {_D.max_trip_duration_s // 60}]."),
+    ])
+
+
 def network_options(fn):
-    """--gtfs, --osm, --date, --cache-dir, --no-cache, --datum (and -q, --encoding) for routing commands."""
+    """--gtfs, --osm, --date, --cache-dir, --no-cache, --datum (and -q, --encoding and the
+    :func:`routing_options`) for routing commands."""
     return _apply(fn, [
         click.option("--gtfs", "gtfs", multiple=True, metavar="[ID=]FEED",
                      help="GTFS feed (zip or folder); repeat for several. Default: the bundled feeds in gtfs/."),
@@ -219,6 +297,7 @@ def network_options(fn):
                      help="Datum of the coordinates you give (Chinese map services publish GCJ-02/BD-09)."),
         quiet_option,
         encoding_option,
+        routing_options,
     ])
 
 

@@ -25,6 +25,8 @@ SAMPLE_BUDGETS = (50.0, 100.0)
 #: the fare card's departure window (minutes) and step: plan fares' defaults, which plan
 #: evaluate uses too, so that the card's figures are the same in both
 CARD_WINDOW_MIN = 60
+#: most vehicles per journey in the fare search unless --max-rides says otherwise
+FARE_MAX_RIDES = 5
 CARD_STEP_MIN = 5
 
 
@@ -76,8 +78,6 @@ def _default_policy() -> Path:
               help="Price a feed without fare files per km (repeatable).")
 @click.option("--currency", default="CNY", show_default=True, metavar="ISO",
               help="Currency of --flat-fare and --distance-fare.")
-@click.option("--max-rides", type=click.IntRange(min=1, max=8), default=5, show_default=True,
-              help="Most vehicles per journey.")
 @click.option("--horizon", "horizon_h", type=click.FloatRange(min=0.5, max=48), default=8.0, show_default=True,
               metavar="H", help="Longest journey searched, hours.")
 @click.option("--grid/--no-grid", default=True, show_default=True,
@@ -94,7 +94,7 @@ def _default_policy() -> Path:
 @opts.network_options
 @click.pass_context
 def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_min, value_of_time, transfer_penalty,
-          budgets, penalties, first_penalty, flat, distance, currency, max_rides, horizon_h, grid, resolution, grid_step, time_cutoffs, top, output,
+          budgets, penalties, first_penalty, flat, distance, currency, horizon_h, grid, resolution, grid_step, time_cutoffs, top, output,
           overwrite, workers, scheduler, gtfs, osm, date, cache_dir, no_cache, datum) -> None:
     """The unified fare card: travel time and money saved, for whom and where.
 
@@ -167,6 +167,11 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
         else:
             msg = f"--penalty: unknown mode {mode!r} (known: default, {', '.join(pl.ingest.gtfs.modes.MODES)})"
             raise click.BadParameter(msg, param_hint="--penalty")
+    # --max-rides (a routing option) caps the fare search's vehicles; its own default is 5
+    max_rides = opts.config_layers(ctx)[0].get("max_rides", FARE_MAX_RIDES)
+    if max_rides > 8:
+        msg = f"--max-rides {max_rides}: the fare search takes at most 8 vehicles per journey"
+        raise InputError(msg, code="invalid_parameter", hint="give --max-rides 8 or fewer")
     params = pl.routing.card_variants.DividendParams(
         departure_s=depart, window_min=window_min, step_min=step_min,
         budgets=budgets if budgets is not None else (SAMPLE_BUDGETS if bundled else ()),

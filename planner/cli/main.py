@@ -27,6 +27,7 @@ from planner.errors import PlannerError
 #: the command's help.
 COMMANDS = {
     "access": ("access", "Accessibility rasters: how many opportunities each cell of a grid reaches."),
+    "config": ("config", "Show the effective configuration, or write a commented template."),
     "evaluate": ("evaluate", "Compare candidate scenarios with the baseline and rank them."),
     "fares": ("fares", "The unified fare card: travel time and money saved, for whom and where."),
     "gtfs": ("gtfs", "Work with GTFS feeds."),

@@ -49,6 +49,7 @@ _CFG = Config()
 @opts.output_options(DEFAULT_OUT)
 @opts.quiet_option
 @opts.encoding_option
+@opts.routing_options
 @click.pass_context
 def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], places: Path | None,
         date: str | None, depart: int, window_min: int, cluster_km: float | None,

@@ -1,0 +1,111 @@
+"""Users' controls: ``--config FILE`` (TOML), the routing options, their precedence, ``plan
+config show|init``, and the network cache keyed by them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from click.testing import CliRunner
+
+from planner.cli.main import main
+from planner.config import Config, read_config_file
+from planner.network.build import build_network, network_key
+
+BAD = """# a study's settings, with three mistakes
+walk_speed_mps = -1.0
+max_ridez = 3
+change_time_s = "two minutes"
+max_rides = 2.5
+"""
+
+
+def _plan(*args, cwd=None):
+    return CliRunner().invoke(main, list(map(str, args)), catch_exceptions=False)
+
+
+def test_bad_config_file_names_each_problem_with_its_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BAD, encoding="utf-8")
+    out = tmp_path / "tt.csv"
+    r = _plan("matrix", "--origins", "gtfs/cities.csv", "--depart", "08:00", "--config", bad, "-o", out)
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    assert f"{bad}:2: walk_speed_mps: walk_speed_mps must not be negative, got -1.0" in r.output
+    assert f"{bad}:3: max_ridez: unknown key (did you mean max_rides?)" in r.output
+    assert f"{bad}:4: change_time_s: change_time_s must be a number, got 'two minutes'" in r.output
+    assert f"{bad}:5: max_rides: expected a whole number, got 2.5" in r.output
+    assert "4 problem(s)" in r.output and "plan config init" in r.output
+    assert not out.exists()
+
+
+def test_a_file_that_is_not_toml_is_located(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("walk_speed_mps = 1.2\nchange_time_s = = 60\n", encoding="utf-8")
+    r = _plan("config", "show", "--config", bad)
+    assert r.exit_code == 2 and "not valid TOML" in r.output and "line 2" in r.output, r.output
+    r = _plan("config", "show", "--config", tmp_path / "missing.toml")
+    assert r.exit_code == 2 and "cannot read the configuration file" in r.output
+
+
+def test_option_wins_over_file_wins_over_default(tmp_path):
+    f = tmp_path / "study.toml"
+    f.write_text("walk_speed_mps = 1.5\nchange_time_s = 60\n", encoding="utf-8")
+    r = _plan("config", "show", "--json", "--config", f, "--walk-speed", "3.6", "--max-rides", "3")
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output)
+    assert got["walk_speed_mps"] == 1.0  # 3.6 km/h: the option, not the file's 1.5
+    assert got["change_time_s"] == 60  # the file
+    assert got["max_rides"] == 3  # the option
+    assert got["access_max_s"] == Config().access_max_s  # the default
+    r = _plan("config", "show", "--config", f, "--change-min", "3", "--max-walk-min", "12.5", "--max-time-min", "240")
+    rows = {line.split()[0]: line.split() for line in r.output.splitlines()[2:]}
+    assert rows["walk_speed_mps"][1:4] == ["1.5", "m/s", "file"]
+    assert rows["change_time_s"][1:] == ["180", "s", "option"]
+    assert rows["access_max_s"][1:] == ["750", "s", "option"]
+    assert rows["max_trip_duration_s"][1:] == ["14400", "s", "option"]
+    assert rows["footpath_max_s"][1:] == ["900", "s", "default"]
+
+
+def test_the_template_holds_every_field_at_its_default(tmp_path):
+    t = tmp_path / "study.toml"
+    r = _plan("config", "init", t)
+    assert r.exit_code == 0, r.output
+    text = t.read_text(encoding="utf-8")
+    assert read_config_file(t) == {}  # all commented out
+    on = tmp_path / "on.toml"
+    fields = [f for f in Config.__dataclass_fields__ if f != "progress"]
+    on.write_text("\n".join(line[2:] if line.split(" = ")[0][2:] in fields else line for line in text.splitlines()),
+                  encoding="utf-8")
+    values = read_config_file(on)
+    assert set(values) == set(fields)
+    assert Config(**values) == Config()
+    assert "# Walking speed on the street network, in metres per second (4.8 km/h). [m/s]" in text
+    assert _plan("config", "init", t).exit_code == 2  # exists
+    assert _plan("config", "init", t, "--overwrite").exit_code == 0
+
+
+def test_networks_with_different_walking_parameters_never_share_a_cache_entry(make_feed, tmp_path):
+    base = Config(progress=False)
+    keys = {network_key({"f": "d"}, "", "2024-01-08", (0, 3600), c) for c in (
+        base, replace(base, walk_speed_mps=1.0), replace(base, access_max_s=600), replace(base, footpath_max_s=300),
+        replace(base, change_time_s=60), replace(base, straight_line_detour=1.5))}
+    assert len(keys) == 6
+    feed = make_feed()
+    cache = tmp_path / "cache"
+    slow = build_network([str(feed)], "2024-01-08", config=replace(base, walk_speed_mps=0.5), cache_dir=cache)
+    fast = build_network([str(feed)], "2024-01-08", config=base, cache_dir=cache)
+    assert len(list((cache / "networks").glob("multimodal-*.npz"))) == 2
+    assert (slow.config.walk_speed_mps, fast.config.walk_speed_mps) == (0.5, base.walk_speed_mps)
+    again = build_network([str(feed)], "2024-01-08", config=replace(base, walk_speed_mps=0.5), cache_dir=cache)
+    assert again.config.walk_speed_mps == 0.5  # its own entry again, not the other's
+    assert len(list((cache / "networks").glob("multimodal-*.npz"))) == 2
+
+
+def test_config_help_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = _plan("config", "show", "--help")
+    assert "plan config show --config study.toml --walk-speed 3.6" in r.output
+    assert _plan("config", "init", "study.toml").exit_code == 0
+    r = _plan("config", "show", "--config", "study.toml", "--walk-speed", "3.6")
+    assert r.exit_code == 0 and "walk_speed_mps" in r.output
