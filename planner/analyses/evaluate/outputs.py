@@ -13,8 +13,10 @@ from shapely.geometry import LineString, Point
 from planner.analyses.evaluate.compare import Evaluation, matrix_long
 from planner.analyses.evaluate.parameters import SOURCES
 from planner.common.atomic import OutputStage, write_bytes, write_text
+from planner.common.geodesy import haversine_m
 from planner.common.timeofday import hhmm
-from planner.outputs.maps import network_map, place_change_map
+from planner.outputs.context import context_note
+from planner.outputs.maps import MapFrame, map_frame, network_map, place_change_map
 from planner.outputs.report import Report
 from planner.scenarios.costs import UNIT_COSTS
 
@@ -112,22 +114,27 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
         dem = report.section("Demand")
         dem.text(f"Trips a day between places: {ev.demand_basis}. With a scenario's times the trips change as "
                  f"(new time / old time)^-{ev.params.gravity_gamma:g}; benefits use the rule of a half.")
-        base_png = network_map(tt, ev.places, title=f"Baseline network, {ev.date}")
+        frame = run_frame(ev, tt)
+        base_png = network_map(tt, ev.places, title=f"Baseline network, {ev.date}", frame=frame)
         write_bytes(stage.path("map_baseline.png"), base_png)
-        report.section("Baseline").image(base_png, "Routes by mode and places sized by population").table(
+        report.section("Baseline").image(base_png, "Routes by mode and places sized by population").text(
+            context_note(frame.context), note=True).table(
             pd.DataFrame([ev.baseline.network_summary]), caption="Baseline network")
         for res in ev.scenarios:
             extra = [(line["coords"], f"{line['name']} ({line['length_km']:.0f} km{_track_words(line)})")
                      for line in res.lines]
-            delta = ev.per_place.get(f"{res.name}_delta_pop_within_2h")
-            png = place_change_map(tt, ev.places, delta, title=f"{res.name}: change in population within 2 h",
-                                   label="change in people reachable within 2 h", extra_lines=extra)
+            delta = ev.per_place.get(f"{res.name}_delta_mean_travel_min")
+            png = place_change_map(tt, ev.places, delta, title=f"{res.name}: change of each place's mean "
+                                   "door-to-door time to the others", label="change of mean time (minutes; "
+                                   "negative: faster)", extra_lines=extra, frame=frame, cmap="RdYlGn_r",
+                                   **changed_elements(res, tt, ev.places))
             write_bytes(stage.path(f"map_{res.name}.png"), png)
             s = report.section(f"Scenario {res.name}")
             if res.report:
                 s.table(pd.DataFrame([{k: v for k, v in r.items() if k != "matched"} for r in res.report]),
                         caption="What the scenario changed")
-            s.image(png, "Places coloured by the change of the population they reach within 2 hours")
+            s.image(png, "Places coloured by the change of their mean door-to-door time to all other places (minutes); "
+                    "what the scenario changes drawn on top")
             cols = ["id", "name", "population", f"{res.name}_delta_mean_travel_min",
                     f"{res.name}_delta_pop_within_1h", f"{res.name}_delta_pop_within_2h"]
             winners = ev.per_place[cols].sort_values(f"{res.name}_delta_mean_travel_min", kind="stable")
@@ -148,6 +155,39 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
         write_text(stage.path("report.md"), report.markdown())
         written = stage.written
     return written
+
+
+def run_frame(ev: Evaluation, tt: Timetable) -> MapFrame:
+    """One extent for every map of the run: every stop, place and new line (with context)."""
+    lon = [*tt.stop_lon, *ev.places["lon"]]
+    lat = [*tt.stop_lat, *ev.places["lat"]]
+    for res in ev.scenarios:
+        for line in res.lines:
+            lon += [c[0] for c in line["coords"]]
+            lat += [c[1] for c in line["coords"]]
+    return map_frame(lon, lat)
+
+
+def changed_elements(res, tt: Timetable, places: pd.DataFrame) -> dict:
+    """What a scenario changes, for its map: routes whose frequency changed, removed routes,
+    new transfers (named after the nearest place) and the fare card's operators."""
+    index = {str(s): i for i, s in enumerate(tt.stop_ids)}
+    out: dict = {"changed_routes": [], "removed_routes": [], "connectors": [], "card_operators": []}
+    for r in res.report:
+        if r.get("change") == "adjust_headway":
+            out["changed_routes"].append(str(r["route"]))
+        elif r.get("change") == "remove_route":
+            out["removed_routes"].append(str(r["route"]))
+        elif r.get("change") == "add_transfer" and r.get("from") in index and r.get("to") in index:
+            a, b = index[r["from"]], index[r["to"]]
+            d = haversine_m(places["lat"].to_numpy(float), places["lon"].to_numpy(float),
+                            float(tt.stop_lat[a]), float(tt.stop_lon[a]))
+            near = str(places["name"].iloc[int(d.argmin())]) if len(places) else ""
+            out["connectors"].append((float(tt.stop_lon[a]), float(tt.stop_lat[a]), float(tt.stop_lon[b]),
+                                      float(tt.stop_lat[b]), f"new transfer connector ({near})"))
+    for m in res.extra:  # a measure that names operators (the fare card's) has them drawn
+        out["card_operators"] += list(getattr(m, "operators", None) or [])
+    return out
 
 
 def _track_words(line: dict) -> str:
