@@ -17,7 +17,7 @@ from planner.common.geodesy import haversine_m
 from planner.common.timeofday import hhmm
 from planner.outputs.context import context_note
 from planner.outputs.maps import MapFrame, map_frame, network_map, place_change_map
-from planner.outputs.report import Report
+from planner.outputs.report import PEOPLE, PERCENT, SIGNED, Report
 from planner.scenarios.costs import UNIT_COSTS
 
 if TYPE_CHECKING:
@@ -81,14 +81,16 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
         sec.text("Scenarios ranked by benefit-cost ratio (present value of the travel-time benefits over the "
                  "present value of the costs; scenarios without a cost last), then by the change of the "
                  "population-weighted mean door-to-door travel time between places (minutes; negative is better), "
-                 "over pairs reachable in both the baseline and the scenario. Money in million CNY; the columns "
-                 "are explained in the glossary at the end.")
-        sec.table(ev.ranking[[c for c in RANKING_SHOWN if c in ev.ranking]], float_format="{:,.2f}")
+                 "over pairs reachable in both the baseline and the scenario. Money in million CNY; the glossary at "
+                 "the end gives each heading's column in ranking.csv and its meaning.")
+        for caption, cols in RANKING_TABLES:
+            sec.table(ev.ranking[[c for c in cols if c in ev.ranking]], caption=caption, labels=LABELS,
+                      formats=FORMATS, float_format="{:,.2f}")
         csec = report.section("Costs")
         csec.text("Every cost line of every scenario: track by kind (new, upgraded; existing track costs nothing), "
                   "maintenance of new track, the change of train-km on the service date (times "
                   f"{ev.params.days_per_year:g} days) and the scenario's own fixed costs.")
-        csec.table(costs.drop(columns="source"), float_format="{:,.2f}")
+        csec.table(costs.drop(columns="source"), float_format="{:,.2f}", labels=COST_LABELS)
         ssec = report.section("Sensitivity")
         ssec.text(f"Benefit-cost ratio of each scenario with capital, operating costs, demand and the value of "
                   f"time each swung by {ev.params.sensitivity:.0%} up (+) and down (-).")
@@ -120,7 +122,8 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
         report.section("Baseline").image(base_png, "Routes by mode and places sized by population").text(
             context_note(frame.context), note=True).table(
             pd.DataFrame([ev.baseline.network_summary]), caption="Baseline network")
-        for res in ev.scenarios:
+        order = {name: i for i, name in enumerate(ev.ranking["scenario"])} if "scenario" in ev.ranking else {}
+        for res in sorted(ev.scenarios, key=lambda r: order.get(r.name, len(order))):
             extra = [(line["coords"], f"{line['name']} ({line['length_km']:.0f} km{_track_words(line)})")
                      for line in res.lines]
             delta = ev.per_place.get(f"{res.name}_delta_mean_travel_min")
@@ -129,28 +132,37 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
                                    "negative: faster)", extra_lines=extra, frame=frame, cmap="RdYlGn_r",
                                    **changed_elements(res, tt, ev.places))
             write_bytes(stage.path(f"map_{res.name}.png"), png)
-            s = report.section(f"Scenario {res.name}")
+            rank = order.get(res.name)
+            s = report.section(f"Scenario {res.name}" + (f" (rank {rank + 1})" if rank is not None else ""))
+            if res.description:
+                s.text(res.description)
             if res.report:
                 s.table(pd.DataFrame([{k: v for k, v in r.items() if k != "matched"} for r in res.report]),
                         caption="What the scenario changed")
             s.image(png, "Places coloured by the change of their mean door-to-door time to all other places (minutes); "
                     "what the scenario changes drawn on top")
-            cols = ["id", "name", "population", f"{res.name}_delta_mean_travel_min",
+            cols = ["name", "population", f"{res.name}_delta_mean_travel_min",
                     f"{res.name}_delta_pop_within_1h", f"{res.name}_delta_pop_within_2h"]
             winners = ev.per_place[cols].sort_values(f"{res.name}_delta_mean_travel_min", kind="stable")
-            s.table(winners, caption="Winners and losers (minutes and people)")
+            s.table(winners, caption="Winners and losers (places.csv has every column)", labels={
+                f"{res.name}_delta_mean_travel_min": "change of mean time to the other places (min)",
+                f"{res.name}_delta_pop_within_1h": "change of people reachable within 1 h",
+                f"{res.name}_delta_pop_within_2h": "change of people reachable within 2 h"},
+                formats={"population": PEOPLE, f"{res.name}_delta_mean_travel_min": "{:+,.1f}",
+                         f"{res.name}_delta_pop_within_1h": SIGNED, f"{res.name}_delta_pop_within_2h": SIGNED})
             for m in res.extra:
                 m.write(stage, res.name)
                 m.report_section(report, tt, res.name)
         ins = report.section("Appraisal inputs")
-        ins.text("Every figure the appraisal rests on, with its source, or ASSUMED and why "
-                 "(planner.analyses.evaluate.parameters, planner.scenarios.costs).")
+        ins.text("Every figure the appraisal rests on, with its source, or ASSUMED and why (also in "
+                 "appraisal_inputs.csv).")
         ins.table(inputs_df, max_rows=500)
         notes = report.section("Method and assumptions")
         for n in ev.notes + [n for res in ev.scenarios for n in res.costs.notes]:
             notes.text(n, note=True)
-        gl = report.section("Glossary of ranking.csv")
-        gl.table(pd.DataFrame([{"column": k, "meaning": v} for k, v in GLOSSARY.items()]), max_rows=500)
+        gl = report.section("Glossary: the ranking's headings and the columns of ranking.csv")
+        gl.table(pd.DataFrame([{"heading in this report": LABELS.get(k, k.replace("_", " ")), "column in ranking.csv": k,
+                                "meaning": v} for k, v in GLOSSARY.items()]), max_rows=500)
         write_text(stage.path("report.html"), report.html())
         write_text(stage.path("report.md"), report.markdown())
         written = stage.written
@@ -207,11 +219,42 @@ def _window_text(ev: Evaluation) -> str:
     return f"{start} + {ev.window_min} min every {ev.step_min} min (median)"
 
 
-#: the ranking columns shown in the report (ranking.csv has them all)
-RANKING_SHOWN = ["rank", "scenario", "bcr", "npv_million_cny", "capital_million_cny", "operating_million_cny_per_year",
-                 "benefit_million_cny_per_year", "hours_saved_per_year", "cost_per_hour_saved_cny",
-                 "delta_pop_weighted_mean_min", "new_line_km", "upgraded_track_km", "pairs_newly_connected",
-                 "card_time_saved_min"]
+#: the ranking columns shown in the report, in two tables that fit a page (ranking.csv has them all)
+RANKING_TABLES = [
+    ("Money (million CNY)", ["rank", "scenario", "bcr", "npv_million_cny", "capital_million_cny",
+                             "operating_million_cny_per_year", "benefit_million_cny_per_year",
+                             "cost_per_hour_saved_cny"]),
+    ("Travel times and track", ["rank", "scenario", "delta_pop_weighted_mean_min", "hours_saved_per_year",
+                                "baseline_share_within_2h", "share_within_2h", "pairs_newly_connected", "new_line_km",
+                                "upgraded_track_km", "card_time_saved_min"]),
+]
+
+#: the report's heading (with its unit) of a ranking.csv column
+LABELS = {
+    "rank": "rank", "scenario": "scenario", "bcr": "benefit-cost ratio", "npv_million_cny": "net present value (M CNY)",
+    "capital_million_cny": "capital (M CNY)", "operating_million_cny_per_year": "operating (M CNY a year)",
+    "benefit_million_cny_per_year": "benefit (M CNY a year)", "cost_per_hour_saved_cny": "cost per hour saved (CNY)",
+    "delta_pop_weighted_mean_min": "change of weighted mean time (min)",
+    "pop_weighted_mean_min": "weighted mean time (min)", "baseline_pop_weighted_mean_min": "baseline weighted mean "
+    "time (min)", "pairs_faster": "pairs faster", "pairs_slower": "pairs slower",
+    "pairs_newly_connected": "pairs newly connected", "pairs_disconnected": "pairs disconnected",
+    "share_within_2h": "pairs within 2 h", "baseline_share_within_2h": "baseline: pairs within 2 h",
+    "line_km": "new services (km)", "new_line_km": "new track (km)", "upgraded_track_km": "upgraded track (km)",
+    "train_km_per_day_change": "train-km a day added", "construction_years": "construction (years)",
+    "hours_saved_per_year": "hours saved a year", "pv_benefit_million_cny": "present value of benefits (M CNY)",
+    "pv_cost_million_cny": "present value of costs (M CNY)", "trips_per_day": "trips a day",
+    "new_trips_per_day": "new trips a day", "card_time_saved_min": "fare card: time saved per journey (min)",
+}
+
+#: how the report shows ranking columns (others: two decimals)
+FORMATS = {"hours_saved_per_year": PEOPLE, "share_within_2h": PERCENT, "baseline_share_within_2h": PERCENT,
+           "pairs_newly_connected": "{:,.0f}", "new_line_km": "{:,.1f}", "upgraded_track_km": "{:,.1f}",
+           "cost_per_hour_saved_cny": "{:,.1f}", "delta_pop_weighted_mean_min": "{:+,.2f}"}
+
+#: costs.csv's columns as the report heads them
+COST_LABELS = {"quantity_unit": "unit of quantity", "unit_cost": "unit cost", "unit": "unit of cost",
+               "capital_million": "capital (M CNY)", "operating_million_per_year": "operating (M CNY a year)",
+               "table_entry": "unit-cost table entry"}
 
 #: ranking.csv's columns: meaning and unit
 GLOSSARY = {
