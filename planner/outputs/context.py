@@ -43,6 +43,8 @@ class Context:
 
     layers: dict = field(default_factory=dict)
     source: str = ""
+    #: the file's coverage (lon0, lat0, lon1, lat1): sea where it has no land, unknown outside
+    coverage: tuple | None = None
 
     def __bool__(self) -> bool:
         return bool(self.layers)
@@ -76,7 +78,7 @@ def load_context(box: tuple[float, float, float, float], path: str | Path | None
         gdf = gpd.read_file(path, layer=name, bbox=box, engine="pyogrio")
         if len(gdf):
             layers[name] = gdf
-    return Context(layers, source=str(path)) if layers else None
+    return Context(layers, source=str(path), coverage=coverage) if layers else None
 
 
 def draw_context(ax, ctx: Context | None) -> None:

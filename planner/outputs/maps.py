@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 
     from planner.network.timetable import Timetable
 
-__all__ = ["MapFrame", "change_title", "finish_map", "map_frame", "network_map", "new_map", "place_change_map", "varies"]
+__all__ = ["MODE_STYLE", "MapFrame", "change_title", "finish_map", "map_frame", "network_map", "new_map", "place_change_map", "route_patterns", "varies"]
 
-_MODE_STYLE = {  # colour, line width, z-order
+MODE_STYLE = {  # colour, line width, z-order
     "high_speed_rail": ("#c0392b", 2.4, 5), "intercity_rail": ("#d35400", 2.0, 4), "rail": ("#5d6d7e", 1.6, 3),
     "metro": ("#2980b9", 1.6, 4), "tram": ("#27ae60", 1.0, 3), "bus": ("#bdc3c7", 0.5, 1),
     "coach": ("#95a5a6", 0.8, 2), "ferry": ("#16a085", 1.0, 2),
@@ -143,8 +143,9 @@ def _scale_bar(ax, lat0: float) -> None:
     ax.text(xs + deg / 2, ys + (y1 - y0) * 0.015, f"{length:g} km", ha="center", va="bottom", fontsize=8, zorder=10)
 
 
-def _patterns(tt: Timetable, modes=None, routes=None):
-    """(mode, operator, stop indices) of each distinct drawn pattern."""
+def route_patterns(tt: Timetable, modes=None, routes=None):
+    """(mode, operator, stop indices) of each distinct pattern (by mode and set of stop pairs),
+    optionally of the given ``modes`` or route ids ``routes`` only."""
     names = np.asarray(MODES, dtype=object)[tt.pattern_mode]
     drawn = set()
     for p in range(tt.n_patterns):
@@ -166,8 +167,8 @@ def _draw_patterns(ax, tt: Timetable, modes=None, color=None, lw_scale=1.0, fram
     """Draw the routes; returns legend handles of the modes visible at the frame's scale and,
     as a note, the modes drawn but too small to see."""
     extent: dict[str, list] = {}
-    for mode, _op, stops in _patterns(tt, modes):
-        c, lw, z = _MODE_STYLE.get(mode, ("#888888", 0.8, 2))
+    for mode, _op, stops in route_patterns(tt, modes):
+        c, lw, z = MODE_STYLE.get(mode, ("#888888", 0.8, 2))
         ax.plot(tt.stop_lon[stops], tt.stop_lat[stops], color=color or c, lw=lw * lw_scale, zorder=z, alpha=0.9)
         e = extent.setdefault(mode, [np.inf, -np.inf, np.inf, -np.inf])
         e[:] = [min(e[0], tt.stop_lon[stops].min()), max(e[1], tt.stop_lon[stops].max()),
@@ -177,7 +178,7 @@ def _draw_patterns(ax, tt: Timetable, modes=None, color=None, lw_scale=1.0, fram
     width = (frame.x1 - frame.x0) if frame is not None else np.inf
     handles, small = [], []
     for mode, e in extent.items():
-        c, lw, _z = _MODE_STYLE.get(mode, ("#888888", 0.8, 2))
+        c, lw, _z = MODE_STYLE.get(mode, ("#888888", 0.8, 2))
         if max(e[1] - e[0], e[3] - e[2]) < _VISIBLE_SHARE * width:
             small.append(mode.replace("_", " "))
             continue
@@ -293,7 +294,7 @@ def place_change_map(tt: Timetable, places: pd.DataFrame, values, *, title: str,
     handles = []
     if card_operators:
         ops = set(card_operators)
-        for _mode, op, stops in _patterns(tt):
+        for _mode, op, stops in route_patterns(tt):
             if op in ops:
                 ax.plot(tt.stop_lon[stops], tt.stop_lat[stops], color=_CARD, lw=5, alpha=0.55, zorder=2,
                         solid_capstyle="round")
@@ -303,7 +304,7 @@ def place_change_map(tt: Timetable, places: pd.DataFrame, values, *, title: str,
                                     (removed_routes, _REMOVED, "--", "removed")):
         if not ids:
             continue
-        for _mode, _op, stops in _patterns(tt, routes=set(ids)):
+        for _mode, _op, stops in route_patterns(tt, routes=set(ids)):
             ax.plot(tt.stop_lon[stops], tt.stop_lat[stops], color=color, lw=3, ls=style, zorder=14)
         handles.append(Line2D([], [], color=color, lw=3, ls=style, label=f"{what}: {', '.join(ids)}"))
     for coords, name in extra_lines:

@@ -63,8 +63,9 @@ class Section:
     title: str
     parts: list[tuple[str, object]] = field(default_factory=list)
 
-    def text(self, paragraph: str, *, note: bool = False) -> Section:
-        self.parts.append(("note" if note else "text", paragraph))
+    def text(self, paragraph: str, *, note: bool = False, link: tuple[str, str] | None = None) -> Section:
+        """A paragraph; ``link``: (relative file name, words) shown after it as a link."""
+        self.parts.append(("note" if note else "text", (paragraph, link) if link else paragraph))
         return self
 
     def table(self, df: pd.DataFrame, *, caption: str = "", max_rows: int = 200, float_format: str = "{:,.1f}",
@@ -101,10 +102,10 @@ class Report:
         for s in self.sections:
             out.append(f"<h2>{e(s.title)}</h2>")
             for kind, payload in s.parts:
-                if kind == "text":
-                    out.append(f"<p>{e(str(payload))}</p>")
-                elif kind == "note":
-                    out.append(f"<p class='note'>{e(str(payload))}</p>")
+                if kind in ("text", "note"):
+                    text, link = payload if isinstance(payload, tuple) else (payload, None)
+                    a = f" <a href='{e(link[0])}'>{e(link[1])}</a>" if link else ""
+                    out.append(f"<p{' class=note' if kind == 'note' else ''}>{e(str(text))}{a}</p>")
                 elif kind == "table":
                     df, caption, max_rows, ff = payload
                     out.append(_table(df, caption, max_rows, ff))
@@ -128,7 +129,8 @@ class Report:
             out += [f"## {_md_text(s.title)}", ""]
             for kind, payload in s.parts:
                 if kind in ("text", "note"):
-                    text = _md_text(str(payload))
+                    text, link = payload if isinstance(payload, tuple) else (payload, None)
+                    text = _md_text(str(text)) + (f" [{link[1]}]({link[0]})" if link else "")
                     out += [f"*{text}*" if kind == "note" else text, ""]
                 elif kind == "table":
                     df, caption, max_rows, ff = payload

@@ -11,6 +11,7 @@ import pandas as pd
 from shapely.geometry import LineString, Point
 
 from planner.analyses.evaluate.compare import Evaluation, matrix_long
+from planner.analyses.evaluate.interactive import map_page
 from planner.analyses.evaluate.parameters import SOURCES
 from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.common.geodesy import haversine_m
@@ -39,7 +40,8 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
     ``pop_within_{1,2,3}h`` (people), ``mean_travel_min`` and their ``delta_`` changes);
     ``matrix.csv`` and ``matrix.parquet`` (every ordered place pair: travel time in minutes
     per scenario and its change); ``evaluate.gpkg`` (layers ``places`` and
-    ``candidate_lines``, EPSG:4326); ``map_baseline.png``, ``map_<scenario>.png``;
+    ``candidate_lines``, EPSG:4326); ``map_baseline.png``, ``map_<scenario>.png`` (one extent for all); ``map.html`` (an offline interactive
+    map: :mod:`planner.analyses.evaluate.interactive`);
     ``report.html``; ``report.md`` (the report's text and tables as Markdown, for diffs);
     and what the scenario's added measures write (for a ``fare_policy`` with the fare card's
     measure: ``fares_<scenario>_od.csv``, the card's dividend per place pair, columns of
@@ -118,8 +120,13 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
                  f"(new time / old time)^-{ev.params.gravity_gamma:g}; benefits use the rule of a half.")
         frame = run_frame(ev, tt)
         base_png = network_map(tt, ev.places, title=f"Baseline network, {ev.date}", frame=frame)
+        changes = {res.name: changed_elements(res, tt, ev.places) for res in ev.scenarios}
+        write_text(stage.path("map.html"), map_page(ev, tt, frame, changes))
         write_bytes(stage.path("map_baseline.png"), base_png)
-        report.section("Baseline").image(base_png, "Routes by mode and places sized by population").text(
+        report.section("Baseline").text(
+            "An interactive map of the baseline and every scenario, with each place's figures in a popup, is in "
+            "map.html beside this report (it works offline).", link=("map.html", "Open the interactive map")
+        ).image(base_png, "Routes by mode and places sized by population").text(
             context_note(frame.context), note=True).table(
             pd.DataFrame([ev.baseline.network_summary]), caption="Baseline network")
         order = {name: i for i, name in enumerate(ev.ranking["scenario"])} if "scenario" in ev.ranking else {}
@@ -130,7 +137,7 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
             png = place_change_map(tt, ev.places, delta, title=f"{res.name}: change of each place's mean "
                                    "door-to-door time to the others", label="change of mean time (minutes; "
                                    "negative: faster)", extra_lines=extra, frame=frame, cmap="RdYlGn_r",
-                                   **changed_elements(res, tt, ev.places))
+                                   **changes[res.name])
             write_bytes(stage.path(f"map_{res.name}.png"), png)
             rank = order.get(res.name)
             s = report.section(f"Scenario {res.name}" + (f" (rank {rank + 1})" if rank is not None else ""))
