@@ -18,7 +18,7 @@ from planner.analyses.railnet.compare import NetComparison, changed_pairs
 from planner.analyses.railnet.net import RailNet
 from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.common.timeofday import window_text
-from planner.outputs.maps import finish_map, new_map
+from planner.outputs.maps import finish_map, map_frame, new_map
 from planner.outputs.report import Report
 
 if TYPE_CHECKING:
@@ -30,7 +30,8 @@ __all__ = ["add_net_section", "net_map", "write_net_outputs"]
 def net_map(net: RailNet, places: pd.DataFrame, *, title: str = "Intercity rail net") -> bytes:
     """PNG of the net: links between city points (width: trains per day in both directions;
     colour: straight-line speed of the fastest train), cities sized by population."""
-    fig, ax = new_map(title)
+    frame = map_frame(places["lon"], places["lat"])  # the same places give every net map one extent
+    fig, ax = new_map(title, frame)
     pos = {str(r.id): (r.lon, r.lat) for r in places.itertuples()}
     lk = net.links
     und = (lk.assign(u=np.minimum(lk["from_id"], lk["to_id"]), v=np.maximum(lk["from_id"], lk["to_id"]))
@@ -53,16 +54,17 @@ def net_map(net: RailNet, places: pd.DataFrame, *, title: str = "Intercity rail 
     size = 20 + 280 * np.sqrt(pop / max(pop.max(), 1.0))
     for m, kw in ((has, {"c": "#34495e", "edgecolor": "white"}), (~has, {"facecolor": "white", "edgecolor": "#34495e"})):
         ax.scatter(places["lon"][m], places["lat"][m], s=size[m], zorder=20, **kw)
-    for r, central in zip(places.itertuples(), net.cities["central"], strict=True):
-        ax.annotate(str(r.name), (r.lon, r.lat), xytext=(4, 4), textcoords="offset points", zorder=21,
-                    fontsize=8 if central else 7, fontweight="bold" if central else "normal")
+    labels = [ax.text(r.lon, r.lat, str(r.name), zorder=21, fontsize=8 if central else 7,
+                      fontweight="bold" if central else "normal", ha="left", va="bottom")
+              for r, central in zip(places.itertuples(), net.cities["central"], strict=True)]
     fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.6).set_label(
         "straight-line speed of the fastest train (km/h)")
     samples = [n for n in (10, 20, 50, 100, 200) if n <= top] or [top]
     handles = [Line2D([], [], color="#555555", lw=width(n), label=f"{n:g} trains/day") for n in samples[-3:]]
     handles.append(Line2D([], [], ls="", marker="o", mfc="white", mec="#34495e", label="city without a station"))
     ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.85)
-    return finish_map(fig, ax, places["lon"], places["lat"])
+    return finish_map(fig, ax, places["lon"], places["lat"], frame=frame, labels=labels,
+                      avoid=(places["lon"].to_numpy(float), places["lat"].to_numpy(float)))
 
 
 def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes] | None = None) -> None:
