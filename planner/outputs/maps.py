@@ -286,8 +286,8 @@ def place_change_map(tt: Timetable, places: pd.DataFrame, values, *, title: str,
     ((lon0, lat0, lon1, lat1, label): new transfers, marked) and ``card_operators`` (operator
     names: their routes get a yellow halo). When no value differs from zero (by 0.05) the
     title says so and no colour scale is drawn."""
-    if frame is None:
-        frame = map_frame(places["lon"], places["lat"])
+    if frame is None:  # every stop and place, as network_map frames them
+        frame = map_frame([*tt.stop_lon, *places["lon"]], [*tt.stop_lat, *places["lat"]])
     v = np.asarray(values if values is not None else np.zeros(len(places)), dtype=float)
     fig, ax = new_map(change_title(title, v), frame)
     _draw_patterns(ax, tt, color="#b0b0b0", label_modes=False)

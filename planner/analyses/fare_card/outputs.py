@@ -121,11 +121,14 @@ def best_example(res: FareDividend) -> tuple[str, str] | None:
     return str(top["from_id"].iloc[0]), str(top["to_id"].iloc[0])
 
 
-def fare_map(res: FareDividend, tt) -> bytes:
+def fare_map(res: FareDividend, tt, operators=None) -> bytes:
+    """Places coloured by the minutes the card saves them; the routes of the card's
+    ``operators`` (names) marked."""
     per = res.per_place.set_index("id")["mean_time_saved_min"]
     values = res.places["id"].astype(str).map(per).to_numpy(dtype=float)
     return place_change_map(tt, res.places, values, title=f"{res.policy.name}: minutes saved per journey",
-                            label="mean minutes saved (to and from the other places)")
+                            label="mean minutes saved (to and from the other places)",
+                            card_operators=list(operators or []))
 
 
 def report_section(report: Report, res: FareDividend, tt, *, title: str, operators: dict | None = None,
@@ -192,7 +195,7 @@ def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_d
             summary["largest_saving"] = {"from_id": ex[0], "to_id": ex[1], "explanation": explain_pair(res, *ex)}
         write_text(stage.path("fares_summary.json"),
                    json.dumps(summary, indent=1, ensure_ascii=False, default=float, allow_nan=True) + "\n")
-        map_png = fare_map(res, tt)
+        map_png = fare_map(res, tt, operators)
         write_bytes(stage.path("map_fares.png"), map_png)
         report = Report(f"Unified fare card: {res.policy.name}", meta=inputs or {})
         report_section(report, res, tt, title="The integration dividend of the card", operators=operators,
