@@ -105,8 +105,8 @@ def new_map(title: str, frame: MapFrame | None = None):
 
 def finish_map(fig, ax, lon, lat, *, frame: MapFrame | None = None, labels=(), avoid=None) -> bytes:
     """Set the extent (``frame``'s, else one framing ``lon``/``lat``), add the scale bar, move
-    the ``labels`` (matplotlib texts) apart, off the points ``avoid`` ((lon, lat) arrays: the
-    dots), and return the PNG."""
+    the ``labels`` (matplotlib texts) apart, off the place dots (the scatter with gid "places",
+    else the points ``avoid``: (lon, lat) arrays), and return the PNG."""
     if frame is None:
         frame = map_frame(lon, lat, context=False)
     ax.set_xlim(frame.x0, frame.x1)
@@ -121,8 +121,9 @@ def finish_map(fig, ax, lon, lat, *, frame: MapFrame | None = None, labels=(), a
     labels = list(labels)
     if labels:
         fig.canvas.draw()  # adjustText measures the texts on the rendered figure
-        x, y = avoid if avoid is not None else (None, None)
-        adjust_text(labels, x=x, y=y, ax=ax, expand=(1.15, 1.3), arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.5},
+        dots = [c for c in ax.collections if c.get_gid() == "places"]
+        x, y = avoid if avoid is not None and not dots else (None, None)
+        adjust_text(labels, x=x, y=y, objects=dots[0] if dots else None, ax=ax, expand=(1.15, 1.3), arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.5},
                     min_arrow_len=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -213,16 +214,18 @@ def _draw_places(ax, places: pd.DataFrame, values=None, cmap="RdYlGn", vlabel: s
     pop = places["population"].to_numpy(dtype=float)
     size = _sizes(pop, pop.max() if len(pop) else 1.0)
     if values is None:
-        ax.scatter(places["lon"], places["lat"], s=size, c="#34495e", edgecolor="white", zorder=20, alpha=0.9)
+        ax.scatter(places["lon"], places["lat"], s=size, c="#34495e", edgecolor="white", zorder=20, alpha=0.9,
+                   gid="places")
     else:
         v = np.asarray(values, dtype=float)
         lim = float(np.nanmax(np.abs(v))) if varies(v) else 0.0
         if lim == 0.0:  # nothing varies: neutral dots, no scale (the title says so)
-            ax.scatter(places["lon"], places["lat"], s=size, c="#cfcfcf", edgecolor="black", linewidth=0.5, zorder=20)
+            ax.scatter(places["lon"], places["lat"], s=size, c="#cfcfcf", edgecolor="black", linewidth=0.5, zorder=20,
+                       gid="places")
         else:
             norm = TwoSlopeNorm(0.0, -lim, lim) if center_zero else None
             sc = ax.scatter(places["lon"], places["lat"], s=size, c=v, cmap=cmap, norm=norm, edgecolor="black",
-                            linewidth=0.5, zorder=20)
+                            linewidth=0.5, zorder=20, gid="places")
             if fig is not None:
                 cb = fig.colorbar(sc, ax=ax, shrink=0.75, fraction=0.035, pad=0.02)
                 cb.set_label(vlabel)
