@@ -103,3 +103,11 @@ def test_a_region_outside_the_context_is_drawn_without_it(gridton):
     assert not frame.has_context
     png = place_change_map(tt, far, np.ones(len(far)), title="elsewhere", label="minutes", frame=frame)
     assert _png_size(png)[0] > 500
+
+
+def test_the_same_map_twice_is_the_same_png(gridton):
+    """Labels are placed in a fixed number of adjustText iterations (not its default time
+    limit), so a map is reproducible byte for byte (plan evaluate's determinism test needs it)."""
+    tt, places = gridton
+    frame = map_frame(places["lon"], places["lat"])
+    assert network_map(tt, places, title="a", frame=frame) == network_map(tt, places, title="a", frame=frame)

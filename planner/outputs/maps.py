@@ -43,6 +43,8 @@ _CONNECTOR = "#d81b60" # new transfers
 _CARD = "#f1c40f"      # routes of a fare card's operators (a halo)
 #: a mode whose drawn extent is below this share of the map's width is too small to see
 _VISIBLE_SHARE = 0.02
+#: adjustText's iterations (bounded by count, not by time, so that outputs are reproducible)
+_LABEL_ITERATIONS = 300
 #: mean-time changes smaller than this (minutes) count as no change
 _NO_CHANGE_MIN = 0.05
 
@@ -123,7 +125,8 @@ def finish_map(fig, ax, lon, lat, *, frame: MapFrame | None = None, labels=(), a
         fig.canvas.draw()  # adjustText measures the texts on the rendered figure
         dots = [c for c in ax.collections if c.get_gid() == "places"]
         x, y = avoid if avoid is not None and not dots else (None, None)
-        adjust_text(labels, x=x, y=y, objects=dots[0] if dots else None, ax=ax, expand=(1.15, 1.3), arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.5},
+        # a fixed number of iterations, not adjustText's default time limit: the same map twice
+        adjust_text(labels, x=x, y=y, objects=dots[0] if dots else None, ax=ax, iter_lim=_LABEL_ITERATIONS, expand=(1.15, 1.3), arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.5},
                     min_arrow_len=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
