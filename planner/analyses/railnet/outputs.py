@@ -67,6 +67,14 @@ def net_map(net: RailNet, places: pd.DataFrame, *, title: str = "Intercity rail 
                       avoid=(places["lon"].to_numpy(float), places["lat"].to_numpy(float)))
 
 
+#: the changed-pairs columns the report shows, with their headings
+_PAIR_LABELS = {"from_id": "from", "to_id": "to", "fastest_min_base": "fastest before (min)",
+                "fastest_min": "fastest after (min)", "median_min_base": "median before (min)",
+                "median_min": "median after (min)", "transfers_fastest_base": "changes on the fastest, before",
+                "transfers_fastest": "changes on the fastest, after", "direct_trains_base": "direct trains before",
+                "direct_trains": "direct trains after"}
+
+
 def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes] | None = None) -> None:
     """Add the rail-net sections (measures, map, central cities, weak links, scenario
     changes, method) to an HTML :class:`~planner.outputs.report.Report`."""
@@ -76,7 +84,11 @@ def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes
              f"the {cmp.basis} time of each city pair. Efficiency: mean of 1/time over all ordered city pairs "
              f"(Latora-Marchiori, 1/h; unreachable pairs count 0), also relative to an ideal net of straight "
              f"lines at {st.get('reference_speed_kmh')} km/h.")
-    sec.table(cmp.summary_table(), caption="Net measures, baseline and scenarios", float_format="{:,.3f}")
+    summary = cmp.summary_table()
+    shown = summary[[c for c in summary.columns if c in ("measure", "unit", "baseline") or c.endswith("_change")]]
+    sec.table(shown, caption="Net measures: the baseline and each scenario's change (summary.csv also has the "
+              "scenarios' values)", float_format="{:,.3f}",
+              labels={c: f"{c[:-len('_change')]}: change" for c in shown.columns if c.endswith("_change")})
     if "baseline" in maps:
         sec.image(maps["baseline"], "Links between cities: width by trains per day, colour by speed")
     cities = cmp.baseline.cities
@@ -95,7 +107,8 @@ def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes
             s.image(maps[net.name], f"The net with {net.name}")
         ch = changed_pairs(cmp.baseline, net)
         s.text(f"{len(ch)} of {len(net.pairs)} ordered city pairs change.")
-        s.table(ch.head(60), caption="City pairs that change (before: *_base)")
+        s.table(ch.head(60)[[c for c in _PAIR_LABELS if c in ch]], labels=_PAIR_LABELS, float_format="{:,.1f}",
+                caption="City pairs that change (changed_pairs.csv has every column)")
         for n in net.notes:
             s.text(n, note=True)
     notes = report.section("Rail net: method and assumptions")
