@@ -9,7 +9,8 @@ What is checked, in a real browser at 1280 x 900 px:
   counting connections (every http, https and ws request of the page would go through it; the
   loopback is not bypassed), and the page is a ``file://`` URL;
 * neither page scrolls sideways: a copy of the page with one script appended records
-  ``document.documentElement.scrollWidth`` and ``clientWidth``, read from ``--dump-dom``;
+  ``document.documentElement.scrollWidth`` and ``clientWidth``, read from ``--dump-dom``; and no
+  table of the report is wider than its box (each sits in one that would scroll on its own);
 * the map page draws its layers: Leaflet's layer control, its SVG paths and the count of layers
   the page's script set on ``<body data-layers-drawn>``.
 
@@ -36,7 +37,9 @@ CITY = GOLDEN / "city"
 BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser")
 WIDTH = 1280
 _PROBE = ("<script>document.body.dataset.scrollWidth=document.documentElement.scrollWidth;"
-          "document.body.dataset.clientWidth=document.documentElement.clientWidth;</script>")
+          "document.body.dataset.clientWidth=document.documentElement.clientWidth;"
+          "document.body.dataset.wideTables=[...document.querySelectorAll('.tw')]"
+          ".filter(d=>d.scrollWidth>d.clientWidth+1).length;</script>")
 
 
 def _browser() -> str:
@@ -130,6 +133,8 @@ def test_no_network_and_no_sideways_scroll(pages, tmp_path, name):
     assert proxy.connections == 0, f"{name} made {proxy.connections} network request(s)"
     assert _attr(dom, "client-width") == WIDTH
     assert _attr(dom, "scroll-width") <= WIDTH, f"{name} scrolls sideways at {WIDTH} px"
+    if name == "report.html":  # and every table fits (none needs its own scroll bar)
+        assert _attr(dom, "wide-tables") == 0
 
 
 def test_the_map_draws_its_layers(pages, tmp_path):
