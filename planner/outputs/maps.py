@@ -1,73 +1,133 @@
 """Static maps (PNG) of networks, places and changes, with matplotlib (no pyplot state).
 
 Maps are drawn in longitude/latitude with the aspect ratio of a local equirectangular
-projection (1 / cos(latitude)), with a scale bar, a north arrow-free frame and a legend;
-no web tiles (nothing is downloaded). Every function returns PNG bytes.
+projection (1 / cos(latitude)), on geographic context where there is some
+(:mod:`planner.outputs.context`: land, sea, coast, borders, rivers, lakes, urban areas, with
+the credit line), with a scale bar, a legend of what is drawn, a key of the dot sizes and
+place labels moved apart by adjustText so that they do not overlap. No web tiles (nothing is
+downloaded). All maps of one run share one :class:`MapFrame` (the same extent), so a reader
+can lay them side by side. Every function returns PNG bytes.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from adjustText import adjust_text
+from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.lines import Line2D
 
 from planner.ingest.gtfs.modes import MODES
+from planner.outputs.context import Context, draw_context, load_context
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from planner.network.timetable import Timetable
 
-__all__ = ["finish_map", "network_map", "new_map", "place_change_map"]
+__all__ = ["MODE_STYLE", "MapFrame", "change_title", "finish_map", "map_frame", "network_map", "new_map", "place_change_map", "route_patterns", "varies"]
 
-_MODE_STYLE = {  # colour, line width, z-order
-    "high_speed_rail": ("#c0392b", 2.4, 5), "intercity_rail": ("#d35400", 2.0, 4), "rail": ("#7f8c8d", 1.6, 3),
+MODE_STYLE = {  # colour, line width, z-order
+    "high_speed_rail": ("#c0392b", 2.4, 5), "intercity_rail": ("#d35400", 2.0, 4), "rail": ("#5d6d7e", 1.6, 3),
     "metro": ("#2980b9", 1.6, 4), "tram": ("#27ae60", 1.0, 3), "bus": ("#bdc3c7", 0.5, 1),
     "coach": ("#95a5a6", 0.8, 2), "ferry": ("#16a085", 1.0, 2),
 }
+_NEW = "#8e44ad"       # new lines
+_CHANGED = "#e67e22"   # routes whose frequency changed
+_REMOVED = "#2c3e50"   # removed routes (dashed)
+_CONNECTOR = "#d81b60" # new transfers
+_CARD = "#f1c40f"      # routes of a fare card's operators (a halo)
+#: a mode whose drawn extent is below this share of the map's width is too small to see
+_VISIBLE_SHARE = 0.02
+#: adjustText's iterations (bounded by count, not by time, so that outputs are reproducible)
+_LABEL_ITERATIONS = 300
+#: mean-time changes smaller than this (minutes) count as no change
+_NO_CHANGE_MIN = 0.05
 
 
-def new_map(title: str):
-    """A map's (figure, axes): a bare Figure that renders through its own Agg canvas (no
-    pyplot, no global backend change)."""
-    fig = Figure(figsize=(9, 7.5), dpi=110)
-    ax = fig.add_subplot(111)
-    ax.set_title(title, fontsize=11)
-    return fig, ax
+@dataclass(frozen=True)
+class MapFrame:
+    """One extent (and its context) for every map of a run."""
+
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    context: Context | None = None
+
+    @property
+    def lat0(self) -> float:
+        return 0.5 * (self.y0 + self.y1)
+
+    @property
+    def has_context(self) -> bool:
+        return bool(self.context)
 
 
-def finish_map(fig, ax, lon, lat) -> bytes:
-    """Frame the map on the points ``lon``/``lat`` (kept between 2:1 and 1:2), add the scale
-    bar and return the PNG."""
+def map_frame(lon, lat, *, context: bool = True) -> MapFrame:
+    """The extent framing the points ``lon``/``lat`` (kept between 2:1 and 1:2, 8 % margin), with
+    the bundled context when ``context`` and the extent lies inside it."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     ok = np.isfinite(lon) & np.isfinite(lat)
-    if ok.any():
-        x0, x1 = lon[ok].min(), lon[ok].max()
-        y0, y1 = lat[ok].min(), lat[ok].max()
-        lat0 = 0.5 * (y0 + y1)
-        k = max(np.cos(np.radians(lat0)), 0.1)
-        w, h = (x1 - x0) * k, (y1 - y0)  # in "latitude degrees"
-        # keep the frame between 2:1 and 1:2 so a corridor along one parallel stays readable
-        if h < 0.5 * w:
-            y0, y1 = lat0 - 0.25 * w, lat0 + 0.25 * w
-        elif w < 0.5 * h:
-            xc = 0.5 * (x0 + x1)
-            x0, x1 = xc - 0.25 * h / k, xc + 0.25 * h / k
-        padx = max((x1 - x0) * 0.08, 0.01)
-        pady = max((y1 - y0) * 0.08, 0.01)
-        ax.set_xlim(x0 - padx, x1 + padx)
-        ax.set_ylim(y0 - pady, y1 + pady)
-        ax.set_aspect(1.0 / max(np.cos(np.radians(lat0)), 0.1))
-        _scale_bar(ax, lat0)
+    if not ok.any():
+        return MapFrame(0.0, 1.0, 0.0, 1.0)
+    x0, x1 = lon[ok].min(), lon[ok].max()
+    y0, y1 = lat[ok].min(), lat[ok].max()
+    lat0 = 0.5 * (y0 + y1)
+    k = max(np.cos(np.radians(lat0)), 0.1)
+    w, h = (x1 - x0) * k, (y1 - y0)  # in "latitude degrees"
+    # keep the frame between 2:1 and 1:2 so a corridor along one parallel stays readable
+    if h < 0.5 * w:
+        y0, y1 = lat0 - 0.25 * w, lat0 + 0.25 * w
+    elif w < 0.5 * h:
+        xc = 0.5 * (x0 + x1)
+        x0, x1 = xc - 0.25 * h / k, xc + 0.25 * h / k
+    padx = max((x1 - x0) * 0.08, 0.01)
+    pady = max((y1 - y0) * 0.08, 0.01)
+    x0, x1, y0, y1 = float(x0 - padx), float(x1 + padx), float(y0 - pady), float(y1 + pady)
+    ctx = load_context((x0, y0, x1, y1)) if context else None
+    return MapFrame(x0, x1, y0, y1, ctx)
+
+
+def new_map(title: str, frame: MapFrame | None = None):
+    """A map's (figure, axes): a bare Figure that renders through its own Agg canvas (no
+    pyplot, no global backend change), with the frame's context drawn."""
+    fig = Figure(figsize=(9, 7.5), dpi=110)
+    ax = fig.add_subplot(111)
+    ax.set_title(title, fontsize=11)
+    if frame is not None:
+        draw_context(ax, frame.context)
+    return fig, ax
+
+
+def finish_map(fig, ax, lon, lat, *, frame: MapFrame | None = None, labels=(), avoid=None) -> bytes:
+    """Set the extent (``frame``'s, else one framing ``lon``/``lat``), add the scale bar, move
+    the ``labels`` (matplotlib texts) apart, off the place dots (the scatter with gid "places",
+    else the points ``avoid``: (lon, lat) arrays), and return the PNG."""
+    if frame is None:
+        frame = map_frame(lon, lat, context=False)
+    ax.set_xlim(frame.x0, frame.x1)
+    ax.set_ylim(frame.y0, frame.y1)
+    ax.set_aspect(1.0 / max(np.cos(np.radians(frame.lat0)), 0.1))
+    _scale_bar(ax, frame.lat0)
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
     ax.ticklabel_format(useOffset=False, style="plain")
     ax.grid(alpha=0.2)
     fig.tight_layout()
+    labels = list(labels)
+    if labels:
+        fig.canvas.draw()  # adjustText measures the texts on the rendered figure
+        dots = [c for c in ax.collections if c.get_gid() == "places"]
+        x, y = avoid if avoid is not None and not dots else (None, None)
+        # a fixed number of iterations, not adjustText's default time limit: the same map twice
+        adjust_text(labels, x=x, y=y, objects=dots[0] if dots else None, ax=ax, iter_lim=_LABEL_ITERATIONS, expand=(1.15, 1.3), arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.5},
+                    min_arrow_len=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
@@ -87,86 +147,181 @@ def _scale_bar(ax, lat0: float) -> None:
     ax.text(xs + deg / 2, ys + (y1 - y0) * 0.015, f"{length:g} km", ha="center", va="bottom", fontsize=8, zorder=10)
 
 
-def _draw_patterns(ax, tt: Timetable, modes=None, color=None, lw_scale=1.0, label_modes=True) -> set[str]:
-    seen = set()
+def route_patterns(tt: Timetable, modes=None, routes=None):
+    """(mode, operator, stop indices) of each distinct pattern (by mode and set of stop pairs),
+    optionally of the given ``modes`` or route ids ``routes`` only."""
     names = np.asarray(MODES, dtype=object)[tt.pattern_mode]
     drawn = set()
     for p in range(tt.n_patterns):
         mode = str(names[p])
         if modes is not None and mode not in modes:
             continue
+        if routes is not None and str(tt.route_ids[tt.pattern_route[p]]) not in routes:
+            continue
         stops = tt.pattern_stops[tt.pattern_stops_ptr[p]:tt.pattern_stops_ptr[p + 1]]
         key = (mode, tuple(sorted(zip(stops[:-1].tolist(), stops[1:].tolist(), strict=True))))
         if key in drawn:
             continue
         drawn.add(key)
-        c, lw, z = _MODE_STYLE.get(mode, ("#888888", 0.8, 2))
-        ax.plot(tt.stop_lon[stops], tt.stop_lat[stops], color=color or c, lw=lw * lw_scale, zorder=z, alpha=0.9,
-                label=mode.replace("_", " ") if (label_modes and mode not in seen) else None)
-        seen.add(mode)
-    return seen
+        yield mode, str(tt.operator_names[tt.pattern_operator[p]]), stops
+
+
+def _draw_patterns(ax, tt: Timetable, modes=None, color=None, lw_scale=1.0, frame: MapFrame | None = None,
+                   label_modes=True) -> list:
+    """Draw the routes; returns legend handles of the modes visible at the frame's scale and,
+    as a note, the modes drawn but too small to see."""
+    extent: dict[str, list] = {}
+    for mode, _op, stops in route_patterns(tt, modes):
+        c, lw, z = MODE_STYLE.get(mode, ("#888888", 0.8, 2))
+        ax.plot(tt.stop_lon[stops], tt.stop_lat[stops], color=color or c, lw=lw * lw_scale, zorder=z, alpha=0.9)
+        e = extent.setdefault(mode, [np.inf, -np.inf, np.inf, -np.inf])
+        e[:] = [min(e[0], tt.stop_lon[stops].min()), max(e[1], tt.stop_lon[stops].max()),
+                min(e[2], tt.stop_lat[stops].min()), max(e[3], tt.stop_lat[stops].max())]
+    if not label_modes:
+        return []
+    width = (frame.x1 - frame.x0) if frame is not None else np.inf
+    handles, small = [], []
+    for mode, e in extent.items():
+        c, lw, _z = MODE_STYLE.get(mode, ("#888888", 0.8, 2))
+        if max(e[1] - e[0], e[3] - e[2]) < _VISIBLE_SHARE * width:
+            small.append(mode.replace("_", " "))
+            continue
+        handles.append(Line2D([], [], color=color or c, lw=lw * lw_scale, label=mode.replace("_", " ")))
+    if small:
+        handles.append(Line2D([], [], lw=0, label=f"({', '.join(small)}: too small to see here)"))
+    return handles
+
+
+def _sizes(pop: np.ndarray, pop_max: float) -> np.ndarray:
+    return 20 + 280 * np.sqrt(np.asarray(pop, dtype=float) / max(pop_max, 1.0))
+
+
+def _size_key(ax, pop_max: float) -> None:
+    """A legend of dot sizes (people) in the lower left."""
+    steps = [v for v in (1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7, 2e7) if v <= pop_max]
+    if not steps:
+        return
+    picks = sorted({steps[-1], steps[max(len(steps) - 3, 0)], steps[max(len(steps) - 5, 0)]})
+    handles = [Line2D([], [], lw=0, marker="o", markersize=float(np.sqrt(_sizes(np.array([v]), pop_max)[0])),
+                      markerfacecolor="#bbbbbb", markeredgecolor="#555555",
+                      label=f"{v / 1e6:g} million" if v >= 1e6 else f"{v:,.0f}") for v in picks]
+    leg = ax.legend(handles=handles, title="population", loc="lower left", fontsize=7, title_fontsize=7.5,
+                    framealpha=0.85, labelspacing=1.3, borderpad=0.9)
+    ax.add_artist(leg)
 
 
 def _draw_places(ax, places: pd.DataFrame, values=None, cmap="RdYlGn", vlabel: str = "", fig=None,
-                 center_zero=False) -> None:
+                 center_zero=False) -> list:
+    """Dots sized by population (coloured by ``values``), their key, and their labels (returned,
+    to be moved apart once the extent is set)."""
     pop = places["population"].to_numpy(dtype=float)
-    size = 20 + 280 * np.sqrt(pop / max(pop.max(), 1.0))
+    size = _sizes(pop, pop.max() if len(pop) else 1.0)
     if values is None:
-        ax.scatter(places["lon"], places["lat"], s=size, c="#34495e", edgecolor="white", zorder=20, alpha=0.9)
+        ax.scatter(places["lon"], places["lat"], s=size, c="#34495e", edgecolor="white", zorder=20, alpha=0.9,
+                   gid="places")
     else:
         v = np.asarray(values, dtype=float)
-        lim = np.nanmax(np.abs(v)) if center_zero and np.isfinite(v).any() else None
-        # a scenario that changes nothing still gets a readable scale (-1, 0, +1), not +0 six times
-        kw = {"vmin": -max(lim, 1.0), "vmax": max(lim, 1.0)} if lim is not None else {}
-        sc = ax.scatter(places["lon"], places["lat"], s=size, c=v, cmap=cmap, edgecolor="black", linewidth=0.5,
-                        zorder=20, **kw)
-        if fig is not None:
-            big = np.nanmax(np.abs(v)) >= 1e5 if np.isfinite(v).any() else False
-            fmt = FuncFormatter(lambda x, _pos: f"{x / 1e6:+.1f} M" if big else f"{x:+,.0f}")
-            cb = fig.colorbar(sc, ax=ax, shrink=0.7, format=fmt, ticks=MaxNLocator(integer=True))
-            cb.set_label(vlabel)
+        lim = float(np.nanmax(np.abs(v))) if varies(v) else 0.0
+        if lim == 0.0:  # nothing varies: neutral dots, no scale (the title says so)
+            ax.scatter(places["lon"], places["lat"], s=size, c="#cfcfcf", edgecolor="black", linewidth=0.5, zorder=20,
+                       gid="places")
+        else:
+            norm = TwoSlopeNorm(0.0, -lim, lim) if center_zero else None
+            sc = ax.scatter(places["lon"], places["lat"], s=size, c=v, cmap=cmap, norm=norm, edgecolor="black",
+                            linewidth=0.5, zorder=20, gid="places")
+            if fig is not None:
+                cb = fig.colorbar(sc, ax=ax, shrink=0.75, fraction=0.035, pad=0.02)
+                cb.set_label(vlabel)
+    _size_key(ax, float(pop.max()) if len(pop) else 0.0)
     name_col = "name" if "name" in places else "id"
-    for lon, lat, name in zip(places["lon"], places["lat"], places[name_col], strict=True):
-        ax.annotate(str(name), (lon, lat), xytext=(4, 4), textcoords="offset points", fontsize=7, zorder=21)
+    return [ax.text(lon, lat, str(name), fontsize=7, zorder=21, ha="left", va="bottom")
+            for lon, lat, name in zip(places["lon"], places["lat"], places[name_col], strict=True)]
+
+
+def _points(places: pd.DataFrame | None):
+    if places is None or not len(places):
+        return None
+    return places["lon"].to_numpy(dtype=float), places["lat"].to_numpy(dtype=float)
+
+
+def _legend(ax, handles) -> None:
+    if handles:
+        ax.legend(handles=handles, loc="upper left", fontsize=7.5, framealpha=0.85)
 
 
 def network_map(tt: Timetable, places: pd.DataFrame | None = None, *, title: str = "Network",
-                modes=None, extra_lines=()) -> bytes:
+                modes=None, extra_lines=(), frame: MapFrame | None = None) -> bytes:
     """The routes of a timetable (by mode), places sized by population, new lines on top.
 
-    ``extra_lines``: (coords [(lon, lat)...], label) drawn thick in magenta.
+    ``extra_lines``: (coords [(lon, lat)...], label) drawn thick in purple. ``frame``: the
+    run's extent and context (default: framing this map's stops and places, with context).
     """
-    fig, ax = new_map(title)
-    _draw_patterns(ax, tt, modes=modes)
-    lon = list(tt.stop_lon)
-    lat = list(tt.stop_lat)
+    if frame is None:
+        lon = [*tt.stop_lon, *(places["lon"] if places is not None else [])]
+        lat = [*tt.stop_lat, *(places["lat"] if places is not None else [])]
+        frame = map_frame(lon, lat)
+    fig, ax = new_map(title, frame)
+    handles = _draw_patterns(ax, tt, modes=modes, frame=frame)
     for coords, label in extra_lines:
         c = np.asarray(coords, dtype=float)
-        ax.plot(c[:, 0], c[:, 1], color="#8e44ad", lw=3.5, zorder=15, label=label)
-        ax.scatter(c[:, 0], c[:, 1], color="#8e44ad", s=18, zorder=16)
-        lon += list(c[:, 0])
-        lat += list(c[:, 1])
-    if places is not None and len(places):
-        _draw_places(ax, places)
-        lon += list(places["lon"])
-        lat += list(places["lat"])
-    ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
-    return finish_map(fig, ax, lon, lat)
+        ax.plot(c[:, 0], c[:, 1], color=_NEW, lw=3.5, zorder=15)
+        ax.scatter(c[:, 0], c[:, 1], color=_NEW, s=18, zorder=16)
+        handles.append(Line2D([], [], color=_NEW, lw=3.5, label=label))
+    labels = _draw_places(ax, places) if places is not None and len(places) else []
+    _legend(ax, handles)
+    return finish_map(fig, ax, [], [], frame=frame, labels=labels, avoid=_points(places))
+
+
+def varies(values) -> bool:
+    """Whether any value differs from zero by at least 0.05 (else a map of it shows nothing)."""
+    v = np.asarray(values, dtype=float)
+    return bool(np.isfinite(v).any() and np.nanmax(np.abs(v)) >= _NO_CHANGE_MIN)
+
+
+def change_title(title: str, values) -> str:
+    """The title of a change map, saying so when nothing changes."""
+    return title if varies(values) else f"{title}\n(no place changes: every value is 0)"
 
 
 def place_change_map(tt: Timetable, places: pd.DataFrame, values, *, title: str, label: str,
-                     extra_lines=(), cmap: str = "RdYlGn") -> bytes:
-    """Places coloured by a change (diverging colours centred on zero), routes in grey."""
-    fig, ax = new_map(title)
-    _draw_patterns(ax, tt, color="#cccccc", label_modes=False)
-    lon = list(places["lon"])
-    lat = list(places["lat"])
+                     extra_lines=(), cmap: str = "RdYlGn", frame: MapFrame | None = None,
+                     changed_routes=(), removed_routes=(), connectors=(), card_operators=()) -> bytes:
+    """Places coloured by a change (diverging colours centred on zero), routes in grey, and what
+    the change consists of: ``extra_lines`` ((coords, label): new lines, purple),
+    ``changed_routes`` / ``removed_routes`` (route ids: orange / dark dashed), ``connectors``
+    ((lon0, lat0, lon1, lat1, label): new transfers, marked) and ``card_operators`` (operator
+    names: their routes get a yellow halo). When no value differs from zero (by 0.05) the
+    title says so and no colour scale is drawn."""
+    if frame is None:  # every stop and place, as network_map frames them
+        frame = map_frame([*tt.stop_lon, *places["lon"]], [*tt.stop_lat, *places["lat"]])
+    v = np.asarray(values if values is not None else np.zeros(len(places)), dtype=float)
+    fig, ax = new_map(change_title(title, v), frame)
+    _draw_patterns(ax, tt, color="#b0b0b0", label_modes=False)
+    handles = []
+    if card_operators:
+        ops = set(card_operators)
+        for _mode, op, stops in route_patterns(tt):
+            if op in ops:
+                ax.plot(tt.stop_lon[stops], tt.stop_lat[stops], color=_CARD, lw=5, alpha=0.55, zorder=2,
+                        solid_capstyle="round")
+        handles.append(Line2D([], [], color=_CARD, lw=5, alpha=0.55,
+                              label=f"routes on the fare card ({len(ops)} operators)"))
+    for ids, color, style, what in ((changed_routes, _CHANGED, "-", "frequency changed"),
+                                    (removed_routes, _REMOVED, "--", "removed")):
+        if not ids:
+            continue
+        for _mode, _op, stops in route_patterns(tt, routes=set(ids)):
+            ax.plot(tt.stop_lon[stops], tt.stop_lat[stops], color=color, lw=3, ls=style, zorder=14)
+        handles.append(Line2D([], [], color=color, lw=3, ls=style, label=f"{what}: {', '.join(ids)}"))
     for coords, name in extra_lines:
         c = np.asarray(coords, dtype=float)
-        ax.plot(c[:, 0], c[:, 1], color="#8e44ad", lw=3.0, zorder=15, label=name)
-        lon += list(c[:, 0])
-        lat += list(c[:, 1])
-    _draw_places(ax, places, values, cmap=cmap, vlabel=label, fig=fig, center_zero=True)
-    if extra_lines:
-        ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
-    return finish_map(fig, ax, lon, lat)
+        ax.plot(c[:, 0], c[:, 1], color=_NEW, lw=3.0, zorder=15)
+        handles.append(Line2D([], [], color=_NEW, lw=3.0, label=name))
+    for lon0, lat0, lon1, lat1, name in connectors:
+        ax.plot([lon0, lon1], [lat0, lat1], color=_CONNECTOR, lw=2, zorder=22)
+        ax.scatter([lon0, lon1], [lat0, lat1], marker="*", s=160, color=_CONNECTOR, edgecolor="white",
+                   linewidth=0.6, zorder=22)
+        handles.append(Line2D([], [], lw=0, marker="*", markersize=11, color=_CONNECTOR, label=name))
+    labels = _draw_places(ax, places, v, cmap=cmap, vlabel=label, fig=fig, center_zero=True)
+    _legend(ax, handles)
+    return finish_map(fig, ax, [], [], frame=frame, labels=labels, avoid=_points(places))

@@ -16,14 +16,42 @@ import pandas as pd
 
 from planner import __version__
 
-__all__ = ["Report", "Section"]
+__all__ = ["PEOPLE", "PERCENT", "SIGNED", "Report", "Section", "percent", "signed"]
+
+
+def percent(v) -> str:
+    """A share (0-1) as a percentage with precision that shows small shares (0.4 %, 0.03 %)."""
+    if v is None or v != v:
+        return ""
+    p = 100.0 * float(v)
+    if p == 0:
+        return "0 %"
+    digits = 1 if abs(p) >= 1 else 2 if abs(p) >= 0.1 else 3
+    return f"{p:.{digits}f} %"
+
+
+def signed(v) -> str:
+    """A whole-number change with its sign (+1,234; -56; 0)."""
+    if v is None or v != v:
+        return ""
+    r = round(float(v))
+    return f"{r:+,d}" if r else "0"
+
+
+#: formats for :meth:`Section.table`: whole people with thousands separators; shares as percentages
+PEOPLE = "{:,.0f}"
+PERCENT = percent
+SIGNED = signed
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;color:#222;
-line-height:1.45}h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
-table{border-collapse:collapse;font-size:.85em;margin:.6em 0}th,td{border:1px solid #ddd;padding:3px 7px}
-th{background:#f4f6f8;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
-img{max-width:100%;border:1px solid #eee;margin:.5em 0}.note{color:#555;font-size:.9em}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1180px;padding:0 1em;
+color:#222;line-height:1.45;overflow-wrap:break-word}h1{font-size:1.6em}
+h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
+.tw{max-width:100%;overflow-x:auto}table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
+th,td{border:1px solid #ddd;padding:3px 7px;vertical-align:top}th{background:#f4f6f8;text-align:left;
+font-weight:600;min-width:4em;max-width:11em}td{max-width:28em}td.num{text-align:right;
+font-variant-numeric:tabular-nums;white-space:nowrap}
+img{max-width:100%;height:auto;border:1px solid #eee;margin:.5em 0}.note{color:#555;font-size:.9em}
 .meta{color:#666;font-size:.85em}
 """
 
@@ -35,12 +63,18 @@ class Section:
     title: str
     parts: list[tuple[str, object]] = field(default_factory=list)
 
-    def text(self, paragraph: str, *, note: bool = False) -> Section:
-        self.parts.append(("note" if note else "text", paragraph))
+    def text(self, paragraph: str, *, note: bool = False, link: tuple[str, str] | None = None) -> Section:
+        """A paragraph; ``link``: (relative file name, words) shown after it as a link."""
+        self.parts.append(("note" if note else "text", (paragraph, link) if link else paragraph))
         return self
 
-    def table(self, df: pd.DataFrame, *, caption: str = "", max_rows: int = 200, float_format: str = "{:,.1f}") -> Section:
-        self.parts.append(("table", (df, caption, max_rows, float_format)))
+    def table(self, df: pd.DataFrame, *, caption: str = "", max_rows: int = 200, float_format: str = "{:,.1f}",
+              labels: dict | None = None, formats: dict | None = None) -> Section:
+        """A table. ``labels``: column -> heading shown (the CSV keeps the column names; a
+        column without one shows its name with spaces for underscores); ``formats``: column ->
+        format string or function of the value (e.g. :data:`PEOPLE`, :data:`PERCENT`), other
+        floats use ``float_format``."""
+        self.parts.append(("table", (_shown(df, labels, formats, float_format), caption, max_rows, float_format)))
         return self
 
     def image(self, png: bytes, caption: str = "") -> Section:
@@ -68,10 +102,10 @@ class Report:
         for s in self.sections:
             out.append(f"<h2>{e(s.title)}</h2>")
             for kind, payload in s.parts:
-                if kind == "text":
-                    out.append(f"<p>{e(str(payload))}</p>")
-                elif kind == "note":
-                    out.append(f"<p class='note'>{e(str(payload))}</p>")
+                if kind in ("text", "note"):
+                    text, link = payload if isinstance(payload, tuple) else (payload, None)
+                    a = f" <a href='{e(link[0])}'>{e(link[1])}</a>" if link else ""
+                    out.append(f"<p{' class=note' if kind == 'note' else ''}>{e(str(text))}{a}</p>")
                 elif kind == "table":
                     df, caption, max_rows, ff = payload
                     out.append(_table(df, caption, max_rows, ff))
@@ -95,7 +129,8 @@ class Report:
             out += [f"## {_md_text(s.title)}", ""]
             for kind, payload in s.parts:
                 if kind in ("text", "note"):
-                    text = _md_text(str(payload))
+                    text, link = payload if isinstance(payload, tuple) else (payload, None)
+                    text = _md_text(str(text)) + (f" [{link[1]}]({link[0]})" if link else "")
                     out += [f"*{text}*" if kind == "note" else text, ""]
                 elif kind == "table":
                     df, caption, max_rows, ff = payload
@@ -118,6 +153,24 @@ def created_date() -> str:
     return dt.date.today().isoformat()
 
 
+class _Text(str):
+    """A cell already formatted for people (right-aligned like a number)."""
+
+
+def _shown(df: pd.DataFrame, labels: dict | None, formats: dict | None, ff: str) -> pd.DataFrame:
+    """The table as shown: formatted columns turned into text, headings relabelled."""
+    if not labels and not formats:
+        return df
+    out = df.copy()
+    for col, f in (formats or {}).items():
+        if col in out:
+            fn = f if callable(f) else (lambda v, f=f: "" if v is None or v != v else f.format(v))
+            out[col] = pd.Series([_Text(fn(v)) for v in out[col].tolist()], index=out.index, dtype=object)
+    if labels:
+        out.columns = [labels.get(c, c) for c in out.columns]
+    return out
+
+
 def _cell(v, ff: str) -> str:
     if isinstance(v, float):
         return "" if v != v else ff.format(v)
@@ -130,12 +183,19 @@ def _md_text(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+def _right(col: pd.Series) -> bool:
+    """Numbers (and cells formatted for people) are right-aligned."""
+    t = col.dtype
+    if pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t):
+        return True
+    return len(col) > 0 and all(isinstance(v, _Text) for v in col.tolist())
+
+
 def _md_table(df: pd.DataFrame, caption: str, max_rows: int, ff: str) -> list[str]:
     rows = df.head(max_rows)
     lines = [f"Table: {_md_text(caption)}", ""] if caption else []
     lines.append("| " + " | ".join(_md_text(str(c)) for c in rows.columns) + " |")
-    lines.append("|" + "|".join("---:" if pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
-                                else "---" for t in rows.dtypes) + "|")
+    lines.append("|" + "|".join("---:" if _right(rows.iloc[:, c]) else "---" for c in range(rows.shape[1])) + "|")
     for _, r in rows.iterrows():
         lines.append("| " + " | ".join(_md_text(_cell(v, ff)) for v in r.tolist()) + " |")
     if len(df) > max_rows:
@@ -146,12 +206,14 @@ def _md_table(df: pd.DataFrame, caption: str, max_rows: int, ff: str) -> list[st
 def _table(df: pd.DataFrame, caption: str, max_rows: int, ff: str) -> str:
     e = html.escape
     rows = df.head(max_rows)
-    head = "".join(f"<th>{e(str(c))}</th>" for c in rows.columns)
+    head = "".join(f"<th>{e(str(c).replace('_', ' '))}</th>" for c in rows.columns)
     body = []
     for _, r in rows.iterrows():
         cells = []
         for v in r.tolist():
-            if isinstance(v, float):
+            if isinstance(v, _Text):
+                cells.append(f"<td class='num'>{e(str(v))}</td>")
+            elif isinstance(v, float):
                 cells.append("<td class='num'>" + ("" if v != v else e(ff.format(v))) + "</td>")
             elif isinstance(v, int) and not isinstance(v, bool):
                 cells.append(f"<td class='num'>{v:,}</td>")
@@ -160,4 +222,4 @@ def _table(df: pd.DataFrame, caption: str, max_rows: int, ff: str) -> str:
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = f"<p class='note'>… {len(df) - max_rows} more rows in the CSV</p>" if len(df) > max_rows else ""
     cap = f"<caption class='note'>{e(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+    return f"<div class='tw'><table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"

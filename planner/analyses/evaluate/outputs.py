@@ -11,11 +11,14 @@ import pandas as pd
 from shapely.geometry import LineString, Point
 
 from planner.analyses.evaluate.compare import Evaluation, matrix_long
+from planner.analyses.evaluate.interactive import map_page
 from planner.analyses.evaluate.parameters import SOURCES
 from planner.common.atomic import OutputStage, write_bytes, write_text
+from planner.common.geodesy import haversine_m
 from planner.common.timeofday import hhmm
-from planner.outputs.maps import network_map, place_change_map
-from planner.outputs.report import Report
+from planner.outputs.context import context_note
+from planner.outputs.maps import MapFrame, map_frame, network_map, place_change_map
+from planner.outputs.report import PEOPLE, PERCENT, SIGNED, Report
 from planner.scenarios.costs import UNIT_COSTS
 
 if TYPE_CHECKING:
@@ -37,7 +40,8 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
     ``pop_within_{1,2,3}h`` (people), ``mean_travel_min`` and their ``delta_`` changes);
     ``matrix.csv`` and ``matrix.parquet`` (every ordered place pair: travel time in minutes
     per scenario and its change); ``evaluate.gpkg`` (layers ``places`` and
-    ``candidate_lines``, EPSG:4326); ``map_baseline.png``, ``map_<scenario>.png``;
+    ``candidate_lines``, EPSG:4326); ``map_baseline.png``, ``map_<scenario>.png`` (one extent for all); ``map.html`` (an offline interactive
+    map: :mod:`planner.analyses.evaluate.interactive`);
     ``report.html``; ``report.md`` (the report's text and tables as Markdown, for diffs);
     and what the scenario's added measures write (for a ``fare_policy`` with the fare card's
     measure: ``fares_<scenario>_od.csv``, the card's dividend per place pair, columns of
@@ -79,14 +83,16 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
         sec.text("Scenarios ranked by benefit-cost ratio (present value of the travel-time benefits over the "
                  "present value of the costs; scenarios without a cost last), then by the change of the "
                  "population-weighted mean door-to-door travel time between places (minutes; negative is better), "
-                 "over pairs reachable in both the baseline and the scenario. Money in million CNY; the columns "
-                 "are explained in the glossary at the end.")
-        sec.table(ev.ranking[[c for c in RANKING_SHOWN if c in ev.ranking]], float_format="{:,.2f}")
+                 "over pairs reachable in both the baseline and the scenario. Money in million CNY; the glossary at "
+                 "the end gives each heading's column in ranking.csv and its meaning.")
+        for caption, cols in RANKING_TABLES:
+            sec.table(ev.ranking[[c for c in cols if c in ev.ranking]], caption=caption, labels=LABELS,
+                      formats=FORMATS, float_format="{:,.2f}")
         csec = report.section("Costs")
         csec.text("Every cost line of every scenario: track by kind (new, upgraded; existing track costs nothing), "
                   "maintenance of new track, the change of train-km on the service date (times "
                   f"{ev.params.days_per_year:g} days) and the scenario's own fixed costs.")
-        csec.table(costs.drop(columns="source"), float_format="{:,.2f}")
+        csec.table(costs.drop(columns="source"), float_format="{:,.2f}", labels=COST_LABELS)
         ssec = report.section("Sensitivity")
         ssec.text(f"Benefit-cost ratio of each scenario with capital, operating costs, demand and the value of "
                   f"time each swung by {ev.params.sensitivity:.0%} up (+) and down (-).")
@@ -112,42 +118,95 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
         dem = report.section("Demand")
         dem.text(f"Trips a day between places: {ev.demand_basis}. With a scenario's times the trips change as "
                  f"(new time / old time)^-{ev.params.gravity_gamma:g}; benefits use the rule of a half.")
-        base_png = network_map(tt, ev.places, title=f"Baseline network, {ev.date}")
+        frame = run_frame(ev, tt)
+        base_png = network_map(tt, ev.places, title=f"Baseline network, {ev.date}", frame=frame)
+        changes = {res.name: changed_elements(res, tt, ev.places) for res in ev.scenarios}
+        write_text(stage.path("map.html"), map_page(ev, tt, frame, changes))
         write_bytes(stage.path("map_baseline.png"), base_png)
-        report.section("Baseline").image(base_png, "Routes by mode and places sized by population").table(
+        report.section("Baseline").text(
+            "An interactive map of the baseline and every scenario, with each place's figures in a popup, is in "
+            "map.html beside this report (it works offline).", link=("map.html", "Open the interactive map")
+        ).image(base_png, "Routes by mode and places sized by population").text(
+            context_note(frame.context), note=True).table(
             pd.DataFrame([ev.baseline.network_summary]), caption="Baseline network")
-        for res in ev.scenarios:
+        order = {name: i for i, name in enumerate(ev.ranking["scenario"])} if "scenario" in ev.ranking else {}
+        for res in sorted(ev.scenarios, key=lambda r: order.get(r.name, len(order))):
             extra = [(line["coords"], f"{line['name']} ({line['length_km']:.0f} km{_track_words(line)})")
                      for line in res.lines]
-            delta = ev.per_place.get(f"{res.name}_delta_pop_within_2h")
-            png = place_change_map(tt, ev.places, delta, title=f"{res.name}: change in population within 2 h",
-                                   label="change in people reachable within 2 h", extra_lines=extra)
+            delta = ev.per_place.get(f"{res.name}_delta_mean_travel_min")
+            png = place_change_map(tt, ev.places, delta, title=f"{res.name}: change of each place's mean "
+                                   "door-to-door time to the others", label="change of mean time (minutes; "
+                                   "negative: faster)", extra_lines=extra, frame=frame, cmap="RdYlGn_r",
+                                   **changes[res.name])
             write_bytes(stage.path(f"map_{res.name}.png"), png)
-            s = report.section(f"Scenario {res.name}")
+            rank = order.get(res.name)
+            s = report.section(f"Scenario {res.name}" + (f" (rank {rank + 1})" if rank is not None else ""))
+            if res.description:
+                s.text(res.description)
             if res.report:
                 s.table(pd.DataFrame([{k: v for k, v in r.items() if k != "matched"} for r in res.report]),
                         caption="What the scenario changed")
-            s.image(png, "Places coloured by the change of the population they reach within 2 hours")
-            cols = ["id", "name", "population", f"{res.name}_delta_mean_travel_min",
+            s.image(png, "Places coloured by the change of their mean door-to-door time to all other places (minutes); "
+                    "what the scenario changes drawn on top")
+            cols = ["name", "population", f"{res.name}_delta_mean_travel_min",
                     f"{res.name}_delta_pop_within_1h", f"{res.name}_delta_pop_within_2h"]
             winners = ev.per_place[cols].sort_values(f"{res.name}_delta_mean_travel_min", kind="stable")
-            s.table(winners, caption="Winners and losers (minutes and people)")
+            s.table(winners, caption="Winners and losers (places.csv has every column)", labels={
+                f"{res.name}_delta_mean_travel_min": "change of mean time to the other places (min)",
+                f"{res.name}_delta_pop_within_1h": "change of people reachable within 1 h",
+                f"{res.name}_delta_pop_within_2h": "change of people reachable within 2 h"},
+                formats={"population": PEOPLE, f"{res.name}_delta_mean_travel_min": "{:+,.1f}",
+                         f"{res.name}_delta_pop_within_1h": SIGNED, f"{res.name}_delta_pop_within_2h": SIGNED})
             for m in res.extra:
                 m.write(stage, res.name)
                 m.report_section(report, tt, res.name)
         ins = report.section("Appraisal inputs")
-        ins.text("Every figure the appraisal rests on, with its source, or ASSUMED and why "
-                 "(planner.analyses.evaluate.parameters, planner.scenarios.costs).")
+        ins.text("Every figure the appraisal rests on, with its source, or ASSUMED and why (also in "
+                 "appraisal_inputs.csv).")
         ins.table(inputs_df, max_rows=500)
         notes = report.section("Method and assumptions")
         for n in ev.notes + [n for res in ev.scenarios for n in res.costs.notes]:
             notes.text(n, note=True)
-        gl = report.section("Glossary of ranking.csv")
-        gl.table(pd.DataFrame([{"column": k, "meaning": v} for k, v in GLOSSARY.items()]), max_rows=500)
+        gl = report.section("Glossary: the ranking's headings and the columns of ranking.csv")
+        gl.table(pd.DataFrame([{"heading in this report": LABELS.get(k, k.replace("_", " ")), "column in ranking.csv": k,
+                                "meaning": v} for k, v in GLOSSARY.items()]), max_rows=500)
         write_text(stage.path("report.html"), report.html())
         write_text(stage.path("report.md"), report.markdown())
         written = stage.written
     return written
+
+
+def run_frame(ev: Evaluation, tt: Timetable) -> MapFrame:
+    """One extent for every map of the run: every stop, place and new line (with context)."""
+    lon = [*tt.stop_lon, *ev.places["lon"]]
+    lat = [*tt.stop_lat, *ev.places["lat"]]
+    for res in ev.scenarios:
+        for line in res.lines:
+            lon += [c[0] for c in line["coords"]]
+            lat += [c[1] for c in line["coords"]]
+    return map_frame(lon, lat)
+
+
+def changed_elements(res, tt: Timetable, places: pd.DataFrame) -> dict:
+    """What a scenario changes, for its map: routes whose frequency changed, removed routes,
+    new transfers (named after the nearest place) and the fare card's operators."""
+    index = {str(s): i for i, s in enumerate(tt.stop_ids)}
+    out: dict = {"changed_routes": [], "removed_routes": [], "connectors": [], "card_operators": []}
+    for r in res.report:
+        if r.get("change") == "adjust_headway":
+            out["changed_routes"].append(str(r["route"]))
+        elif r.get("change") == "remove_route":
+            out["removed_routes"].append(str(r["route"]))
+        elif r.get("change") == "add_transfer" and r.get("from") in index and r.get("to") in index:
+            a, b = index[r["from"]], index[r["to"]]
+            d = haversine_m(places["lat"].to_numpy(float), places["lon"].to_numpy(float),
+                            float(tt.stop_lat[a]), float(tt.stop_lon[a]))
+            near = str(places["name"].iloc[int(d.argmin())]) if len(places) else ""
+            out["connectors"].append((float(tt.stop_lon[a]), float(tt.stop_lat[a]), float(tt.stop_lon[b]),
+                                      float(tt.stop_lat[b]), f"new transfer connector ({near})"))
+    for m in res.extra:  # a measure that names operators (the fare card's) has them drawn
+        out["card_operators"] += list(getattr(m, "operators", None) or [])
+    return out
 
 
 def _track_words(line: dict) -> str:
@@ -167,11 +226,42 @@ def _window_text(ev: Evaluation) -> str:
     return f"{start} + {ev.window_min} min every {ev.step_min} min (median)"
 
 
-#: the ranking columns shown in the report (ranking.csv has them all)
-RANKING_SHOWN = ["rank", "scenario", "bcr", "npv_million_cny", "capital_million_cny", "operating_million_cny_per_year",
-                 "benefit_million_cny_per_year", "hours_saved_per_year", "cost_per_hour_saved_cny",
-                 "delta_pop_weighted_mean_min", "new_line_km", "upgraded_track_km", "pairs_newly_connected",
-                 "card_time_saved_min"]
+#: the ranking columns shown in the report, in two tables that fit a page (ranking.csv has them all)
+RANKING_TABLES = [
+    ("Money (million CNY)", ["rank", "scenario", "bcr", "npv_million_cny", "capital_million_cny",
+                             "operating_million_cny_per_year", "benefit_million_cny_per_year",
+                             "cost_per_hour_saved_cny"]),
+    ("Travel times and track", ["rank", "scenario", "delta_pop_weighted_mean_min", "hours_saved_per_year",
+                                "baseline_share_within_2h", "share_within_2h", "pairs_newly_connected", "new_line_km",
+                                "upgraded_track_km", "card_time_saved_min"]),
+]
+
+#: the report's heading (with its unit) of a ranking.csv column
+LABELS = {
+    "rank": "rank", "scenario": "scenario", "bcr": "benefit-cost ratio", "npv_million_cny": "net present value (M CNY)",
+    "capital_million_cny": "capital (M CNY)", "operating_million_cny_per_year": "operating (M CNY a year)",
+    "benefit_million_cny_per_year": "benefit (M CNY a year)", "cost_per_hour_saved_cny": "cost per hour saved (CNY)",
+    "delta_pop_weighted_mean_min": "change of weighted mean time (min)",
+    "pop_weighted_mean_min": "weighted mean time (min)", "baseline_pop_weighted_mean_min": "baseline weighted mean "
+    "time (min)", "pairs_faster": "pairs faster", "pairs_slower": "pairs slower",
+    "pairs_newly_connected": "pairs newly connected", "pairs_disconnected": "pairs disconnected",
+    "share_within_2h": "pairs within 2 h", "baseline_share_within_2h": "baseline: pairs within 2 h",
+    "line_km": "new services (km)", "new_line_km": "new track (km)", "upgraded_track_km": "upgraded track (km)",
+    "train_km_per_day_change": "train-km a day added", "construction_years": "construction (years)",
+    "hours_saved_per_year": "hours saved a year", "pv_benefit_million_cny": "present value of benefits (M CNY)",
+    "pv_cost_million_cny": "present value of costs (M CNY)", "trips_per_day": "trips a day",
+    "new_trips_per_day": "new trips a day", "card_time_saved_min": "fare card: time saved per journey (min)",
+}
+
+#: how the report shows ranking columns (others: two decimals)
+FORMATS = {"hours_saved_per_year": PEOPLE, "share_within_2h": PERCENT, "baseline_share_within_2h": PERCENT,
+           "pairs_newly_connected": "{:,.0f}", "new_line_km": "{:,.1f}", "upgraded_track_km": "{:,.1f}",
+           "cost_per_hour_saved_cny": "{:,.1f}", "delta_pop_weighted_mean_min": "{:+,.2f}"}
+
+#: costs.csv's columns as the report heads them
+COST_LABELS = {"quantity_unit": "unit of quantity", "unit_cost": "unit cost", "unit": "unit of cost",
+               "capital_million": "capital (M CNY)", "operating_million_per_year": "operating (M CNY a year)",
+               "table_entry": "unit-cost table entry"}
 
 #: ranking.csv's columns: meaning and unit
 GLOSSARY = {

@@ -348,7 +348,8 @@ def fare_dividend(net: Network, setup: FareSetup, policy: UnifiedCardPolicy, pla
                   chunk=chunk, progress=progress, desc="places")
     od, per_place, summary, dist = summarise(raw, places, params, sys_ids)
     notes = [*setup.notes,
-             "Places reach stops by walking on the street network (up to Config.access_max_s); places off it "
+             f"Places reach stops by walking on the street network (up to {net.config.access_max_s // 60} min); "
+             "places off it "
              "(other cities' points) also by the urban taxi/bus approximation, which carries no fare or ticketing "
              "penalty in this analysis. A place given as a stop starts and ends there.",
              f"Ticketing penalties: {', '.join(f'{m} {v} s' for m, v in sorted(params.penalty.by_mode.items()))}, "

@@ -14,7 +14,7 @@ from planner.common.timeofday import hhmm
 from planner.network.fares.model import UNLIMITED
 from planner.outputs.maps import place_change_map
 from planner.outputs.raster import write_png, write_result
-from planner.outputs.report import Report
+from planner.outputs.report import PEOPLE, PERCENT, Report
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -121,11 +121,14 @@ def best_example(res: FareDividend) -> tuple[str, str] | None:
     return str(top["from_id"].iloc[0]), str(top["to_id"].iloc[0])
 
 
-def fare_map(res: FareDividend, tt) -> bytes:
+def fare_map(res: FareDividend, tt, operators=None) -> bytes:
+    """Places coloured by the minutes the card saves them; the routes of the card's
+    ``operators`` (names) marked."""
     per = res.per_place.set_index("id")["mean_time_saved_min"]
     values = res.places["id"].astype(str).map(per).to_numpy(dtype=float)
     return place_change_map(tt, res.places, values, title=f"{res.policy.name}: minutes saved per journey",
-                            label="mean minutes saved (to and from the other places)")
+                            label="mean minutes saved (to and from the other places)",
+                            card_operators=list(operators or []))
 
 
 def report_section(report: Report, res: FareDividend, tt, *, title: str, operators: dict | None = None,
@@ -148,13 +151,23 @@ def report_section(report: Report, res: FareDividend, tt, *, title: str, operato
         sec.text("The largest saving, explained: " + explain_pair(res, *ex))
     if map_png is not None:
         sec.image(map_png, "Places coloured by the mean minutes saved on journeys to and from the other places")
-    sec.table(top_pairs(res, pairs), caption="The place pairs that gain most (minutes, fares in " + res.currency + ")",
-              float_format="{:,.2f}")
-    sec.table(res.distribution, caption="Journeys (pair x departure) by minutes saved", float_format="{:,.3f}")
-    cols = ["id", "name", "population", "mean_time_saved_min", "max_time_saved_min", "pairs_faster",
+    cur = res.currency
+    sec.table(top_pairs(res, pairs), caption=f"The place pairs that gain most (minutes, fares in {cur})",
+              float_format="{:,.2f}", labels={
+                  "from_id": "from", "to_id": "to", "separate_time_min": "separate tickets (min)",
+                  "card_time_min": "with the card (min)", "time_saved_min": "saved (min)",
+                  "separate_fare": f"separate fare ({cur})", "card_fare": f"card fare ({cur})",
+                  "fare_change": f"fare change ({cur})", "penalty_removed_min": "ticketing time removed (min)",
+                  "generalized_change_min": "generalized change (min)", "card_operators": "fare systems used"})
+    sec.table(res.distribution, caption="Journeys (pair x departure) by minutes saved",
+              labels={"minutes_saved": "minutes saved", "share": "share of journeys"}, formats={"share": PERCENT})
+    cols = ["name", "population", "mean_time_saved_min", "max_time_saved_min", "pairs_faster",
             "mean_fare_change", "mean_generalized_change_min"]
-    sec.table(res.per_place[cols], caption="Places by the time they gain (population-weighted over their pairs)",
-              float_format="{:,.2f}")
+    sec.table(res.per_place[cols], caption="Places by the time they gain (population-weighted over their pairs; "
+              "fares_places.csv has every column)", float_format="{:,.2f}", formats={"population": PEOPLE}, labels={
+                  "mean_time_saved_min": "mean saved (min)", "max_time_saved_min": "most saved (min)",
+                  "pairs_faster": "pairs faster", "mean_fare_change": f"mean fare change ({cur})",
+                  "mean_generalized_change_min": "mean generalized change (min)"})
     for n in res.notes:
         sec.text(n, note=True)
 
@@ -192,7 +205,7 @@ def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_d
             summary["largest_saving"] = {"from_id": ex[0], "to_id": ex[1], "explanation": explain_pair(res, *ex)}
         write_text(stage.path("fares_summary.json"),
                    json.dumps(summary, indent=1, ensure_ascii=False, default=float, allow_nan=True) + "\n")
-        map_png = fare_map(res, tt)
+        map_png = fare_map(res, tt, operators)
         write_bytes(stage.path("map_fares.png"), map_png)
         report = Report(f"Unified fare card: {res.policy.name}", meta=inputs or {})
         report_section(report, res, tt, title="The integration dividend of the card", operators=operators,

@@ -18,7 +18,7 @@ from planner.analyses.railnet.compare import NetComparison, changed_pairs
 from planner.analyses.railnet.net import RailNet
 from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.common.timeofday import window_text
-from planner.outputs.maps import finish_map, new_map
+from planner.outputs.maps import finish_map, map_frame, new_map
 from planner.outputs.report import Report
 
 if TYPE_CHECKING:
@@ -30,7 +30,8 @@ __all__ = ["add_net_section", "net_map", "write_net_outputs"]
 def net_map(net: RailNet, places: pd.DataFrame, *, title: str = "Intercity rail net") -> bytes:
     """PNG of the net: links between city points (width: trains per day in both directions;
     colour: straight-line speed of the fastest train), cities sized by population."""
-    fig, ax = new_map(title)
+    frame = map_frame(places["lon"], places["lat"])  # the same places give every net map one extent
+    fig, ax = new_map(title, frame)
     pos = {str(r.id): (r.lon, r.lat) for r in places.itertuples()}
     lk = net.links
     und = (lk.assign(u=np.minimum(lk["from_id"], lk["to_id"]), v=np.maximum(lk["from_id"], lk["to_id"]))
@@ -53,16 +54,25 @@ def net_map(net: RailNet, places: pd.DataFrame, *, title: str = "Intercity rail 
     size = 20 + 280 * np.sqrt(pop / max(pop.max(), 1.0))
     for m, kw in ((has, {"c": "#34495e", "edgecolor": "white"}), (~has, {"facecolor": "white", "edgecolor": "#34495e"})):
         ax.scatter(places["lon"][m], places["lat"][m], s=size[m], zorder=20, **kw)
-    for r, central in zip(places.itertuples(), net.cities["central"], strict=True):
-        ax.annotate(str(r.name), (r.lon, r.lat), xytext=(4, 4), textcoords="offset points", zorder=21,
-                    fontsize=8 if central else 7, fontweight="bold" if central else "normal")
+    labels = [ax.text(r.lon, r.lat, str(r.name), zorder=21, fontsize=8 if central else 7,
+                      fontweight="bold" if central else "normal", ha="left", va="bottom")
+              for r, central in zip(places.itertuples(), net.cities["central"], strict=True)]
     fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.6).set_label(
         "straight-line speed of the fastest train (km/h)")
     samples = [n for n in (10, 20, 50, 100, 200) if n <= top] or [top]
     handles = [Line2D([], [], color="#555555", lw=width(n), label=f"{n:g} trains/day") for n in samples[-3:]]
     handles.append(Line2D([], [], ls="", marker="o", mfc="white", mec="#34495e", label="city without a station"))
     ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.85)
-    return finish_map(fig, ax, places["lon"], places["lat"])
+    return finish_map(fig, ax, places["lon"], places["lat"], frame=frame, labels=labels,
+                      avoid=(places["lon"].to_numpy(float), places["lat"].to_numpy(float)))
+
+
+#: the changed-pairs columns the report shows, with their headings
+_PAIR_LABELS = {"from_id": "from", "to_id": "to", "fastest_min_base": "fastest before (min)",
+                "fastest_min": "fastest after (min)", "median_min_base": "median before (min)",
+                "median_min": "median after (min)", "transfers_fastest_base": "changes on the fastest, before",
+                "transfers_fastest": "changes on the fastest, after", "direct_trains_base": "direct trains before",
+                "direct_trains": "direct trains after"}
 
 
 def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes] | None = None) -> None:
@@ -74,7 +84,11 @@ def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes
              f"the {cmp.basis} time of each city pair. Efficiency: mean of 1/time over all ordered city pairs "
              f"(Latora-Marchiori, 1/h; unreachable pairs count 0), also relative to an ideal net of straight "
              f"lines at {st.get('reference_speed_kmh')} km/h.")
-    sec.table(cmp.summary_table(), caption="Net measures, baseline and scenarios", float_format="{:,.3f}")
+    summary = cmp.summary_table()
+    shown = summary[[c for c in summary.columns if c in ("measure", "unit", "baseline") or c.endswith("_change")]]
+    sec.table(shown, caption="Net measures: the baseline and each scenario's change (summary.csv also has the "
+              "scenarios' values)", float_format="{:,.3f}",
+              labels={c: f"{c[:-len('_change')]}: change" for c in shown.columns if c.endswith("_change")})
     if "baseline" in maps:
         sec.image(maps["baseline"], "Links between cities: width by trains per day, colour by speed")
     cities = cmp.baseline.cities
@@ -93,7 +107,8 @@ def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes
             s.image(maps[net.name], f"The net with {net.name}")
         ch = changed_pairs(cmp.baseline, net)
         s.text(f"{len(ch)} of {len(net.pairs)} ordered city pairs change.")
-        s.table(ch.head(60), caption="City pairs that change (before: *_base)")
+        s.table(ch.head(60)[[c for c in _PAIR_LABELS if c in ch]], labels=_PAIR_LABELS, float_format="{:,.1f}",
+                caption="City pairs that change (changed_pairs.csv has every column)")
         for n in net.notes:
             s.text(n, note=True)
     notes = report.section("Rail net: method and assumptions")

@@ -1,0 +1,108 @@
+"""Geographic context under maps: land, sea, coast, national borders, rivers, lakes and
+urban areas from a GeoPackage of Natural Earth layers (the bundled ``context/`` of the
+Northeast China sample, public domain; see ``context/PROVENANCE.md``).
+
+A map uses the context only when its extent lies inside the file's coverage; for any other
+region :func:`load_context` returns None and the caller says so in its report (a note)
+instead of drawing a partial or wrong background.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+
+from planner.common.bundled import data_root
+
+__all__ = ["CREDIT", "LAYERS", "Context", "bundled_context_path", "context_note", "draw_context", "load_context"]
+
+#: the credit line every map drawn on the context carries
+CREDIT = "Made with Natural Earth"
+
+#: layer name -> (kind, face colour, edge colour, line width, z-order), drawn in this order
+LAYERS = {
+    "land": ("polygon", "#f4f1ea", "none", 0.0, 0.1),
+    "urban_areas": ("polygon", "#e3d9c6", "none", 0.0, 0.2),
+    "lakes": ("polygon", "#c6dbef", "#9ecae1", 0.4, 0.3),
+    "rivers_lake_centerlines": ("line", "none", "#9ecae1", 0.8, 0.4),
+    "coastline": ("line", "none", "#6baed6", 0.6, 0.5),
+    "admin_0_boundary_lines_land": ("line", "none", "#7b6f8f", 1.0, 0.6),
+}
+SEA = "#dcebf5"
+
+#: the coverage of the bundled file (lon0, lat0, lon1, lat1), from its PROVENANCE
+_BUNDLED_BOX = (115.0, 37.0, 136.0, 54.0)
+
+
+@dataclass
+class Context:
+    """Context layers clipped to a map's box: layer name -> GeoDataFrame (EPSG:4326)."""
+
+    layers: dict = field(default_factory=dict)
+    source: str = ""
+    #: the file's coverage (lon0, lat0, lon1, lat1): sea where it has no land, unknown outside
+    coverage: tuple | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.layers)
+
+
+def bundled_context_path() -> Path | None:
+    """The bundled ``context/ne_china_context.gpkg``, or None when the sample is not found."""
+    root = data_root()
+    p = root / "context" / "ne_china_context.gpkg" if root is not None else None
+    return p if p is not None and p.is_file() else None
+
+
+def load_context(box: tuple[float, float, float, float], path: str | Path | None = None,
+                 coverage: tuple[float, float, float, float] | None = None) -> Context | None:
+    """The context layers inside ``box`` (lon0, lat0, lon1, lat1), or None when there is no
+    file or the box is not inside its ``coverage`` (default: the bundled file's clip box)."""
+    if path is None:
+        path = bundled_context_path()
+        coverage = coverage or _BUNDLED_BOX
+    if path is None or not Path(path).is_file():
+        return None
+    if coverage is not None:
+        c = coverage
+        if box[0] < c[0] or box[1] < c[1] or box[2] > c[2] or box[3] > c[3]:
+            return None
+    present = {str(row[0]) for row in pyogrio.list_layers(path)}
+    layers = {}
+    for name in LAYERS:
+        if name not in present:  # a layer the file lacks is left out
+            continue
+        gdf = gpd.read_file(path, layer=name, bbox=box, engine="pyogrio")
+        if len(gdf):
+            layers[name] = gdf
+    return Context(layers, source=str(path), coverage=coverage) if layers else None
+
+
+def draw_context(ax, ctx: Context | None) -> None:
+    """Draw the context under everything else (z-order below 1) and the credit line."""
+    if not ctx:
+        return
+    ax.set_facecolor(SEA if "land" in ctx.layers else "white")
+    for name, (kind, face, edge, lw, z) in LAYERS.items():
+        gdf = ctx.layers.get(name)
+        if gdf is None:
+            continue
+        if kind == "polygon":
+            gdf.plot(ax=ax, facecolor=face, edgecolor=edge, linewidth=lw, zorder=z)
+        else:
+            gdf.plot(ax=ax, color=edge, linewidth=lw, zorder=z,
+                     linestyle=(0, (6, 2, 1, 2)) if name.startswith("admin_0") else "-")
+    ax.text(0.995, 0.005, CREDIT, transform=ax.transAxes, ha="right", va="bottom", fontsize=6.5, color="#555555",
+            zorder=30)
+
+
+def context_note(ctx: Context | None) -> str:
+    """The report's sentence on the maps' background."""
+    if ctx:
+        return ("Map background: land, sea, coast, national borders, rivers, lakes and urban areas from "
+                "Natural Earth 1:50m (public domain; made with Natural Earth).")
+    return ("The maps have no geographic background: the bundled Natural Earth context covers Northeast China "
+            "only (lon 115-136 E, lat 37-54 N) and this region lies outside it.")
