@@ -109,3 +109,19 @@ def test_config_help_examples_run(tmp_path, monkeypatch):
     assert _plan("config", "init", "study.toml").exit_code == 0
     r = _plan("config", "show", "--config", "study.toml", "--walk-speed", "3.6")
     assert r.exit_code == 0 and "walk_speed_mps" in r.output
+
+
+def test_route_help_examples_on_the_bundled_data_run():
+    """Every ``plan route --help`` example that needs no file of the user's runs on the
+    bundled sample (its stop ids are real ones: the example once named a stop that is not)."""
+    import shlex
+
+    help_text = _plan("route", "--help").output
+    block = help_text.split("Examples:")[1].split("Options:")[0].replace("\\\n", " ")
+    examples = [shlex.split(line.strip())[1:] for line in block.splitlines() if line.strip().startswith("plan route")]
+    bundled = [e for e in examples if "--gtfs" not in e]
+    assert len(bundled) >= 2
+    for args in bundled:
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 0, (args, r.output)
+        assert "door to door" in r.output

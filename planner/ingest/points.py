@@ -144,7 +144,7 @@ def parse_place(text: str, *, datum: str = "wgs84") -> tuple[float, float] | str
     parts = t.split(",")
     if len(parts) != 2:
         msg = f"'{text}' is neither LON,LAT nor stop:ID"
-        raise InputError(msg, code="invalid_place", hint="e.g. --from 126.6254,45.7600 or --from stop:harbin_metro:M1")
+        raise InputError(msg, code="invalid_place", hint="e.g. --from 126.6254,45.7600 or --from stop:northeast_rail:VAB")
     try:
         lon, lat = float(parts[0]), float(parts[1])
     except ValueError:
