@@ -125,3 +125,31 @@ def test_route_help_examples_on_the_bundled_data_run():
         r = CliRunner().invoke(main, args)
         assert r.exit_code == 0, (args, r.output)
         assert "door to door" in r.output
+
+
+def test_outputs_record_the_effective_configuration(tmp_path):
+    """The matrix written with a file and an option has its configuration beside it, with
+    each field's source; the walking speed reaches the routing (a walk-only pair's time)."""
+    import pandas as pd
+
+    from tests.test_golden import CITY, DATE
+
+    f = tmp_path / "study.toml"
+    f.write_text("change_time_s = 60\n", encoding="utf-8")
+    times = {}
+    for speed in ("4.788", "3.6"):
+        out = tmp_path / f"tt_{speed}.csv"
+        r = _plan("matrix", "-q", "--gtfs", f"gridton={CITY / 'gtfs'}", "--osm", CITY / "streets.osm", "--origins",
+                  CITY / "places.csv", "--depart", "07:00", "--date", DATE, "-o", out, "--cache-dir", tmp_path / "c",
+                  "--config", f, "--walk-speed", speed)
+        assert r.exit_code == 0, r.output
+        record = json.loads((tmp_path / f"tt_{speed}.csv.config.json").read_text(encoding="utf-8"))
+        fields = record["fields"]
+        assert fields["walk_speed_mps"]["source"] == "option"
+        assert abs(fields["walk_speed_mps"]["value"] - float(speed) / 3.6) < 1e-12
+        assert fields["change_time_s"] == {"value": 60, "unit": "s", "source": f"file {f}"}
+        assert fields["access_max_s"]["source"] == "default" and "planner_version" in record
+        times[speed] = pd.read_csv(out).set_index(["from_id", "to_id"])["travel_time_min"]
+    # no pair gets faster at the slower walk, and some get slower
+    both = pd.concat(times, axis=1).dropna()
+    assert (both["3.6"] >= both["4.788"]).all() and (both["3.6"] > both["4.788"]).any()

@@ -19,6 +19,7 @@ network``): loading a command for ``--help`` imports no library code.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import functools
 import hashlib
 import json
@@ -32,7 +33,7 @@ import planner as pl
 from planner.common.atomic import write_text
 from planner.common.bundled import data_root, default_gtfs_paths
 from planner.common.timeofday import parse_hhmm
-from planner.config import Config, read_config_file
+from planner.config import Config, field_unit, read_config_file
 from planner.errors import FeedError, InputError
 
 
@@ -64,8 +65,30 @@ def config_layers(ctx: click.Context, **overrides: Any) -> tuple[dict[str, Any],
 
 def make_config(ctx: click.Context, **overrides: Any) -> Config:
     """The :class:`Config` for this run: defaults, then ``--config FILE``, then the options
-    (:func:`config_layers`)."""
-    return Config(**config_layers(ctx, **overrides)[0])
+    (:func:`config_layers`). The sources are kept for :func:`write_config_record`."""
+    values, source = config_layers(ctx, **overrides)
+    ctx.meta.setdefault("plan.config_sources", {}).update(source)
+    return Config(**values)
+
+
+def config_record(config: Config, source: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every field of ``config`` with its value, unit and source (default / file / option),
+    and the planner version: what reproduces a run."""
+    source = source or {}
+    return {"planner_version": pl.__version__,
+            "fields": {f.name: {"value": getattr(config, f.name), "unit": field_unit(f.name),
+                                "source": source.get(f.name, "default")}
+                       for f in dataclasses.fields(Config) if f.name != "progress"}}
+
+
+def write_config_record(ctx: click.Context, config: Config, output: Path) -> Path:
+    """Write the effective configuration next to a command's outputs: ``config.json`` in an
+    output folder, ``NAME.config.json`` beside an output file (atomically). Returns the path."""
+    output = Path(output)
+    path = output / "config.json" if output.is_dir() else output.with_name(output.name + ".config.json")
+    record = config_record(config, ctx.meta.get("plan.config_sources"))
+    write_text(path, json.dumps(record, indent=2, ensure_ascii=False, default=list) + "\n")
+    return path
 
 
 # ---------------------------------------------------------------------- callbacks

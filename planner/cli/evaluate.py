@@ -108,6 +108,7 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     written = pl.analyses.evaluate.outputs.write_outputs(
         ev, net.timetable, out, overwrite=overwrite or output is None,
         inputs={"feeds": ", ".join(feeds.ids), "places": len(places_df)})
+    opts.write_config_record(ctx, config, out)
     click.echo(f"Evaluated {len(loaded)} scenario(s) on {day}, {len(places_df)} places, departures "
                f"{window_text(depart, window_min)}.")
     click.echo(f"Service date {ev.date_reason or day}.")

@@ -71,9 +71,10 @@ def matrix(ctx: click.Context, origins: Path, destinations: Path | None, depart:
         buf = io.BytesIO()
         df.to_parquet(buf, index=False)
         write_bytes(output, buf.getvalue())
+    record = opts.write_config_record(ctx, net.config, output)
     value_cols = [c for c in df.columns if c not in {"from_id", "to_id"}]
     main_col = "travel_time_min" if "travel_time_min" in df else f"p{percentiles[0]}_min"
     reach = df[main_col].notna().mean() if len(df) else 0.0
     click.echo(f"{len(o)} origins x {len(d)} destinations on {day}: {reach:.0%} of pairs reachable "
                f"({main_col} median {df[main_col].median():.1f} min). Columns: {', '.join(value_cols)}.")
-    click.echo(f"Written to {output}")
+    click.echo(f"Written to {output} (configuration: {record.name})")
