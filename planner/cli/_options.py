@@ -30,6 +30,7 @@ from typing import Any
 import click
 
 import planner as pl
+from planner import __version__
 from planner.common.atomic import write_text
 from planner.common.bundled import data_root, default_gtfs_paths
 from planner.common.timeofday import parse_hhmm
@@ -75,7 +76,7 @@ def config_record(config: Config, source: dict[str, str] | None = None) -> dict[
     """Every field of ``config`` with its value, unit and source (default / file / option),
     and the planner version: what reproduces a run."""
     source = source or {}
-    return {"planner_version": pl.__version__,
+    return {"planner_version": __version__,
             "fields": {f.name: {"value": getattr(config, f.name), "unit": field_unit(f.name),
                                 "source": source.get(f.name, "default")}
                        for f in dataclasses.fields(Config) if f.name != "progress"}}
