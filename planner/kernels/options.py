@@ -73,9 +73,13 @@ def parallel_rows(fn, n: int) -> None:
         for i in range(n):
             fn(i)
         return
-    with ThreadPoolExecutor(threads, thread_name_prefix="plan-kernel") as pool:
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="plan-kernel")
+    try:
         for _ in pool.map(fn, range(n)):
             pass
+    finally:
+        # an error or an interrupt (Ctrl-C) cancels the rows not started yet
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 #: per calling thread: the most numba threads a kernel may use (set by :func:`thread_ceiling`)
