@@ -52,7 +52,9 @@ def config_layers(ctx: click.Context, **overrides: Any) -> tuple[dict[str, Any],
     source: dict[str, str] = {}
     path = ctx.meta.get("plan.config_file")
     if path is not None:
-        for k, v in read_config_file(path).items():
+        if "plan.config_values" not in ctx.meta:  # read once per run; commands ask more than once
+            ctx.meta["plan.config_values"] = read_config_file(path)
+        for k, v in ctx.meta["plan.config_values"].items():
             values[k], source[k] = v, f"file {path}"
     options = {**ctx.meta.get("plan.config_options", {}), **{k: v for k, v in overrides.items() if v is not None}}
     if ctx.meta.get("plan.encodings"):
@@ -82,13 +84,18 @@ def config_record(config: Config, source: dict[str, str] | None = None) -> dict[
                        for f in dataclasses.fields(Config) if f.name != "progress"}}
 
 
+def config_record_text(ctx: click.Context, config: Config) -> str:
+    """:func:`config_record` of this run (the sources :func:`make_config` kept) as JSON text."""
+    record = config_record(config, ctx.meta.get("plan.config_sources"))
+    return json.dumps(record, indent=2, ensure_ascii=False, default=list) + "\n"
+
+
 def write_config_record(ctx: click.Context, config: Config, output: Path) -> Path:
     """Write the effective configuration next to a command's outputs: ``config.json`` in an
     output folder, ``NAME.config.json`` beside an output file (atomically). Returns the path."""
     output = Path(output)
     path = output / "config.json" if output.is_dir() else output.with_name(output.name + ".config.json")
-    record = config_record(config, ctx.meta.get("plan.config_sources"))
-    write_text(path, json.dumps(record, indent=2, ensure_ascii=False, default=list) + "\n")
+    write_text(path, config_record_text(ctx, config))
     return path
 
 

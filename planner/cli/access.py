@@ -164,8 +164,7 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
             results[f"{key}_diff"] = room.results.difference(results[f"{key}_scenario"], results[key])
     files: list[str] = []
     with OutputStage(output, overwrite=overwrite) as stage:
-        write_text(stage.path("config.json"), json.dumps(opts.config_record(net.config, ctx.meta.get("plan.config_sources")),
-                                                         indent=2, ensure_ascii=False, default=list) + "\n")
+        write_text(stage.path("config.json"), opts.config_record_text(ctx, net.config))
         files.append("config.json")
         if layers:
             bands = [pl.outputs.raster.Band(lay.name, lay.values.reshape(grid.shape), lay.unit,

@@ -52,8 +52,8 @@ def show(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({k: v for k, v in asdict(cfg).items() if k != "progress"}, indent=2, default=list))
         return
-    rows = [{"field": f.name, "value": _toml(getattr(cfg, f.name)), "unit": field_unit(f.name),
-             "source": source.get(f.name, "default")} for f in fields(Config) if f.name != "progress"]
+    rows = [{"field": name, "value": _toml(rec["value"]), "unit": rec["unit"], "source": rec["source"]}
+            for name, rec in opts.config_record(cfg, source)["fields"].items()]
     click.echo(render(rows))
 
 
