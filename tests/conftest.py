@@ -148,3 +148,23 @@ def golden(request) -> Golden:
 
     update = bool(request.config.getoption("--update-golden")) or os.environ.get("PLAN_UPDATE_GOLDEN") == "1"
     return Golden(GOLDEN / "snapshots", update)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """How many documented examples ran (tests/test_examples.py), and which were not run here."""
+    log = getattr(config, "_plan_examples", None)
+    if not log:
+        return
+    ran = log["ran"]
+    readme = sum(1 for ex, _ in ran if any(s.startswith("README") for s in ex.sources))
+    helps = sum(1 for ex, _ in ran if any(s.endswith("--help") for s in ex.sources))
+    covered = sum(len(ex.sources) for ex, _ in ran)
+    slowest = sorted(ran, key=lambda r: -r[1])[:3]
+    tr = terminalreporter
+    tr.write_sep("-", "documented examples")
+    tr.write_line(f"ran {len(ran)} of {log['distinct']} distinct examples ({readme} from README.md, {helps} from "
+                  f"--help), covering {covered} of the {log['documented']} documented example lines")
+    for name, why in log["not_run"]:
+        tr.write_line(f"not run here: {name}: {why}")
+    if slowest:
+        tr.write_line("slowest: " + "; ".join(f"{ex.text[:60]} {t:.0f} s" for ex, t in slowest))

@@ -349,7 +349,8 @@ def test_cli_on_helsinki(tmp_path):
     args = ["access", "--gtfs", str(HEL_GTFS), "--osm", str(HEL_OSM), "--date", "2022-02-22", "--bbox",
             ",".join(map(str, POP_BBOX)), "--resolution", "125", "--opportunities", f"{POP}:population",
             "--population-grid", str(tif), "--cutoffs", "15,30", "--percentile", "25,50", "--depart", "08:00",
-            "--window", "10", "--from", "24.9410,60.1700", "--cache-dir", str(tmp_path / "c"), "-o", str(out), "-q"]
+            "--window", "10", "--from", "24.9410,60.1700", "--cache-dir", str(tmp_path / "c"), "-o", str(out), "-q",
+            "--change-min", "2"]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
     assert "population_30min_p50" in r.output and "farther than 300 m from streets" in r.output
@@ -362,6 +363,10 @@ def test_cli_on_helsinki(tmp_path):
         assert tags["service_date"] == "2022-02-22" and tags["scenario"] == "baseline"
         assert json.loads(tags["parameters"])["cutoffs_min"] == [15, 30]
         assert set(json.loads(tags["opportunities"])) == {"population", "popgrid"}
+        # the run's settings, as config.json holds them (--change-min 2 is the default value, given)
+        settings = json.loads(tags["plan_config"])
+        assert settings == json.loads((out / "config.json").read_text(encoding="utf-8"))
+        assert settings["fields"]["change_time_s"] == {"value": 120, "unit": "s", "source": "option"}
         a_poly, a_tif = ds.read(4), ds.read(8)
     ok = np.isfinite(a_poly)
     assert ok.sum() > 100

@@ -103,29 +103,44 @@ def test_networks_with_different_walking_parameters_never_share_a_cache_entry(ma
     assert len(list((cache / "networks").glob("multimodal-*.npz"))) == 2
 
 
-def test_config_help_examples_run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    r = _plan("config", "show", "--help")
-    assert "plan config show --config study.toml --walk-speed 3.6" in r.output
-    assert _plan("config", "init", "study.toml").exit_code == 0
-    r = _plan("config", "show", "--config", "study.toml", "--walk-speed", "3.6")
-    assert r.exit_code == 0 and "walk_speed_mps" in r.output
+def test_network_build_takes_the_walking_speed_in_kmh(tmp_path):
+    """``plan network build --walk-speed`` is the shared option (km/h, as on every routing
+    command; it took metres per second before): 3.6 km/h builds its own cache entry at 1.0 m/s,
+    and a value that only makes sense in m/s gets a warning."""
+    from tests.test_golden import CITY
+
+    base = ["network", "build", "--osm", CITY / "streets.osm", "--cache-dir", tmp_path / "c", "-q"]
+    r = _plan(*base, "--walk-speed", "3.6")
+    assert r.exit_code == 0, r.output
+    r = _plan(*base)
+    assert r.exit_code == 0, r.output
+    entries = sorted((tmp_path / "c" / "networks").glob("walk-*.json"))
+    speeds = sorted(json.loads(p.read_text(encoding="utf-8"))["walk_speed_mps"] for p in entries)
+    assert speeds == [1.0, Config().walk_speed_mps], entries
+    r = _plan(*base, "--walk-speed", "1.33")
+    assert r.exit_code == 0 and "Warning: --walk-speed 1.33 is in km/h" in r.output and "4.8 km/h" in r.output
 
 
-def test_route_help_examples_on_the_bundled_data_run():
-    """Every ``plan route --help`` example that needs no file of the user's runs on the
-    bundled sample (its stop ids are real ones: the example once named a stop that is not)."""
-    import shlex
+def test_the_report_says_which_settings_differ_from_the_defaults():
+    from planner.outputs.report import Report, settings_section
 
-    help_text = _plan("route", "--help").output
-    block = help_text.split("Examples:")[1].split("Options:")[0].replace("\\\n", " ")
-    examples = [shlex.split(line.strip())[1:] for line in block.splitlines() if line.strip().startswith("plan route")]
-    bundled = [e for e in examples if "--gtfs" not in e]
-    assert len(bundled) >= 2
-    for args in bundled:
-        r = CliRunner().invoke(main, args)
-        assert r.exit_code == 0, (args, r.output)
-        assert "door to door" in r.output
+    record = {"planner_version": "9.9", "fields": {
+        "walk_speed_mps": {"value": 1.0, "unit": "m/s", "source": "option"},
+        "change_time_s": {"value": 60, "unit": "s", "source": "file study.toml"},
+        "encodings": {"value": [["atb", "latin-1"]], "unit": "", "source": "option"},
+        "access_max_s": {"value": 900, "unit": "s", "source": "default"}}}
+    rep = Report("t")
+    settings_section(rep, record)
+    md = rep.markdown()
+    assert "| walk_speed_mps | 1.0 | m/s | Walking speed on the street network, in metres per second (4.8 km/h). | option |" in md
+    assert "| change_time_s | 60 | s |" in md and "| file study.toml |" in md and "| atb=latin-1 |" in md
+    assert "access_max_s" not in md and "Every other setting has its default value in plan 9.9." in md
+    assert "lists all 4 settings" in md and "[config.json](config.json)" in md
+    html = rep.html()
+    assert "<a href='config.json'>" in html
+    rep = Report("t")
+    settings_section(rep, {"planner_version": "9.9", "fields": {"access_max_s": record["fields"]["access_max_s"]}})
+    assert "Every setting has its default value in plan 9.9" in rep.markdown()
 
 
 def test_outputs_record_the_effective_configuration(tmp_path):

@@ -46,8 +46,9 @@ def show_progress(ctx: click.Context) -> bool:
 
 def config_layers(ctx: click.Context, **overrides: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """The fields this run sets, and where each comes from (``option`` > ``file`` > default):
-    ``--config FILE``, then the routing options (``--walk-speed`` ...) and the command's own
-    flags (``overrides``; ``None`` means not given)."""
+    ``--config FILE``, then the routing options (``--walk-speed`` ...), then what the command
+    sets (``overrides``: its own flags, or a setting it always uses; ``None`` means not given),
+    whose source is the command (``plan evaluate``)."""
     values: dict[str, Any] = {}
     source: dict[str, str] = {}
     path = ctx.meta.get("plan.config_file")
@@ -56,11 +57,15 @@ def config_layers(ctx: click.Context, **overrides: Any) -> tuple[dict[str, Any],
             ctx.meta["plan.config_values"] = read_config_file(path)
         for k, v in ctx.meta["plan.config_values"].items():
             values[k], source[k] = v, f"file {path}"
-    options = {**ctx.meta.get("plan.config_options", {}), **{k: v for k, v in overrides.items() if v is not None}}
+    options = dict(ctx.meta.get("plan.config_options", {}))
     if ctx.meta.get("plan.encodings"):
         options["encodings"] = ctx.meta["plan.encodings"]
     for k, v in options.items():
         values[k], source[k] = v, "option"
+    # what the command sets itself (its own flags, or a setting it always uses)
+    for k, v in overrides.items():
+        if v is not None:
+            values[k], source[k] = v, " ".join(["plan", *ctx.command_path.split()[1:]])
     if "progress" not in values:
         values["progress"] = show_progress(ctx)
     return values, source
@@ -84,10 +89,19 @@ def config_record(config: Config, source: dict[str, str] | None = None) -> dict[
                        for f in dataclasses.fields(Config) if f.name != "progress"}}
 
 
+def run_record(ctx: click.Context, config: Config) -> dict[str, Any]:
+    """:func:`config_record` of this run, with the sources :func:`make_config` kept."""
+    return config_record(config, ctx.meta.get("plan.config_sources"))
+
+
 def config_record_text(ctx: click.Context, config: Config) -> str:
-    """:func:`config_record` of this run (the sources :func:`make_config` kept) as JSON text."""
-    record = config_record(config, ctx.meta.get("plan.config_sources"))
-    return json.dumps(record, indent=2, ensure_ascii=False, default=list) + "\n"
+    """:func:`run_record` as JSON text (what ``config.json`` holds)."""
+    return json.dumps(run_record(ctx, config), indent=2, ensure_ascii=False, default=list) + "\n"
+
+
+def config_tags(ctx: click.Context, config: Config) -> dict[str, str]:
+    """:func:`run_record` as a GeoTIFF dataset tag (``plan_config``, compact JSON)."""
+    return pl.outputs.raster.settings_tags(run_record(ctx, config))
 
 
 def write_config_record(ctx: click.Context, config: Config, output: Path) -> Path:
@@ -233,6 +247,10 @@ def _routing_callback(ctx: click.Context, param, value):
     if value is None:
         return value
     field, factor = ROUTING_OPTIONS[param.name]
+    if param.name == "walk_speed" and value < 2:
+        click.echo(f"Warning: --walk-speed {value:g} is in km/h: {value:g} km/h is slower than people walk "
+                   "(plan network build took metres per second until December 2026; "
+                   f"{value:g} m/s is {value * 3.6:.1f} km/h).", err=True)
     x = value * factor
     # whole seconds for the time fields; the speed stays a float
     ctx.meta.setdefault("plan.config_options", {})[field] = round(x) if field.endswith("_s") else x

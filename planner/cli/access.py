@@ -99,7 +99,7 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
       plan access --gtfs hsl.zip --osm helsinki.osm.pbf --opportunities pop.gpkg:population \\
                   --resolution 100 --cutoffs 15,30,45 --depart 08:00 -o out/hel
       plan access --from 126.6254,45.7600 --depart 08:00 --window 30 -o out/surface
-      plan access --scenario scenarios/spine_express.yaml --cutoffs 120,240 --workers 4 -o out/spine
+      plan access --scenario scenarios/spine_express.yaml --cutoffs 120,240 --workers 2 -o out/spine
     """
     room = pl.analyses.access  # the access room, loaded now that the command runs
     progress = opts.show_progress(ctx)
@@ -165,6 +165,7 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     files: list[str] = []
     with OutputStage(output, overwrite=overwrite) as stage:
         write_text(stage.path("config.json"), opts.config_record_text(ctx, net.config))
+        tags = opts.config_tags(ctx, net.config)  # the same record in every GeoTIFF's tags
         files.append("config.json")
         if layers:
             bands = [pl.outputs.raster.Band(lay.name, lay.values.reshape(grid.shape), lay.unit,
@@ -174,15 +175,15 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
             pts = np.vstack([lay.points for lay in layers])
             for key in [k for k in results if k.startswith("access")]:
                 files += pl.outputs.raster.write_result(stage, key, results[key], png=not no_png, dtype="float64",
-                                                        points=pts, diverging=key.endswith("_diff"))
+                                                        points=pts, diverging=key.endswith("_diff"), tags=tags)
             files += pl.outputs.raster.write_result(stage, "opportunities", opp, png=not no_png, dtype="float64",
-                                                    points=pts, zero_label="0")
+                                                    points=pts, zero_label="0", tags=tags)
         if origin is not None:
             mx, my = room.grid.transform_xy("EPSG:4326", grid.crs, [origin[0]], [origin[1]])
             for key in [k for k in results if k.startswith("travel_time")]:
                 files += pl.outputs.raster.write_result(stage, key, results[key], png=not no_png,
                                                         marker=(float(mx[0]), float(my[0])),
-                                                        diverging=key.endswith("_diff"))
+                                                        diverging=key.endswith("_diff"), tags=tags)
         summary = {
             "service_date": day, "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width,
                                           "height": grid.height, "transform": list(grid.transform)[:6]},

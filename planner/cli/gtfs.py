@@ -56,7 +56,7 @@ def check(ctx: click.Context, feeds: tuple[str, ...], notices_out: Path | None, 
     \b
     Examples:
       plan gtfs check my_feed.zip
-      plan gtfs check rail=gtfs/rail.zip metro=gtfs/metro.zip --notices notices.csv
+      plan gtfs check rail=gtfs/northeast_rail.zip metro=gtfs/harbin_metro.zip --notices notices.csv
       plan gtfs check --strict feed/ && echo "clean"
       plan gtfs check atb=old_feed/ --encoding atb=latin-1
     """

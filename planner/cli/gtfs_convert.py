@@ -61,7 +61,7 @@ def from_timetable(timetable: Path, stations: Path, output: Path, start_date: st
       plan gtfs from-timetable trains.csv stations.csv -o rail.zip \\
           --start-date 2025-01-01 --end-date 2025-12-31
       plan gtfs from-timetable trains.csv stations_amap.csv --datum gcj02 --route-type 101 \\
-          -o gtfs/rail.zip --start-date 2025-01-01 --end-date 2025-12-31 --overwrite
+          -o rail.zip --start-date 2025-01-01 --end-date 2025-12-31 --overwrite
       plan gtfs check rail.zip
 
     \b
@@ -70,6 +70,13 @@ def from_timetable(timetable: Path, stations: Path, output: Path, start_date: st
       G1,0,哈尔滨西,,06:30,0,daily,中国铁路哈尔滨局集团有限公司
       G1,1,长春西,07:32,07:36,0,daily,中国铁路哈尔滨局集团有限公司
       G1,2,沈阳北,09:05,,0,daily,中国铁路哈尔滨局集团有限公司
+
+    \b
+    STATIONS.csv:
+      station_id,name_zh,name,lat,lon
+      VAB,哈尔滨西,Harbin West,45.705144,126.572324
+      CRT,长春西,Changchun West,43.874940,125.193900
+      SBT,沈阳北,Shenyang North,41.817330,123.429430
     """
     summary = pl.ingest.gtfs.from_timetable.convert_timetable(
         timetable, stations, output, overwrite=overwrite, start_date=start_date, end_date=end_date,

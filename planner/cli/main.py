@@ -130,7 +130,11 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     saves (fares), how well the rail net ties cities together (net).
 
     \b
-    Examples:
+    Examples (on the bundled Northeast China sample; `plan COMMAND --help` has more):
+      plan evaluate
+      plan fares --policy scenarios/harbin_west_integration.yaml
+      plan route --from stop:northeast_rail:VAB --to stop:northeast_rail:CRT --depart 07:30
+      plan config show --walk-speed 3.6
       plan gtfs check gtfs/*.zip
       plan gtfs check --notices notices.csv my_feed.zip
     """

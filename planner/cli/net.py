@@ -107,7 +107,7 @@ def net(ctx: click.Context, scenarios: tuple[Path, ...], gtfs: tuple[str, ...], 
     out = output or DEFAULT_OUT
     written = pl.analyses.railnet.outputs.write_net_outputs(
         cmp, out, overwrite=overwrite or output is None,
-        inputs={"feeds": ", ".join(feeds.ids), "cities": len(places_df)})
+        inputs={"feeds": ", ".join(feeds.ids), "cities": len(places_df)}, settings=opts.run_record(ctx, config))
     opts.write_config_record(ctx, config, out)
     click.echo(f"Rail net on {day}, departures {window_text(depart, window_min)}, "
                f"{len(places_df)} cities ({cmp.baseline.summary['cities_with_station']} with a station), "

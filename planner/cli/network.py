@@ -44,8 +44,6 @@ def _default_osm(cache_dir: Path) -> Path:
               show_default=True, help="Cache folder (networks/ and requests/ inside).")
 @click.option("--offline", is_flag=True, help="Never download; an uncached --place/--bbox is an error.")
 @click.option("--rebuild", is_flag=True, help="Ignore a cached network and build it again.")
-@click.option("--walk-speed", "walk_speed_mps", type=click.FloatRange(min=0.01), default=None, metavar="M/S",
-              help="Walking speed in metres per second [default: 1.33].")
 @click.option("--gtfs", "gtfs", multiple=True, metavar="[ID=]FEED",
               help="Also build the multimodal network with these GTFS feeds (repeatable): stops snapped to the "
                    "walk network, footpaths, transfers, the timetable of --date.")
@@ -53,9 +51,10 @@ def _default_osm(cache_dir: Path) -> Path:
               help="Service date of the multimodal network (default: a representative weekday of the feeds).")
 @opts.quiet_option
 @opts.encoding_option
+@opts.routing_options
 @click.pass_context
 def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, modes: tuple[str, ...],
-          cache_dir: Path, offline: bool, rebuild: bool, walk_speed_mps: float | None, gtfs, date) -> None:
+          cache_dir: Path, offline: bool, rebuild: bool, gtfs, date) -> None:
     """Build street networks from OSM and write them to the cache.
 
     Give one input: --osm FILE (a local extract), --place NAME or --bbox W,S,E,N (downloaded
@@ -82,7 +81,7 @@ def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, mo
     if len(given) > 1:
         msg = "give only one of --osm, --place, --bbox"
         raise click.UsageError(msg, ctx=ctx)
-    config = opts.make_config(ctx, walk_speed_mps=walk_speed_mps)
+    config = opts.make_config(ctx)
     if place is not None or bbox is not None:
         source = pl.ingest.osm.OSMRequest(place=place, bbox=bbox)
         label = source.describe()
@@ -113,8 +112,7 @@ def build(ctx: click.Context, osm_file: Path | None, place: str | None, bbox, mo
     if gtfs:
         t = time.perf_counter()
         local = None if isinstance(source, pl.ingest.osm.OSMRequest) else source
-        mm, day = opts.load_network(ctx, gtfs, local, date, cache_dir, rebuild,
-                                    walk_speed_mps=walk_speed_mps)
+        mm, day = opts.load_network(ctx, gtfs, local, date, cache_dir, rebuild)
         s = mm.summary()
         how = "Loaded cached" if "from_cache" in mm.inputs else "Built"
         click.echo(f"{how} multimodal network for {day} in {time.perf_counter() - t:.1f} s")

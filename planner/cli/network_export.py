@@ -35,7 +35,7 @@ def export(ctx: click.Context, output: Path, fmt: str, overwrite: bool, gtfs, os
     \b
     Examples:
       plan network export -o net/
-      plan network export --gtfs feed.zip --osm city.osm.pbf --date 2022-02-22 -o net/ --format csv
+      plan network export --gtfs hsl.zip --osm helsinki.osm.pbf --date 2022-02-22 -o net_hel/ --format csv
     """
     net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache)
     with OutputStage(output, overwrite=overwrite) as stage:

@@ -36,7 +36,7 @@ def route(ctx: click.Context, origin: str, destination: str, depart: int, park_a
     Examples:
       plan route --from 126.6254,45.7600 --to 126.5723,45.7051 --depart 08:00
       plan route --from stop:northeast_rail:VAB --to stop:northeast_rail:CRT --depart 07:30
-      plan route --gtfs feed.zip --osm city.osm.pbf --from 24.94,60.17 --to 24.98,60.20 \\
+      plan route --gtfs hsl.zip --osm helsinki.osm.pbf --from 24.94,60.17 --to 24.98,60.20 \\
           --depart 08:00 --geojson trip.geojson
     """
     if geojson_out is not None and geojson_out.exists() and not overwrite:

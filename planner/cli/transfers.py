@@ -121,7 +121,7 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
         net, radius_m=radius_m, standard=standard, delay=delay, od=od, departure_s=depart,
         window_min=window_min, use_step_min=step_min, nearest_per_mode=nearest_per_mode,
         bbox=bbox, osm=_default_osm(gtfs, osm), progress=opts.show_progress(ctx))
-    written = res.write(out, overwrite=overwrite or output is None, maps=maps)
+    written = res.write(out, overwrite=overwrite or output is None, maps=maps, settings=opts.run_record(ctx, net.config))
     written.append(opts.write_config_record(ctx, net.config, out))
     s = res.summary()
     click.echo(f"Transfers on {day}, departures {window_text(depart, window_min)}: "

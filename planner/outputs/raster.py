@@ -15,6 +15,7 @@ cells that are no data (far from streets) and, for travel times, the cells not r
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from rasterio.errors import RasterioError
 from planner.common.atomic import atomic_write, temp_path
 from planner.errors import OutputError
 
-__all__ = ["Band", "RasterGrid", "RasterResult", "write_geotiff", "write_png", "write_result"]
+__all__ = ["Band", "RasterGrid", "RasterResult", "settings_tags", "write_geotiff", "write_png", "write_result"]
 
 NODATA = float("nan")
 BLOCK = 256
@@ -256,17 +257,24 @@ def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: n
     return out
 
 
+def settings_tags(record: dict) -> dict[str, str]:
+    """A run's configuration record (what ``config.json`` holds) as the GeoTIFF dataset tag
+    ``plan_config`` (compact JSON), so that a raster alone says how it was made."""
+    return {"plan_config": json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=list)}
+
+
 def write_result(stage, stem: str, result: RasterResult, *, png: bool = True, dtype: str = "float32",
                  diverging: bool = False, marker: tuple[float, float] | None = None, points=None,
-                 zero_label: str = "0 (none reached)") -> list[str]:
+                 zero_label: str = "0 (none reached)", tags: dict[str, str] | None = None) -> list[str]:
     """``{stem}.tif`` and one PNG per band (``{stem}_{band}.png``, or ``{band}.png`` when the
     band name starts with the stem) through an :class:`~planner.common.atomic.OutputStage` (or
-    into a folder); returns the file names."""
+    into a folder); returns the file names. ``tags``: more dataset tags (e.g. the run's
+    configuration as ``plan_config``), added to the result's provenance tags."""
     def where(name: str) -> Path:
         return stage.path(name) if hasattr(stage, "path") else Path(stage) / name
 
     names = [f"{stem}.tif"]
-    write_geotiff(where(names[0]), result.grid, result.bands, tags=result.tags, dtype=dtype)
+    write_geotiff(where(names[0]), result.grid, result.bands, tags={**result.tags, **(tags or {})}, dtype=dtype)
     if png:
         for b in result.bands:
             name = f"{b.name}.png" if b.name.startswith(stem) else f"{stem}_{b.name}.png"

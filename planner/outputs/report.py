@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from planner import __version__
+from planner.config import field_help
 
-__all__ = ["PEOPLE", "PERCENT", "SIGNED", "Report", "Section", "percent", "signed"]
+__all__ = ["PEOPLE", "PERCENT", "SIGNED", "Report", "Section", "percent", "settings_section", "signed"]
 
 
 def percent(v) -> str:
@@ -223,3 +224,35 @@ def _table(df: pd.DataFrame, caption: str, max_rows: int, ff: str) -> str:
     more = f"<p class='note'>… {len(df) - max_rows} more rows in the CSV</p>" if len(df) > max_rows else ""
     cap = f"<caption class='note'>{e(caption)}</caption>" if caption else ""
     return f"<div class='tw'><table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"
+
+
+def settings_section(report: Report, record: dict) -> Section:
+    """The run's settings as a report section: the fields that a configuration file or an
+    option set (value, unit, meaning, where from), and where the whole record is.
+
+    ``record`` is what ``config.json`` holds (``plan`` writes it beside the report):
+    ``{"planner_version": ..., "fields": {name: {"value", "unit", "source"}}}``.
+    """
+    fields = record.get("fields", {})
+    changed = {k: v for k, v in fields.items() if v.get("source", "default") != "default"}
+    s = report.section("Settings of this run")
+    if changed:
+        rows = pd.DataFrame([{"setting": k, "value": _setting_value(v["value"]), "unit": v.get("unit", ""),
+                              "meaning": field_help(k), "set by": v["source"]} for k, v in changed.items()])
+        s.table(rows)
+        s.text(f"Every other setting has its default value in plan {record.get('planner_version', __version__)}.")
+    else:
+        s.text(f"Every setting has its default value in plan {record.get('planner_version', __version__)}; "
+               "'plan config show' prints them with their units.")
+    s.text(f"config.json beside this report lists all {len(fields)} settings with their values, units and "
+           "sources: give it back with --config to reproduce the run.", note=True, link=("config.json", "config.json"))
+    return s
+
+
+def _setting_value(v) -> str:
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={x}" for k, x in v.items()) or "(none)"
+    if isinstance(v, (list, tuple)):
+        return ", ".join("=".join(map(str, x)) if isinstance(x, (list, tuple)) else str(x) for x in v) or "(none)"
+    return str(v)
+

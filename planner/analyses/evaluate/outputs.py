@@ -18,7 +18,7 @@ from planner.common.geodesy import haversine_m
 from planner.common.timeofday import hhmm
 from planner.outputs.context import context_note
 from planner.outputs.maps import MapFrame, map_frame, network_map, place_change_map
-from planner.outputs.report import PEOPLE, PERCENT, SIGNED, Report
+from planner.outputs.report import PEOPLE, PERCENT, SIGNED, Report, settings_section
 from planner.scenarios.costs import UNIT_COSTS
 
 if TYPE_CHECKING:
@@ -28,8 +28,11 @@ __all__ = ["write_outputs"]
 
 
 def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwrite: bool = False,
-                  inputs: dict | None = None) -> list[Path]:
+                  inputs: dict | None = None, settings: dict | None = None) -> list[Path]:
     """Write tables, a GeoPackage, maps and the HTML report; returns the written paths.
+
+    ``settings``: the run's configuration record (what ``config.json`` holds), shown as the
+    report's last section (:func:`planner.outputs.report.settings_section`).
 
     Files (all in ``out_dir``): ``ranking.csv`` (columns in :data:`GLOSSARY`); ``costs.csv``
     (every cost line of every scenario: quantity, unit cost, capital, yearly operating cost,
@@ -170,6 +173,8 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
         gl = report.section("Glossary: the ranking's headings and the columns of ranking.csv")
         gl.table(pd.DataFrame([{"heading in this report": LABELS.get(k, k.replace("_", " ")), "column in ranking.csv": k,
                                 "meaning": v} for k, v in GLOSSARY.items()]), max_rows=500)
+        if settings is not None:
+            settings_section(report, settings)
         write_text(stage.path("report.html"), report.html())
         write_text(stage.path("report.md"), report.markdown())
         written = stage.written

@@ -13,8 +13,8 @@ from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.common.timeofday import hhmm
 from planner.network.fares.model import UNLIMITED
 from planner.outputs.maps import place_change_map
-from planner.outputs.raster import write_png, write_result
-from planner.outputs.report import PEOPLE, PERCENT, Report
+from planner.outputs.raster import settings_tags, write_png, write_result
+from planner.outputs.report import PEOPLE, PERCENT, Report, settings_section
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -174,7 +174,7 @@ def report_section(report: Report, res: FareDividend, tt, *, title: str, operato
 
 def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_dir: str | Path, *,
                        overwrite: bool = False, inputs: dict | None = None, operators: dict | None = None,
-                       png: bool = True) -> list[Path]:
+                       png: bool = True, settings: dict | None = None) -> list[Path]:
     """Write the outputs of ``plan fares`` through a staging folder (nothing partial).
 
     Files: ``fares_od.csv`` (every ordered place pair, :mod:`planner.analyses.fare_card.dividend`
@@ -211,7 +211,8 @@ def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_d
         report_section(report, res, tt, title="The integration dividend of the card", operators=operators,
                        map_png=map_png)
         if raster is not None:
-            write_result(stage, "fare_access", raster, png=False, dtype="float64")
+            write_result(stage, "fare_access", raster, png=False, dtype="float64",
+                         tags=settings_tags(settings) if settings is not None else None)
             if png:
                 for b in raster.bands:
                     if b.name.endswith("_change"):
@@ -228,6 +229,8 @@ def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_d
                     "fare, separate systems and card (median travel time over the departures); fare_access.tif holds "
                     "every band, a PNG shows each change.")
             rs.table(pd.DataFrame(rows), caption="fare_access.tif bands")
+        if settings is not None:
+            settings_section(report, settings)
         write_text(stage.path("report.html"), report.html())
         write_text(stage.path("report.md"), report.markdown())
         written = stage.written

@@ -19,7 +19,7 @@ from planner.analyses.railnet.net import RailNet
 from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.common.timeofday import window_text
 from planner.outputs.maps import finish_map, map_frame, new_map
-from planner.outputs.report import Report
+from planner.outputs.report import Report, settings_section
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -130,8 +130,11 @@ def _window_text(cmp: NetComparison) -> str:
 
 
 def write_net_outputs(cmp: NetComparison, out_dir: str | Path, *, overwrite: bool = False,
-                      inputs: dict | None = None) -> list[Path]:
+                      inputs: dict | None = None, settings: dict | None = None) -> list[Path]:
     """Write the tables, GeoPackage, maps and HTML report; returns the written paths.
+
+    ``settings``: the run's configuration record (what ``config.json`` holds), shown as the
+    report's last section.
 
     Files in ``out_dir``: ``summary.csv`` (:meth:`NetComparison.summary_table`);
     ``pairs.csv`` / ``pairs.parquet`` (the per-pair table of every network, column
@@ -176,6 +179,8 @@ def write_net_outputs(cmp: NetComparison, out_dir: str | Path, *, overwrite: boo
         report = Report("Intercity rail net", meta={"service date": cmp.date, "departures": _window_text(cmp),
                                                     **(inputs or {})})
         add_net_section(report, cmp, maps=maps)
+        if settings is not None:
+            settings_section(report, settings)
         write_text(stage.path("report.html"), report.html())
         written = stage.written
     return written

@@ -147,9 +147,11 @@ class TransferResult:
             "traveller_min_lost": float(self.pairs["traveller_min_lost"].fillna(0).sum()),
         }
 
-    def write(self, out_dir: str | Path, *, overwrite: bool = False, maps: int = 6) -> list[Path]:
-        """Write every output (CSV, GeoPackage, PNG maps, HTML) to ``out_dir`` at once."""
-        return write_outputs(self, Path(out_dir), overwrite=overwrite, maps=maps)
+    def write(self, out_dir: str | Path, *, overwrite: bool = False, maps: int = 6,
+              settings: dict | None = None) -> list[Path]:
+        """Write every output (CSV, GeoPackage, PNG maps, HTML) to ``out_dir`` at once;
+        ``settings``: the run's configuration record, a section of the report."""
+        return write_outputs(self, Path(out_dir), overwrite=overwrite, maps=maps, settings=settings)
 
     def report_section(self, report, *, maps: int = 3):
         """Add this analysis as a section of a :class:`planner.outputs.report.Report`."""

@@ -40,7 +40,7 @@ from planner.analyses.transfers.standard import standard_yaml
 from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.errors import ConfigError
 from planner.ingest.gtfs.consolidation import normalise_name
-from planner.outputs.report import Report
+from planner.outputs.report import Report, settings_section
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -339,7 +339,8 @@ def report_section(result: TransferResult, report, *, maps: int = 3, images: lis
     return sec
 
 
-def write_outputs(result: TransferResult, out_dir: Path, *, overwrite: bool = False, maps: int = 6) -> list[Path]:
+def write_outputs(result: TransferResult, out_dir: Path, *, overwrite: bool = False, maps: int = 6,
+                  settings: dict | None = None) -> list[Path]:
     images = transfer_maps(result, maps)
     with OutputStage(out_dir, overwrite=overwrite) as stage:
         write_text(stage.path("transfers.csv"), result.pairs.to_csv(index=False, float_format="%.3f", lineterminator="\n"))
@@ -353,6 +354,8 @@ def write_outputs(result: TransferResult, out_dir: Path, *, overwrite: bool = Fa
             write_bytes(stage.path(name), png)
         rep = Report("Transfers between stations", meta={"service date": result.params["service_date"]})
         report_section(result, rep, images=images)
+        if settings is not None:
+            settings_section(rep, settings)
         write_text(stage.path("transfers.html"), rep.html())
     written = stage.written
     # maps of an earlier run (other station areas) would pass for this run's: remove them
