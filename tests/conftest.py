@@ -155,7 +155,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     log = getattr(config, "_plan_examples", None)
     if not log:
         return
-    ran = log["ran"]
+    elsewhere = [ex for ex, t in log["ran"] if t is None]
+    ran = [(ex, t) for ex, t in log["ran"] if t is not None]
     readme = sum(1 for ex, _ in ran if any(s.startswith("README") for s in ex.sources))
     helps = sum(1 for ex, _ in ran if any(s.endswith("--help") for s in ex.sources))
     covered = sum(len(ex.sources) for ex, _ in ran)
@@ -164,6 +165,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr.write_sep("-", "documented examples")
     tr.write_line(f"ran {len(ran)} of {log['distinct']} distinct examples ({readme} from README.md, {helps} from "
                   f"--help), covering {covered} of the {log['documented']} documented example lines")
+    for ex in elsewhere:
+        tr.write_line(f"run by another test (with checks of its outputs): {ex.text}")
     for name, why in log["not_run"]:
         tr.write_line(f"not run here: {name}: {why}")
     if slowest:

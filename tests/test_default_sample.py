@@ -10,18 +10,20 @@ import pytest
 from click.testing import CliRunner
 
 from planner.cli.main import main
+from tests.doc_examples import run_example, shell_environment, workspace
 
 ROOT = Path(__file__).parent.parent
 
 
 @pytest.mark.slow
-def test_plan_evaluate_with_no_arguments(tmp_path, monkeypatch):
-    monkeypatch.chdir(ROOT)
-    out = tmp_path / "ev"
-    r = CliRunner().invoke(main, ["evaluate", "-q", "-o", str(out), "--cache-dir", str(tmp_path / "c")])
-    assert r.exit_code == 0, r.output
+def test_plan_evaluate_with_no_arguments(tmp_path):
+    """README's main job and the first example of ``plan --help`` and ``plan evaluate --help``,
+    typed in a shell in a clone's folder (tests/test_examples.py counts it as run here)."""
+    ws = workspace(tmp_path / "ws", tmp_path / "networks")
+    r = run_example("plan evaluate", ws, shell_environment(tmp_path / "shell"), "README.md")
+    out = ws / "plan-output" / "evaluate"
     # the recommendation comes first, then the ranking; the date is said and why
-    first = r.output.split("Ranking")[0]
+    first = r.stdout.split("Ranking")[0]
     assert re.search(r"(Best overall: |the closest is )\w+", first)
     assert "best new line" in first.lower()
     assert "Caveats:" in first and "2025-01-07 (Tuesday)" in first

@@ -132,7 +132,6 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     \b
     Examples (on the bundled Northeast China sample; `plan COMMAND --help` has more):
       plan evaluate
-      plan fares --policy scenarios/harbin_west_integration.yaml
       plan route --from stop:northeast_rail:VAB --to stop:northeast_rail:CRT --depart 07:30
       plan config show --walk-speed 3.6
       plan gtfs check gtfs/*.zip

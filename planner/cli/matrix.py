@@ -48,7 +48,7 @@ def matrix(ctx: click.Context, origins: Path, destinations: Path | None, depart:
     Examples:
       plan matrix --origins cities.csv --depart 07:00 --window 120 --percentiles 5,50,95 -o tt.csv
       plan matrix --gtfs hsl.zip --osm helsinki.osm.pbf --origins hel_grid.gpkg --depart 08:00 -o tt.parquet
-      plan matrix --origins grid.gpkg --depart 08:00 --window 60 --workers 2 -o tt.csv
+      plan matrix --origins grid.gpkg --depart 08:00 --window 60 --workers 2 -o tt_grid.csv
     """
     suffix = output.suffix.lower()
     if suffix not in {".csv", ".parquet"}:
