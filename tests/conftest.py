@@ -160,7 +160,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     readme = sum(1 for ex, _ in ran if any(s.startswith("README") for s in ex.sources))
     helps = sum(1 for ex, _ in ran if any(s.endswith("--help") for s in ex.sources))
     covered = sum(len(ex.sources) for ex, _ in ran)
-    slowest = sorted(ran, key=lambda r: -r[1])[:3]
+    slowest = sorted((r for r in ran if r[1] >= 10), key=lambda r: -r[1])
     tr = terminalreporter
     tr.write_sep("-", "documented examples")
     tr.write_line(f"ran {len(ran)} of {log['distinct']} distinct examples ({readme} from README.md, {helps} from "
@@ -170,4 +170,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for name, why in log["not_run"]:
         tr.write_line(f"not run here: {name}: {why}")
     if slowest:
-        tr.write_line("slowest: " + "; ".join(f"{ex.text[:60]} {t:.0f} s" for ex, t in slowest))
+        tr.write_line(f"10 s or longer ({sum(t for _, t in slowest):.0f} s in all):")
+        for ex, t in slowest:
+            tr.write_line(f"  {t:5.0f} s  {ex.text[:100]}")

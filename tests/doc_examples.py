@@ -274,6 +274,19 @@ changes:
       track: existing
 """
 
+#: a unified card on the bundled operators, by name (works under any feed id)
+CARD = """name: card
+description: One card on China Railway Harbin Group trains and Harbin Metro
+changes:
+  - fare_policy:
+      unified_card: true
+      operators: [中国铁路哈尔滨局集团有限公司, 哈尔滨地铁]
+      tariff: integrated
+      transfer_window_min: unlimited
+      max_transfers: 1
+      transfer_discount: 3
+"""
+
 HELSINKI_OD = ("from_lon,from_lat,to_lon,to_lat,trips\n24.9410,60.1699,24.9500,60.1750,120\n"
                "24.9380,60.1660,24.9480,60.1760,80\n24.9500,60.1750,24.9410,60.1699,100\n")
 
@@ -297,7 +310,7 @@ MAKERS: dict[str, Callable[[Path], None]] = {
     "stations.csv": _from_help(("gtfs", "from-timetable"), "STATIONS.csv"),
     "stations_amap.csv": _from_help(("gtfs", "from-timetable"), "STATIONS.csv"),
     "my_line.yaml": _text(MY_LINE),
-    "card.yaml": _copy(ROOT / "scenarios" / "harbin_west_integration.yaml"),
+    "card.yaml": _text(CARD),
     "appraisal.yaml": _text("value_of_time_cny_per_h: 30\ndiscount_rate: 0.06\n"),
     "study.toml": _text("# a study's settings (plan config init writes a template of every field)\n"
                         "change_time_s = 180\nmax_rides = 6\n"),

@@ -74,9 +74,10 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     Examples:
       plan evaluate
       plan evaluate scenarios/spine_express.yaml --window 240 -o out/
-      plan evaluate scenarios/*.yaml --scheduler tcp://head-node:8786
+      plan evaluate scenarios/spine_express.yaml scenarios/hada_double_frequency.yaml \\
+          --scheduler tcp://head-node:8786
       plan evaluate my_line.yaml --gtfs rail.zip --gtfs metro.zip --places cities.csv --date 2025-06-17
-      plan evaluate --appraisal appraisal.yaml --od observed_trips.csv
+      plan evaluate scenarios/spine_express.yaml --appraisal appraisal.yaml --od observed_trips.csv
     """
     t0 = time.perf_counter()
     paths = list(scenarios)
