@@ -132,7 +132,7 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
       plan fares
       plan fares --policy scenarios/harbin_west_integration.yaml --value-of-time 60 --no-grid -o out/fares
       plan fares --stop harbin_metro:L2_8416702419 --no-grid --window 120 --step 10
-      plan fares --gtfs rail.zip --gtfs metro.zip --policy card.yaml --places towns.csv --budgets 20,50
+      plan fares --gtfs rail.zip --gtfs metro.zip --policy card.yaml --places towns.csv --budgets 20,50 --no-grid
     """
     t0 = time.perf_counter()
     progress = opts.show_progress(ctx)
