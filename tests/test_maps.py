@@ -210,3 +210,83 @@ def test_line_ends_away_from_places_are_labelled_in_english(chinese_city, monkey
     assert "Centre" in seen                                      # a place named in Chinese shows its English name
     assert {"West Gate", "East Gate", "South Gate", "NG"} <= set(seen)
     assert all(drawable(t) for t in seen)
+
+
+_OPL = """n1 v1 x10.00 y50.00
+n2 v1 x10.01 y50.00
+n3 v1 x10.01 y50.01
+n4 v1 x10.00 y50.01
+n5 v1 x10.02 y50.00
+n6 v1 x10.03 y50.02
+n7 v1 x10.04 y50.00
+n8 v1 x10.04 y50.03
+n9 v1 x10.05 y50.00
+n10 v1 x10.05 y50.03
+n11 v1 x10.06 y50.00
+n12 v1 x10.06 y50.03
+n13 v1 x9.00 y40.00
+n14 v1 x9.01 y40.01
+w1 v1 Tnatural=water,name=Lake Nn1,n2,n3,n4,n1
+w2 v1 Tnatural=coastline Nn5,n6
+w3 v1 Tboundary=administrative,admin_level=4 Nn7,n8
+w4 v1 Tboundary=administrative,admin_level=8 Nn9,n10
+w5 v1 Twaterway=river Nn11,n12
+w6 v1 Tbuilding=yes Nn1,n2,n3,n1
+w7 v1 Twaterway=river Nn13,n14
+"""
+
+
+@pytest.fixture(scope="module")
+def osm_extract(tmp_path_factory):
+    """A small .osm.pbf near 10 E, 50 N (outside the Natural Earth box), written from OPL: a lake
+    (closed way), a coastline, a state boundary (admin_level 4), a town boundary (8: not drawn),
+    a river, a building, and a river far away (9 E, 40 N: outside the box)."""
+    import osmium
+
+    d = tmp_path_factory.mktemp("osm")
+    (d / "x.opl").write_text(_OPL, encoding="utf-8")
+    out = d / "region.osm.pbf"
+    writer = osmium.SimpleWriter(str(out), overwrite=True)
+    try:
+        for obj in osmium.FileProcessor(str(d / "x.opl")):
+            writer.add(obj)
+    finally:
+        writer.close()
+    return out
+
+
+def test_osm_context_reads_water_coast_boundaries_inside_the_box(osm_extract):
+    from planner.ingest.osm.context import read_osm_context
+
+    box = (9.99, 49.99, 10.1, 50.1)
+    ctx = read_osm_context(osm_extract, box)
+    assert set(ctx.layers) == {"water", "rivers", "coastline", "boundaries"}  # no buildings unless asked
+    assert list(ctx.layers["boundaries"]["admin_level"]) == [4]               # admin_level 8 left out
+    assert len(ctx.layers["rivers"]) == 1                                     # the far river is outside
+    for gdf in ctx.layers.values():
+        x0, y0, x1, y1 = gdf.total_bounds
+        assert box[0] <= x0 and x1 <= box[2] and box[1] <= y0 and y1 <= box[3]
+    assert "buildings" in read_osm_context(osm_extract, box, buildings=True).layers
+    assert read_osm_context(CITY / "streets.osm", box) is None  # XML: no context (the note says so)
+
+
+def test_a_region_outside_natural_earth_gets_its_osm_context(osm_extract):
+    from planner.outputs.context import OSM_CREDIT
+
+    frame = map_frame([10.0, 10.06], [50.0, 50.03], osm=osm_extract)
+    assert frame.has_context and frame.context.kind == "osm"
+    assert "OpenStreetMap extract region.osm.pbf" in context_note(frame.context)
+    fig = Figure()
+    ax = fig.add_subplot(111)
+    draw_context(ax, frame.context)
+    assert OSM_CREDIT in [t.get_text() for t in ax.texts]
+    assert not map_frame([10.0, 10.06], [50.0, 50.03]).has_context  # no extract: none, and the note says so
+    assert "no OSM extract" in context_note(None)
+
+
+def test_a_corrupt_extract_is_a_clear_error():
+    from planner.errors import OSMError
+    from planner.ingest.osm.context import read_osm_context
+
+    with pytest.raises(OSMError):
+        read_osm_context(GOLDEN.parent / "fuzz" / "pbf_truncated_block.osm.pbf", (0, 0, 1, 1))

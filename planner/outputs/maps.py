@@ -25,7 +25,7 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
 
 from planner.ingest.gtfs.modes import MODES
-from planner.outputs.context import Context, draw_context, load_context
+from planner.outputs.context import Context, draw_context, load_context, load_osm_context
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,9 +85,10 @@ class MapFrame:
         return bool(self.context)
 
 
-def map_frame(lon, lat, *, context: bool = True) -> MapFrame:
+def map_frame(lon, lat, *, context: bool = True, osm=None) -> MapFrame:
     """The extent framing the points ``lon``/``lat`` (kept between 2:1 and 1:2, 8 % margin), with
-    the bundled context when ``context`` and the extent lies inside it."""
+    the bundled context when ``context`` and the extent lies inside it, else the context of the
+    OSM extract ``osm`` (a ``.osm.pbf`` path) where it has some."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     ok = np.isfinite(lon) & np.isfinite(lat)
@@ -108,6 +109,8 @@ def map_frame(lon, lat, *, context: bool = True) -> MapFrame:
     pady = max((y1 - y0) * 0.08, 0.01)
     x0, x1, y0, y1 = float(x0 - padx), float(x1 + padx), float(y0 - pady), float(y1 + pady)
     ctx = load_context((x0, y0, x1, y1)) if context else None
+    if ctx is None and context and osm is not None:
+        ctx = load_osm_context(osm, (x0, y0, x1, y1))
     return MapFrame(x0, x1, y0, y1, ctx)
 
 
