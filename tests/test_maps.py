@@ -290,3 +290,22 @@ def test_a_corrupt_extract_is_a_clear_error():
 
     with pytest.raises(OSMError):
         read_osm_context(GOLDEN.parent / "fuzz" / "pbf_truncated_block.osm.pbf", (0, 0, 1, 1))
+
+
+def test_raster_previews_get_roads_and_water_from_the_extract_else_natural_earth(tmp_path):
+    """Data: the bundled central-Harbin extract (tests/data/osm/harbin_central.osm.pbf) and a
+    2 x 2 km grid inside it; a grid near 10 E (outside Natural Earth's box) without an extract."""
+    from planner.analyses.access.grid import make_grid
+    from planner.outputs.raster import Band, raster_context, write_png
+
+    g = make_grid(250, bbox=(126.60, 45.74, 126.66, 45.78))
+    osm = GOLDEN.parent / "osm" / "harbin_central.osm.pbf"
+    ctx = raster_context(g, osm)
+    assert ctx.kind == "osm" and {"roads", "water"} <= set(ctx.layers)
+    ne = raster_context(g)
+    assert ne.kind == "natural_earth"  # no extract: Natural Earth covers Harbin
+    assert raster_context(make_grid(250, bbox=(10.0, 50.0, 10.05, 50.03))) is None
+    band = Band("people", np.arange(g.width * g.height, dtype=float).reshape(g.shape), "people", "test")
+    plain = write_png(tmp_path / "a.png", g, band).read_bytes()
+    drawn = write_png(tmp_path / "b.png", g, band, context=ctx).read_bytes()
+    assert plain != drawn and _png_size(drawn) == _png_size(plain)

@@ -224,7 +224,8 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
     out = output or DEFAULT_OUT
     inputs = {"service date": day, "policy": str(path), "feeds": ", ".join(feeds.ids), "places": len(places_df)}
     written = card.outputs.write_fare_outputs(res, raster, net2.timetable, out, overwrite=overwrite or output is None,
-                                              inputs=inputs, operators=operators)
+                                              inputs=inputs, operators=operators,
+                                              osm=net.walk.meta.get("source_path") if net.walk is not None else None)
     opts.write_config_record(ctx, net.config, out)
     _print(res, operators, top, day, path, raster)
     click.echo(f"Outputs in {out}/ ({len(written)} files: fares_od.csv, fares_places.csv, map_fares.png, "

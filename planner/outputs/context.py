@@ -13,7 +13,7 @@ background. Every map drawn on context carries its credit line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,7 +23,7 @@ from planner.common.bundled import data_root
 from planner.ingest.osm.context import read_osm_context
 
 __all__ = ["CREDIT", "LAYERS", "OSM_CREDIT", "OSM_LAYERS", "Context", "bundled_context_path", "context_note",
-           "draw_context", "load_context", "load_osm_context"]
+           "clip_context", "draw_context", "load_context", "load_osm_context"]
 
 #: the credit line every map drawn on the context carries
 CREDIT = "Made with Natural Earth"
@@ -45,6 +45,7 @@ OSM_LAYERS = {
     "buildings": ("polygon", "#e4ded2", "#d3cbbb", 0.2, 0.2),
     "water": ("polygon", "#c6dbef", "#9ecae1", 0.3, 0.3),
     "rivers": ("line", "none", "#9ecae1", 0.8, 0.4),
+    "roads": ("line", "none", "#4d4d4d", 0.6, 0.45),
     "coastline": ("line", "none", "#6baed6", 0.6, 0.5),
     "boundaries": ("line", "none", "#7b6f8f", 0.9, 0.6),
 }
@@ -99,14 +100,25 @@ def load_context(box: tuple[float, float, float, float], path: str | Path | None
     return Context(layers, source=str(path), coverage=coverage) if layers else None
 
 
-def load_osm_context(path, box: tuple[float, float, float, float], *, buildings: bool = False) -> Context | None:
-    """The context of the OSM extract ``path`` inside ``box`` (water, rivers, coast,
+def load_osm_context(path, box: tuple[float, float, float, float] | None, *,
+                     buildings: bool = False, roads: bool = False) -> Context | None:
+    """The context of the OSM extract ``path`` inside ``box`` (None: all of it; water, rivers, coast,
     administrative boundaries; buildings too with ``buildings``), or None when there is no
     extract (None, an online request, an XML file) or it has nothing there."""
     if path is None or not Path(path).is_file():
         return None
-    osm = read_osm_context(path, box, buildings=buildings)
+    osm = read_osm_context(path, box, buildings=buildings, roads=roads)
     return Context(osm.layers, source=osm.source, kind="osm") if osm else None
+
+
+def clip_context(ctx: Context | None, box: tuple[float, float, float, float]) -> Context | None:
+    """The features of ``ctx`` that touch ``box`` (lon0, lat0, lon1, lat1), or None: read a
+    context once, draw many small maps from it."""
+    if not ctx:
+        return None
+    layers = {k: g.cx[box[0]:box[2], box[1]:box[3]] for k, g in ctx.layers.items()}
+    layers = {k: g for k, g in layers.items() if len(g)}
+    return replace(ctx, layers=layers) if layers else None
 
 
 def draw_context(ax, ctx: Context | None) -> None:
@@ -132,7 +144,7 @@ def context_note(ctx: Context | None) -> str:
     """The report's sentence on the maps' background."""
     if ctx and ctx.kind == "osm":
         names = {"water": "water", "rivers": "rivers", "coastline": "coast", "boundaries": "administrative boundaries",
-                 "buildings": "buildings"}
+                 "buildings": "buildings", "roads": "main roads"}
         found = ", ".join(names[k] for k in OSM_LAYERS if k in ctx.layers)
         return (f"Map background: {found} from the OpenStreetMap extract {ctx.source} (© OpenStreetMap "
                 "contributors, ODbL); the bundled Natural Earth context covers Northeast China only.")

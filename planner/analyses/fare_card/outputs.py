@@ -13,7 +13,7 @@ from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.common.timeofday import hhmm
 from planner.network.fares.model import UNLIMITED
 from planner.outputs.maps import place_change_map
-from planner.outputs.raster import write_png, write_result
+from planner.outputs.raster import raster_context, write_png, write_result
 from planner.outputs.report import PEOPLE, PERCENT, Report
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def report_section(report: Report, res: FareDividend, tt, *, title: str, operato
 
 def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_dir: str | Path, *,
                        overwrite: bool = False, inputs: dict | None = None, operators: dict | None = None,
-                       png: bool = True) -> list[Path]:
+                       png: bool = True, osm: str | Path | None = None) -> list[Path]:
     """Write the outputs of ``plan fares`` through a staging folder (nothing partial).
 
     Files: ``fares_od.csv`` (every ordered place pair, :mod:`planner.analyses.fare_card.dividend`
@@ -182,7 +182,8 @@ def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_d
     minutes saved), ``fares_summary.json`` (headline figures, policy, parameters, notes),
     ``map_fares.png``, with a grid ``fare_access.tif`` (bands ``{layer}_{T}min_{F}{cur}_
     {separate,card,change}``) and a PNG per change band, ``report.html`` and ``report.md``
-    (the report section as Markdown).
+    (the report section as Markdown). ``osm``: the OSM extract (``.osm.pbf``) the network was
+    built from, whose main roads and water are drawn over the raster previews.
     """
     with OutputStage(out_dir, overwrite=overwrite) as stage:
         write_text(stage.path("fares_od.csv"), res.od.to_csv(index=False, float_format="%.3f", lineterminator="\n"))
@@ -213,10 +214,11 @@ def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_d
         if raster is not None:
             write_result(stage, "fare_access", raster, png=False, dtype="float64")
             if png:
+                context = raster_context(raster.grid, osm)
                 for b in raster.bands:
                     if b.name.endswith("_change"):
                         write_png(stage.path(f"fare_access_{b.name}.png"), raster.grid, b, valid=raster.valid,
-                                  diverging=True)
+                                  diverging=True, context=context)
             rs = report.section("Accessibility at (time, fare) cutoffs")
             rows = []
             for b in raster.bands:

@@ -17,7 +17,10 @@ column only, clipped to nothing (features that touch ``box``):
     outlines of the boundary relations the extract holds whole), with ``admin_level``;
 ``buildings``
     polygons: ``building=*`` (only with ``buildings=True``: a station area's map needs them,
-    a region's does not).
+    a region's does not);
+``roads``
+    lines: ``highway`` motorway, trunk, primary, secondary, tertiary (only with
+    ``roads=True``: a city raster's streets for orientation).
 
 An XML extract or an online request gives no context (None): the streets still come from
 the network, and the caller says so.
@@ -42,8 +45,9 @@ __all__ = ["OSMContext", "read_osm_context"]
 _HINT = "download the extract again; check it with 'osmium fileinfo -e'"
 _WATER = {("natural", "water"), ("waterway", "riverbank"), ("landuse", "reservoir")}
 _RIVERS = frozenset({"river", "canal"})
+_ROADS = frozenset({"motorway", "trunk", "primary", "secondary", "tertiary"})
 _MAX_ADMIN_LEVEL = 6
-LAYERS = ("water", "rivers", "coastline", "boundaries", "buildings")
+LAYERS = ("water", "rivers", "coastline", "boundaries", "buildings", "roads")
 
 
 @dataclass
@@ -69,7 +73,7 @@ def _admin_level(tags) -> int | None:
 
 
 def read_osm_context(path: str | Path, box: tuple[float, float, float, float] | None = None, *,
-                     buildings: bool = False) -> OSMContext | None:
+                     buildings: bool = False, roads: bool = False) -> OSMContext | None:
     """The context layers of the extract ``path`` that touch ``box`` (lon0, lat0, lon1, lat1;
     None: all), or None when ``path`` is not an ``.osm.pbf`` file (see the module docstring).
     A corrupt extract raises :class:`~planner.errors.OSMError`."""
@@ -79,7 +83,8 @@ def read_osm_context(path: str | Path, box: tuple[float, float, float, float] | 
     check_pbf_header(path)
     check_pbf_framing(path)
     clip = shapely_box(*box) if box is not None else None
-    keys = ("natural", "waterway", "landuse", "boundary", *(("building",) if buildings else ()))
+    keys = ("natural", "waterway", "landuse", "boundary", *(("building",) if buildings else ()),
+            *(("highway",) if roads else ()))
     wkb = osmium.geom.WKBFactory()
     rows: dict[str, list] = {name: [] for name in LAYERS}
     levels: list[int] = []
@@ -117,7 +122,8 @@ def read_osm_context(path: str | Path, box: tuple[float, float, float, float] | 
             elif obj.is_way():
                 line = None
                 waterway, natural, level = tags.get("waterway"), tags.get("natural"), _admin_level(tags)
-                if waterway in _RIVERS or natural == "coastline" or level is not None:
+                road = roads and tags.get("highway") in _ROADS
+                if waterway in _RIVERS or natural == "coastline" or level is not None or road:
                     pts = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
                     line = LineString(pts) if len(pts) >= 2 else None
                 if line is None:
@@ -126,6 +132,8 @@ def read_osm_context(path: str | Path, box: tuple[float, float, float, float] | 
                     keep("coastline", line)
                 elif waterway in _RIVERS:
                     keep("rivers", line)
+                elif road:
+                    keep("roads", line)
                 else:
                     keep("boundaries", line, level)
     except RuntimeError as err:  # libosmium reports every format problem as RuntimeError
