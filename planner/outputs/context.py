@@ -22,8 +22,19 @@ import pyogrio
 from planner.common.bundled import data_root
 from planner.ingest.osm.context import read_osm_context
 
-__all__ = ["CREDIT", "LAYERS", "OSM_CREDIT", "OSM_LAYERS", "Context", "bundled_context_path", "context_note",
-           "clip_context", "draw_context", "load_context", "load_osm_context"]
+__all__ = [
+    "CREDIT",
+    "LAYERS",
+    "OSM_CREDIT",
+    "OSM_LAYERS",
+    "Context",
+    "bundled_context_path",
+    "clip_context",
+    "context_note",
+    "draw_context",
+    "load_context",
+    "load_osm_context",
+]
 
 #: the credit line every map drawn on the context carries
 CREDIT = "Made with Natural Earth"

@@ -41,7 +41,15 @@ from rasterio.errors import RasterioError
 
 from planner.common.atomic import atomic_write, temp_path
 from planner.errors import OutputError
-from planner.outputs.context import CREDIT, LAYERS, OSM_CREDIT, OSM_LAYERS, Context, load_context, load_osm_context
+from planner.outputs.context import (
+    CREDIT,
+    LAYERS,
+    OSM_CREDIT,
+    OSM_LAYERS,
+    Context,
+    load_context,
+    load_osm_context,
+)
 
 __all__ = ["Band", "RasterGrid", "RasterResult", "raster_context", "write_geotiff", "write_png", "write_result"]
 

@@ -34,7 +34,8 @@ from pathlib import Path
 import geopandas as gpd
 import osmium
 import shapely
-from shapely.geometry import LineString, box as shapely_box
+from shapely.geometry import LineString
+from shapely.geometry import box as shapely_box
 
 from planner.errors import OSMError
 from planner.ingest.osm._pbf import check_pbf_framing, check_pbf_header
