@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from planner.network.timetable import Timetable
 
-__all__ = ["MODE_STYLE", "MapFrame", "change_title", "colorbar", "drawable", "finish_map", "line_ends", "map_frame", "map_name", "network_map", "new_map", "place_change_map", "route_patterns", "varies"]
+__all__ = ["LABEL_HALO", "MODE_STYLE", "MapFrame", "change_title", "colorbar", "drawable", "finish_map", "line_ends", "map_frame", "map_name", "network_map", "new_map", "place_change_map", "route_patterns", "varies"]
 
 MODE_STYLE = {  # colour, line width, z-order
     "high_speed_rail": ("#c0392b", 2.4, 5), "intercity_rail": ("#d35400", 2.0, 4), "rail": ("#5d6d7e", 1.6, 3),
@@ -57,7 +57,7 @@ _CBAR_RECT = (0.895, 0.2, 0.018, 0.6)
 #: a line end farther than this share of the map's width from every place gets its own label
 _END_SHARE = 0.03
 #: a white halo around labels, so that they stay readable over lines and context
-_HALO = [patheffects.withStroke(linewidth=2.2, foreground="white", alpha=0.85)]
+LABEL_HALO = [patheffects.withStroke(linewidth=2.2, foreground="white", alpha=0.85)]
 _LEADER = {"color": "#555555", "lw": 0.5, "zorder": 1}
 #: a label moved less than this (pixels) from its point gets no leader line
 _MIN_LEADER_PX = 8
@@ -139,6 +139,11 @@ def finish_map(fig, ax, lon, lat, *, frame: MapFrame | None = None, labels=(), a
     ax.set_ylabel("latitude (°N)")
     ax.ticklabel_format(useOffset=False, style="plain")
     ax.grid(alpha=0.2)
+    ax.apply_aspect()
+    pos = ax.get_position()
+    for cax in fig.axes:  # the colour bar beside the map as drawn (a tall map is narrower than its place)
+        if cax.get_label() == "colorbar":
+            cax.set_position([pos.x1 + 0.02, pos.y0 + 0.15 * pos.height, _CBAR_RECT[2], 0.7 * pos.height])
     labels = list(labels)
     if labels:
         _place_labels(fig, ax, labels, avoid, frame)
@@ -200,7 +205,7 @@ def _leader_start(ax, box, target) -> tuple[float, float] | None:
 
 def colorbar(fig, mappable, label: str):
     """The map's colour bar, in its fixed place right of the map."""
-    cb = fig.colorbar(mappable, cax=fig.add_axes(_CBAR_RECT))
+    cb = fig.colorbar(mappable, cax=fig.add_axes(_CBAR_RECT, label="colorbar"))
     cb.set_label(label)
     return cb
 
@@ -304,7 +309,7 @@ def _draw_places(ax, places: pd.DataFrame, values=None, cmap="RdYlGn", vlabel: s
             if fig is not None:
                 colorbar(fig, sc, vlabel)
     _size_key(ax, float(pop.max()) if len(pop) else 0.0)
-    return [ax.text(lon, lat, name, fontsize=7, zorder=21, ha="left", va="bottom", path_effects=_HALO)
+    return [ax.text(lon, lat, name, fontsize=7, zorder=21, ha="left", va="bottom", path_effects=LABEL_HALO)
             for lon, lat, name in zip(places["lon"], places["lat"], _place_names(places), strict=True)]
 
 
@@ -377,7 +382,7 @@ def _draw_line_ends(ax, tt: Timetable, frame: MapFrame, places: pd.DataFrame | N
     return [ax.text(tt.stop_lon[s], tt.stop_lat[s], map_name(tt.stop_names_en[s], tt.stop_names[s],
                                                                str(tt.stop_ids[s]).split(":", 1)[-1]),
                     fontsize=7, fontstyle="italic", color="#2c3e50", zorder=21, ha="left", va="bottom",
-                    path_effects=_HALO)
+                    path_effects=LABEL_HALO)
             for s in ends]
 
 

@@ -18,7 +18,15 @@ from planner.analyses.railnet.compare import NetComparison, changed_pairs
 from planner.analyses.railnet.net import RailNet
 from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.common.timeofday import window_text
-from planner.outputs.maps import MapFrame, colorbar, finish_map, map_frame, map_name, new_map
+from planner.outputs.maps import (
+    LABEL_HALO,
+    MapFrame,
+    colorbar,
+    finish_map,
+    map_frame,
+    map_name,
+    new_map,
+)
 from planner.outputs.report import PEOPLE, Report
 
 if TYPE_CHECKING:
@@ -56,10 +64,11 @@ def net_map(net: RailNet, places: pd.DataFrame, *, title: str = "Intercity rail 
     pop = places["population"].to_numpy(float)
     has = net.cities["stations"].to_numpy() > 0
     size = 20 + 280 * np.sqrt(pop / max(pop.max(), 1.0))
-    for m, kw in ((has, {"c": "#34495e", "edgecolor": "white"}), (~has, {"facecolor": "white", "edgecolor": "#34495e"})):
-        ax.scatter(places["lon"][m], places["lat"][m], s=size[m], zorder=20, **kw)
+    # one scatter (gid "places"), so that the labels are moved off the dots as sized
+    ax.scatter(places["lon"], places["lat"], s=size, zorder=20, gid="places",
+               facecolor=np.where(has, "#34495e", "white"), edgecolor=np.where(has, "white", "#34495e"))
     labels = [ax.text(r.lon, r.lat, map_name(r.name, getattr(r, "name_en", ""), r.id), zorder=21, fontsize=8 if central else 7,
-                      fontweight="bold" if central else "normal", ha="left", va="bottom")
+                      fontweight="bold" if central else "normal", ha="left", va="bottom", path_effects=LABEL_HALO)
               for r, central in zip(places.itertuples(), net.cities["central"], strict=True)]
     colorbar(fig, ScalarMappable(norm=norm, cmap=cmap), "straight-line speed of the fastest train (km/h)")
     samples = [n for n in (10, 20, 50, 100, 200) if n <= top] or [top]
