@@ -27,7 +27,7 @@ from planner.outputs.maps import (
     map_name,
     new_map,
 )
-from planner.outputs.report import PEOPLE, Report
+from planner.outputs.report import PEOPLE, Report, percent, signed
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -114,6 +114,41 @@ _WEAK_COLUMNS = {
 }
 
 
+#: the net measures in words (summary.csv keeps the names)
+_MEASURE_WORDS = {
+    "cities_with_station": "cities with a station", "node_stations": "stations", "pairs": "city pairs",
+    "reachable_pairs": "city pairs reachable", "efficiency_per_h": "efficiency",
+    "efficiency_relative": "efficiency relative to the ideal net", "pop_weighted_mean_min":
+    "population-weighted mean time", "median_detour_index": "median detour index",
+    "share_within_1h": "pairs within 1 h", "share_within_2h": "pairs within 2 h", "share_within_3h":
+    "pairs within 3 h", "share_direct": "pairs with a direct train", "share_max_1_transfer":
+    "pairs with at most one change", "mean_transfer_wait_min": "mean wait at changes", "weak_links": "weak links",
+    "pop_weighted_mean_common_min": "population-weighted mean time, pairs reachable in both",
+}
+
+
+def _measure_words(measure: str, names: dict) -> str:
+    if measure.startswith("pop_within_") and ":" in measure:  # pop_within_1h:harbin
+        head, city = measure.split(":", 1)
+        return f"people within {head[len('pop_within_'):-1]} h of {names.get(city, city)}"
+    return _MEASURE_WORDS.get(measure, measure.replace("_", " "))
+
+
+def _by_unit(cell) -> str:
+    """A net measure formatted by its unit: whole counts and people, shares as percentages (a
+    change in points), minutes to 0.1, the rest to 0.001; a change signed."""
+    unit, v, change = cell
+    if v is None or v != v:
+        return ""
+    unit = str(unit)
+    if unit.startswith("share"):
+        return (f"{100 * v:+.1f} pts" if round(100 * v, 1) else "0") if change else percent(v)
+    if unit in ("count", "ordered city pairs", "people"):
+        return signed(v) if change else f"{v:,.0f}"
+    digits = 1 if unit.startswith("min") else 2 if unit == "ratio" else 3
+    return f"{v:+,.{digits}f}" if change else f"{v:,.{digits}f}"
+
+
 def _table_args(columns: dict) -> dict:
     return {"labels": {c: v[0] for c, v in columns.items()},
             "formats": {c: v[1] for c, v in columns.items() if v[1] is not None}}
@@ -129,10 +164,14 @@ def add_net_section(report: Report, cmp: NetComparison, *, maps: dict[str, bytes
              f"(Latora-Marchiori, 1/h; unreachable pairs count 0), also relative to an ideal net of straight "
              f"lines at {st.get('reference_speed_kmh')} km/h.")
     summary = cmp.summary_table()
-    shown = summary[[c for c in summary.columns if c in ("measure", "unit", "baseline") or c.endswith("_change")]]
+    names = dict(zip(cmp.places["id"].astype(str), cmp.places["name"].astype(str), strict=True))
+    shown = pd.DataFrame({"measure": [_measure_words(m, names) for m in summary["measure"]], "unit": summary["unit"]})
+    values = [c for c in summary.columns if c == "baseline" or c.endswith("_change")]
+    for c in values:  # (unit, value, is a change): formatted by the row's unit
+        shown[c] = list(zip(summary["unit"], summary[c], [c != "baseline"] * len(summary), strict=True))
     sec.table(shown, caption="Net measures: the baseline and each scenario's change (summary.csv also has the "
-              "scenarios' values)", float_format="{:,.3f}",
-              labels={c: f"{c[:-len('_change')]}: change" for c in shown.columns if c.endswith("_change")})
+              "scenarios' values, under the measures' names)", formats=dict.fromkeys(values, _by_unit),
+              labels={c: f"{c[:-len('_change')]}: change" for c in values if c.endswith("_change")})
     if "baseline" in maps:
         sec.image(maps["baseline"], "Links between cities: width by trains per day, colour by speed")
     cities = cmp.baseline.cities
