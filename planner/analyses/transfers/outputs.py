@@ -192,7 +192,11 @@ def transfer_maps(result: TransferResult, n: int = 6) -> list[tuple[str, str, by
     labels = station_labels(result)
     walk = result.net.walk
     focal = _focal_stations(result, n)
-    osm = load_osm_context(walk.meta.get("source_path"), None, buildings=True) if walk is not None and focal else None
+    osm = None
+    if walk is not None and focal:  # the extract's features near the mapped stations (walks reach about 3 km)
+        st = result.stations.set_index("station").loc[focal]
+        box = (st["lon"].min() - 0.05, st["lat"].min() - 0.05, st["lon"].max() + 0.05, st["lat"].max() + 0.05)
+        osm = load_osm_context(walk.meta.get("source_path"), box, buildings=True)
     out = []
     for k, sid in enumerate(focal):
         png, caption = _area_map(result, sid, labels, osm)
@@ -258,7 +262,8 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str], osm=None
     if conns:
         handles.append(Line2D([], [], color="#e31a1c", ls=":", marker="*", ms=11, mec="black", mew=0.6,
                               label="suggested entrance / connector"))
-    handles.append(Line2D([], [], color="#d0d0d0", lw=1.2, label="streets and paths (walk network)"))
+    if walk is not None:
+        handles.append(Line2D([], [], color="#d0d0d0", lw=1.2, label="streets and paths (walk network)"))
     for layer in ("buildings", "water"):
         if context and layer in context.layers:
             handles.append(Patch(facecolor=OSM_LAYERS[layer][1], edgecolor=OSM_LAYERS[layer][2], label=layer))
