@@ -1,7 +1,9 @@
-"""``report.html`` and ``map.html`` of ``plan evaluate`` opened in headless Chromium (issue 16).
+"""``report.html`` and ``map.html`` of ``plan evaluate``, and the reports of ``plan fares``,
+``plan net`` and ``plan transfers``, opened in headless Chromium (issue 16).
 
 Data: the golden synthetic city Gridton (``tests/data/golden/city/``: GTFS, an OSM street grid,
-places and two scenarios), evaluated as in ``tests/test_golden.py``.
+places and two scenarios), evaluated as in ``tests/test_golden.py``; the other commands on the
+bundled Northeast China sample with the small windows of ``tests/test_golden_commands.py``.
 
 What is checked, in a real browser at 1280 x 900 px:
 
@@ -34,6 +36,7 @@ from planner.cli.main import main
 from tests.conftest import GOLDEN
 
 CITY = GOLDEN / "city"
+ROOT = Path(__file__).parent.parent
 BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser")
 WIDTH = 1280
 _PROBE = ("<script>document.body.dataset.scrollWidth=document.documentElement.scrollWidth;"
@@ -163,3 +166,41 @@ def test_the_network_check_sees_a_request(tmp_path):
     finally:
         proxy.close()
     assert proxy.connections >= 1
+
+
+@pytest.fixture(scope="module")
+def other_reports(tmp_path_factory) -> dict[str, Path]:
+    """The reports of plan fares, plan net and plan transfers on the bundled sample."""
+    tmp = tmp_path_factory.mktemp("reports")
+    cache = tmp / "c"
+    runs = {
+        "fares": (["fares", "-q", "--stop", "harbin_metro:L2_8416702419", "--no-grid", "--window", "30", "--step",
+                   "10", "--cache-dir", str(cache)], "report.html"),
+        "net": (["net", "-q", str(ROOT / "scenarios" / "spine_express.yaml")], "report.html"),
+        "transfers": (["transfers", "-q", "--window", "30", "--maps", "1", "--cache-dir", str(cache)],
+                      "transfers.html"),
+    }
+    out = {}
+    for name, (args, page) in runs.items():
+        r = CliRunner().invoke(main, [*args, "-o", str(tmp / name)])
+        assert r.exit_code == 0, r.output
+        out[name] = tmp / name / page
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["fares", "net", "transfers"])
+def test_the_other_reports_fit_1280_px_offline(other_reports, tmp_path, command):
+    page = other_reports[command]
+    text = re.sub(r"<script[^>]*>.*?</script>", "", page.read_text(encoding="utf-8"), flags=re.S)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), command
+    browser = _browser()
+    proxy = _Proxy()
+    try:
+        dom = _dump(browser, _probed(page, tmp_path / page.name), proxy)
+    finally:
+        proxy.close()
+    assert proxy.connections == 0, f"the {command} report made {proxy.connections} network request(s)"
+    assert _attr(dom, "client-width") == WIDTH
+    assert _attr(dom, "scroll-width") <= WIDTH, f"the {command} report scrolls sideways at {WIDTH} px"
+    assert _attr(dom, "wide-tables") == 0, f"a table of the {command} report is wider than {WIDTH} px"

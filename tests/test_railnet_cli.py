@@ -3,6 +3,7 @@ China sample against published fastest run times."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -55,6 +56,13 @@ def test_plan_net_writes_every_output(hand_args, tmp_path):
     assert (out / "net_baseline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Intercity rail net" in html and "Rail net: scenario direct_ae" in html
+    # worded headings with units, people-friendly numbers, the glossary (issue 16)
+    for heading in ("people of other cities within 1 h", "cities with a direct train", "closeness (1/h)",
+                    "straight line (km)", "detour index", "why it is weak", "Glossary", "efficiency relative to "
+                    "the ideal net", "pairs within 2 h"):
+        assert heading in html, heading
+    assert "<th>pop within 1h</th>" not in html and "<th>closeness per h</th>" not in html
+    assert re.search(r"<td class='num'>\d+(\.\d)? %</td>", html)  # shares as percentages
     # an existing output folder is refused without --overwrite, then replaced with it
     r = CliRunner().invoke(main, [*hand_args, "-o", str(out)])
     assert r.exit_code == 2 and "already exists" in r.output

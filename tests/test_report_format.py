@@ -32,3 +32,14 @@ def test_table_labels_and_formats_in_html_and_markdown():
     md = rep.markdown()
     assert "| name | population | pairs within 2 h | x_delta_pop_within_2h | plain_col |" in md
     assert "|---|---:|---:|---:|---:|" in md and "| Yanji | 1,941,700 | 0.12 % | 0 | 1.2 |" in md
+
+
+def test_formatted_cells_stay_numbers_in_a_table_of_text_only():
+    """A table whose every column is text or formatted (no plain number column) still
+    right-aligns the formatted cells (pandas turns a row of strings into a text Series, which
+    lost the cells' kind when rows were iterated with iterrows)."""
+    rep = Report("t")
+    rep.section("s").table(pd.DataFrame({"name": ["a", "b"], "m": [1234.4, 5.0]}), formats={"m": "{:,.0f}"},
+                           labels={"m": "length (m)"})
+    html = rep.html()
+    assert "<td class='num'>1,234</td>" in html and "<td class='num'>5</td>" in html

@@ -116,6 +116,11 @@ def test_helsinki_outputs(helsinki, tmp_path):
     assert len(csv) == len(res.pairs) and csv.columns[0] == "rank"
     html = (tmp_path / "out" / "transfers.html").read_text()
     assert "Transfers between stations" in html and "data:image/png;base64," in html
+    # worded headings with units and a glossary (issue 16); the CSV keeps its column names
+    for heading in ("walk (m)", "detour (x straight line)", "risk of missing it", "traveller-minutes lost",
+                    "Glossary", "transfer_suggestions.csv"):
+        assert heading in html, heading
+    assert "<th>walk m</th>" not in html and "<th>traveller min lost</th>" not in html
     # identical inputs, identical tables
     again = analyse_transfers(_net, departure_s=8 * 3600, window_min=60, osm=HEL_OSM)
     pd.testing.assert_frame_equal(again.pairs, res.pairs)
@@ -179,3 +184,25 @@ def test_cli_od_from_the_evaluation_places(tmp_path):
     assert "(every ordered pair of the evaluation's places)" in r.output
     r = CliRunner().invoke(main, [*args[:i + 1], str(tmp_path / "missing.csv"), *args[i + 2:], "-o", str(tmp_path / "o")])
     assert r.exit_code == 2 and "does not exist" in r.output
+
+
+@pytest.mark.slow
+def test_helsinki_station_maps_stand_on_the_extracts_buildings(helsinki, monkeypatch):
+    """The station-area maps draw the buildings (and water) of the OSM extract the walk network
+    was built from, read once, each map clipped to its own box, with the OSM credit line."""
+    from planner.analyses.transfers import outputs as tout
+    from planner.outputs.context import OSM_CREDIT
+
+    drawn = []
+    real = tout.draw_context
+    monkeypatch.setattr(tout, "draw_context", lambda ax, ctx: drawn.append((ax, ctx)) or real(ax, ctx))
+    _net, res = helsinki
+    maps = tout.transfer_maps(res, 2)
+    assert len(maps) == len(drawn) == 2
+    for ax, ctx in drawn:
+        assert ctx.kind == "osm" and "buildings" in ctx.layers and "boundaries" not in ctx.layers
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        bx0, by0, bx1, by1 = ctx.layers["buildings"].total_bounds
+        assert bx1 >= x0 and bx0 <= x1 and by1 >= y0 and by0 <= y1  # the map's own buildings
+        assert OSM_CREDIT in [t.get_text() for t in ax.texts]

@@ -163,6 +163,9 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         for key in [k for k in results if not k.endswith("_scenario")]:
             results[f"{key}_diff"] = room.results.difference(results[f"{key}_scenario"], results[key])
     files: list[str] = []
+    # roads and water of the extract the network was built from, over the previews
+    context = (pl.outputs.raster.raster_context(grid, net.walk.meta.get("source_path") if net.walk is not None else None)
+               if not no_png else None)
     with OutputStage(output, overwrite=overwrite) as stage:
         write_text(stage.path("config.json"), opts.config_record_text(ctx, net.config))
         tags = opts.config_tags(ctx, net.config)  # the same record in every GeoTIFF's tags
@@ -175,15 +178,16 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
             pts = np.vstack([lay.points for lay in layers])
             for key in [k for k in results if k.startswith("access")]:
                 files += pl.outputs.raster.write_result(stage, key, results[key], png=not no_png, dtype="float64",
-                                                        points=pts, diverging=key.endswith("_diff"), tags=tags)
+                                                        points=pts, diverging=key.endswith("_diff"), context=context,
+                                                        tags=tags)
             files += pl.outputs.raster.write_result(stage, "opportunities", opp, png=not no_png, dtype="float64",
-                                                    points=pts, zero_label="0", tags=tags)
+                                                    points=pts, zero_label="0", context=context, tags=tags)
         if origin is not None:
             mx, my = room.grid.transform_xy("EPSG:4326", grid.crs, [origin[0]], [origin[1]])
             for key in [k for k in results if k.startswith("travel_time")]:
                 files += pl.outputs.raster.write_result(stage, key, results[key], png=not no_png,
                                                         marker=(float(mx[0]), float(my[0])),
-                                                        diverging=key.endswith("_diff"), tags=tags)
+                                                        diverging=key.endswith("_diff"), context=context, tags=tags)
         summary = {
             "service_date": day, "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width,
                                           "height": grid.height, "transform": list(grid.transform)[:6]},

@@ -108,7 +108,8 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     out = output or DEFAULT_OUT
     written = pl.analyses.evaluate.outputs.write_outputs(
         ev, net.timetable, out, overwrite=overwrite or output is None,
-        inputs={"feeds": ", ".join(feeds.ids), "places": len(places_df)}, settings=opts.run_record(ctx, config))
+        inputs={"feeds": ", ".join(feeds.ids), "places": len(places_df)},
+        osm=net.walk.meta.get("source_path") if net.walk is not None else None, settings=opts.run_record(ctx, config))
     opts.write_config_record(ctx, config, out)
     click.echo(f"Evaluated {len(loaded)} scenario(s) on {day}, {len(places_df)} places, departures "
                f"{window_text(depart, window_min)}.")

@@ -225,6 +225,7 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
     inputs = {"service date": day, "policy": str(path), "feeds": ", ".join(feeds.ids), "places": len(places_df)}
     written = card.outputs.write_fare_outputs(res, raster, net2.timetable, out, overwrite=overwrite or output is None,
                                               inputs=inputs, operators=operators,
+                                              osm=net.walk.meta.get("source_path") if net.walk is not None else None,
                                               settings=opts.run_record(ctx, net.config))
     opts.write_config_record(ctx, net.config, out)
     _print(res, operators, top, day, path, raster)

@@ -627,7 +627,8 @@ def build_street_network(source: str | Path | OSMRequest, mode: str = "walk", *,
     -------
     StreetNetwork
         With ``notices`` (what was cut, merged, dropped) and ``meta`` (counts, the cache
-        path under ``meta["cache_path"]``, ``meta["from_cache"]``).
+        path under ``meta["cache_path"]``, ``meta["from_cache"]``, and the extract's path
+        under ``meta["source_path"]`` when ``source`` is a file).
     """
     config = config or Config()
     if mode not in MODES:
@@ -651,6 +652,8 @@ def build_street_network(source: str | Path | OSMRequest, mode: str = "walk", *,
         if not refresh:
             net, dropped = load_cached(stem, key)
             if net is not None:
+                if not isinstance(source, OSMRequest):  # the extract, for map context
+                    net.meta["source_path"] = str(source)
                 return net
             if dropped:
                 notices.add("cache_entry_corrupt", Severity.WARNING,
@@ -668,4 +671,6 @@ def build_street_network(source: str | Path | OSMRequest, mode: str = "walk", *,
                             f"the street network could not be cached ({err}); it was built but not saved",
                             file=str(stem), action="kept")
     net.meta["from_cache"] = False
+    if not isinstance(source, OSMRequest):
+        net.meta["source_path"] = str(source)
     return net

@@ -65,6 +65,7 @@ class Timetable:
     # stops
     stop_ids: np.ndarray          # object, namespaced
     stop_names: np.ndarray        # object
+    stop_names_en: np.ndarray     # object: English name (stop_name_en or translations.txt), "" if none
     stop_lat: np.ndarray          # float64
     stop_lon: np.ndarray          # float64
     stop_parent: np.ndarray       # object, namespaced parent station id or ""
@@ -317,7 +318,7 @@ def _assemble(flist: list[Feed], ev: pd.DataFrame, day, window, tz: str, n_inter
     # -- stops: every boarding stop of every feed (namespaced), in feed then file order
     stop_frames = []
     for f in flist:
-        s = f.namespaced("stops")
+        s = f.namespaced("stops").assign(_name_en=f.english_stop_names().to_numpy(dtype=object))
         lt = s["location_type"].fillna(0).astype(np.int64).to_numpy()
         stop_frames.append(s.loc[np.isin(lt, [0, 4])])
     stops = pd.concat(stop_frames, ignore_index=True)
@@ -431,6 +432,7 @@ def _assemble(flist: list[Feed], ev: pd.DataFrame, day, window, tz: str, n_inter
         feed_ids=feed_ids,
         stop_ids=stop_ids,
         stop_names=stops["stop_name"].to_numpy(dtype=object),
+        stop_names_en=stops["_name_en"].to_numpy(dtype=object),
         stop_lat=stops["stop_lat"].to_numpy(dtype=np.float64),
         stop_lon=stops["stop_lon"].to_numpy(dtype=np.float64),
         stop_parent=stops["parent_station"].to_numpy(dtype=object),

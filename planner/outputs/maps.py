@@ -11,25 +11,28 @@ can lay them side by side. Every function returns PNG bytes.
 
 from __future__ import annotations
 
+import functools
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from adjustText import adjust_text
+from matplotlib import font_manager, patheffects, rcParams
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
 
 from planner.ingest.gtfs.modes import MODES
-from planner.outputs.context import Context, draw_context, load_context
+from planner.outputs.context import Context, draw_context, load_context, load_osm_context
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from planner.network.timetable import Timetable
 
-__all__ = ["MODE_STYLE", "MapFrame", "change_title", "finish_map", "map_frame", "network_map", "new_map", "place_change_map", "route_patterns", "varies"]
+__all__ = ["LABEL_HALO", "MODE_STYLE", "MapFrame", "change_title", "colorbar", "drawable", "finish_map", "line_ends", "map_frame", "map_name", "network_map", "new_map", "place_change_map", "route_patterns", "varies"]
 
 MODE_STYLE = {  # colour, line width, z-order
     "high_speed_rail": ("#c0392b", 2.4, 5), "intercity_rail": ("#d35400", 2.0, 4), "rail": ("#5d6d7e", 1.6, 3),
@@ -47,6 +50,17 @@ _VISIBLE_SHARE = 0.02
 _LABEL_ITERATIONS = 300
 #: mean-time changes smaller than this (minutes) count as no change
 _NO_CHANGE_MIN = 0.05
+#: where the map and its colour bar sit on the figure (left, bottom, width, height): the same
+#: for every map, so that maps of one run line up and share their label positions
+_MAP_RECT = (0.075, 0.07, 0.80, 0.855)
+_CBAR_RECT = (0.895, 0.2, 0.018, 0.6)
+#: a line end farther than this share of the map's width from every place gets its own label
+_END_SHARE = 0.03
+#: a white halo around labels, so that they stay readable over lines and context
+LABEL_HALO = [patheffects.withStroke(linewidth=2.2, foreground="white", alpha=0.85)]
+_LEADER = {"color": "#555555", "lw": 0.5, "zorder": 1}
+#: a label moved less than this (pixels) from its point gets no leader line
+_MIN_LEADER_PX = 8
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,9 @@ class MapFrame:
     y0: float
     y1: float
     context: Context | None = None
+    #: label positions computed for this frame (by what was labelled and the axes' size), so
+    #: that maps of one run with the same labels run adjustText once, not once per map
+    labels: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def lat0(self) -> float:
@@ -68,9 +85,10 @@ class MapFrame:
         return bool(self.context)
 
 
-def map_frame(lon, lat, *, context: bool = True) -> MapFrame:
+def map_frame(lon, lat, *, context: bool = True, osm=None) -> MapFrame:
     """The extent framing the points ``lon``/``lat`` (kept between 2:1 and 1:2, 8 % margin), with
-    the bundled context when ``context`` and the extent lies inside it."""
+    the bundled context when ``context`` and the extent lies inside it, else the context of the
+    OSM extract ``osm`` (a ``.osm.pbf`` path) where it has some."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     ok = np.isfinite(lon) & np.isfinite(lat)
@@ -91,6 +109,8 @@ def map_frame(lon, lat, *, context: bool = True) -> MapFrame:
     pady = max((y1 - y0) * 0.08, 0.01)
     x0, x1, y0, y1 = float(x0 - padx), float(x1 + padx), float(y0 - pady), float(y1 + pady)
     ctx = load_context((x0, y0, x1, y1)) if context else None
+    if ctx is None and context and osm is not None:
+        ctx = load_osm_context(osm, (x0, y0, x1, y1))
     return MapFrame(x0, x1, y0, y1, ctx)
 
 
@@ -98,7 +118,7 @@ def new_map(title: str, frame: MapFrame | None = None):
     """A map's (figure, axes): a bare Figure that renders through its own Agg canvas (no
     pyplot, no global backend change), with the frame's context drawn."""
     fig = Figure(figsize=(9, 7.5), dpi=110)
-    ax = fig.add_subplot(111)
+    ax = fig.add_axes(_MAP_RECT)
     ax.set_title(title, fontsize=11)
     if frame is not None:
         draw_context(ax, frame.context)
@@ -119,18 +139,75 @@ def finish_map(fig, ax, lon, lat, *, frame: MapFrame | None = None, labels=(), a
     ax.set_ylabel("latitude (°N)")
     ax.ticklabel_format(useOffset=False, style="plain")
     ax.grid(alpha=0.2)
-    fig.tight_layout()
+    ax.apply_aspect()
+    pos = ax.get_position()
+    for cax in fig.axes:  # the colour bar beside the map as drawn (a tall map is narrower than its place)
+        if cax.get_label() == "colorbar":
+            cax.set_position([pos.x1 + 0.02, pos.y0 + 0.15 * pos.height, _CBAR_RECT[2], 0.7 * pos.height])
     labels = list(labels)
     if labels:
-        fig.canvas.draw()  # adjustText measures the texts on the rendered figure
-        dots = [c for c in ax.collections if c.get_gid() == "places"]
-        x, y = avoid if avoid is not None and not dots else (None, None)
-        # a fixed number of iterations, not adjustText's default time limit: the same map twice
-        adjust_text(labels, x=x, y=y, objects=dots[0] if dots else None, ax=ax, iter_lim=_LABEL_ITERATIONS, expand=(1.15, 1.3), arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.5},
-                    min_arrow_len=8)
+        _place_labels(fig, ax, labels, avoid, frame)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def _place_labels(fig, ax, labels: list, avoid, frame: MapFrame) -> None:
+    """Move the labels apart and off the place dots (the scatter with gid "places", else the
+    points ``avoid``) with adjustText, with a leader line from a moved label to its point.
+
+    The positions are kept in ``frame.labels`` under what decides them (the texts, the dots,
+    the axes' size in pixels): the next map of the run with the same labels reuses them
+    instead of running adjustText again. The leader lines are plain lines from the edge of
+    the label's box (adjustText's arrows clip themselves to the text on every draw: slow)."""
+    dots = [c for c in ax.collections if c.get_gid() == "places"]
+    x, y = avoid if avoid is not None and not dots else (None, None)
+    targets = [tuple(float(v) for v in t.get_position()) for t in labels]
+    ax.apply_aspect()
+    key = (tuple(round(v, 3) for v in ax.get_window_extent().bounds),
+           tuple((t.get_text(), xy, t.get_fontsize(), str(t.get_fontweight()), t.get_fontstyle())
+                 for t, xy in zip(labels, targets, strict=True)),
+           tuple(np.asarray(dots[0].get_offsets(), dtype=float).ravel().tolist()) if dots else (),
+           tuple(np.asarray(dots[0].get_sizes(), dtype=float).tolist()) if dots else (),
+           tuple(np.asarray(x, dtype=float).tolist()) if x is not None else (),
+           tuple(np.asarray(y, dtype=float).tolist()) if y is not None else ())
+    plan = frame.labels.get(key)
+    if plan is None:
+        fig.canvas.draw()  # adjustText measures the texts on the rendered figure
+        # a fixed number of iterations, not adjustText's default time limit: the same map twice
+        adjust_text(labels, x=x, y=y, objects=dots[0] if dots else None, ax=ax, iter_lim=_LABEL_ITERATIONS,
+                    expand=(1.15, 1.3))
+        plan = []
+        for t, target in zip(labels, targets, strict=True):
+            plan.append((tuple(float(v) for v in t.get_position()), _leader_start(ax, t.get_window_extent(), target)))
+        frame.labels[key] = plan = tuple(plan)
+    for t, target, (xy, start) in zip(labels, targets, plan, strict=True):
+        t.set_horizontalalignment("center")
+        t.set_verticalalignment("center")
+        t.set_position(xy)
+        if start is not None:
+            ax.add_line(Line2D([start[0], target[0]], [start[1], target[1]], **_LEADER))
+
+
+def _leader_start(ax, box, target) -> tuple[float, float] | None:
+    """Where the segment from the centre of ``box`` (display units) to ``target`` (data) leaves
+    the box (2 px out), in data units; None when the label is within 8 px of its point (as
+    adjustText's ``min_arrow_len``: no leader)."""
+    cx, cy = 0.5 * (box.x0 + box.x1), 0.5 * (box.y0 + box.y1)
+    tx, ty = ax.transData.transform(target)
+    if max(min(abs(box.x0 - tx), abs(box.x1 - tx)), min(abs(box.y0 - ty), abs(box.y1 - ty))) < _MIN_LEADER_PX:
+        return None
+    dx, dy = tx - cx, ty - cy
+    hw, hh = 0.5 * box.width + 2.0, 0.5 * box.height + 2.0
+    f = min(hw / abs(dx) if dx else np.inf, hh / abs(dy) if dy else np.inf, 1.0)
+    return tuple(float(v) for v in ax.transData.inverted().transform((cx + f * dx, cy + f * dy)))
+
+
+def colorbar(fig, mappable, label: str):
+    """The map's colour bar, in its fixed place right of the map."""
+    cb = fig.colorbar(mappable, cax=fig.add_axes(_CBAR_RECT, label="colorbar"))
+    cb.set_label(label)
+    return cb
 
 
 def _scale_bar(ax, lat0: float) -> None:
@@ -230,12 +307,83 @@ def _draw_places(ax, places: pd.DataFrame, values=None, cmap="RdYlGn", vlabel: s
             sc = ax.scatter(places["lon"], places["lat"], s=size, c=v, cmap=cmap, norm=norm, edgecolor="black",
                             linewidth=0.5, zorder=20, gid="places")
             if fig is not None:
-                cb = fig.colorbar(sc, ax=ax, shrink=0.75, fraction=0.035, pad=0.02)
-                cb.set_label(vlabel)
+                colorbar(fig, sc, vlabel)
     _size_key(ax, float(pop.max()) if len(pop) else 0.0)
-    name_col = "name" if "name" in places else "id"
-    return [ax.text(lon, lat, str(name), fontsize=7, zorder=21, ha="left", va="bottom")
-            for lon, lat, name in zip(places["lon"], places["lat"], places[name_col], strict=True)]
+    return [ax.text(lon, lat, name, fontsize=7, zorder=21, ha="left", va="bottom", path_effects=LABEL_HALO)
+            for lon, lat, name in zip(places["lon"], places["lat"], _place_names(places), strict=True)]
+
+
+@functools.lru_cache(maxsize=1)
+def _font_chars() -> frozenset:
+    """The characters the maps' font can draw."""
+    path = font_manager.findfont(font_manager.FontProperties(family=rcParams["font.family"]))
+    return frozenset(FT2Font(path).get_charmap())
+
+
+def drawable(text: str) -> bool:
+    """Whether the maps' font has a glyph for every character of ``text`` (else matplotlib
+    draws empty boxes: Chinese names with the default fonts)."""
+    chars = _font_chars()
+    return all(c.isspace() or ord(c) in chars for c in str(text))
+
+
+def map_name(*candidates) -> str:
+    """The first non-empty candidate the maps' font can draw (e.g. the English name, the name,
+    the id), else the last non-empty one with the characters it cannot draw left out."""
+    texts = [str(c).strip() for c in candidates
+             if c is not None and not (isinstance(c, float) and c != c) and str(c).strip() not in ("", "<NA>")]
+    for t in texts:
+        if drawable(t):
+            return t
+    return "".join(c for c in texts[-1] if drawable(c)) if texts else ""
+
+
+def _place_names(places: pd.DataFrame) -> list[str]:
+    """The places' names as a map shows them: the name, else its English name (``name_en``),
+    else the id."""
+    n = len(places)
+    cols = [places[c].tolist() if c in places else [""] * n for c in ("name", "name_en", "id")]
+    return [map_name(*row) for row in zip(*cols, strict=True)]
+
+
+def line_ends(tt: Timetable, frame: MapFrame, places: pd.DataFrame | None = None, modes=None) -> list[int]:
+    """The stops where a line big enough to see on ``frame`` ends, inside the frame and
+    farther than 3 % of its width from every place (whose dot and label name it) and from each
+    other (one per cluster), in the order of the patterns."""
+    k = max(np.cos(np.radians(frame.lat0)), 0.1)
+    width = frame.x1 - frame.x0
+    near = _END_SHARE * width * k  # in degrees of latitude
+    px, py = _points(places) or (np.zeros(0), np.zeros(0))
+    ends: list[int] = []
+    for _mode, _op, stops in route_patterns(tt, modes):
+        lon, lat = tt.stop_lon[stops], tt.stop_lat[stops]
+        if max(np.ptp(lon), np.ptp(lat)) < _VISIBLE_SHARE * width:
+            continue
+        for s in (int(stops[0]), int(stops[-1])):
+            x, y = tt.stop_lon[s], tt.stop_lat[s]
+            if not (frame.x0 <= x <= frame.x1 and frame.y0 <= y <= frame.y1):
+                continue
+            ex = np.array([tt.stop_lon[e] for e in ends])
+            ey = np.array([tt.stop_lat[e] for e in ends])
+            if any(np.hypot((a - x) * k, b - y).min() < near for a, b in ((px, py), (ex, ey)) if len(a)):
+                continue
+            ends.append(s)
+    return ends
+
+
+def _draw_line_ends(ax, tt: Timetable, frame: MapFrame, places: pd.DataFrame | None) -> list:
+    """A small ring and the stop's name (English where the feed has one) at each end of a
+    line that no place names; returns the labels."""
+    ends = line_ends(tt, frame, places)
+    if not ends:
+        return []
+    ax.scatter(tt.stop_lon[ends], tt.stop_lat[ends], s=14, facecolor="white", edgecolor="#34495e", linewidth=0.9,
+               zorder=19, gid="line_ends")
+    return [ax.text(tt.stop_lon[s], tt.stop_lat[s], map_name(tt.stop_names_en[s], tt.stop_names[s],
+                                                               str(tt.stop_ids[s]).split(":", 1)[-1]),
+                    fontsize=7, fontstyle="italic", color="#2c3e50", zorder=21, ha="left", va="bottom",
+                    path_effects=LABEL_HALO)
+            for s in ends]
 
 
 def _points(places: pd.DataFrame | None):
@@ -268,6 +416,7 @@ def network_map(tt: Timetable, places: pd.DataFrame | None = None, *, title: str
         ax.scatter(c[:, 0], c[:, 1], color=_NEW, s=18, zorder=16)
         handles.append(Line2D([], [], color=_NEW, lw=3.5, label=label))
     labels = _draw_places(ax, places) if places is not None and len(places) else []
+    labels += _draw_line_ends(ax, tt, frame, places)
     _legend(ax, handles)
     return finish_map(fig, ax, [], [], frame=frame, labels=labels, avoid=_points(places))
 
@@ -323,5 +472,6 @@ def place_change_map(tt: Timetable, places: pd.DataFrame, values, *, title: str,
                    linewidth=0.6, zorder=22)
         handles.append(Line2D([], [], lw=0, marker="*", markersize=11, color=_CONNECTOR, label=name))
     labels = _draw_places(ax, places, v, cmap=cmap, vlabel=label, fig=fig, center_zero=True)
+    labels += _draw_line_ends(ax, tt, frame, places)
     _legend(ax, handles)
     return finish_map(fig, ax, [], [], frame=frame, labels=labels, avoid=_points(places))

@@ -10,7 +10,10 @@ so a reader never sees half a raster.
 PNG previews use matplotlib's object API on an Agg canvas created here (the global backend
 and pyplot are never touched): the band on the grid with a colour bar in its unit, a scale
 bar measured on the ground (correct in any projected CRS), the study-area outline, the
-cells that are no data (far from streets) and, for travel times, the cells not reached.
+cells that are no data (far from streets) and, for travel times, the cells not reached;
+over them, for orientation, the main roads and water of the OSM extract the network was
+built from, else the Natural Earth context where it covers the grid (:func:`raster_context`),
+with the data's credit line.
 """
 
 from __future__ import annotations
@@ -39,8 +42,22 @@ from rasterio.errors import RasterioError
 
 from planner.common.atomic import atomic_write, temp_path
 from planner.errors import OutputError
+from planner.outputs.context import (
+    CREDIT,
+    LAYERS,
+    OSM_CREDIT,
+    OSM_LAYERS,
+    Context,
+    load_context,
+    load_osm_context,
+)
 
-__all__ = ["Band", "RasterGrid", "RasterResult", "settings_tags", "write_geotiff", "write_png", "write_result"]
+__all__ = ["Band", "RasterGrid", "RasterResult", "raster_context", "settings_tags", "write_geotiff", "write_png",
+           "write_result"]
+
+#: context layers drawn over a raster preview (outlines and lines only: fills would hide the cells)
+_RASTER_LAYERS = ("water", "lakes", "rivers", "rivers_lake_centerlines", "roads", "coastline",
+                  "admin_0_boundary_lines_land", "boundaries")
 
 NODATA = float("nan")
 BLOCK = 256
@@ -155,11 +172,49 @@ def _ground_per_unit(grid: RasterGrid) -> float:
     return dist / step if dist > 0 else 1.0
 
 
+def raster_context(grid: RasterGrid, osm=None) -> Context | None:
+    """The context for previews of ``grid``: the main roads, water and rivers of the OSM
+    extract ``osm`` (an ``.osm.pbf``) inside the grid, else the bundled Natural Earth context
+    where it covers the grid, else None."""
+    west, south, east, north = grid.bounds
+    tr = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    lon, lat = tr.transform([west, east, west, east], [south, south, north, north])
+    box = (min(lon), min(lat), max(lon), max(lat))
+    return load_osm_context(osm, box, roads=True) or load_context(box)
+
+
+def _draw_raster_context(ax, ctx: Context, crs: str, handles: list) -> None:
+    """The context's lines and outlines over the cells (projected to ``crs``), a legend entry
+    each, and the credit line."""
+    styles = OSM_LAYERS if ctx.kind == "osm" else LAYERS
+    words = {"water": "water", "lakes": "water", "rivers": "rivers", "rivers_lake_centerlines": "rivers",
+             "roads": "main roads", "coastline": "coast", "admin_0_boundary_lines_land": "borders",
+             "boundaries": "boundaries"}
+    shown = set()
+    for name in _RASTER_LAYERS:
+        gdf = ctx.layers.get(name)
+        if gdf is None or name not in styles:
+            continue
+        _kind, _face, edge, lw, _z = styles[name]
+        geo = gdf.to_crs(crs)
+        colour = "#2b2b2b" if name == "roads" else edge
+        (geo.boundary if geo.geom_type.isin(["Polygon", "MultiPolygon"]).all() else geo).plot(
+            ax=ax, color=colour, linewidth=max(lw, 0.7), alpha=0.6, zorder=2)
+        if words[name] not in shown:
+            shown.add(words[name])
+            handles.append(Line2D([], [], color=colour, lw=max(lw, 0.7) + 0.4, alpha=0.8, label=words[name]))
+    ax.set_xlabel("")  # GeoPandas labels the axes from the CRS; the preview has no axes
+    ax.set_ylabel("")
+    ax.text(0.0, -0.01, OSM_CREDIT if ctx.kind == "osm" else CREDIT, transform=ax.transAxes, ha="left", va="top",
+            fontsize=7, color="#555555")
+
+
 def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: np.ndarray | None = None,
               diverging: bool = False, title: str | None = None, marker: tuple[float, float] | None = None,
               points=None, points_label: str = "opportunity points", zero_label: str = "0 (none reached)",
-              dpi: int = 110) -> Path:
-    """A preview map of one band: colour bar, scale bar, study-area outline, title with units.
+              dpi: int = 110, context: Context | None = None) -> Path:
+    """A preview map of one band: colour bar, scale bar, study-area outline, title with units,
+    and ``context`` (:func:`raster_context`) drawn over the cells with its credit line.
 
     ``valid`` marks the cells that have a value (the rest of the study area is drawn as no
     data; valid cells without a value as not reached); ``marker`` is a point (grid CRS) to
@@ -226,6 +281,8 @@ def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: n
                 xy = shapely.get_coordinates(ring)
                 ax.plot(xy[:, 0], xy[:, 1], color="black", linewidth=1.0)
         handles.append(Patch(facecolor="none", edgecolor="black", label="study area"))
+    if context:
+        _draw_raster_context(ax, context, grid.crs, handles)
     # scale bar: a nice ground length near a fifth of the map width, measured on the ground
     g = _ground_per_unit(grid)
     ground = _nice((east - west) * g / 5.0)
@@ -265,7 +322,8 @@ def settings_tags(record: dict) -> dict[str, str]:
 
 def write_result(stage, stem: str, result: RasterResult, *, png: bool = True, dtype: str = "float32",
                  diverging: bool = False, marker: tuple[float, float] | None = None, points=None,
-                 zero_label: str = "0 (none reached)", tags: dict[str, str] | None = None) -> list[str]:
+                 zero_label: str = "0 (none reached)", context: Context | None = None,
+                 tags: dict[str, str] | None = None) -> list[str]:
     """``{stem}.tif`` and one PNG per band (``{stem}_{band}.png``, or ``{band}.png`` when the
     band name starts with the stem) through an :class:`~planner.common.atomic.OutputStage` (or
     into a folder); returns the file names. ``tags``: more dataset tags (e.g. the run's
@@ -279,6 +337,6 @@ def write_result(stage, stem: str, result: RasterResult, *, png: bool = True, dt
         for b in result.bands:
             name = f"{b.name}.png" if b.name.startswith(stem) else f"{stem}_{b.name}.png"
             write_png(where(name), result.grid, b, valid=result.valid, diverging=diverging, marker=marker,
-                      points=points, zero_label=zero_label)
+                      points=points, zero_label=zero_label, context=context)
             names.append(name)
     return names

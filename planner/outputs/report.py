@@ -197,8 +197,8 @@ def _md_table(df: pd.DataFrame, caption: str, max_rows: int, ff: str) -> list[st
     lines = [f"Table: {_md_text(caption)}", ""] if caption else []
     lines.append("| " + " | ".join(_md_text(str(c)) for c in rows.columns) + " |")
     lines.append("|" + "|".join("---:" if _right(rows.iloc[:, c]) else "---" for c in range(rows.shape[1])) + "|")
-    for _, r in rows.iterrows():
-        lines.append("| " + " | ".join(_md_text(_cell(v, ff)) for v in r.tolist()) + " |")
+    for r in rows.itertuples(index=False, name=None):  # not iterrows: a row of text would lose its _Text cells
+        lines.append("| " + " | ".join(_md_text(_cell(v, ff)) for v in r) + " |")
     if len(df) > max_rows:
         lines += ["", f"… {len(df) - max_rows} more rows in the CSV"]
     return lines
@@ -209,9 +209,9 @@ def _table(df: pd.DataFrame, caption: str, max_rows: int, ff: str) -> str:
     rows = df.head(max_rows)
     head = "".join(f"<th>{e(str(c).replace('_', ' '))}</th>" for c in rows.columns)
     body = []
-    for _, r in rows.iterrows():
+    for r in rows.itertuples(index=False, name=None):  # not iterrows: a row of text would lose its _Text cells
         cells = []
-        for v in r.tolist():
+        for v in r:
             if isinstance(v, _Text):
                 cells.append(f"<td class='num'>{e(str(v))}</td>")
             elif isinstance(v, float):

@@ -28,7 +28,8 @@ __all__ = ["write_outputs"]
 
 
 def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwrite: bool = False,
-                  inputs: dict | None = None, settings: dict | None = None) -> list[Path]:
+                  inputs: dict | None = None, osm: str | Path | None = None,
+                  settings: dict | None = None) -> list[Path]:
     """Write tables, a GeoPackage, maps and the HTML report; returns the written paths.
 
     ``settings``: the run's configuration record (what ``config.json`` holds), shown as the
@@ -49,7 +50,9 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
     and what the scenario's added measures write (for a ``fare_policy`` with the fare card's
     measure: ``fares_<scenario>_od.csv``, the card's dividend per place pair, columns of
     :mod:`planner.analyses.fare_card.dividend`, and a report section).
-    Written through a staging folder: a failure leaves no partial output.
+    Written through a staging folder: a failure leaves no partial output. ``osm``: the OSM
+    extract (``.osm.pbf``) the network was built from, for the maps' background where the
+    bundled Natural Earth context does not reach.
     """
     long = matrix_long(ev)
     with OutputStage(out_dir, overwrite=overwrite) as stage:
@@ -121,7 +124,7 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
         dem = report.section("Demand")
         dem.text(f"Trips a day between places: {ev.demand_basis}. With a scenario's times the trips change as "
                  f"(new time / old time)^-{ev.params.gravity_gamma:g}; benefits use the rule of a half.")
-        frame = run_frame(ev, tt)
+        frame = run_frame(ev, tt, osm=osm)
         base_png = network_map(tt, ev.places, title=f"Baseline network, {ev.date}", frame=frame)
         changes = {res.name: changed_elements(res, tt, ev.places) for res in ev.scenarios}
         write_text(stage.path("map.html"), map_page(ev, tt, frame, changes))
@@ -181,15 +184,16 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
     return written
 
 
-def run_frame(ev: Evaluation, tt: Timetable) -> MapFrame:
-    """One extent for every map of the run: every stop, place and new line (with context)."""
+def run_frame(ev: Evaluation, tt: Timetable, *, osm: str | Path | None = None) -> MapFrame:
+    """One extent for every map of the run: every stop, place and new line (with context:
+    Natural Earth, else the OSM extract ``osm``)."""
     lon = [*tt.stop_lon, *ev.places["lon"]]
     lat = [*tt.stop_lat, *ev.places["lat"]]
     for res in ev.scenarios:
         for line in res.lines:
             lon += [c[0] for c in line["coords"]]
             lat += [c[1] for c in line["coords"]]
-    return map_frame(lon, lat)
+    return map_frame(lon, lat, osm=osm)
 
 
 def changed_elements(res, tt: Timetable, places: pd.DataFrame) -> dict:

@@ -12,8 +12,8 @@ import pandas as pd
 from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.common.timeofday import hhmm
 from planner.network.fares.model import UNLIMITED
-from planner.outputs.maps import place_change_map
-from planner.outputs.raster import settings_tags, write_png, write_result
+from planner.outputs.maps import map_frame, place_change_map
+from planner.outputs.raster import raster_context, settings_tags, write_png, write_result
 from planner.outputs.report import PEOPLE, PERCENT, Report, settings_section
 
 if TYPE_CHECKING:
@@ -121,14 +121,16 @@ def best_example(res: FareDividend) -> tuple[str, str] | None:
     return str(top["from_id"].iloc[0]), str(top["to_id"].iloc[0])
 
 
-def fare_map(res: FareDividend, tt, operators=None) -> bytes:
+def fare_map(res: FareDividend, tt, operators=None, *, osm=None) -> bytes:
     """Places coloured by the minutes the card saves them; the routes of the card's
-    ``operators`` (names) marked."""
+    ``operators`` (names) marked; framed on every stop and place, on Natural Earth, else on the
+    OSM extract ``osm`` (an ``.osm.pbf``) where it has context."""
     per = res.per_place.set_index("id")["mean_time_saved_min"]
     values = res.places["id"].astype(str).map(per).to_numpy(dtype=float)
+    frame = map_frame([*tt.stop_lon, *res.places["lon"]], [*tt.stop_lat, *res.places["lat"]], osm=osm)
     return place_change_map(tt, res.places, values, title=f"{res.policy.name}: minutes saved per journey",
                             label="mean minutes saved (to and from the other places)",
-                            card_operators=list(operators or []))
+                            card_operators=list(operators or []), frame=frame)
 
 
 def report_section(report: Report, res: FareDividend, tt, *, title: str, operators: dict | None = None,
@@ -174,7 +176,7 @@ def report_section(report: Report, res: FareDividend, tt, *, title: str, operato
 
 def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_dir: str | Path, *,
                        overwrite: bool = False, inputs: dict | None = None, operators: dict | None = None,
-                       png: bool = True, settings: dict | None = None) -> list[Path]:
+                       png: bool = True, osm: str | Path | None = None, settings: dict | None = None) -> list[Path]:
     """Write the outputs of ``plan fares`` through a staging folder (nothing partial).
 
     Files: ``fares_od.csv`` (every ordered place pair, :mod:`planner.analyses.fare_card.dividend`
@@ -182,7 +184,9 @@ def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_d
     minutes saved), ``fares_summary.json`` (headline figures, policy, parameters, notes),
     ``map_fares.png``, with a grid ``fare_access.tif`` (bands ``{layer}_{T}min_{F}{cur}_
     {separate,card,change}``) and a PNG per change band, ``report.html`` and ``report.md``
-    (the report section as Markdown).
+    (the report section as Markdown). ``osm``: the OSM extract (``.osm.pbf``) the network was
+    built from: the map's background outside Natural Earth's box, and the main roads and water
+    drawn over the raster previews.
     """
     with OutputStage(out_dir, overwrite=overwrite) as stage:
         write_text(stage.path("fares_od.csv"), res.od.to_csv(index=False, float_format="%.3f", lineterminator="\n"))
@@ -205,7 +209,7 @@ def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_d
             summary["largest_saving"] = {"from_id": ex[0], "to_id": ex[1], "explanation": explain_pair(res, *ex)}
         write_text(stage.path("fares_summary.json"),
                    json.dumps(summary, indent=1, ensure_ascii=False, default=float, allow_nan=True) + "\n")
-        map_png = fare_map(res, tt, operators)
+        map_png = fare_map(res, tt, operators, osm=osm)
         write_bytes(stage.path("map_fares.png"), map_png)
         report = Report(f"Unified fare card: {res.policy.name}", meta=inputs or {})
         report_section(report, res, tt, title="The integration dividend of the card", operators=operators,
@@ -214,10 +218,11 @@ def write_fare_outputs(res: FareDividend, raster: RasterResult | None, tt, out_d
             write_result(stage, "fare_access", raster, png=False, dtype="float64",
                          tags=settings_tags(settings) if settings is not None else None)
             if png:
+                context = raster_context(raster.grid, osm)
                 for b in raster.bands:
                     if b.name.endswith("_change"):
                         write_png(stage.path(f"fare_access_{b.name}.png"), raster.grid, b, valid=raster.valid,
-                                  diverging=True)
+                                  diverging=True, context=context)
             rs = report.section("Accessibility at (time, fare) cutoffs")
             rows = []
             for b in raster.bands:

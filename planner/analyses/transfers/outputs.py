@@ -34,13 +34,16 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.patheffects import withStroke
 from shapely.geometry import LineString, Point
 
 from planner.analyses.transfers.standard import standard_yaml
 from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.errors import ConfigError
 from planner.ingest.gtfs.consolidation import normalise_name
-from planner.outputs.report import Report, settings_section
+from planner.outputs.context import OSM_LAYERS, clip_context, draw_context, load_osm_context
+from planner.outputs.report import PERCENT, Report, settings_section
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -54,6 +57,7 @@ CLASS_COLOUR = {"good": "#1a9850", "acceptable": "#91cf60", "poor": "#fc8d59", "
 MODE_COLOUR = {"high_speed_rail": "#c0392b", "intercity_rail": "#d35400", "rail": "#7f8c8d", "metro": "#2980b9",
                "monorail": "#2980b9", "tram": "#27ae60", "bus": "#8e44ad", "trolleybus": "#8e44ad",
                "coach": "#95a5a6", "ferry": "#16a085"}
+_HALO = [withStroke(linewidth=2.2, foreground="white", alpha=0.85)]
 TERMINAL_COLUMNS = ["rank", "from", "to", "walk_m", "walk_min", "detour_ratio", "forced_min", "miss_risk", "class",
                     "journeys", "traveller_min_lost", "saved_min"]
 
@@ -183,16 +187,24 @@ def _focal_stations(result: TransferResult, n: int) -> list[str]:
 
 
 def transfer_maps(result: TransferResult, n: int = 6) -> list[tuple[str, str, bytes]]:
-    """PNG maps of the ``n`` most important station areas: (file name, caption, bytes)."""
+    """PNG maps of the ``n`` most important station areas: (file name, caption, bytes), on the
+    buildings and water of the OSM extract the walk network was built from (read once)."""
     labels = station_labels(result)
+    walk = result.net.walk
+    focal = _focal_stations(result, n)
+    osm = None
+    if walk is not None and focal:  # the extract's features near the mapped stations (walks reach about 3 km)
+        st = result.stations.set_index("station").loc[focal]
+        box = (st["lon"].min() - 0.05, st["lat"].min() - 0.05, st["lon"].max() + 0.05, st["lat"].max() + 0.05)
+        osm = load_osm_context(walk.meta.get("source_path"), box, buildings=True)
     out = []
-    for k, sid in enumerate(_focal_stations(result, n)):
-        png, caption = _area_map(result, sid, labels)
+    for k, sid in enumerate(focal):
+        png, caption = _area_map(result, sid, labels, osm)
         out.append((f"transfer_map_{k + 1:02d}_{_slug(labels.get(sid, sid))}.png", caption, png))
     return out
 
 
-def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple[bytes, str]:
+def _area_map(result: TransferResult, sid: str, labels: dict[str, str], osm=None) -> tuple[bytes, str]:
     p = result.pairs
     mine = p[(p["from_station"] == sid) | (p["to_station"] == sid)].drop_duplicates("pair_id")
     st = result.stations.set_index("station")
@@ -214,6 +226,10 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple
     y0, y1 = min(ys) - pad, max(ys) + pad
     fig = Figure(figsize=(10, 7.5), dpi=110)
     ax = fig.add_subplot(111)
+    context = clip_context(osm, (x0, y0, x1, y1))
+    if context:  # a district boundary says nothing about a station area
+        context.layers.pop("boundaries", None)
+    draw_context(ax, context)  # buildings and water under the streets, with the OSM credit line
     walk = result.net.walk
     if walk is not None:
         tails = walk.edge_tails()
@@ -233,7 +249,7 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple
                 solid_capstyle="round")
         mid = c[len(c) // 2]
         ax.annotate(f"{r.walk_m:,.0f} m" if math.isfinite(r.walk_m) else "no path", mid, fontsize=7, zorder=9,
-                    color="#333333", xytext=(3, -8), textcoords="offset points")
+                    color="#333333", xytext=(3, -8), textcoords="offset points", path_effects=_HALO)
     for cls, colour in CLASS_COLOUR.items():
         if (mine["class"] == cls).any():
             handles.append(Line2D([], [], color=colour, lw=2.2, label=f"walk: {cls.replace('_', ' ')}"))
@@ -246,6 +262,11 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple
     if conns:
         handles.append(Line2D([], [], color="#e31a1c", ls=":", marker="*", ms=11, mec="black", mew=0.6,
                               label="suggested entrance / connector"))
+    if walk is not None:
+        handles.append(Line2D([], [], color="#d0d0d0", lw=1.2, label="streets and paths (walk network)"))
+    for layer in ("buildings", "water"):
+        if context and layer in context.layers:
+            handles.append(Patch(facecolor=OSM_LAYERS[layer][1], edgecolor=OSM_LAYERS[layer][2], label=layer))
     ap = result.access_points
     ap = ap[ap["station"].isin(ids) & (ap["kind"] != "stop")]
     if len(ap):
@@ -262,7 +283,7 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple
         if names.count(text) > 1:  # one name for two stations: say which is which
             text = f"{text} ({mode.replace('_', ' ')})"
         ax.annotate(text, (st.loc[s, "lon"], st.loc[s, "lat"]), xytext=(5, 5), textcoords="offset points",
-                    fontsize=8, zorder=10, weight="bold" if s == sid else "normal")
+                    fontsize=8, zorder=10, weight="bold" if s == sid else "normal", path_effects=_HALO)
         if mode not in seen_modes:
             seen_modes.add(mode)
             handles.append(Line2D([], [], color=colour, marker="o", ls="", ms=7, label=mode.replace("_", " ")))
@@ -314,6 +335,57 @@ def _scale_bar(ax, lat0: float) -> None:
 
 # ---------------------------------------------------------------------- report / files
 
+#: the report's tables: column -> (heading, format, meaning); transfers.csv and
+#: transfer_suggestions.csv keep every column under its own name
+_PAIR_COLUMNS = {
+    "rank": ("rank", None, "1 = most traveller-minutes lost, then the worst class"),
+    "from": ("from (mode)", None, "the station a traveller arrives at, and its mode"),
+    "to": ("to (mode)", None, "the station a traveller changes to, and its mode"),
+    "walk_m": ("walk (m)", "{:,.0f}", "walk platform to platform on the street network"),
+    "walk_min": ("walk (min)", "{:,.1f}", "the walk's time"),
+    "detour_ratio": ("detour (x straight line)", "{:,.2f}", "the walk over the straight line between the stations"),
+    "forced_min": ("connection time (min)", "{:,.0f}", "what the timetable forces: walk and change time (or the "
+                   "transfers.txt minimum) plus the typical wait"),
+    "miss_risk": ("risk of missing it", PERCENT, "mean probability of missing the planned connection (delay model)"),
+    "class": ("class", None, "class of the walk under the standard: good, acceptable, poor, very poor"),
+    "journeys": ("journeys", "{:,.1f}", "weighted journeys through this direction"),
+    "traveller_min_lost": ("traveller-minutes lost", "{:,.0f}", "journeys x walk time beyond the acceptable walk"),
+    "saved_min": ("saved by the new entrance (min)", "{:,.1f}", "per traveller on this pair, with the suggested "
+                  "entrance"),
+}
+_CSV_NAMES = {"from": "from_name, from_mode", "to": "to_name, to_mode"}
+_SUGGESTION_COLUMNS = {
+    "pair_id": ("pair", None, "the transfer pair (pair_id in transfers.csv)"),
+    "station_name": ("station that gets it", None, "the station that gets the new entrance"),
+    "connector_m": ("new passage (m)", "{:,.0f}", "length of the new passage, platform to street"),
+    "pairs_improved": ("pairs improved", "{:,.0f}", "transfer pairs of the station whose walk gets shorter"),
+    "walk_m": ("walk now (m)", "{:,.0f}", "the pair's walk today"),
+    "new_walk_m": ("walk with it (m)", "{:,.0f}", "the pair's walk with the new entrance"),
+    "new_walk_min": ("walk with it (min)", "{:,.1f}", "the same in minutes"),
+    "saved_min": ("saved per traveller (min)", "{:,.1f}", "minutes saved per traveller on the pair"),
+    "saved_traveller_min": ("traveller-minutes saved", "{:,.0f}", "use-weighted minutes saved over all pairs of "
+                            "the station"),
+}
+
+
+def _table_args(columns: dict) -> dict:
+    return {"labels": {c: v[0] for c, v in columns.items()},
+            "formats": {c: v[1] for c, v in columns.items() if v[1] is not None}}
+
+
+def _pair_table(result: TransferResult, top: int) -> pd.DataFrame:
+    """The ranked pairs as the report shows them: a station's map name with its mode."""
+    labels = station_labels(result)
+    p = result.pairs.head(top)
+    out = p[[c for c in _PAIR_COLUMNS if c in p]].copy()
+    for side in ("from", "to"):
+        out.insert(list(_PAIR_COLUMNS).index(side), side,
+                   [f"{labels.get(s, n)} ({str(m).replace('_', ' ')})"
+                    for s, n, m in zip(p[f"{side}_station"], p[f"{side}_name"], p[f"{side}_mode"], strict=True)])
+    out["class"] = out["class"].astype(str).str.replace("_", " ")
+    return out
+
+
 def report_section(result: TransferResult, report, *, maps: int = 3, images: list | None = None):
     """Add the transfer analysis as a section of ``report`` (a :class:`planner.outputs.report.Report`)."""
     s = result.summary()
@@ -325,17 +397,26 @@ def report_section(result: TransferResult, report, *, maps: int = 3, images: lis
              f"{s['detour_flags']} have a walk at least {std.detour_ratio_flag:g} times the straight line. "
              f"{s['journeys_routed']:.0f} routed journeys ({result.params['od']}); "
              f"{s['traveller_min_lost']:.0f} traveller-minutes lost against the standard.")
-    sec.text(f"Standard: good <= {std.good_max_m:g} m, acceptable <= {std.acceptable_max_m:g} m, poor <= "
-             f"{std.poor_max_m:g} m (sources in planner.analyses.transfers.standard). Delays: exponential with an assumed "
-             "mean per mode.", note=True)
-    cols = ["rank", "from_name", "from_mode", "to_name", "to_mode", "walk_m", "walk_min", "detour_ratio", "forced_min",
-            "miss_risk", "class", "journeys", "traveller_min_lost", "saved_min"]
-    sec.table(result.pairs[cols].head(30), caption="Transfers, ranked (one row per direction)", float_format="{:,.2f}")
+    sec.text(f"Standard: good up to {std.good_max_m:g} m, acceptable up to {std.acceptable_max_m:g} m, poor up to "
+             f"{std.poor_max_m:g} m of walk (the standard and its sources are in transfer_standard.yaml). Delays: "
+             "exponential with an assumed mean per mode.", note=True)
+    sec.table(_pair_table(result, 30), caption="Transfers, ranked (one row per direction; transfers.csv has every "
+              "column)", **_table_args(_PAIR_COLUMNS))
     if len(result.suggestions):
-        sec.table(result.suggestions.drop(columns=["lon", "lat"]).head(20), caption="Suggested entrances / connectors",
-                  float_format="{:,.2f}")
+        labels = station_labels(result)
+        sg = result.suggestions.head(20).copy()
+        sg["station_name"] = [labels.get(st, n) for st, n in zip(sg["station"], sg["station_name"], strict=True)]
+        sec.table(sg[[c for c in _SUGGESTION_COLUMNS if c in sg]], caption="Suggested entrances / connectors "
+                  "(transfer_suggestions.csv has their coordinates)", **_table_args(_SUGGESTION_COLUMNS))
     for _name, caption, png in (images if images is not None else transfer_maps(result, maps)):
         sec.image(png, caption)
+    gl = report.section("Glossary: the tables' headings and the columns of transfers.csv and "
+                        "transfer_suggestions.csv")
+    gl.table(pd.DataFrame([{"heading in this report": head, "file": file, "column": _CSV_NAMES.get(col, col),
+                            "meaning": meaning}
+                           for file, cols in (("transfers.csv", _PAIR_COLUMNS),
+                                              ("transfer_suggestions.csv", _SUGGESTION_COLUMNS))
+                           for col, (head, _f, meaning) in cols.items()]), max_rows=500)
     return sec
 
 

@@ -104,6 +104,26 @@ class Feed:
     def transfers(self) -> pd.DataFrame:
         return self.tables["transfers"]
 
+    def english_stop_names(self) -> pd.Series:
+        """Each stop's English name, aligned with :attr:`stops` (``""`` where there is none):
+        the optional ``stop_name_en`` column, else ``translations.txt`` (language ``en`` or
+        ``en-*``, table ``stops``, field ``stop_name``; by ``record_id``, else by
+        ``field_value``)."""
+        st = self.stops
+        en = pd.Series([str(v).strip() for v in st["stop_name_en"].fillna("")] if "stop_name_en" in st
+                       else [""] * len(st), index=st.index, dtype=object)
+        tr = self.tables.get("translations")
+        if tr is None or not len(tr) or not (en == "").any():
+            return en
+        lang = tr["language"].fillna("").astype(str).str.lower()
+        t = tr[((lang == "en") | lang.str.startswith("en-")) & (tr["table_name"] == "stops")
+               & (tr["field_name"] == "stop_name")]
+        by_id = {k: v for k, v in zip(t["record_id"], t["translation"], strict=True) if k}
+        by_value = {k: v for k, v in zip(t["field_value"], t["translation"], strict=True) if k}
+        found = [str(by_id.get(i) or by_value.get(n) or "").strip() for i, n in zip(st["stop_id"], st["stop_name"],
+                                                                                   strict=True)]
+        return pd.Series([e or f for e, f in zip(en.tolist(), found, strict=True)], index=st.index, dtype=object)
+
     @property
     def timezone(self) -> str:
         """The agencies' time zone (all agencies of a feed share one)."""
