@@ -56,6 +56,8 @@ MODE_COLOUR = {"high_speed_rail": "#c0392b", "intercity_rail": "#d35400", "rail"
                "coach": "#95a5a6", "ferry": "#16a085"}
 TERMINAL_COLUMNS = ["rank", "from", "to", "walk_m", "walk_min", "detour_ratio", "forced_min", "miss_risk", "class",
                     "journeys", "traveller_min_lost", "saved_min"]
+#: the pairs listed apart ("check the map data", issue 19)
+CHECK_COLUMNS = ["pair", "from", "to", "walk_m", "detour_ratio", "what is missing"]
 
 
 # ---------------------------------------------------------------------- labels
@@ -97,10 +99,12 @@ def _slug(text: str) -> str:
 # ---------------------------------------------------------------------- tables
 
 def terminal_rows(result: TransferResult, top: int = 20) -> list[dict]:
-    """The first ``top`` ranked rows as dicts for :func:`planner.cli._table.render`."""
+    """The first ``top`` ranked rows whose walk is trusted (not "check the map data") as dicts
+    for :func:`planner.cli._table.render`."""
     labels = station_labels(result)
     rows = []
-    for r in result.pairs.head(top).itertuples(index=False):
+    trusted = result.pairs[~result.pairs["data_check"].astype(bool)]
+    for r in trusted.head(top).itertuples(index=False):
         rows.append({
             "rank": int(r.rank), "from": f"{labels.get(r.from_station, r.from_name)} ({r.from_mode})",
             "to": f"{labels.get(r.to_station, r.to_name)} ({r.to_mode})",
@@ -110,6 +114,16 @@ def terminal_rows(result: TransferResult, top: int = 20) -> list[dict]:
             "saved_min": _num(r.saved_min, 1),
         })
     return rows
+
+
+def check_rows(result: TransferResult) -> list[dict]:
+    """One row per unordered pair listed apart ("check the map data"), for the terminal."""
+    labels = station_labels(result)
+    p = result.pairs[result.pairs["data_check"].astype(bool)].drop_duplicates("pair_id")
+    return [{"pair": r.pair_id, "from": f"{labels.get(r.from_station, r.from_name)} ({r.from_mode})",
+             "to": f"{labels.get(r.to_station, r.to_name)} ({r.to_mode})", "walk_m": _num(r.walk_m, 0),
+             "detour_ratio": _num(r.detour_ratio, 2), "what is missing": r.data_issues}
+            for r in p.itertuples(index=False)]
 
 
 def _col(result: TransferResult, name: str) -> int:
@@ -322,15 +336,27 @@ def report_section(result: TransferResult, report, *, maps: int = 3, images: lis
     sec.text(f"{s['pairs']} candidate transfer pairs between {s['stations']} stations: "
              + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s["by_class"].items() if v)
              + f". {s['failing']} fail the standard (walk over {std.acceptable_max_m:g} m); "
-             f"{s['detour_flags']} have a walk at least {std.detour_ratio_flag:g} times the straight line. "
+             + (f"{s['data_checks']} are listed apart (check the map data); " if s["data_checks"] else "")
+             + f"{s['detour_flags']} have a walk at least {std.detour_ratio_flag:g} times the straight line. "
              f"{s['journeys_routed']:.0f} routed journeys ({result.params['od']}); "
-             f"{s['traveller_min_lost']:.0f} traveller-minutes lost against the standard.")
+             f"{s['traveller_min_lost']:.0f} traveller-minutes lost against the standard"
+             + (" (pairs listed apart not counted)." if s["data_checks"] else "."))
     sec.text(f"Standard: good <= {std.good_max_m:g} m, acceptable <= {std.acceptable_max_m:g} m, poor <= "
              f"{std.poor_max_m:g} m (sources in planner.analyses.transfers.standard). Delays: exponential with an assumed "
              "mean per mode.", note=True)
     cols = ["rank", "from_name", "from_mode", "to_name", "to_mode", "walk_m", "walk_min", "detour_ratio", "forced_min",
             "miss_risk", "class", "journeys", "traveller_min_lost", "saved_min"]
-    sec.table(result.pairs[cols].head(30), caption="Transfers, ranked (one row per direction)", float_format="{:,.2f}")
+    apart = result.pairs["data_check"].astype(bool)
+    sec.table(result.pairs.loc[~apart, cols].head(30), caption="Transfers, ranked (one row per direction)",
+              float_format="{:,.2f}")
+    if apart.any():
+        und = result.pairs[apart].drop_duplicates("pair_id")
+        sec.text(f"Check the map data: {len(und)} pair(s) have a walk that is likely an artefact of the map "
+                 "(a long detour, a station hall or platforms linked to no walkable way, an entrance no way "
+                 "reaches). They are not ranked among the findings above and get no suggested connector.")
+        sec.table(und[["pair_id", "from_name", "from_mode", "to_name", "to_mode", "walk_m", "straight_m",
+                       "detour_ratio", "class", "data_issues"]],
+                  caption="Check the map data (one row per pair)", float_format="{:,.2f}")
     if len(result.suggestions):
         sec.table(result.suggestions.drop(columns=["lon", "lat"]).head(20), caption="Suggested entrances / connectors",
                   float_format="{:,.2f}")

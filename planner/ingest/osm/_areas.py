@@ -320,7 +320,7 @@ def with_area_edges(raw: RawOSM, edges: EdgeList, *, walk_speed_mps: float,
 
 def area_links(areas: list[Area], network_nodes: np.ndarray) -> list[dict]:
     """One row per area: ``ref``, ``kind``, ``name``, ``level``, ``lon``/``lat`` (a point
-    inside), ``entrances``, ``inside_ends``, ``capped`` and ``linked`` (some node of the
+    inside), ``bbox`` (west, south, east, north), ``entrances``, ``inside_ends``, ``capped`` and ``linked`` (some node of the
     area is in the built network: its largest connected component)."""
     known = np.sort(np.asarray(network_nodes, np.int64))
     rows = []
@@ -333,9 +333,10 @@ def area_links(areas: list[Area], network_nodes: np.ndarray) -> list[dict]:
             lon, lat = float(p.x), float(p.y)
         else:
             lon, lat = float(np.mean(a.lons[0])), float(np.mean(a.lats[0]))
+        x, y = np.concatenate(a.lons), np.concatenate(a.lats)
         rows.append({"ref": a.ref, "kind": a.kind, "name": a.name, "level": a.level, "lon": round(lon, 7),
-                     "lat": round(lat, 7), "entrances": a.entrances, "inside_ends": a.inside_ends,
-                     "capped": a.capped, "linked": linked})
+                     "lat": round(lat, 7), "bbox": [round(float(v), 7) for v in (x.min(), y.min(), x.max(), y.max())],
+                     "entrances": a.entrances, "inside_ends": a.inside_ends, "capped": a.capped, "linked": linked})
     return rows
 
 
