@@ -233,6 +233,7 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple
         tails = walk.edge_tails()
         heads = walk.indices
         inside = ((walk.lon[tails] >= x0) & (walk.lon[tails] <= x1) & (walk.lat[tails] >= y0) & (walk.lat[tails] <= y1))
+        inside &= ~_area_edges(walk)  # not the visibility edges across squares and halls (issue 19)
         segs = np.stack([np.column_stack([walk.lon[tails[inside]], walk.lat[tails[inside]]]),
                          np.column_stack([walk.lon[heads[inside]], walk.lat[heads[inside]]])], axis=1)
         ax.add_collection(LineCollection(segs, colors="#d0d0d0", linewidths=0.6, zorder=1))
@@ -242,7 +243,7 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple
         if len(w.coords) < 2:
             continue
         c = np.asarray(w.coords)
-        style = "--" if r.walk_method != "street" else "-"
+        style = ":" if r.data_check else ("--" if r.walk_method != "street" else "-")
         ax.plot(c[:, 0], c[:, 1], style, color=CLASS_COLOUR[r[_col(result, "class")]], lw=2.2, zorder=4,
                 solid_capstyle="round")
         mid = c[len(c) // 2]
@@ -251,6 +252,7 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple
     for cls, colour in CLASS_COLOUR.items():
         if (mine["class"] == cls).any():
             handles.append(Line2D([], [], color=colour, lw=2.2, label=f"walk: {cls.replace('_', ' ')}"))
+    handles += _data_check_layer(ax, result, mine, (x0, y0, x1, y1))
     for pid, c in conns.items():
         i = int(pid[1:]) - 1
         line = np.asarray(c.coords.get(i, []))
@@ -296,6 +298,31 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str]) -> tuple
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
     return buf.getvalue(), title
+
+
+def _area_edges(walk) -> np.ndarray:
+    """Per edge: True for the edges across or along walkable areas (classes ``area:*``)."""
+    area = np.array([str(c).startswith("area:") for c in walk.highway_classes], bool)
+    return area[walk.highway] if area.any() else np.zeros(walk.n_edges, bool)
+
+
+def _data_check_layer(ax, result: TransferResult, mine: pd.DataFrame, box) -> list:
+    """Issue 19 on the map: walks listed apart (dotted) and the station halls and platforms in
+    view that are linked to no walkable way (crosses); returns the legend handles."""
+    handles = []
+    if mine["data_check"].astype(bool).any():
+        handles.append(Line2D([], [], color="#555555", lw=2.2, ls=":", label="walk: check the map data"))
+    walk = result.net.walk
+    rows = walk.meta.get("walk_areas", []) if walk is not None else []
+    x0, y0, x1, y1 = box
+    lost = [r for r in rows if not r["linked"] and (r["kind"] != "station_hall" or r.get("rail"))
+            and r["kind"] != "pedestrian" and x0 <= r["lon"] <= x1 and y0 <= r["lat"] <= y1]
+    if lost:
+        ax.scatter([r["lon"] for r in lost], [r["lat"] for r in lost], s=36, marker="x", c="#b35806", zorder=6,
+                   linewidths=1.4)
+        handles.append(Line2D([], [], color="#b35806", marker="x", ls="", ms=6, mew=1.4,
+                              label="station hall / platform linked to no walkable way"))
+    return handles
 
 
 def _top_connectors(result: TransferResult, mine: pd.DataFrame, n: int) -> dict:

@@ -14,7 +14,8 @@ empty when nothing is) and ``data_check`` (the pair is listed apart, "check the 
   - **station complex not linked**: a rail or metro station without mapped entrances (its
     walk starts at the station point) has platforms among the walk network's areas
     (:func:`planner.ingest.osm.area_links`) within :data:`STATION_AREA_M` of its stops (outline
-    bounding boxes), or station halls that near its stops or platforms, and none of them is linked to the walk network (the builder dropped them with the small
+    bounding boxes), or railway station halls (not a bus station's) that near its stops or
+    platforms, and none of them is linked to the walk network (the builder dropped them with the small
     components). A station with entrances is reached through them (metro platforms below the
     street are seldom linked in OSM, and need not be);
   - **entrance no way reaches**: an entrance (an OSM node on no walkable way, or a GTFS
@@ -79,7 +80,8 @@ def _unit_issues(net, st, ap, node, snap, u: int) -> list[str]:
         near = [r for r in rows if r["kind"] != "station_hall" and _gap_m(r["bbox"], boxes) <= STATION_AREA_M]
         # a hall belongs to the station when it is near a stop or one of its platforms
         boxes += [tuple(r["bbox"]) for r in near]
-        near += [r for r in rows if r["kind"] == "station_hall" and _gap_m(r["bbox"], boxes) <= STATION_AREA_M]
+        near += [r for r in rows if r["kind"] == "station_hall" and r.get("rail")
+                 and _gap_m(r["bbox"], boxes) <= STATION_AREA_M]
         if near and not any(r["linked"] for r in near):
             halls = [r["ref"] for r in near if r["kind"] == "station_hall"]
             n_plat = sum(r["kind"] != "station_hall" for r in near)

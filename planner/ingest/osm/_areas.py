@@ -39,7 +39,7 @@ from shapely.geometry import Polygon
 
 from planner.common.geodesy import OSMNX_EARTH_RADIUS_M, haversine_m
 from planner.common.notices import Notices, Severity
-from planner.ingest.osm._filters import walk_area_kind, walk_way, way_level
+from planner.ingest.osm._filters import station_kind, walk_area_kind, walk_way, way_level
 from planner.ingest.osm._network import EdgeList, street_edges
 from planner.ingest.osm._raw import RawOSM
 
@@ -320,7 +320,8 @@ def with_area_edges(raw: RawOSM, edges: EdgeList, *, walk_speed_mps: float,
 
 def area_links(areas: list[Area], network_nodes: np.ndarray) -> list[dict]:
     """One row per area: ``ref``, ``kind``, ``name``, ``level``, ``lon``/``lat`` (a point
-    inside), ``bbox`` (west, south, east, north), ``entrances``, ``inside_ends``, ``capped`` and ``linked`` (some node of the
+    inside), ``bbox`` (west, south, east, north), ``rail`` (a railway station hall, not a bus
+    station's), ``entrances``, ``inside_ends``, ``capped`` and ``linked`` (some node of the
     area is in the built network: its largest connected component)."""
     known = np.sort(np.asarray(network_nodes, np.int64))
     rows = []
@@ -336,6 +337,8 @@ def area_links(areas: list[Area], network_nodes: np.ndarray) -> list[dict]:
         x, y = np.concatenate(a.lons), np.concatenate(a.lats)
         rows.append({"ref": a.ref, "kind": a.kind, "name": a.name, "level": a.level, "lon": round(lon, 7),
                      "lat": round(lat, 7), "bbox": [round(float(v), 7) for v in (x.min(), y.min(), x.max(), y.max())],
+                     "rail": a.kind == "station_hall" and (a.tags.get("building") == "train_station"
+                                                           or station_kind(a.tags) is not None),
                      "entrances": a.entrances, "inside_ends": a.inside_ends, "capped": a.capped, "linked": linked})
     return rows
 
