@@ -114,6 +114,7 @@ from planner.common.atomic import write_text
 from planner.errors import ConfigError, OSMError
 from planner.ingest.gtfs.consolidation import normalise_name
 from planner.ingest.osm.rail import rail_layer
+from planner.network.pathways import pathway_graph
 
 if TYPE_CHECKING:
     from planner.analyses.transfers.stations import AccessPoints, Stations
@@ -299,6 +300,7 @@ def analyse_transfers(net: Network, *, radius_m: float = 1500.0, standard: Trans
     pairs = candidate_pairs(st, tt, radius_m=radius_m, name_max_m=name_max_m)
     pairs = _nearest_filter(st, pairs, nearest_per_mode)
     walks: list[Walk] = measure_walks(net, st, ap, pairs, progress=progress)
+    _apply_pathways(net, st, pairs, walks)
     sources, unused = _apply_observed(st, tt, pairs, walks, observed, speed)
     straight = np.array([straight_m(st, int(a), int(b)) for a, b in zip(pairs["a"], pairs["b"], strict=True)])
     node, snap = snap_access(net, ap)
@@ -330,15 +332,16 @@ def analyse_transfers(net: Network, *, radius_m: float = 1500.0, standard: Trans
         for x, y, ka, kb in ((a, b, w.ap_a, w.ap_b), (b, a, w.ap_b, w.ap_a)):
             rule, rule_min = rules.get((x, y), ("", np.nan))
             change = float(cfg.change_time_s)
-            connect = (max(w.walk_s + change, rule_min) if np.isfinite(rule_min) else w.walk_s + change) \
-                if np.isfinite(w.walk_s) else rule_min
+            walk_s = w.seconds(x == a)
+            connect = (max(walk_s + change, rule_min) if np.isfinite(rule_min) else walk_s + change) \
+                if np.isfinite(walk_s) else rule_min
             c = connection(times[x], times[y], connect if rule != "not_possible" else np.nan, t0, t1, delay)
-            excess = max(0.0, w.walk_s - acceptable_s) / 60.0 if np.isfinite(w.walk_s) else np.nan
+            excess = max(0.0, walk_s - acceptable_s) / 60.0 if np.isfinite(walk_s) else np.nan
             journeys = use.through.get((x, y), 0.0)
             row = {
                 "pair_id": pid,
                 **_side("from", st, x), **_side("to", st, y),
-                "found_by": found, "straight_m": sm, "walk_m": w.walk_m, "walk_min": w.walk_s / 60.0,
+                "found_by": found, "straight_m": sm, "walk_m": w.walk_m, "walk_min": walk_s / 60.0,
                 "detour_ratio": w.walk_m / sm if sm > 0 else np.nan, "in_station_m": w.inside_m,
                 "walk_method": w.method,
                 "from_access": str(ap.kind[ka]) if ka >= 0 else "", "to_access": str(ap.kind[kb]) if kb >= 0 else "",
@@ -376,6 +379,38 @@ _COLUMNS = [
     "detour_flag", "data_check", "data_issues", "walk_source", "excess_walk_min", "journeys", "traveller_min_lost", "suggest_station", "suggest_lon",
     "suggest_lat", "connector_m", "new_walk_m", "new_walk_min", "saved_min", "saved_traveller_min",
 ]
+
+
+def _apply_pathways(net, st, pairs, walks: list[Walk]) -> None:
+    """Pairs whose stops a feed's pathways.txt joins walk along the pathways (the summed
+    traversal times, :mod:`planner.network.pathways`) when that is faster than the street walk
+    (or the street has none); the two directions may differ."""
+    tt = net.timetable
+    graphs: dict[int, object] = {}
+    fs = None
+    for i, (a, b) in enumerate(zip(pairs["a"], pairs["b"], strict=True)):
+        sa, sb = st.stops(int(a)), st.stops(int(b))
+        feeds = {int(tt.stop_feed[s]) for s in np.r_[sa, sb]}
+        if len(feeds) != 1:
+            continue
+        f = feeds.pop()
+        if f not in graphs:
+            fs = fs or net.load_feeds()
+            fid = str(tt.feed_ids[f])
+            graphs[f] = pathway_graph(fs[fid], net.config.walk_speed_mps) if fid in fs.ids else None
+        g = graphs[f]
+        if g is None:
+            continue
+        la, lb = ([str(tt.stop_ids[s]).split(":", 1)[-1] for s in stops] for stops in (sa, sb))
+        there, back = g.walks(la, lb), g.walks(lb, la)
+        if there is None:
+            continue
+        w = walks[i]
+        if w.method in ("street", "observed") and np.isfinite(w.walk_s) and w.walk_s <= there[0]:
+            continue
+        coords = [(float(tt.stop_lon[s]), float(tt.stop_lat[s])) for s in (sa[0], sb[0])]
+        walks[i] = Walk("pathways", there[0], there[1], there[1], -1, -1, coords,
+                        back[0] if back is not None else np.nan)
 
 
 def _apply_observed(st, tt, pairs, walks: list[Walk], observed, speed: float) -> tuple[dict[int, str], int]:
