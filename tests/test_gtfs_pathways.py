@@ -84,6 +84,12 @@ def test_transfer_times_are_the_hand_summed_traversal_times(tmp_path):
     n2_r = float(haversine_m(45.7600, 126.6253, 45.7598, 126.6254))
     assert by_from["metro"]["walk_m"] == pytest.approx(m_n1 + 120 + n2_r)
     assert not by_from["metro"]["data_check"]
+    # the network's footpaths between the two platforms are the same sums (routing uses them)
+    from planner.network.export import footpaths_table
+
+    fp = footpaths_table(net).set_index(["from_stop_id", "to_stop_id"])
+    assert fp.loc[("pw:M", "pw:R"), "walk_s"] == 205 and fp.loc[("pw:R", "pw:M"), "walk_s"] == 225
+    assert fp.loc[("pw:M", "pw:R"), "method"] == "pathways"
 
 
 @pytest.mark.parametrize(("bad", "code"), [

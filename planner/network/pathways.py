@@ -56,6 +56,28 @@ class PathwayGraph:
         return float(sub[i, j]), metres, src[i], dst[j]
 
 
+    def between(self, ids: list[str]) -> list[tuple[int, int, float, float]]:
+        """Every ordered pair of ``ids`` (positions into ``ids``) the pathways join:
+        ``(from, to, seconds, metres)``; one Dijkstra from all of them at once."""
+        pos = [k for k, s in enumerate(ids) if s in self.index]
+        if len(pos) < 2:
+            return []
+        nodes = [self.index[ids[k]] for k in pos]
+        dist, pred = dijkstra(self.seconds, directed=True, indices=nodes, return_predecessors=True)
+        out = []
+        for i, a in enumerate(pos):
+            for j, b in enumerate(pos):
+                t = dist[i, nodes[j]]
+                if a == b or not np.isfinite(t):
+                    continue
+                metres, v = 0.0, nodes[j]
+                while pred[i, v] >= 0:
+                    metres += self.metres[(int(pred[i, v]), int(v))]
+                    v = int(pred[i, v])
+                out.append((a, b, float(t), metres))
+        return out
+
+
 def pathway_graph(feed, walk_speed_mps: float) -> PathwayGraph | None:
     """The :class:`PathwayGraph` of a loaded feed, or None when it has no pathways."""
     pw = feed.tables.get("pathways")
