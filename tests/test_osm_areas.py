@@ -212,3 +212,30 @@ def test_osm_info_reports_areas_and_station_complexes(tmp_path):
     r = CliRunner().invoke(main, ["osm", "info", str(tmp_path / "cut.osm")])
     assert r.exit_code == 0, r.output
     assert "station hall 1 (0 linked)" in r.output and "way/300 Hall" in r.output and "check the map data" in r.output
+
+
+def test_an_area_over_the_node_cap_still_joins_its_entrances(tmp_path):
+    """A round square of 200 rim vertices (over MAX_AREA_NODES = 150), radius 2 u, with streets
+    at the west and east vertices: only the entrances and 148 rim vertices get visibility edges,
+    so the two entrances still see each other straight across (4 u), and the cap is reported."""
+    from planner.ingest.osm import MAX_AREA_NODES
+
+    n = 200
+    nodes = {1000 + k: (2 * math.cos(2 * math.pi * k / n), 2 * math.sin(2 * math.pi * k / n)) for k in range(n)}
+    nodes |= {1: (-3, 0), 2: (3, 0)}
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6">']
+    lines += [f'<node id="{k}" lat="{y / 1000:.9f}" lon="{LON0 + x / 1000:.9f}"/>' for k, (x, y) in nodes.items()]
+    ring = [1000 + k for k in range(n)] + [1000]
+    lines += ['<way id="1">', *[f'<nd ref="{r}"/>' for r in ring],
+              '<tag k="highway" v="pedestrian"/><tag k="area" v="yes"/></way>']
+    lines += ['<way id="2"><nd ref="1"/><nd ref="1100"/><tag k="highway" v="footway"/></way>',  # 1100: west vertex
+              '<way id="3"><nd ref="1000"/><nd ref="2"/><tag k="highway" v="footway"/></way>', "</osm>"]
+    p = tmp_path / "round.osm"
+    p.write_text("\n".join(lines))
+    raw, _ = read_osm(p)
+    notices = Notices()
+    net = street_network_from_raw(raw, "walk", notices=notices)
+    assert n > MAX_AREA_NODES and "osm_area_nodes_capped" in {r["code"] for r in notices.summary()}
+    assert net.meta["walk_areas"][0]["capped"] and net.meta["walk_areas"][0]["entrances"] == 2
+    assert _walk_m(net, 1100, 1000) == pytest.approx(4 * U, abs=1e-3)
+    assert _walk_m(net, 1, 2) == pytest.approx(6 * U, abs=1e-3)
