@@ -96,6 +96,7 @@ def test_transfer_times_are_the_hand_summed_traversal_times(tmp_path):
     ("PW9,M,NOWHERE,1,1,,30\n", "foreign_key_violation"),              # a pathway to an unknown stop
     ("PW9,N1,N2,1,1,,-5\n", "number_out_of_range"),                    # a negative traversal time
     ("PW9,N1,N2,2,1,,20\n", "pathway_level_mismatch"),                 # stairs that stay on level 0
+    ("PW9,P,N1,1,1,,20\n", "pathway_to_wrong_location_type"),          # a pathway to the station itself
 ])
 def test_bad_pathways_are_noticed_and_fatal_under_strict(tmp_path, bad, code):
     feed = write_feed(tmp_path / "bad", _files(PATHWAYS + bad))

@@ -420,6 +420,16 @@ class FeedRules:
         taking it leads back to the level it left. (A parent_station cycle cannot get this far:
         a station may have no parent, and every parent must be a station or a platform.)"""
         pw, lv, st = self.tables["pathways"], self.tables["levels"], self.tables["stops"]
+        if not pw.empty and "location_type" in st:
+            # GTFS: a pathway never ends at a station (location_type 1); walk to its platforms instead
+            lt = dict(zip(st["stop_id"], pd.to_numeric(st["location_type"], errors="coerce").fillna(0), strict=True))
+            station = np.array([lt.get(x, 0) == 1 or lt.get(y, 0) == 1
+                                for x, y in zip(pw["from_stop_id"], pw["to_stop_id"], strict=True)], bool)
+            self._report("pathway_to_wrong_location_type", Severity.ERROR,
+                         "a pathway ends at a station (location_type 1); dropped", "pathways.txt", pw,
+                         np.flatnonzero(station), field="from_stop_id", values=pw["from_stop_id"].astype(str))
+            self._drop("pathways", station)
+            pw = self.tables["pathways"]
         if pw.empty or lv.empty or "level_id" not in st:
             return
         index = dict(zip(lv["level_id"], pd.to_numeric(lv["level_index"], errors="coerce"), strict=True))
