@@ -84,6 +84,10 @@ def test_transfer_times_are_the_hand_summed_traversal_times(tmp_path):
     n2_r = float(haversine_m(45.7600, 126.6253, 45.7598, 126.6254))
     assert by_from["metro"]["walk_m"] == pytest.approx(m_n1 + 120 + n2_r)
     assert not by_from["metro"]["data_check"]
+    # drawn along the pathway's nodes: M, N1, N2, R
+    walk = res.walks[int(by_from["metro"]["pair_id"][1:]) - 1]
+    assert [(round(x, 4), round(y, 4)) for x, y in walk.coords] == [
+        (126.6249, 45.7599), (126.6251, 45.7601), (126.6253, 45.76), (126.6254, 45.7598)]
     # the network's footpaths between the two platforms are the same sums (routing uses them)
     from planner.network.export import footpaths_table
 

@@ -34,10 +34,12 @@ class PathwayGraph:
     index: dict[str, int]
     seconds: csr_matrix
     metres: dict[tuple[int, int], float]
+    lonlat: dict[str, tuple[float, float]]
 
-    def walks(self, sources: list[str], targets: list[str]) -> tuple[float, float, str, str] | None:
+    def walks(self, sources: list[str], targets: list[str]) -> tuple[float, float, str, str, list] | None:
         """The fastest walk from any of ``sources`` to any of ``targets``: (seconds, metres,
-        source, target), or None when the pathways do not join them."""
+        source, target, the (lon, lat) of the nodes passed that have coordinates), or None
+        when the pathways do not join them."""
         src = [s for s in dict.fromkeys(sources) if s in self.index]
         dst = [t for t in dict.fromkeys(targets) if t in self.index]
         if not src or not dst:
@@ -50,10 +52,13 @@ class PathwayGraph:
             return None
         i, j = np.unravel_index(int(np.argmin(sub)), sub.shape)
         metres, v = 0.0, cols[j]
+        passed = [v]
         while pred[i, v] >= 0:
             metres += self.metres[(int(pred[i, v]), int(v))]
             v = int(pred[i, v])
-        return float(sub[i, j]), metres, src[i], dst[j]
+            passed.append(v)
+        line = [self.lonlat[self.nodes[k]] for k in passed[::-1] if self.nodes[k] in self.lonlat]
+        return float(sub[i, j]), metres, src[i], dst[j], line
 
 
     def between(self, ids: list[str]) -> list[tuple[int, int, float, float]]:
@@ -103,4 +108,5 @@ def pathway_graph(feed, walk_speed_mps: float) -> PathwayGraph | None:
     keys = sorted(best)
     seconds = csr_matrix(([max(best[k][0], 1e-6) for k in keys],  # csgraph drops explicit zeros
                           ([k[0] for k in keys], [k[1] for k in keys])), shape=(len(nodes), len(nodes)))
-    return PathwayGraph(nodes, index, seconds, {k: best[k][1] for k in keys})
+    lonlat = {s: (c[1], c[0]) for s, c in coords.items() if all(np.isfinite(c))}
+    return PathwayGraph(nodes, index, seconds, {k: best[k][1] for k in keys}, lonlat)

@@ -408,7 +408,8 @@ def _apply_pathways(net, st, pairs, walks: list[Walk]) -> None:
         w = walks[i]
         if w.method in ("street", "observed") and np.isfinite(w.walk_s) and w.walk_s <= there[0]:
             continue
-        coords = [(float(tt.stop_lon[s]), float(tt.stop_lat[s])) for s in (sa[0], sb[0])]
+        coords = there[4] if len(there[4]) >= 2 else \
+            [(float(tt.stop_lon[s]), float(tt.stop_lat[s])) for s in (sa[0], sb[0])]
         walks[i] = Walk("pathways", there[0], there[1], there[1], -1, -1, coords,
                         back[0] if back is not None else np.nan)
 
