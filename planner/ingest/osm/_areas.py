@@ -205,6 +205,15 @@ def _pick(entrance: np.ndarray, n_inside: int, cap: int) -> tuple[np.ndarray, bo
     return np.unique(np.concatenate([first, rest])), True
 
 
+def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+
+def _both(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One array for the two directions of the same edges."""
+    return np.concatenate([a, b])
+
+
 def area_edges(raw: RawOSM, areas: list[Area], *, walk_speed_mps: float, notices: Notices) -> EdgeList:
     """Directed edges (both ways) across and along ``areas`` (module docstring, steps 2-3)."""
     refs, owner, end_pos, end_way = _walk_refs(raw)
@@ -282,22 +291,16 @@ def area_edges(raw: RawOSM, areas: list[Area], *, walk_speed_mps: float, notices
                     f"{n_capped} walkable area(s) have more than {MAX_AREA_NODES} rim nodes; only their entrances "
                     f"and {MAX_AREA_NODES} nodes spread along the rim are joined across them",
                     file=raw.source, field="area", action="fixed", count=int(n_capped))
-    def cat(parts, dt):
-        return np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)
-
-    u, v = cat(us, np.int64), cat(vs, np.int64)
-    u_lon, u_lat, v_lon, v_lat = cat(ux, float), cat(uy, float), cat(vx, float), cat(vy, float)
-    w, hc = cat(wid, np.int64), cat(cls, np.int16)
+    u, v = _cat(us, np.int64), _cat(vs, np.int64)
+    u_lon, u_lat, v_lon, v_lat = _cat(ux, float), _cat(uy, float), _cat(vx, float), _cat(vy, float)
+    w, hc = _cat(wid, np.int64), _cat(cls, np.int16)
     ok = (u != v) & np.isfinite(u_lon) & np.isfinite(v_lon)
     u, v, u_lon, u_lat, v_lon, v_lat, w, hc = (a[ok] for a in (u, v, u_lon, u_lat, v_lon, v_lat, w, hc))
     length = haversine_m(u_lat, u_lon, v_lat, v_lon, radius=OSMNX_EARTH_RADIUS_M)
-    def both(a, b):
-        return np.concatenate([a, b])
-
-    length = both(length, length)
-    return EdgeList(u=both(u, v), v=both(v, u), u_lon=both(u_lon, v_lon), u_lat=both(u_lat, v_lat),
-                    v_lon=both(v_lon, u_lon), v_lat=both(v_lat, u_lat), length_m=length,
-                    time_s=length / float(walk_speed_mps), way_id=both(w, w), highway=both(hc, hc),
+    length = _both(length, length)
+    return EdgeList(u=_both(u, v), v=_both(v, u), u_lon=_both(u_lon, v_lon), u_lat=_both(u_lat, v_lat),
+                    v_lon=_both(v_lon, u_lon), v_lat=_both(v_lat, u_lat), length_m=length,
+                    time_s=length / float(walk_speed_mps), way_id=_both(w, w), highway=_both(hc, hc),
                     classes=tuple(f"area:{k}" for k in kinds), ways_used=len(areas), ways_cut=0, missing_refs=0)
 
 
