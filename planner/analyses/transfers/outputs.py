@@ -157,11 +157,13 @@ def _layers(result: TransferResult) -> dict:
         rows.append({"pair_id": pid, "from_station": r["from_station"], "from_name": r["from_name"],
                      "to_station": r["to_station"], "to_name": r["to_name"], "walk_m": r["walk_m"],
                      "walk_min": r["walk_min"], "straight_m": r["straight_m"], "detour_ratio": r["detour_ratio"],
-                     "walk_method": r["walk_method"], "class": r["class"], "journeys": float(journeys.get(pid, 0.0))})
+                     "walk_method": r["walk_method"], "class": r["class"], "journeys": float(journeys.get(pid, 0.0)),
+                     "data_check": bool(r["data_check"]), "data_issues": str(r["data_issues"])})
         geoms.append(LineString(w.coords))
     paths = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["pair_id", "from_station", "from_name", "to_station",
                                                          "to_name", "walk_m", "walk_min", "straight_m", "detour_ratio",
-                                                         "walk_method", "class", "journeys"]),
+                                                         "walk_method", "class", "journeys", "data_check",
+                                                         "data_issues"]),
                              geometry=geoms, crs=crs)
     sg = result.suggestions
     sugg = gpd.GeoDataFrame(sg.copy(), geometry=[Point(x, y) for x, y in zip(sg["lon"], sg["lat"], strict=True)],
@@ -380,7 +382,9 @@ def report_section(result: TransferResult, report, *, maps: int = 3, images: lis
         und = result.pairs[apart].drop_duplicates("pair_id")
         sec.text(f"Check the map data: {len(und)} pair(s) have a walk that is likely an artefact of the map "
                  "(a long detour, a station hall or platforms linked to no walkable way, an entrance no way "
-                 "reaches). They are not ranked among the findings above and get no suggested connector.")
+                 "reaches). They are not ranked among the findings above"
+                 + ("; their walks were trusted (--trust-walks), so they may have a suggested connector."
+                    if result.params.get("trust_walks") else " and get no suggested connector."))
         sec.table(und[["pair_id", "from_name", "from_mode", "to_name", "to_mode", "walk_m", "straight_m",
                        "detour_ratio", "class", "data_issues"]],
                   caption="Check the map data (one row per pair)", float_format="{:,.2f}")
