@@ -239,3 +239,17 @@ def test_an_area_over_the_node_cap_still_joins_its_entrances(tmp_path):
     assert net.meta["walk_areas"][0]["capped"] and net.meta["walk_areas"][0]["entrances"] == 2
     assert _walk_m(net, 1100, 1000) == pytest.approx(4 * U, abs=1e-3)
     assert _walk_m(net, 1, 2) == pytest.approx(6 * U, abs=1e-3)
+
+
+def test_a_clipped_platform_line_is_reported_not_walked(tmp_path):
+    """Found by the PBF fuzzer: a railway=platform line whose nodes are all missing from the
+    extract used to fail the build (an empty outline); it is reported like any unusable area."""
+    text = _write_xml(tmp_path / "hand.osm").read_text().replace(
+        "</osm>", '<way id="400"><nd ref="77777"/><nd ref="77778"/><tag k="railway" v="platform"/></way>\n</osm>')
+    p = tmp_path / "clipped.osm"
+    p.write_text(text)
+    raw, _ = read_osm(p)
+    notices = Notices()
+    net = street_network_from_raw(raw, "walk", notices=notices)
+    assert "way/400" not in {r["ref"] for r in net.meta["walk_areas"]}
+    assert any("way/400" in str(r.get("example", "")) for r in notices.summary() if r["code"] == "osm_area_unusable")

@@ -124,9 +124,10 @@ def walkable_areas(raw: RawOSM, notices: Notices | None = None) -> list[Area]:
         if kind is None:
             continue
         if kind == "platform_line":
-            ok = np.isfinite(x) & np.isfinite(y)
-            out.append(Area("way", int(raw.way_id[i]), kind, tags, way_level(tags), [refs[ok]], [x[ok]], [y[ok]],
-                            None, i))
+            if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+                bad.append(f"way/{int(raw.way_id[i])}")  # clipped: not joined across the missing nodes
+                continue
+            out.append(Area("way", int(raw.way_id[i]), kind, tags, way_level(tags), [refs], [x], [y], None, i))
             continue
         if not _ring_ok((refs, x, y)):
             bad.append(f"way/{int(raw.way_id[i])}")
