@@ -33,7 +33,9 @@ def helsinki_elements():
         elif obj.is_way():
             el = {"type": "way", "id": obj.id, "nodes": [n.ref for n in obj.nodes]}
         else:
-            el = {"type": "relation", "id": obj.id, "members": []}
+            el = {"type": "relation", "id": obj.id,
+                  "members": [{"type": {"n": "node", "w": "way", "r": "relation"}[m.type], "ref": m.ref, "role": m.role}
+                              for m in obj.members]}
         if tags:
             el["tags"] = tags
         out.append(el)

@@ -82,7 +82,7 @@ def test_network_build_walk_and_drive(run, tmp_path):
             "--cache-dir", str(cache))
     assert r.exit_code == 0, r.output
     assert "Built walk network" in r.output and "Built drive network" in r.output
-    assert "nodes 6,364   edges 15,140" in r.output
+    assert "nodes 7,446   edges 44,894" in r.output  # walkable areas crossed (issue 19)
     assert "clipped at the extract edge 174" in r.output
     assert "osm_missing_node_refs" in r.output and "osm_dropped_components" in r.output
     files = cache_files(cache)

@@ -135,3 +135,21 @@ def test_default_sample_central_harbin(tmp_path):
     assert all(r_["walk_method"] == "street" and r_["walk_m"] > 0 for r_ in rows.values())
     assert "Harbin West" in r.output and "Harbin (high_speed_rail)" in r.output
     assert len(list(out.glob("transfer_map_*.png"))) == 6
+
+
+def test_harbin_artefacts_are_listed_apart_with_what_is_missing(harbin):
+    """Issue 19: Harbin West's hall (way 343163654, building=train_station) and its platforms
+    (ways 1080788470-79) touch no way of the walk network, so the metro-to-rail walk goes round
+    the complex (about 10 x the straight line); the pair is listed apart, not suggested a connector."""
+    _net, res, _tmp = harbin
+    und = res.pairs.drop_duplicates("pair_id").set_index(["from_station", "to_station"])
+    r = und.loc[("metro:M_HXZ", "rail:HRBW")] if ("metro:M_HXZ", "rail:HRBW") in und.index \
+        else und.loc[("rail:HRBW", "metro:M_HXZ")]
+    assert r["data_check"] and r["detour_ratio"] >= 3
+    assert "station hall way/343163654 and 10 platform(s) touch no walkable way" in r["data_issues"]
+    assert r["pair_id"] not in set(res.suggestions["pair_id"])
+    from planner.outputs.report import Report
+
+    rep = Report("Transfers")
+    res.report_section(rep, maps=0)
+    assert "Check the map data" in rep.html()

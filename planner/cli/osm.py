@@ -26,7 +26,8 @@ def _bbox(b) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def info(ctx: click.Context, file: Path, as_json: bool) -> None:
-    """Print what an OSM file holds: extent, nodes, ways, highways by class, railways, stations.
+    """Print what an OSM file holds: extent, nodes, ways, highways by class, railways, stations,
+    walkable areas (squares, platforms, station halls) and how many are linked to the walk network.
 
     FILE is an .osm.pbf or .osm (.osm.gz, .osm.bz2) file. A truncated or corrupt file, or one
     that is not OSM, stops with exit code 2 and says why.
@@ -57,5 +58,14 @@ def info(ctx: click.Context, file: Path, as_json: bool) -> None:
     click.echo(f"railways    {rails}")
     st = ", ".join(f"{k} {v:,}" for k, v in result["stations"].items()) or "none"
     click.echo(f"stations    {st}  ({result['named_stations']:,} named)")
+    areas = ", ".join(f"{k.replace('_', ' ')} {v['found']:,} ({v['linked']:,} linked)"
+                      for k, v in sorted(result["walkable_areas"].items())) or "none"
+    click.echo(f"walkable    {areas}")
+    sc = result["station_complexes"]
+    click.echo(f"stations    {sc['found']:,} station complexes (halls with {sc['platforms_in_complexes']:,} platforms "
+               f"near them), {sc['linked']:,} linked to the walk network")
+    for hall in result["unlinked_station_halls"][:10]:
+        click.echo(f"unlinked    station hall {hall['ref']} {hall['name']} at {hall['lat']:.5f}, {hall['lon']:.5f} "
+                   f"({hall['entrances']} rim node(s) shared with ways): check the map data")
     for row in result["notices"]:
         click.echo(f"notice      [{row['severity']}] {row['code']} x{row['count']:,}: {row['message']}")

@@ -57,14 +57,20 @@ def _default_osm(gtfs, osm):
 @click.option("--maps", type=click.IntRange(min=0), default=6, show_default=True,
               help="PNG maps of the most important station areas.")
 @opts.output_options(DEFAULT_OUT)
+@click.option("--observed", "observed", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV of walks measured on the ground (from_stop_id, to_stop_id, walk_s, source) that replace "
+                   "the computed ones.")
+@click.option("--trust-walks", is_flag=True,
+              help="Also suggest connectors for the pairs listed under 'check the map data' (you confirm "
+                   "that their long walks are real).")
 @click.option("--write-scenario", "scenario_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the best suggested connector as an add_transfer scenario for 'plan evaluate'.")
 @opts.network_options
 @click.pass_context
 def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standard_file: Path | None,
               od_file: str | None, places: Path | None, depart: int, window_min: int, step_min: int, bbox, top: int, maps: int,
-              output: Path | None, overwrite: bool, scenario_out: Path | None, gtfs, osm, date, cache_dir, no_cache,
-              datum) -> None:
+              output: Path | None, overwrite: bool, observed: Path | None, trust_walks: bool, scenario_out: Path | None,
+              gtfs, osm, date, cache_dir, no_cache, datum) -> None:
     """Measure the transfers between stations of different modes on the walking network.
 
     Finds candidate pairs (different mode, operator or feed within --radius; same parent
@@ -77,6 +83,12 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
     each failing pair the street node where a new entrance would save the most
     use-weighted walking is suggested.
 
+    Walks cross squares, platforms and station halls where OSM maps them as areas. A pair
+    whose walk is likely an artefact of the map (at least data_detour_ratio x the straight
+    line, or a detour with a station hall or platforms linked to no way, or an entrance no
+    way reaches) is listed apart under "check the map data" with what is missing, and gets
+    no connector unless --trust-walks. --observed replaces computed walks by measured ones.
+
     Writes transfers.csv, transfer_suggestions.csv, transfers.gpkg (stations,
     access_points, walk_paths, suggestions, connectors), PNG maps per station area,
     transfers.html and transfer_standard.yaml.
@@ -85,6 +97,7 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
     Default standard (walk, platform to platform):
       good <= 200 m, acceptable <= 400 m, poor <= 1000 m, very poor beyond
       detour flag: walk >= 2 x straight line and >= 100 m (OpenTripPlanner)
+      check the map data: walk >= 3 x straight line, or >= 2 x with a missing link
       delays (assumed): exponential, mean min per mode, e.g. metro 0.5, bus 3, rail 2
     A --standard file overrides any of:
       good_max_m: 150
@@ -94,6 +107,7 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
       detour_min_m: 100
       connector_max_m: 400
       connector_min_saving_min: 1.0
+      data_detour_ratio: 3.0
       delay_mean_min: {bus: 4.0, metro: 0.5}
 
     \b
@@ -102,6 +116,7 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
       plan transfers --radius 1000 --depart 07:30 --window 120 -o out/transfers
       plan transfers --gtfs hsl.zip --osm helsinki.osm.pbf --date 2022-02-22 --od od.csv
       plan transfers --od places --window 120
+      plan transfers --observed walks_measured.csv
       plan transfers --write-scenario connector.yaml && plan evaluate connector.yaml
     """
     t_start = time.perf_counter()
@@ -120,18 +135,26 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
     res = room.analysis.analyse_transfers(
         net, radius_m=radius_m, standard=standard, delay=delay, od=od, departure_s=depart,
         window_min=window_min, use_step_min=step_min, nearest_per_mode=nearest_per_mode,
-        bbox=bbox, osm=_default_osm(gtfs, osm), progress=opts.show_progress(ctx))
+        bbox=bbox, osm=_default_osm(gtfs, osm), observed=observed, trust_walks=trust_walks,
+        progress=opts.show_progress(ctx))
     written = res.write(out, overwrite=overwrite or output is None, maps=maps, settings=opts.run_record(ctx, net.config))
     written.append(opts.write_config_record(ctx, net.config, out))
     s = res.summary()
     click.echo(f"Transfers on {day}, departures {window_text(depart, window_min)}: "
                f"{s['pairs']} pairs between {s['stations']} stations; "
                + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s["by_class"].items() if v)
-               + f"; {s['failing']} fail the standard.")
+               + f"; {s['failing']} fail the standard"
+               + (f"; {s['data_checks']} listed apart: check the map data" if s["data_checks"] else "")
+               + (f"; {s['observed']} observed on the ground" if s["observed"] else "") + ".")
     if net.walk is None:
         click.echo("note: no street network loaded; walks are the straight line x "
                    f"{net.config.straight_line_detour} at {net.config.walk_speed_mps} m/s")
     click.echo(render(pl.analyses.transfers.outputs.terminal_rows(res, top), pl.analyses.transfers.outputs.TERMINAL_COLUMNS))
+    checks = pl.analyses.transfers.outputs.check_rows(res)
+    if checks:
+        click.echo(f"Check the map data ({len(checks)} pair(s): the walk is likely an artefact of the map, not a "
+                   "finding; no connector suggested" + (" unless trusted" if not trust_walks else "") + "):")
+        click.echo(render(checks, pl.analyses.transfers.outputs.CHECK_COLUMNS))
     click.echo(f"{s['journeys_routed']:.0f} routed journeys ({res.params['od']}); "
                f"{s['traveller_min_lost']:.0f} traveller-minutes lost against the standard; "
                f"{s['suggestions']} suggested entrances.")

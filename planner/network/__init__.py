@@ -6,6 +6,7 @@
 * :mod:`~planner.network.build` (:func:`~planner.network.build.build_network`),
   :mod:`~planner.network.footpaths`, :mod:`~planner.network.store`: building and caching it;
 * :mod:`~planner.network.streets`, :mod:`~planner.network.timetable`: its two halves;
+* :mod:`~planner.network.pathways`: walks inside stations along GTFS pathways;
 * :mod:`~planner.network.places`: from points to stops (access and egress, direct walks);
 * :mod:`~planner.network.fares`: the fare systems of its operators;
 * :mod:`~planner.network.export`: tables and layers for inspection.
@@ -23,11 +24,13 @@ if TYPE_CHECKING:
         footpaths,
         links,
         model,
+        pathways,
         places,
         store,
         streets,
         timetable,
     )
 
-__all__ = ["build", "export", "fares", "footpaths", "links", "model", "places", "store", "streets", "timetable"]
+__all__ = ["build", "export", "fares", "footpaths", "links", "model", "pathways", "places", "store", "streets",
+           "timetable"]
 __getattr__, __dir__ = attach(__name__, submodules=__all__)

@@ -130,7 +130,7 @@ def build_network(feeds: FeedSet | Sequence[str], date, *, window: tuple[int, in
         if fs is None:
             fs = read_feeds(specs, config=config)
         tt = build_timetable(fs, date, window)
-        net = link_network(tt, walk, config, progress=config.progress if progress is None else progress)
+        net = link_network(tt, walk, config, progress=config.progress if progress is None else progress, feeds=fs)
         net.key = key
         net.inputs = {"feeds": {f.feed_id: {"path": str(f.path), "digest": f.digest} for f in fs},
                       "osm": osm_digest, "date": str(tt.service_date), "window": list(window)}

@@ -28,7 +28,13 @@ from shapely.geometry import LineString, Point
 
 from planner.common.timeofday import hms
 from planner.ingest.gtfs.modes import MODES
-from planner.network.links import LINK_LOCAL, LINK_STRAIGHT, LINK_STREET, LINK_TRANSFERS_TXT
+from planner.network.links import (
+    LINK_LOCAL,
+    LINK_PATHWAYS,
+    LINK_STRAIGHT,
+    LINK_STREET,
+    LINK_TRANSFERS_TXT,
+)
 
 if TYPE_CHECKING:
     from planner.network.model import Network
@@ -61,6 +67,7 @@ def footpaths_table(net: Network) -> pd.DataFrame:
     method[net.footpath_method == LINK_TRANSFERS_TXT] = "transfers_txt"
     method[net.footpath_method == LINK_STRAIGHT] = "straight_line"
     method[net.footpath_method == LINK_LOCAL] = "local_taxi_bus"
+    method[net.footpath_method == LINK_PATHWAYS] = "pathways"
     return pd.DataFrame({"from_stop_id": tt.stop_ids[src], "to_stop_id": tt.stop_ids[fp.to],
                          "walk_m": np.round(fp.metres, 1), "walk_s": fp.seconds, "method": method})
 

@@ -11,6 +11,10 @@
   a walk to a rail station, the cross-town leg, a walk from the other station, as one
   link, since RAPTOR relaxes one footpath per round); merged with transfers.txt (its ``min_transfer_time`` wins where
   given; ``transfer_type`` 3 removes a link; rules on one stop set that stop's change time);
+* between stops that a feed's ``pathways.txt`` joins (platforms of one station), the walk
+  along the pathways (:mod:`planner.network.pathways`: the summed traversal times) replaces
+  the street and straight-line walks of that pair, which cannot see inside a station (two
+  platforms snapped to one street node walk 0 m there); transfers.txt still wins over it;
 * per-stop minimum change times (``Config.change_time_s`` unless transfers.txt says); a
   footpath between two stops takes at least that change time too (walking 20 m to the
   next platform does not make a change faster than staying at the same stop).
@@ -29,12 +33,14 @@ from planner.common.notices import Notices, Severity
 from planner.common.progress import progress as bar
 from planner.network.links import (
     LINK_LOCAL,
+    LINK_PATHWAYS,
     LINK_STRAIGHT,
     LINK_STREET,
     LINK_TRANSFERS_TXT,
     Footpaths,
 )
 from planner.network.model import Network
+from planner.network.pathways import pathway_graph
 from planner.network.timetable import rail_stop_mask
 
 if TYPE_CHECKING:
@@ -45,8 +51,10 @@ if TYPE_CHECKING:
 __all__ = ["link_network"]
 
 
-def link_network(tt: Timetable, walk: StreetNetwork | None, config: Config, *, progress: bool) -> Network:
-    """The :class:`Network` of ``tt`` on ``walk``: stops snapped, footpaths and change times (module docstring)."""
+def link_network(tt: Timetable, walk: StreetNetwork | None, config: Config, *, progress: bool,
+                 feeds=None) -> Network:
+    """The :class:`Network` of ``tt`` on ``walk``: stops snapped, footpaths and change times
+    (module docstring); ``feeds`` (the loaded FeedSet) gives the pathways."""
     notices = Notices()
     S = tt.n_stops
     stop_node = np.full(S, -1, np.int32)
@@ -83,6 +91,8 @@ def link_network(tt: Timetable, walk: StreetNetwork | None, config: Config, *, p
         sec = np.r_[sec, t3]
         met = np.r_[met, m3]
         how = np.r_[how, np.full(len(s3), LINK_LOCAL, np.int8)]
+    if feeds is not None:
+        src, dst, sec, met, how = _with_pathways(tt, feeds, config, src, dst, sec, met, how)
     # changing vehicles via a footpath takes at least the change time at one stop
     sec = np.maximum(sec, float(config.change_time_s))
     src, dst, sec, met, how = _merge_transfers(net, src, dst, sec, met, how)
@@ -239,6 +249,34 @@ def _join(first, second, n_stops: int):
         out.append(_shortest(fs[i], sd[j], ft[i] + st[j], fm[i] + sm[j]))
         lo = hi
     return _shortest(*(np.concatenate(parts) for parts in zip(*out, strict=True)))
+
+
+def _with_pathways(tt, feeds, config, src, dst, sec, met, how):
+    """Footpaths along pathways.txt between the timetable's stops of each feed, replacing the
+    street and straight-line walks of the same pairs (module docstring)."""
+    S = tt.n_stops
+    ps, pd_, pt, pm = [], [], [], []
+    for f in feeds:
+        g = pathway_graph(f, config.walk_speed_mps)
+        if g is None:
+            continue
+        prefix = f"{f.feed_id}:"
+        ids = [str(x) for x in tt.stop_ids]
+        mine = [i for i, sid in enumerate(ids) if sid.startswith(prefix)]
+        for a, b, t, m in g.between([ids[i][len(prefix):] for i in mine]):
+            ps.append(mine[a])
+            pd_.append(mine[b])
+            pt.append(t)
+            pm.append(m)
+    if not ps:
+        return src, dst, sec, met, how
+    joined = np.isin(src * S + dst, np.asarray(ps, np.int64) * S + np.asarray(pd_, np.int64))
+    drop = joined & np.isin(how, (LINK_STREET, LINK_STRAIGHT))
+    keep = ~drop
+    n = len(ps)
+    return (np.r_[src[keep], np.asarray(ps, np.int64)], np.r_[dst[keep], np.asarray(pd_, np.int64)],
+            np.r_[sec[keep], np.asarray(pt)], np.r_[met[keep], np.asarray(pm)],
+            np.r_[how[keep], np.full(n, LINK_PATHWAYS, np.int8)])
 
 
 def _shortest(src, dst, sec, met):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LINK_DRIVE", "LINK_LOCAL", "LINK_NAMES", "LINK_STRAIGHT", "LINK_STREET", "LINK_TRANSFERS_TXT", "Access",
+__all__ = ["LINK_DRIVE", "LINK_LOCAL", "LINK_NAMES", "LINK_PATHWAYS", "LINK_STRAIGHT", "LINK_STREET", "LINK_TRANSFERS_TXT", "Access",
            "Footpaths", "access_csr"]
 
 #: link methods per stop / footpath / access leg
@@ -22,9 +22,10 @@ LINK_STRAIGHT = 0
 LINK_TRANSFERS_TXT = 2
 LINK_DRIVE = 3
 LINK_LOCAL = 4
+LINK_PATHWAYS = 5  # inside a station, along GTFS pathways.txt (issue 19)
 #: the name of each link kind in exported tables
 LINK_NAMES = {LINK_STREET: "street", LINK_TRANSFERS_TXT: "transfers_txt", LINK_STRAIGHT: "straight_line",
-              LINK_LOCAL: "local_taxi_bus", LINK_DRIVE: "drive"}
+              LINK_LOCAL: "local_taxi_bus", LINK_DRIVE: "drive", LINK_PATHWAYS: "pathways"}
 
 
 @dataclass(frozen=True)

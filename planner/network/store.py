@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 #: version of the cache layout and of what the cached links mean; a different one is a miss.
 #: Bumped when the footpaths are built differently for the same inputs and parameters (the
 #: cache key holds the planner version, not the code): 3 = cross-town links chained with
-#: the walks at either end (issue 15); 4 = the timetable keeps English stop names (issue 16)
-NETWORK_SCHEMA = 4
+#: the walks at either end (issue 15); 4 = the timetable keeps English stop names (issue 16);
+#: 5 = footpaths along GTFS pathways.txt (issue 19)
+NETWORK_SCHEMA = 5
 
 _TT_SCALAR = ("timezone", "interpolated_times", "split_patterns")
 

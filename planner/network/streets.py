@@ -63,9 +63,11 @@ from planner.ingest.osm import (
     EdgeList,
     OSMRequest,
     RawOSM,
+    area_links,
     file_digest,
     read_osm,
     street_edges,
+    with_area_edges,
 )
 from planner.routing import streets as street_paths
 
@@ -507,21 +509,28 @@ def network_cache_key(input_digest: str, mode: str, config: Config | None = None
 
 
 def street_network_from_raw(raw: RawOSM, mode: str = "walk", *, config: Config | None = None,
-                            notices: Notices | None = None) -> StreetNetwork:
-    """Build a network from already-read OSM data (no cache involved)."""
+                            notices: Notices | None = None, areas: bool = True) -> StreetNetwork:
+    """Build a network from already-read OSM data (no cache involved); ``areas=False`` leaves
+    the walkable areas out (the walk network osmnx builds)."""
     config = config or Config()
     notices = notices if notices is not None else Notices()
     if mode not in MODES:
         msg = f"unknown mode {mode!r}; expected one of {', '.join(MODES)}"
         raise ConfigError(msg, code="invalid_mode")
     edges = street_edges(raw, mode, walk_speed_mps=config.walk_speed_mps, notices=notices)
+    found = []
+    if mode == "walk" and areas:  # squares, platforms and station halls are crossed (issue 19)
+        edges, found = with_area_edges(raw, edges, walk_speed_mps=config.walk_speed_mps, notices=notices)
     if len(edges) == 0:
         box = raw.header_bbox or raw.data_bbox()
         where = f" (bbox {', '.join(f'{v:.5f}' for v in box)})" if box else ""
         msg = f"{raw.source}{where} holds no {mode} network: no usable {mode} ways were found"
         raise OSMError(msg, code="osm_empty_network",
                        hint="check that the extract or area covers streets; 'plan osm info' lists what it holds")
-    return _assemble(edges, raw.source, mode, config, notices)
+    net = _assemble(edges, raw.source, mode, config, notices)
+    if found:  # which areas ended up in the network (plan transfers says where the map lacks a link)
+        net.meta["walk_areas"] = area_links(found, net.node_osm_id)
+    return net
 
 
 def _assemble(edges: EdgeList, source: str, mode: str, config: Config, notices: Notices) -> StreetNetwork:
@@ -583,13 +592,16 @@ def _assemble(edges: EdgeList, source: str, mode: str, config: Config, notices: 
     indptr = np.zeros(old_nodes.size + 1, dtype=np.int64)
     np.cumsum(np.bincount(nu, minlength=old_nodes.size), out=indptr[1:])
 
+    across = np.array([c.startswith("area:") for c in edges.classes], bool)[edges.highway[e_keep]] \
+        if edges.classes else np.zeros(e_keep.size, bool)
     net_meta = {
         "source": source, "mode": mode, "nodes": int(old_nodes.size), "edges": int(nu.size),
         "ways_used": edges.ways_used, "ways_cut": edges.ways_cut, "missing_refs": edges.missing_refs,
         "parallel_edges_merged": merged, **report, "crs": crs,
         "bbox": [float(lon[old_nodes].min()), float(lat[old_nodes].min()),
                  float(lon[old_nodes].max()), float(lat[old_nodes].max())],
-        "total_length_km": float(edges.length_m[e_keep].sum() / 1000.0),
+        # ways only: the edges across and along walkable areas (classes "area:*") are counted apart
+        "total_length_km": float(edges.length_m[e_keep][~across].sum() / 1000.0), "area_edges": int(across.sum()),
     }
     return StreetNetwork(
         mode=mode, indptr=indptr, indices=nv.astype(np.int32), time_s=edges.time_s[e_keep],

@@ -48,7 +48,7 @@ columns
                              straight line + 300 m (at least 3 km)
 ``detour_ratio``             ``walk_m / straight_m``
 ``in_station_m``             of ``walk_m``, inside the stations (entrance to platform)
-``walk_method``              street / straight_line (off the walk network) / none
+``walk_method``              street / straight_line (off the walk network) / none / observed
 ``from_access``, ``to_access`` kind of access point used: gtfs_entrance, osm_entrance,
                              osm_stop, stop
 ``gtfs_rule``                transfers.txt between the stations: min_time, timed,
@@ -62,6 +62,12 @@ columns
 ``miss_delay_min``           expected extra wait from missed connections (min)
 ``class``, ``fails``         class under the standard; worse than acceptable
 ``detour_flag``              OpenTripPlanner's detour rule (ratio >= 2 and >= 100 m)
+``data_check``               "check the map data": the walk is likely an artefact of the
+                             map (:mod:`planner.analyses.transfers.quality`); such pairs are
+                             ranked after all others and get no suggestion unless trusted
+``data_issues``              what is missing in the map data, in words (may be set when
+                             ``data_check`` is not: a missing link without a long detour)
+``walk_source``              ``--observed``: where the observed walk comes from
 ``excess_walk_min``          walk time beyond the standard's acceptable walk (min)
 ``journeys``                 weighted journeys through this direction
 ``traveller_min_lost``       ``journeys x excess_walk_min``
@@ -85,7 +91,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from planner.analyses.transfers.observed import read_observed
 from planner.analyses.transfers.outputs import report_section, scenario_yaml, write_outputs
+from planner.analyses.transfers.quality import data_checks
 from planner.analyses.transfers.standard import CLASSES, DelayModel, TransferStandard, load_standard
 from planner.analyses.transfers.stations import (
     build_access,
@@ -95,16 +103,23 @@ from planner.analyses.transfers.stations import (
 )
 from planner.analyses.transfers.timing import connection, unit_times
 from planner.analyses.transfers.use import count_use, station_od
-from planner.analyses.transfers.walks import measure_walks, search_connectors, straight_m
+from planner.analyses.transfers.walks import (
+    Walk,
+    measure_walks,
+    search_connectors,
+    snap_access,
+    straight_m,
+)
 from planner.common.atomic import write_text
 from planner.errors import ConfigError, OSMError
 from planner.ingest.gtfs.consolidation import normalise_name
 from planner.ingest.osm.rail import rail_layer
+from planner.network.pathways import pathway_graph
 
 if TYPE_CHECKING:
     from planner.analyses.transfers.stations import AccessPoints, Stations
     from planner.analyses.transfers.use import OD, UseCount
-    from planner.analyses.transfers.walks import Connector, Walk
+    from planner.analyses.transfers.walks import Connector
     from planner.network.model import Network
 
 __all__ = ["DelayModel", "TransferResult", "TransferStandard", "analyse_transfers", "load_standard",
@@ -138,13 +153,17 @@ class TransferResult:
     def summary(self) -> dict:
         """Counts by class, failing pairs, journeys routed and minutes lost."""
         und = self.pairs.drop_duplicates("pair_id")
+        ok = ~self.pairs["data_check"].astype(bool)
+        und_ok = ~und["data_check"].astype(bool)
         return {
             "stations": len(self.stations), "pairs": len(und),
             "by_class": {c: int((und["class"] == c).sum()) for c in CLASSES},
-            "failing": int(und["fails"].sum()), "detour_flags": int(und["detour_flag"].sum()),
+            "failing": int((und["fails"] & und_ok).sum()), "detour_flags": int(und["detour_flag"].sum()),
+            "data_checks": int((~und_ok).sum()), "observed": int((und["walk_method"] == "observed").sum()),
             "suggestions": len(self.suggestions),
             "journeys_routed": float(self.use.journeys_routed) if self.use else 0.0,
-            "traveller_min_lost": float(self.pairs["traveller_min_lost"].fillna(0).sum()),
+            "traveller_min_lost": float(self.pairs.loc[ok, "traveller_min_lost"].fillna(0).sum()),
+            "traveller_min_lost_check": float(self.pairs.loc[~ok, "traveller_min_lost"].fillna(0).sum()),
         }
 
     def write(self, out_dir: str | Path, *, overwrite: bool = False, maps: int = 6,
@@ -217,7 +236,7 @@ def analyse_transfers(net: Network, *, radius_m: float = 1500.0, standard: Trans
                       window_min: int = 60, use_step_min: int = 15, nearest_per_mode: int = 1,
                       name_group_m: float = 250.0, name_max_m: float = 5000.0,
                       bbox: tuple[float, float, float, float] | None = None, osm=None,
-                      progress: bool = False) -> TransferResult:
+                      observed=None, trust_walks: bool = False, progress: bool = False) -> TransferResult:
     """Measure, classify and weight the transfers between stations, and place connectors.
 
     Parameters
@@ -249,6 +268,12 @@ def analyse_transfers(net: Network, *, radius_m: float = 1500.0, standard: Trans
     osm
         OSM file (or its rail-layer stations table) for OSM entrances; default the walk
         network's source file when it still exists.
+    observed
+        A CSV of observed walks (:mod:`planner.analyses.transfers.observed`) that replace the
+        computed ones.
+    trust_walks
+        Suggest connectors for pairs listed apart as "check the map data" too (the user
+        confirms that their walks are real).
 
     Returns
     -------
@@ -277,6 +302,11 @@ def analyse_transfers(net: Network, *, radius_m: float = 1500.0, standard: Trans
     pairs = candidate_pairs(st, tt, radius_m=radius_m, name_max_m=name_max_m)
     pairs = _nearest_filter(st, pairs, nearest_per_mode)
     walks: list[Walk] = measure_walks(net, st, ap, pairs, progress=progress)
+    _apply_pathways(net, st, pairs, walks)
+    sources, unused = _apply_observed(st, tt, pairs, walks, observed, speed)
+    straight = np.array([straight_m(st, int(a), int(b)) for a, b in zip(pairs["a"], pairs["b"], strict=True)])
+    node, snap = snap_access(net, ap)
+    checks = data_checks(net, st, ap, pairs, walks, standard, node, snap, straight)
     t0, t1 = int(departure_s), int(departure_s) + 60 * int(window_min)
     in_pairs = sorted({int(x) for x in np.r_[pairs["a"].to_numpy(), pairs["b"].to_numpy()]})
     if od is None:
@@ -290,7 +320,8 @@ def analyse_transfers(net: Network, *, radius_m: float = 1500.0, standard: Trans
     failing = np.array([standard.fails(c) for c in cls], bool)
     both_ways = np.array([use.through.get((int(a), int(b)), 0.0) + use.through.get((int(b), int(a)), 0.0)
                           for a, b in zip(pairs["a"], pairs["b"], strict=True)])
-    conns: dict[int, Connector] = search_connectors(net, st, ap, pairs, walks, both_ways, failing,
+    searched = failing if trust_walks else failing & ~checks.apart  # no passage for a map artefact
+    conns: dict[int, Connector] = search_connectors(net, st, ap, pairs, walks, both_ways, searched,
                                                     standard.connector_max_m, 60.0 * standard.connector_min_saving_min)
     acceptable_s = standard.acceptable_max_m / speed
     rows = []
@@ -303,15 +334,16 @@ def analyse_transfers(net: Network, *, radius_m: float = 1500.0, standard: Trans
         for x, y, ka, kb in ((a, b, w.ap_a, w.ap_b), (b, a, w.ap_b, w.ap_a)):
             rule, rule_min = rules.get((x, y), ("", np.nan))
             change = float(cfg.change_time_s)
-            connect = (max(w.walk_s + change, rule_min) if np.isfinite(rule_min) else w.walk_s + change) \
-                if np.isfinite(w.walk_s) else rule_min
+            walk_s = w.seconds(x == a)
+            connect = (max(walk_s + change, rule_min) if np.isfinite(rule_min) else walk_s + change) \
+                if np.isfinite(walk_s) else rule_min
             c = connection(times[x], times[y], connect if rule != "not_possible" else np.nan, t0, t1, delay)
-            excess = max(0.0, w.walk_s - acceptable_s) / 60.0 if np.isfinite(w.walk_s) else np.nan
+            excess = max(0.0, walk_s - acceptable_s) / 60.0 if np.isfinite(walk_s) else np.nan
             journeys = use.through.get((x, y), 0.0)
             row = {
                 "pair_id": pid,
                 **_side("from", st, x), **_side("to", st, y),
-                "found_by": found, "straight_m": sm, "walk_m": w.walk_m, "walk_min": w.walk_s / 60.0,
+                "found_by": found, "straight_m": sm, "walk_m": w.walk_m, "walk_min": walk_s / 60.0,
                 "detour_ratio": w.walk_m / sm if sm > 0 else np.nan, "in_station_m": w.inside_m,
                 "walk_method": w.method,
                 "from_access": str(ap.kind[ka]) if ka >= 0 else "", "to_access": str(ap.kind[kb]) if kb >= 0 else "",
@@ -321,6 +353,7 @@ def analyse_transfers(net: Network, *, radius_m: float = 1500.0, standard: Trans
                 "miss_risk": c.miss_risk, "miss_delay_min": c.miss_delay_s / 60.0,
                 "class": cls[i], "fails": bool(failing[i]),
                 "detour_flag": standard.detour_flag(w.walk_m, sm),
+                "data_check": bool(checks.apart[i]), "data_issues": checks.issues[i], "walk_source": sources.get(i, ""),
                 "excess_walk_min": excess, "journeys": journeys,
                 "traveller_min_lost": journeys * excess if np.isfinite(excess) else np.nan,
             }
@@ -333,7 +366,8 @@ def analyse_transfers(net: Network, *, radius_m: float = 1500.0, standard: Trans
         params={"radius_m": radius_m, "departure_s": t0, "window_min": window_min, "use_step_min": use_step_min,
                 "nearest_per_mode": nearest_per_mode, "od": od.label, "service_date": str(tt.service_date),
                 "walk_speed_mps": speed, "change_time_s": cfg.change_time_s,
-                "walk_network": net.walk is not None},
+                "walk_network": net.walk is not None, "trust_walks": bool(trust_walks),
+                "observed_unused": unused},
         net=net, walks=walks, connectors={f"T{i + 1:04d}": c for i, c in conns.items()}, units=st, access=ap,
         use=use, pair_units=pairs, english_names=_english_names(osm_st))
     return result
@@ -344,9 +378,66 @@ _COLUMNS = [
     "to_mode", "to_operator", "to_feed", "found_by", "straight_m", "walk_m", "walk_min", "detour_ratio",
     "in_station_m", "walk_method", "from_access", "to_access", "gtfs_rule", "gtfs_transfer_min", "change_min",
     "arrivals", "services", "wait_min", "wait_basis", "forced_min", "miss_risk", "miss_delay_min", "class", "fails",
-    "detour_flag", "excess_walk_min", "journeys", "traveller_min_lost", "suggest_station", "suggest_lon",
+    "detour_flag", "data_check", "data_issues", "walk_source", "excess_walk_min", "journeys", "traveller_min_lost", "suggest_station", "suggest_lon",
     "suggest_lat", "connector_m", "new_walk_m", "new_walk_min", "saved_min", "saved_traveller_min",
 ]
+
+
+def _apply_pathways(net, st, pairs, walks: list[Walk]) -> None:
+    """Pairs whose stops a feed's pathways.txt joins walk along the pathways (the summed
+    traversal times, :mod:`planner.network.pathways`) when that is faster than the street walk
+    (or the street has none); the two directions may differ."""
+    tt = net.timetable
+    graphs: dict[int, object] = {}
+    fs = None
+    for i, (a, b) in enumerate(zip(pairs["a"], pairs["b"], strict=True)):
+        sa, sb = st.stops(int(a)), st.stops(int(b))
+        feeds = {int(tt.stop_feed[s]) for s in np.r_[sa, sb]}
+        if len(feeds) != 1:
+            continue
+        f = feeds.pop()
+        if f not in graphs:
+            fs = fs or net.load_feeds()
+            fid = str(tt.feed_ids[f])
+            graphs[f] = pathway_graph(fs[fid], net.config.walk_speed_mps) if fid in fs.ids else None
+        g = graphs[f]
+        if g is None:
+            continue
+        la, lb = ([str(tt.stop_ids[s]).split(":", 1)[-1] for s in stops] for stops in (sa, sb))
+        there, back = g.walks(la, lb), g.walks(lb, la)
+        if there is None:
+            continue
+        w = walks[i]
+        if w.method in ("street", "observed") and np.isfinite(w.walk_s) and w.walk_s <= there[0]:
+            continue
+        coords = there[4] if len(there[4]) >= 2 else \
+            [(float(tt.stop_lon[s]), float(tt.stop_lat[s])) for s in (sa[0], sb[0])]
+        walks[i] = Walk("pathways", there[0], there[1], there[1], -1, -1, coords,
+                        back[0] if back is not None else np.nan)
+
+
+def _apply_observed(st, tt, pairs, walks: list[Walk], observed, speed: float) -> tuple[dict[int, str], int]:
+    """Replace the walks of the pairs in ``observed`` (a CSV path or the dict of
+    :func:`~planner.analyses.transfers.observed.read_observed`); returns ({row: source},
+    number of observed pairs that are no candidate pair)."""
+    if observed is None:
+        return {}, 0
+    obs = observed if isinstance(observed, dict) else read_observed(observed, st, tt)
+    rows = {(min(int(a), int(b)), max(int(a), int(b))): i
+            for i, (a, b) in enumerate(zip(pairs["a"], pairs["b"], strict=True))}
+    sources = {}
+    for key, o in obs.items():
+        i = rows.get(key)
+        if i is None:
+            continue
+        a, b = int(pairs["a"].iat[i]), int(pairs["b"].iat[i])
+        walks[i] = Walk("observed", o.walk_s, o.walk_s * speed, 0.0, -1, -1,
+                        [(float(st.lon[a]), float(st.lat[a])), (float(st.lon[b]), float(st.lat[b]))])
+        sources[i] = o.source or "observed"
+    unused = len(obs) - len(sources)
+    if unused:
+        log.warning("%d observed walk(s) join stations that are no candidate pair; they are not used", unused)
+    return sources, unused
 
 
 def _side(prefix: str, st, u: int) -> dict:
@@ -397,8 +488,9 @@ def _rank(df: pd.DataFrame) -> pd.DataFrame:
     severity = df["class"].map({c: i for i, c in enumerate(CLASSES)}).to_numpy()
     lost = df["traveller_min_lost"].fillna(0.0).to_numpy()
     walk = df["walk_m"].fillna(np.inf).to_numpy()
+    apart = df["data_check"].to_numpy(dtype=bool)  # "check the map data": after every real finding
     order = np.lexsort((df["to_station"].to_numpy(dtype=str), df["from_station"].to_numpy(dtype=str),
-                        -np.nan_to_num(walk, posinf=1e12), -severity, -lost))
+                        -np.nan_to_num(walk, posinf=1e12), -severity, -lost, apart))
     out = df.iloc[order].reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out

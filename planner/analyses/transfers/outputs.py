@@ -60,6 +60,8 @@ MODE_COLOUR = {"high_speed_rail": "#c0392b", "intercity_rail": "#d35400", "rail"
 _HALO = [withStroke(linewidth=2.2, foreground="white", alpha=0.85)]
 TERMINAL_COLUMNS = ["rank", "from", "to", "walk_m", "walk_min", "detour_ratio", "forced_min", "miss_risk", "class",
                     "journeys", "traveller_min_lost", "saved_min"]
+#: the pairs listed apart ("check the map data", issue 19)
+CHECK_COLUMNS = ["pair", "from", "to", "walk_m", "detour_ratio", "what is missing"]
 
 
 # ---------------------------------------------------------------------- labels
@@ -101,10 +103,12 @@ def _slug(text: str) -> str:
 # ---------------------------------------------------------------------- tables
 
 def terminal_rows(result: TransferResult, top: int = 20) -> list[dict]:
-    """The first ``top`` ranked rows as dicts for :func:`planner.cli._table.render`."""
+    """The first ``top`` ranked rows whose walk is trusted (not "check the map data") as dicts
+    for :func:`planner.cli._table.render`."""
     labels = station_labels(result)
     rows = []
-    for r in result.pairs.head(top).itertuples(index=False):
+    trusted = result.pairs[~result.pairs["data_check"].astype(bool)]
+    for r in trusted.head(top).itertuples(index=False):
         rows.append({
             "rank": int(r.rank), "from": f"{labels.get(r.from_station, r.from_name)} ({r.from_mode})",
             "to": f"{labels.get(r.to_station, r.to_name)} ({r.to_mode})",
@@ -114,6 +118,16 @@ def terminal_rows(result: TransferResult, top: int = 20) -> list[dict]:
             "saved_min": _num(r.saved_min, 1),
         })
     return rows
+
+
+def check_rows(result: TransferResult) -> list[dict]:
+    """One row per unordered pair listed apart ("check the map data"), for the terminal."""
+    labels = station_labels(result)
+    p = result.pairs[result.pairs["data_check"].astype(bool)].drop_duplicates("pair_id")
+    return [{"pair": r.pair_id, "from": f"{labels.get(r.from_station, r.from_name)} ({r.from_mode})",
+             "to": f"{labels.get(r.to_station, r.to_name)} ({r.to_mode})", "walk_m": _num(r.walk_m, 0),
+             "detour_ratio": _num(r.detour_ratio, 2), "what is missing": r.data_issues}
+            for r in p.itertuples(index=False)]
 
 
 def _col(result: TransferResult, name: str) -> int:
@@ -147,11 +161,13 @@ def _layers(result: TransferResult) -> dict:
         rows.append({"pair_id": pid, "from_station": r["from_station"], "from_name": r["from_name"],
                      "to_station": r["to_station"], "to_name": r["to_name"], "walk_m": r["walk_m"],
                      "walk_min": r["walk_min"], "straight_m": r["straight_m"], "detour_ratio": r["detour_ratio"],
-                     "walk_method": r["walk_method"], "class": r["class"], "journeys": float(journeys.get(pid, 0.0))})
+                     "walk_method": r["walk_method"], "class": r["class"], "journeys": float(journeys.get(pid, 0.0)),
+                     "data_check": bool(r["data_check"]), "data_issues": str(r["data_issues"])})
         geoms.append(LineString(w.coords))
     paths = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["pair_id", "from_station", "from_name", "to_station",
                                                          "to_name", "walk_m", "walk_min", "straight_m", "detour_ratio",
-                                                         "walk_method", "class", "journeys"]),
+                                                         "walk_method", "class", "journeys", "data_check",
+                                                         "data_issues"]),
                              geometry=geoms, crs=crs)
     sg = result.suggestions
     sugg = gpd.GeoDataFrame(sg.copy(), geometry=[Point(x, y) for x, y in zip(sg["lon"], sg["lat"], strict=True)],
@@ -235,6 +251,7 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str], osm=None
         tails = walk.edge_tails()
         heads = walk.indices
         inside = ((walk.lon[tails] >= x0) & (walk.lon[tails] <= x1) & (walk.lat[tails] >= y0) & (walk.lat[tails] <= y1))
+        inside &= ~_area_edges(walk)  # not the visibility edges across squares and halls (issue 19)
         segs = np.stack([np.column_stack([walk.lon[tails[inside]], walk.lat[tails[inside]]]),
                          np.column_stack([walk.lon[heads[inside]], walk.lat[heads[inside]]])], axis=1)
         ax.add_collection(LineCollection(segs, colors="#d0d0d0", linewidths=0.6, zorder=1))
@@ -244,7 +261,7 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str], osm=None
         if len(w.coords) < 2:
             continue
         c = np.asarray(w.coords)
-        style = "--" if r.walk_method != "street" else "-"
+        style = ":" if r.data_check else ("--" if r.walk_method != "street" else "-")
         ax.plot(c[:, 0], c[:, 1], style, color=CLASS_COLOUR[r[_col(result, "class")]], lw=2.2, zorder=4,
                 solid_capstyle="round")
         mid = c[len(c) // 2]
@@ -253,6 +270,7 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str], osm=None
     for cls, colour in CLASS_COLOUR.items():
         if (mine["class"] == cls).any():
             handles.append(Line2D([], [], color=colour, lw=2.2, label=f"walk: {cls.replace('_', ' ')}"))
+    handles += _data_check_layer(ax, result, mine, (x0, y0, x1, y1))
     for pid, c in conns.items():
         i = int(pid[1:]) - 1
         line = np.asarray(c.coords.get(i, []))
@@ -305,6 +323,31 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str], osm=None
     return buf.getvalue(), title
 
 
+def _area_edges(walk) -> np.ndarray:
+    """Per edge: True for the edges across or along walkable areas (classes ``area:*``)."""
+    area = np.array([str(c).startswith("area:") for c in walk.highway_classes], bool)
+    return area[walk.highway] if area.any() else np.zeros(walk.n_edges, bool)
+
+
+def _data_check_layer(ax, result: TransferResult, mine: pd.DataFrame, box) -> list:
+    """Issue 19 on the map: walks listed apart (dotted) and the station halls and platforms in
+    view that are linked to no walkable way (crosses); returns the legend handles."""
+    handles = []
+    if mine["data_check"].astype(bool).any():
+        handles.append(Line2D([], [], color="#555555", lw=2.2, ls=":", label="walk: check the map data"))
+    walk = result.net.walk
+    rows = walk.meta.get("walk_areas", []) if walk is not None else []
+    x0, y0, x1, y1 = box
+    lost = [r for r in rows if not r["linked"] and (r["kind"] != "station_hall" or r.get("rail"))
+            and r["kind"] != "pedestrian" and x0 <= r["lon"] <= x1 and y0 <= r["lat"] <= y1]
+    if lost:
+        ax.scatter([r["lon"] for r in lost], [r["lat"] for r in lost], s=36, marker="x", c="#b35806", zorder=6,
+                   linewidths=1.4)
+        handles.append(Line2D([], [], color="#b35806", marker="x", ls="", ms=6, mew=1.4,
+                              label="station hall / platform linked to no walkable way"))
+    return handles
+
+
 def _top_connectors(result: TransferResult, mine: pd.DataFrame, n: int) -> dict:
     """The ``n`` best distinct suggested entrances among the pairs ``mine``."""
     sg = result.suggestions[result.suggestions["pair_id"].isin(set(mine["pair_id"]))]
@@ -354,6 +397,9 @@ _PAIR_COLUMNS = {
                   "entrance"),
 }
 _CSV_NAMES = {"from": "from_name, from_mode", "to": "to_name, to_mode"}
+#: headings of the "check the map data" table (columns of transfers.csv)
+_CHECK_LABELS = {"pair_id": "pair", "from": "from (mode)", "to": "to (mode)", "walk_m": "walk (m)", "straight_m": "straight line (m)", "detour_ratio": "detour (x straight line)",
+                 "data_issues": "what the map data lacks"}
 _SUGGESTION_COLUMNS = {
     "pair_id": ("pair", None, "the transfer pair (pair_id in transfers.csv)"),
     "station_name": ("station that gets it", None, "the station that gets the new entrance"),
@@ -373,10 +419,11 @@ def _table_args(columns: dict) -> dict:
             "formats": {c: v[1] for c, v in columns.items() if v[1] is not None}}
 
 
-def _pair_table(result: TransferResult, top: int) -> pd.DataFrame:
-    """The ranked pairs as the report shows them: a station's map name with its mode."""
+def _pair_table(result: TransferResult, top: int, keep: pd.Series | None = None) -> pd.DataFrame:
+    """The ranked pairs as the report shows them (``keep``: a mask of the rows to show): a
+    station's map name with its mode."""
     labels = station_labels(result)
-    p = result.pairs.head(top)
+    p = (result.pairs if keep is None else result.pairs[keep]).head(top)
     out = p[[c for c in _PAIR_COLUMNS if c in p]].copy()
     for side in ("from", "to"):
         out.insert(list(_PAIR_COLUMNS).index(side), side,
@@ -394,14 +441,30 @@ def report_section(result: TransferResult, report, *, maps: int = 3, images: lis
     sec.text(f"{s['pairs']} candidate transfer pairs between {s['stations']} stations: "
              + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s["by_class"].items() if v)
              + f". {s['failing']} fail the standard (walk over {std.acceptable_max_m:g} m); "
-             f"{s['detour_flags']} have a walk at least {std.detour_ratio_flag:g} times the straight line. "
+             + (f"{s['data_checks']} are listed apart (check the map data); " if s["data_checks"] else "")
+             + f"{s['detour_flags']} have a walk at least {std.detour_ratio_flag:g} times the straight line. "
              f"{s['journeys_routed']:.0f} routed journeys ({result.params['od']}); "
-             f"{s['traveller_min_lost']:.0f} traveller-minutes lost against the standard.")
+             f"{s['traveller_min_lost']:.0f} traveller-minutes lost against the standard"
+             + (" (pairs listed apart not counted)." if s["data_checks"] else "."))
     sec.text(f"Standard: good up to {std.good_max_m:g} m, acceptable up to {std.acceptable_max_m:g} m, poor up to "
              f"{std.poor_max_m:g} m of walk (the standard and its sources are in transfer_standard.yaml). Delays: "
              "exponential with an assumed mean per mode.", note=True)
-    sec.table(_pair_table(result, 30), caption="Transfers, ranked (one row per direction; transfers.csv has every "
-              "column)", **_table_args(_PAIR_COLUMNS))
+    apart = result.pairs["data_check"].astype(bool)
+    sec.table(_pair_table(result, 30, keep=~apart), caption="Transfers, ranked (one row per direction; "
+              "transfers.csv has every column)", **_table_args(_PAIR_COLUMNS))
+    if apart.any():
+        und = result.pairs[apart].drop_duplicates("pair_id")
+        sec.text(f"Check the map data: {len(und)} pair(s) have a walk that is likely an artefact of the map "
+                 "(a long detour, a station hall or platforms linked to no walkable way, an entrance no way "
+                 "reaches). They are not ranked among the findings above"
+                 + ("; their walks were trusted (--trust-walks), so they may have a suggested connector."
+                    if result.params.get("trust_walks") else " and get no suggested connector."))
+        sides = {side: und[f"{side}_name"].astype(str) + " (" + und[f"{side}_mode"].astype(str).str.replace("_", " ")
+                 + ")" for side in ("from", "to")}
+        sec.table(und.assign(**sides)[["pair_id", "from", "to", "walk_m", "straight_m", "detour_ratio", "class",
+                                       "data_issues"]],
+                  caption="Check the map data (one row per pair)", labels=_CHECK_LABELS,
+                  formats={"walk_m": "{:,.0f}", "straight_m": "{:,.0f}", "detour_ratio": "{:,.2f}"})
     if len(result.suggestions):
         labels = station_labels(result)
         sg = result.suggestions.head(20).copy()

@@ -42,6 +42,7 @@ two classes, e.g.::
     detour_min_m: 100
     connector_max_m: 400
     connector_min_saving_min: 1.0
+    data_detour_ratio: 3.0
     delay_mean_min: {bus: 4.0, metro: 0.5}
 """
 
@@ -90,6 +91,11 @@ class TransferStandard:
     connector_min_saving_min
         A suggested entrance must shorten the failing pair's walk by at least this many
         minutes (an assumption: a passage that saves less is not worth building).
+    data_detour_ratio
+        A walk at least this many times the straight line (and ``detour_min_m`` long) is
+        listed apart as "check the map data" (:mod:`planner.analyses.transfers.quality`). An
+        assumption: 1.5 times the ratio OpenTripPlanner logs as a detour (2); transfers
+        between stations a few hundred metres apart are seldom three times as long on foot.
     """
 
     good_max_m: float = 200.0
@@ -99,11 +105,12 @@ class TransferStandard:
     detour_min_m: float = 100.0
     connector_max_m: float = 400.0
     connector_min_saving_min: float = 1.0
+    data_detour_ratio: float = 3.0
 
     def __post_init__(self) -> None:
         problems = []
         for name in ("good_max_m", "acceptable_max_m", "poor_max_m", "detour_ratio_flag", "detour_min_m",
-                     "connector_max_m", "connector_min_saving_min"):
+                     "connector_max_m", "connector_min_saving_min", "data_detour_ratio"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
                 problems.append(f"{name} must be a non-negative number, got {v!r}")

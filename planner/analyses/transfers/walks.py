@@ -41,13 +41,18 @@ MIN_SEARCH_M = 3000.0
 class Walk:
     """The measured walk of one unordered pair, from unit ``a`` to unit ``b``."""
 
-    method: str                      # street | straight_line | none
+    method: str                      # street | straight_line | none | observed | pathways
     walk_s: float = np.nan
     walk_m: float = np.nan
     inside_m: float = 0.0            # of which inside the two stations (entrance <-> platform)
     ap_a: int = -1                   # access point indices used
     ap_b: int = -1
     coords: list[tuple[float, float]] = field(default_factory=list)   # platform -> ... -> platform
+    back_s: float = np.nan           # from b to a when it differs (one-way escalators on pathways)
+
+    def seconds(self, forward: bool) -> float:
+        """The walk from a to b (``forward``) or from b to a."""
+        return self.walk_s if forward or not np.isfinite(self.back_s) else self.back_s
 
 
 def snap_access(net, ap) -> tuple[np.ndarray, np.ndarray]:

@@ -412,6 +412,39 @@ class FeedRules:
             bad = self._fk("stops", "level_id", "levels", "level_id", action="fixed")
             if bad.any():
                 self.tables["stops"].loc[bad, "level_id"] = ""
+        self._check_pathway_levels()
+
+    def _check_pathway_levels(self) -> None:
+        """Pathways that contradict levels.txt (issue 19's "level cycle"): stairs, an escalator
+        or an elevator (pathway_mode 2, 4, 5) whose two ends are on the same level, so that
+        taking it leads back to the level it left. (A parent_station cycle cannot get this far:
+        a station may have no parent, and every parent must be a station or a platform.)"""
+        pw, lv, st = self.tables["pathways"], self.tables["levels"], self.tables["stops"]
+        if not pw.empty and "location_type" in st:
+            # GTFS: a pathway never ends at a station (location_type 1); walk to its platforms instead
+            lt = dict(zip(st["stop_id"], pd.to_numeric(st["location_type"], errors="coerce").fillna(0), strict=True))
+            station = np.array([lt.get(x, 0) == 1 or lt.get(y, 0) == 1
+                                for x, y in zip(pw["from_stop_id"], pw["to_stop_id"], strict=True)], bool)
+            self._report("pathway_to_wrong_location_type", Severity.ERROR,
+                         "a pathway ends at a station (location_type 1); dropped", "pathways.txt", pw,
+                         np.flatnonzero(station), field="from_stop_id", values=pw["from_stop_id"].astype(str))
+            self._drop("pathways", station)
+            pw = self.tables["pathways"]
+        if pw.empty or lv.empty or "level_id" not in st:
+            return
+        index = dict(zip(lv["level_id"], pd.to_numeric(lv["level_index"], errors="coerce"), strict=True))
+        level_of = dict(zip(st["stop_id"], st["level_id"], strict=True))
+
+        def level(col: str) -> np.ndarray:
+            return np.array([index.get(level_of.get(s, ""), np.nan) for s in pw[col]], dtype=np.float64)
+
+        a, b = level("from_stop_id"), level("to_stop_id")
+        mode = pd.to_numeric(pw["pathway_mode"], errors="coerce").to_numpy()
+        same = np.isin(mode, (2, 4, 5)) & np.isfinite(a) & (a == b)
+        self._report("pathway_level_mismatch", Severity.ERROR,
+                     "stairs, escalator or elevator (pathway_mode 2, 4, 5) between two stops on the same level; "
+                     "kept as a walkway", "pathways.txt", pw, np.flatnonzero(same), field="pathway_mode",
+                     values=pw["pathway_mode"].astype(str), action="kept")
 
     def _check_dropped_share(self) -> None:
         total = max(self.trips_in_file, 1)

@@ -31,6 +31,29 @@ Speeds (``parse_maxspeed``): km/h, mph, knots, decimal commas, ``;``/``|`` lists
 value), implicit zone codes (``RU:urban``, ``DE:zone30``, ``GB:nsl_single``), ``walk``;
 anything unparseable or outside ``[MIN_SPEED_KMH, MAX_SPEED_KMH]`` gives ``None`` and the
 builder falls back to :data:`DEFAULT_SPEED_KMH` by road class.
+
+Walkable areas (``walk_area_kind``, issue 19): the polygons a walker may cross in any
+direction, linked into the walk network by :mod:`planner.ingest.osm._areas`:
+
+* ``pedestrian``: ``highway=pedestrian|footway|corridor`` with ``area=yes`` (and any
+  ``type=multipolygon`` relation with those tags: a relation is an area by definition), and
+  ``area:highway=pedestrian|footway|corridor|path|platform``;
+* ``platform``: ``railway=platform`` or ``public_transport=platform`` drawn as a closed way
+  (unless ``area=no``) or a multipolygon; drawn as an open line (``platform_line``) its
+  length is walkable like a footway;
+* ``station_hall``: ``building=train_station``, and a ``railway=station`` or
+  ``public_transport=station`` outline that is also tagged ``building=*``. The rule: a
+  station *building* is a hall open to the public (its concourse is walked through to the
+  platforms); a station outline without ``building`` is the whole site (tracks, yards,
+  depots), which nobody may cross, so it is not walkable;
+* never when ``access``/``foot`` forbid walking (``no``, ``private``), nor ``indoor=*``
+  rooms (the hall stands for them).
+
+Levels (``way_level``): ``level`` (first value of a ``;`` list), else ``layer``, else
+``-1`` for a tunnel, ``1`` for a bridge, else ``0``. A walkable area is only joined to way
+ends inside it on its own level; ways of other levels cross it without a junction (a
+tunnel under a square), and shared nodes, steps and elevators remain the only links
+between levels, as in OSM itself.
 """
 
 from __future__ import annotations
@@ -49,11 +72,14 @@ __all__ = [
     "drive_way",
     "parse_maxspeed",
     "station_kind",
+    "walk_area_kind",
     "walk_way",
+    "way_level",
 ]
 
 #: bump whenever a rule or table below changes what a built network contains
-FILTERS_VERSION = 1
+#: (2: walkable areas, platforms and station halls, issue 19)
+FILTERS_VERSION = 2
 
 # ---------------------------------------------------------------------------- walk
 
@@ -90,6 +116,62 @@ def walk_way(tags: dict[str, str]) -> bool:
         return False
     # the road's sidewalks are drawn as their own ways: walk those instead
     return all(tags.get(k) != "separate" for k in _SIDEWALK_KEYS)
+
+
+# ---------------------------------------------------------------------------- walkable areas
+
+#: highway values that are walkable areas when tagged ``area=yes`` (or a multipolygon)
+AREA_HIGHWAYS = frozenset({"pedestrian", "footway", "corridor"})
+#: ``area:highway`` values that are walkable
+AREA_HIGHWAY_VALUES = frozenset({"pedestrian", "footway", "corridor", "path", "platform"})
+AREA_KINDS = ("pedestrian", "platform", "station_hall")
+
+
+def walk_area_kind(tags, *, closed: bool = True, relation: bool = False) -> str | None:
+    """``pedestrian``, ``platform``, ``station_hall``, ``platform_line`` or None (module docstring).
+
+    ``closed``: the way's first and last node are the same; ``relation``: a
+    ``type=multipolygon`` relation (always an area).
+    """
+    if tags.get("foot") in _NO_ACCESS or (tags.get("foot") is None and tags.get("access") in _NO_ACCESS):
+        return None
+    if "indoor" in tags:
+        return None
+    as_area = relation or (closed and tags.get("area") != "no")
+    if tags.get("area:highway") in AREA_HIGHWAY_VALUES and as_area:
+        return "platform" if tags["area:highway"] == "platform" else "pedestrian"
+    highway = tags.get("highway")
+    if highway in AREA_HIGHWAYS and (relation or (closed and tags.get("area") == "yes")):
+        return "pedestrian"
+    if tags.get("railway") == "platform" or tags.get("public_transport") == "platform":
+        if highway is not None and highway != "platform":
+            return None  # a footway or road that is also a platform: walked as a way already
+        return "platform" if as_area else "platform_line"
+    if not as_area:
+        return None
+    if tags.get("building") == "train_station":
+        return "station_hall"
+    station = tags.get("railway") == "station" or tags.get("public_transport") == "station"
+    if station and tags.get("building", "no") != "no":
+        return "station_hall"
+    return None
+
+
+def way_level(tags) -> str:
+    """The level a way or area lies on (module docstring), as text (``"0"``, ``"-1"``...)."""
+    for key in ("level", "layer"):
+        value = tags.get(key)
+        if value is not None and str(value).strip():
+            first = re.split(r"[;,]", str(value))[0].strip()
+            try:
+                return f"{float(first):g}"
+            except ValueError:
+                return first
+    if tags.get("tunnel") not in (None, "no"):
+        return "-1"
+    if tags.get("bridge") not in (None, "no"):
+        return "1"
+    return "0"
 
 
 # ---------------------------------------------------------------------------- drive

@@ -47,14 +47,17 @@ __all__ = [
     "save_response",
 ]
 
-#: bump when the stored payload or what is fetched changes
-REQUEST_SCHEMA = 1
+#: bump when the stored payload or what is fetched changes (2: walkable areas, issue 19)
+REQUEST_SCHEMA = 2
 #: Overpass way filters of the download (osmnx ``custom_filter`` syntax)
 WAY_FILTERS = ('["highway"]', '["railway"~"^(rail|subway|light_rail|tram)$"]')
 #: Overpass tags of the station download (osmnx ``features`` syntax)
 STATION_TAGS: dict[str, Any] = {
-    "railway": ["station", "halt", "tram_stop", "subway_entrance", "stop"],
-    "public_transport": ["station", "stop_position"],
+    "railway": ["station", "halt", "tram_stop", "subway_entrance", "stop", "platform"],
+    "public_transport": ["station", "stop_position", "platform"],
+    # walkable areas (issue 19): station halls, squares drawn as multipolygons, area:highway;
+    # Overpass answers these with their member ways and nodes
+    "building": ["train_station"], "highway": ["pedestrian", "footway", "corridor"], "area:highway": True,
 }
 
 
@@ -220,6 +223,7 @@ def _download(request: OSMRequest) -> tuple[list[dict], dict]:
 def raw_from_elements(elements: list[dict], source: str, notices: Notices | None = None) -> RawOSM:
     """Overpass JSON elements -> :class:`RawOSM` (the same collector as the file readers)."""
     col = Collector(source, notices)
+    col.spare = {}  # untagged rings of walkable multipolygons (see planner.ingest.osm._raw)
     for el in elements:
         kind = el.get("type")
         try:
@@ -232,6 +236,10 @@ def raw_from_elements(elements: list[dict], source: str, notices: Notices | None
                 col.add_way(int(el["id"]), el.get("tags") or {}, [int(r) for r in el.get("nodes", [])])
             elif kind == "relation":
                 col.counts["relations"] += 1
+                tags = el.get("tags") or {}
+                if tags.get("type") == "multipolygon":
+                    col.add_relation(int(el["id"]), tags, [(str(m.get("type", ""))[:1], int(m["ref"]), m.get("role", ""))
+                                                           for m in el.get("members", [])])
         except (KeyError, TypeError, ValueError) as err:
             msg = f"malformed OSM element in {source}: {el!r:.120}"
             raise OSMError(msg, code="osm_response_malformed") from err

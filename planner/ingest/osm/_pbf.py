@@ -145,6 +145,27 @@ def check_pbf_header(path: Path) -> None:
                        hint="a .pbf may also be a vector tile or another protobuf; pass an OSM extract")
 
 
+#: objects with none of these keys never reach Python (``area:highway``: walkable areas;
+#: ``building=train_station`` halls come in a second pass, so that no other building does)
+_KEYS = ("highway", "railway", "public_transport", "area:highway")
+
+
+def _way_nodes(obj) -> tuple[list[int], list[float], list[float]]:
+    refs: list[int] = []
+    lons: list[float] = []
+    lats: list[float] = []
+    for nd in obj.nodes:
+        refs.append(nd.ref)
+        loc = nd.location
+        if loc.valid():
+            lons.append(loc.lon)
+            lats.append(loc.lat)
+        else:
+            lons.append(float("nan"))
+            lats.append(float("nan"))
+    return refs, lons, lats
+
+
 def read_pbf(path: str | Path, *, count_all: bool = False, notices: Notices | None = None) -> RawOSM:
     """Read the ways, way-node coordinates and stations of an ``.osm.pbf`` file."""
     path = Path(path)
@@ -164,7 +185,7 @@ def read_pbf(path: str | Path, *, count_all: bool = False, notices: Notices | No
             reader.close()
         fp = osmium.FileProcessor(str(path)).with_locations()
         if not count_all:
-            fp = fp.with_filter(osmium.filter.KeyFilter("highway", "railway", "public_transport"))
+            fp = fp.with_filter(osmium.filter.KeyFilter(*_KEYS))
         counts = col.counts
         for obj in fp:
             if obj.is_node():
@@ -177,23 +198,35 @@ def read_pbf(path: str | Path, *, count_all: bool = False, notices: Notices | No
             elif obj.is_way():
                 counts["ways"] += 1
                 tags = obj.tags
-                if "highway" not in tags and "railway" not in tags and "public_transport" not in tags:
+                if not ("highway" in tags or "railway" in tags or "public_transport" in tags or "area:highway" in tags):
                     continue
-                refs = []
-                lons = []
-                lats = []
-                for nd in obj.nodes:
-                    refs.append(nd.ref)
-                    loc = nd.location
-                    if loc.valid():
-                        lons.append(loc.lon)
-                        lats.append(loc.lat)
-                    else:
-                        lons.append(float("nan"))
-                        lats.append(float("nan"))
+                refs, lons, lats = _way_nodes(obj)
                 col.add_way(obj.id, tags, refs, lons, lats)
             else:
                 counts["relations"] += 1
+                if obj.tags.get("type") == "multipolygon":
+                    col.add_relation(obj.id, obj.tags, [(m.type, m.ref, m.role) for m in obj.members])
+        # station halls tagged only building=train_station: a second, filtered pass
+        fp = (osmium.FileProcessor(str(path)).with_locations()
+              .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY | osmium.osm.RELATION))
+              .with_filter(osmium.filter.TagFilter(("building", "train_station")))
+              .with_filter(osmium.filter.KeyFilter(*_KEYS[:3]).enable_for(osmium.osm.NODE)))
+        for obj in fp:
+            if any(k in obj.tags for k in _KEYS[:3]):
+                continue  # read in the first pass
+            if obj.is_way():
+                refs, lons, lats = _way_nodes(obj)
+                col.add_way(obj.id, obj.tags, refs, lons, lats)
+            elif obj.tags.get("type") == "multipolygon":
+                col.add_relation(obj.id, obj.tags, [(m.type, m.ref, m.role) for m in obj.members])
+        missing = col.missing_members()
+        if missing:  # untagged rings of walkable multipolygons: one more pass, for those ways only
+            fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+                  .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+                  .with_filter(osmium.filter.IdFilter(sorted(missing))))
+            for obj in fp:
+                refs, lons, lats = _way_nodes(obj)
+                col.add_way(obj.id, {}, refs, lons, lats, member=True)
     except RuntimeError as err:  # libosmium reports every format problem as RuntimeError
         msg = f"{path} is corrupt or truncated: {err}"
         raise OSMError(msg, code="osm_pbf_corrupt", hint=_HINT) from err

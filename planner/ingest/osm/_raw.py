@@ -4,8 +4,16 @@ The three ways in (``.osm.pbf`` via pyosmium, ``.osm`` XML via defusedxml, an Ov
 response fetched through osmnx) all fill a :class:`Collector`, whose :meth:`finish`
 returns one :class:`RawOSM`; the builders (street network, rail layer, ``osm info``) only
 ever see that. Only ways that can matter are kept (a ``highway`` tag, a rail ``railway``
-tag, a station); node coordinates are stored per way reference, ``nan`` where the node is
-missing from the input (a clipped extract) or has an invalid location.
+tag, a station, a walkable area: see :func:`keep_way`); node coordinates are stored per way
+reference, ``nan`` where the node is missing from the input (a clipped extract) or has an
+invalid location.
+
+Multipolygon relations that are walkable areas (:func:`~planner.ingest.osm._filters.walk_area_kind`)
+are kept in ``RawOSM.relations`` with their member ways; a member way that is not kept on its
+own (an untagged ring) is added with empty tags, so the area builder finds every ring in the
+same arrays. The XML reader holds the references of the ways it does not keep until the end
+(relations come last in a file); the PBF reader reads the missing members in a second,
+filtered pass.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from planner.common.notices import Notices, Severity
-from planner.ingest.osm._filters import RAIL_LINE_VALUES, station_kind
+from planner.ingest.osm._filters import RAIL_LINE_VALUES, station_kind, walk_area_kind
 
 __all__ = ["KEEP_WAY_KEYS", "Collector", "RawOSM", "keep_way"]
 
@@ -29,7 +37,7 @@ KEEP_WAY_KEYS = frozenset({
     "junction", "maxspeed", "maxspeed:forward", "maxspeed:backward", "name", "name:en",
     "name:zh", "ref", "usage", "electrified", "gauge", "tracks", "operator", "highspeed",
     "public_transport", "station", "subway", "light_rail", "train", "tram", "bridge",
-    "tunnel", "layer", "network",
+    "tunnel", "layer", "network", "building", "area:highway", "level", "indoor",
 })
 #: node tags kept for stations
 KEEP_NODE_KEYS = frozenset({
@@ -40,13 +48,17 @@ KEEP_NODE_KEYS = frozenset({
 
 
 def keep_way(tags: Any) -> bool:
-    """A way worth keeping: any ``highway``, a rail line, or a station outline."""
+    """A way worth keeping: any ``highway``, a rail line, a station outline, a walkable area
+    (a platform, a station hall, ``area:highway``)."""
     if "highway" in tags:
         return True
     railway = tags.get("railway")
     if railway in RAIL_LINE_VALUES:
         return True
-    return station_kind(tags) is not None
+    if station_kind(tags) is not None:
+        return True
+    return ("building" in tags or "area:highway" in tags or "public_transport" in tags or railway == "platform") \
+        and walk_area_kind(tags) is not None
 
 
 @dataclass
@@ -65,6 +77,8 @@ class RawOSM:
         Node id and WGS84 coordinates per way reference (``nan`` when unknown).
     stations
         One dict per station feature: ``osm_type``, ``osm_id``, ``lon``, ``lat``, ``tags``.
+    relations
+        Walkable multipolygon relations: ``osm_id``, ``tags``, ``members`` (``(way_id, role)``).
     counts
         ``nodes``, ``ways``, ``relations`` read (``nodes`` is ``-1`` when not counted).
     header_bbox
@@ -86,6 +100,7 @@ class RawOSM:
     counts: dict[str, int]
     header_bbox: tuple[float, float, float, float] | None = None
     generator: str = ""
+    relations: list[dict[str, Any]] = field(default_factory=list)
     highways: Counter = field(default_factory=Counter)
     railways: Counter = field(default_factory=Counter)
     notices: Notices = field(default_factory=Notices)
@@ -111,6 +126,13 @@ class RawOSM:
         """Boolean per way: at least one reference without coordinates."""
         missing = np.concatenate([[0], np.cumsum(~np.isfinite(self.lon))])
         return (missing[self.way_ptr[1:]] - missing[self.way_ptr[:-1]]) > 0
+
+
+def _kept(tags: Any, keys: frozenset[str]) -> dict[str, str]:
+    """The tags among ``keys`` (one pass over the tags: a pyosmium ``TagList`` or a dict)."""
+    if isinstance(tags, dict):
+        return {k: v for k, v in tags.items() if k in keys}
+    return {t.k: t.v for t in tags if t.k in keys}
 
 
 def _valid_location(lon: float, lat: float) -> bool:
@@ -148,6 +170,10 @@ class Collector:
         self._has_inline_locations = False
         self._bad_nodes = 0
         self._bad_node_sample: int | None = None
+        self.relations: list[dict[str, Any]] = []
+        self._kept_ids: set[int] = set()
+        #: way id -> references of ways not kept (XML only: relations come after the ways)
+        self.spare: dict[int, list[int]] | None = None
 
     # -- nodes
 
@@ -176,11 +202,17 @@ class Collector:
     # -- ways
 
     def add_way(self, way_id: int, tags: Any, refs: list[int],
-                lons: list[float] | None = None, lats: list[float] | None = None) -> None:
-        """A way (kept only when :func:`keep_way` says so)."""
-        if not keep_way(tags):
+                lons: list[float] | None = None, lats: list[float] | None = None, *, member: bool = False) -> None:
+        """A way (kept only when :func:`keep_way` says so, or as a ``member`` of a kept relation)."""
+        if member:
+            if way_id in self._kept_ids:
+                return
+        elif not keep_way(tags):
+            if self.spare is not None:
+                self.spare[way_id] = list(refs)
             return
-        kept = {k: tags[k] for k in KEEP_WAY_KEYS if k in tags}
+        kept = _kept(tags, KEEP_WAY_KEYS)
+        self._kept_ids.add(way_id)
         index = len(self.way_id)
         self.way_id.append(way_id)
         self.way_tags.append(kept)
@@ -197,9 +229,32 @@ class Collector:
         if station_kind(kept) is not None:
             self._station_ways.append((index, way_id, kept))
 
+    # -- relations
+
+    def add_relation(self, rel_id: int, tags: Any, members) -> None:
+        """A relation: kept when it is a walkable multipolygon; ``members`` are
+        ``(type, ref, role)`` with type ``"w"`` for ways."""
+        if tags.get("type") != "multipolygon" or walk_area_kind(tags, relation=True) is None:
+            return
+        if any(r["osm_id"] == int(rel_id) for r in self.relations):
+            return  # read twice (the PBF reader's second pass, a repeated online element)
+        ways = [(int(ref), str(role)) for typ, ref, role in members if typ == "w"]
+        if ways:
+            kept = {k: tags[k] for k in KEEP_WAY_KEYS if k in tags}
+            self.relations.append({"osm_id": int(rel_id), "tags": kept, "members": ways})
+
+    def missing_members(self) -> set[int]:
+        """Member ways of the kept relations that are not kept yet."""
+        return {w for r in self.relations for w, _role in r["members"] if w not in self._kept_ids}
+
     # -- end
 
     def finish(self) -> RawOSM:
+        if self.spare is not None:  # XML: members held back until the relations were read
+            for w in sorted(self.missing_members()):
+                if w in self.spare:
+                    self.add_way(w, {}, self.spare[w], member=True)
+            self.spare = None
         if self._bad_nodes:
             self.notices.add("osm_invalid_node_location", Severity.WARNING,
                              f"{self._bad_nodes} node(s) have a missing or invalid location; they are "
@@ -236,6 +291,7 @@ class Collector:
             counts=dict(self.counts),
             header_bbox=self.header_bbox,
             generator=self.generator,
+            relations=self.relations,
             highways=self.highways,
             railways=self.railways,
             notices=self.notices,

@@ -124,6 +124,7 @@ def read_xml(path: str | Path, *, max_bytes: int, notices: Notices | None = None
     """Read the ways, way-node coordinates and stations of an OSM XML file."""
     path = Path(path)
     col = Collector(path.name, notices)
+    col.spare = {}  # ways not kept may be rings of a walkable multipolygon read later
     counts = col.counts
     try:
         stream = _open(path, max_bytes)
@@ -171,6 +172,11 @@ def read_xml(path: str | Path, *, max_bytes: int, notices: Notices | None = None
                     col.add_way(way_id, tags, refs)
                 elif tag == "relation":
                     counts["relations"] += 1
+                    tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
+                    if tags.get("type") == "multipolygon":
+                        members = [(m.get("type", "")[:1], _id(path, m, "ref"), m.get("role", ""))
+                                   for m in elem.iter("member")]
+                        col.add_relation(_id(path, elem, "id"), tags, members)
                 elif tag == "bounds" and col.header_bbox is None:
                     box = tuple(_float(elem.get(k)) for k in ("minlon", "minlat", "maxlon", "maxlat"))
                     if all(v == v for v in box):

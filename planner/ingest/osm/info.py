@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planner.ingest.osm import file_digest, osm_format, read_osm
+from planner.ingest.osm import area_report, file_digest, osm_format, read_osm
 from planner.ingest.osm.rail import rail_from_raw
 
 if TYPE_CHECKING:
@@ -29,7 +29,10 @@ def osm_info(path: str | Path, *, config: Config | None = None) -> dict[str, Any
         None), ``nodes``, ``ways``, ``relations``, ``highways`` (ways by ``highway``
         value, most common first), ``railways`` (rail line ways by ``railway`` value),
         ``stations`` (by kind), ``named_stations``, ``clipped_highways`` (highway ways
-        referencing nodes missing from the file) and ``notices`` (summary rows).
+        referencing nodes missing from the file), ``walkable_areas`` (per kind:
+        ``found`` and ``linked`` to the walk network), ``station_complexes`` (station halls
+        with the platforms near them: ``found``, ``linked``, ``platforms_in_complexes``),
+        ``unlinked_station_halls`` and ``notices`` (summary rows).
     """
     path = Path(path)
     raw, digest = read_osm(path, config=config, count_all=True)
@@ -37,6 +40,7 @@ def osm_info(path: str | Path, *, config: Config | None = None) -> dict[str, Any
     st = rail.stations
     highway_rows = [i for i, t in enumerate(raw.way_tags) if "highway" in t]
     clipped = raw.missing_ref_ways()
+    areas = area_report(raw, walk_speed_mps=(config.walk_speed_mps if config is not None else 1.33))
     hb = raw.header_bbox
     db = raw.data_bbox()
     return {
@@ -55,5 +59,8 @@ def osm_info(path: str | Path, *, config: Config | None = None) -> dict[str, Any
         "stations": {str(k): int(v) for k, v in st["kind"].value_counts().sort_index().items()},
         "named_stations": int(st["name"].notna().sum()),
         "clipped_highways": int(clipped[highway_rows].sum()) if highway_rows else 0,
+        "walkable_areas": areas["areas"],
+        "station_complexes": areas["station_complexes"],
+        "unlinked_station_halls": areas["unlinked_station_halls"],
         "notices": raw.notices.summary(),
     }
