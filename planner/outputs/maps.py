@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from planner.network.timetable import Timetable
 
-__all__ = ["LABEL_HALO", "MODE_STYLE", "MapFrame", "change_title", "colorbar", "drawable", "finish_map", "line_ends", "map_frame", "map_name", "network_map", "new_map", "place_change_map", "route_patterns", "varies"]
+__all__ = ["LABEL_HALO", "MODE_STYLE", "MapFrame", "change_title", "colorbar", "drawable", "finish_map", "line_ends", "map_frame", "map_name", "network_map", "new_map", "place_change_map", "route_patterns", "spread_labels", "varies"]
 
 MODE_STYLE = {  # colour, line width, z-order
     "high_speed_rail": ("#c0392b", 2.4, 5), "intercity_rail": ("#d35400", 2.0, 4), "rail": ("#5d6d7e", 1.6, 3),
@@ -185,6 +185,24 @@ def _place_labels(fig, ax, labels: list, avoid, frame: MapFrame) -> None:
         t.set_horizontalalignment("center")
         t.set_verticalalignment("center")
         t.set_position(xy)
+        if start is not None:
+            ax.add_line(Line2D([start[0], target[0]], [start[1], target[1]], **_LEADER))
+
+
+def spread_labels(fig, ax, texts: list, points: tuple | None = None) -> None:
+    """Move ``texts`` (matplotlib texts placed at their anchors) apart and off ``points``
+    (data x and y arrays) with adjustText, and draw a leader line from each moved label to its
+    anchor. Call it once the axes' limits are final. A fixed number of iterations, not
+    adjustText's time limit, so the same map twice is the same PNG."""
+    if not texts:
+        return
+    targets = [tuple(float(v) for v in t.get_position()) for t in texts]
+    x, y = points if points is not None else (None, None)
+    fig.canvas.draw()  # adjustText measures the texts on the rendered figure
+    adjust_text(texts, x=x, y=y, ax=ax, iter_lim=_LABEL_ITERATIONS, expand=(1.15, 1.3))
+    fig.canvas.draw()
+    for t, target in zip(texts, targets, strict=True):
+        start = _leader_start(ax, t.get_window_extent(), target)
         if start is not None:
             ax.add_line(Line2D([start[0], target[0]], [start[1], target[1]], **_LEADER))
 

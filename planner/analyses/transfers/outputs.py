@@ -43,6 +43,7 @@ from planner.common.atomic import OutputStage, write_bytes, write_text
 from planner.errors import ConfigError
 from planner.ingest.gtfs.consolidation import normalise_name
 from planner.outputs.context import OSM_LAYERS, clip_context, draw_context, load_osm_context
+from planner.outputs.maps import spread_labels
 from planner.outputs.report import PERCENT, Report, settings_section
 
 if TYPE_CHECKING:
@@ -256,6 +257,7 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str], osm=None
                          np.column_stack([walk.lon[heads[inside]], walk.lat[heads[inside]]])], axis=1)
         ax.add_collection(LineCollection(segs, colors="#d0d0d0", linewidths=0.6, zorder=1))
     handles = []
+    texts = []  # station names and walk lengths, spread apart once the frame is set
     for r in mine.itertuples(index=False):
         w = paths[r.pair_id]
         if len(w.coords) < 2:
@@ -265,8 +267,8 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str], osm=None
         ax.plot(c[:, 0], c[:, 1], style, color=CLASS_COLOUR[r[_col(result, "class")]], lw=2.2, zorder=4,
                 solid_capstyle="round")
         mid = c[len(c) // 2]
-        ax.annotate(f"{r.walk_m:,.0f} m" if math.isfinite(r.walk_m) else "no path", mid, fontsize=7, zorder=9,
-                    color="#333333", xytext=(3, -8), textcoords="offset points", path_effects=_HALO)
+        texts.append(ax.text(mid[0], mid[1], f"{r.walk_m:,.0f} m" if math.isfinite(r.walk_m) else "no path",
+                             fontsize=7, zorder=9, color="#333333", path_effects=_HALO))
     for cls, colour in CLASS_COLOUR.items():
         if (mine["class"] == cls).any():
             handles.append(Line2D([], [], color=colour, lw=2.2, label=f"walk: {cls.replace('_', ' ')}"))
@@ -300,14 +302,15 @@ def _area_map(result: TransferResult, sid: str, labels: dict[str, str], osm=None
         text = labels.get(s, s)
         if names.count(text) > 1:  # one name for two stations: say which is which
             text = f"{text} ({mode.replace('_', ' ')})"
-        ax.annotate(text, (st.loc[s, "lon"], st.loc[s, "lat"]), xytext=(5, 5), textcoords="offset points",
-                    fontsize=8, zorder=10, weight="bold" if s == sid else "normal", path_effects=_HALO)
+        texts.append(ax.text(st.loc[s, "lon"], st.loc[s, "lat"], text, fontsize=8, zorder=10,
+                             weight="bold" if s == sid else "normal", path_effects=_HALO))
         if mode not in seen_modes:
             seen_modes.add(mode)
             handles.append(Line2D([], [], color=colour, marker="o", ls="", ms=7, label=mode.replace("_", " ")))
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect(1.0 / k)
+    spread_labels(fig, ax, texts, (st.loc[ids, "lon"].to_numpy(float), st.loc[ids, "lat"].to_numpy(float)))
     _scale_bar(ax, lat0)
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
