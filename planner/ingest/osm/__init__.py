@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from planner.common.lazy import attach
 
 if TYPE_CHECKING:
-    from planner.ingest.osm import info, rail, reader
+    from planner.ingest.osm import info, landuse, rail, reader
     from planner.ingest.osm._filters import DEFAULT_SPEED_KMH, FILTERS_VERSION
     from planner.ingest.osm._network import MODES, EdgeList, street_edges
     from planner.ingest.osm._online import OSMRequest
     from planner.ingest.osm._raw import RawOSM
     from planner.ingest.osm.reader import DEFAULT_CACHE_DIR, file_digest, osm_format, read_osm
 
-__all__ = ["DEFAULT_CACHE_DIR", "DEFAULT_SPEED_KMH", "FILTERS_VERSION", "MODES", "EdgeList", "OSMRequest", "RawOSM", "file_digest", "info", "osm_format", "rail", "read_osm", "reader", "street_edges"]
-__getattr__, __dir__ = attach(__name__, submodules=["info", "rail", "reader"], names={"reader": ["DEFAULT_CACHE_DIR", "file_digest", "osm_format", "read_osm"], "_filters": ["DEFAULT_SPEED_KMH", "FILTERS_VERSION"], "_network": ["MODES", "EdgeList", "street_edges"], "_online": ["OSMRequest"], "_raw": ["RawOSM"]})
+__all__ = ["DEFAULT_CACHE_DIR", "DEFAULT_SPEED_KMH", "FILTERS_VERSION", "MODES", "EdgeList", "OSMRequest", "RawOSM", "file_digest", "info", "landuse", "osm_format", "rail", "read_osm", "reader", "street_edges"]
+__getattr__, __dir__ = attach(__name__, submodules=["info", "landuse", "rail", "reader"], names={"reader": ["DEFAULT_CACHE_DIR", "file_digest", "osm_format", "read_osm"], "_filters": ["DEFAULT_SPEED_KMH", "FILTERS_VERSION"], "_network": ["MODES", "EdgeList", "street_edges"], "_online": ["OSMRequest"], "_raw": ["RawOSM"]})

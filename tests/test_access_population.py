@@ -1,0 +1,170 @@
+"""Population and activity layers from OSM (issue 20): a hand-drawn extract whose layer is
+computed by hand cell by cell, the bundled central-Harbin extract against its sourced census
+totals, and bad totals files (exit 2 naming the file and the field)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from planner.analyses.access.grid import make_grid, transform_xy
+from planner.analyses.access.population import (
+    ACTIVITY_WEIGHTS,
+    DEFAULT_LEVELS,
+    districts_from_osm,
+    osm_layers,
+)
+from planner.cli.main import main
+from planner.ingest.osm.landuse import read_landuse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LAT = 45.705
+#: building squares (centre lon, lat, building, levels tag or None); all 0.0004 x 0.0004 degrees
+BUILDINGS = [
+    (126.6030, LAT, "yes", "2"),          # district A
+    (126.6070, LAT, "apartments", "6"),   # district A
+    (126.6050, 45.7080, "industrial", None),  # A, not residential
+    (126.6135, LAT, "apartments", None),  # district B: 7 levels assumed
+    (126.6140, LAT + 0.0002, "yes", None),  # district B: 6 levels assumed (same cell as the one before)
+]
+PLACES = [(126.6032, 45.7032, "shop", "bakery"), (126.6052, 45.7032, "office", "company"),
+          (126.6152, 45.7032, "amenity", "school"), (126.6162, 45.7032, "amenity", "bench")]
+
+
+def _osm_xml(path, *, totals_tags=True):
+    """Two districts side by side (A west, B east) with a shared boundary way, five buildings,
+    four places (one a bench, not counted)."""
+    nodes = {1: (126.600, 45.700), 2: (126.610, 45.700), 3: (126.620, 45.700), 4: (126.620, 45.710),
+             5: (126.610, 45.710), 6: (126.600, 45.710)}
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="hand">',
+           '<bounds minlat="45.699" minlon="126.599" maxlat="45.711" maxlon="126.621"/>']
+    ways = {201: [2, 5], 202: [5, 6, 1, 2], 203: [2, 3, 4, 5]}
+    nid = 100
+    bways = []
+    for k, (lon, lat, kind, lv) in enumerate(BUILDINGS):
+        ring = []
+        for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+            nid += 1
+            nodes[nid] = (lon + dx * 0.0002, lat + dy * 0.0002)
+            ring.append(nid)
+        bways.append((301 + k, [*ring, ring[0]], kind, lv))
+    for i, (lon, lat) in nodes.items():
+        out.append(f'<node id="{i}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>')
+    for j, (lon, lat, k, v) in enumerate(PLACES):
+        out.append(f'<node id="{900 + j}" version="1" lat="{lat}" lon="{lon}"><tag k="{k}" v="{v}"/></node>')
+    for wid, refs in ways.items():
+        out.append(f'<way id="{wid}" version="1">' + "".join(f'<nd ref="{r}"/>' for r in refs)
+                   + '<tag k="boundary" v="administrative"/><tag k="admin_level" v="6"/></way>')
+    for wid, refs, kind, lv in bways:
+        tags = f'<tag k="building" v="{kind}"/>' + (f'<tag k="building:levels" v="{lv}"/>' if lv else "")
+        out.append(f'<way id="{wid}" version="1">' + "".join(f'<nd ref="{r}"/>' for r in refs) + tags + "</way>")
+    for rid, name, members, pop in ((401, "A", (202, 201), 1000), (402, "B", (203, 201), 600)):
+        m = "".join(f'<member type="way" ref="{w}" role="outer"/>' for w in members)
+        t = f'<tag k="population" v="{pop}"/>' if totals_tags else ""
+        out.append(f'<relation id="{rid}" version="1">{m}<tag k="type" v="boundary"/><tag k="boundary" '
+                   f'v="administrative"/><tag k="admin_level" v="6"/><tag k="name" v="{name}"/>{t}</relation>')
+    out.append("</osm>")
+    path.write_text("\n".join(out), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def hand_osm(tmp_path):
+    return _osm_xml(tmp_path / "hand.osm")
+
+
+def _expected(grid):
+    """The allocation worked out by hand: A's 1000 people over floor areas 2 : 6 (equal
+    footprints), B's 600 over 7 : 6 (assumed levels of apartments and yes), by cell."""
+    people = [1000 * 2 / 8, 1000 * 6 / 8, 0.0, 600 * 7 / 13, 600 * 6 / 13]
+    assert DEFAULT_LEVELS["apartments"] == 7 and DEFAULT_LEVELS["yes"] == 6
+    exp = np.zeros(grid.n_cells)
+    lon = np.array([b[0] for b in BUILDINGS])
+    lat = np.array([b[1] for b in BUILDINGS])
+    x, y = transform_xy("EPSG:4326", grid.crs, lon, lat)
+    np.add.at(exp, grid.cell_index(x, y), people)
+    return exp
+
+
+def test_hand_drawn_extract_layer_equals_the_hand_allocation_cell_by_cell(hand_osm):
+    lu = read_landuse(hand_osm)
+    assert len(lu.buildings) == 5 and [r.name for r in lu.admin] == ["A", "B"]
+    grid = make_grid(200, bbox=lu.extent)
+    d = districts_from_osm(lu, grid.crs)
+    assert d.names == ["A", "B"] and d.totals.tolist() == [1000, 600]
+    assert d.geoms[0].area == pytest.approx(d.geoms[1].area, rel=1e-3)  # two halves of the box
+    _, pop, act, report = osm_layers(hand_osm, grid)
+    exp = _expected(grid)
+    assert (exp > 0).sum() == 3  # the two B buildings share a cell
+    # equal squares in degrees differ by ~2e-6 in UTM area (the scale factor across 0.004 degrees)
+    np.testing.assert_allclose(pop.values, exp, rtol=1e-5, atol=1e-9)
+    assert pop.values.sum() == pytest.approx(1600)
+    assert report["levels_tagged"] == 2 and report["levels_assumed_residential"] == 2
+    # activities: shop 1, office 5, school 5; the bench is street furniture
+    assert act.total == ACTIVITY_WEIGHTS["shop"] + ACTIVITY_WEIGHTS["office"] + ACTIVITY_WEIGHTS["amenity=school"]
+    assert report["activities"]["places"] == 3
+
+
+def test_totals_csv_overrides_the_tags_and_the_cli_writes_the_layers(hand_osm, tmp_path):
+    csv = tmp_path / "totals.csv"
+    csv.write_text("name,people\nA,2000\nB,1200\n", encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["opportunities", "--osm", str(hand_osm), "--totals", f"{csv}:people",
+                                  "--resolution", "200", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(out / "opportunities.tif") as src:
+        assert src.descriptions == ("population", "activities")
+        pop = src.read(1)
+    grid = make_grid(200, bbox=read_landuse(hand_osm).extent)
+    np.testing.assert_allclose(pop.ravel(), 2 * _expected(grid), rtol=1e-5)
+    summary = json.loads((out / "opportunities_summary.json").read_text(encoding="utf-8"))
+    assert summary["population"]["total"] == pytest.approx(3200)
+    assert (out / "opportunities_population.png").stat().st_size > 1000
+    assert "districts.csv" in summary["files"]
+
+
+@pytest.mark.parametrize(("content", "suffix", "spec", "expect"), [
+    ("name,population\nA,100\nC,50\n", ".csv", "", ["row 3", "'name'", "'C'", "not covered by the extract"]),
+    ("name,population\nA,-5\nB,50\n", ".csv", "", ["row 2", "'population'", "-5"]),
+    ("name,population\nA,many\n", ".csv", "", ["row 2", "'population'", "many"]),
+    ("name,pop\nA,5\n", ".csv", "", ["no column 'population'"]),
+    ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"pop":5},"geometry":'
+     '{"type":"Polygon","coordinates":[[[126.6,45.7],[126.61,45.7],[126.61,45.71],[126.6,45.7]]]}}]}',
+     ".geojson", ":population", ["no column 'population'", "columns: pop"]),
+])
+def test_bad_totals_exit_2_naming_file_and_field(hand_osm, tmp_path, content, suffix, spec, expect):
+    f = tmp_path / f"totals{suffix}"
+    f.write_text(content, encoding="utf-8")
+    r = CliRunner().invoke(main, ["opportunities", "--osm", str(hand_osm), "--totals", f"{f}{spec}",
+                                  "-o", str(tmp_path / "o")])
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and str(f) in r.output
+    for e in expect:
+        assert e in r.output
+
+
+def test_no_totals_anywhere_is_exit_2(tmp_path):
+    osm = _osm_xml(tmp_path / "bare.osm", totals_tags=False)
+    r = CliRunner().invoke(main, ["opportunities", "--osm", str(osm), "-o", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "no population totals" in r.output and "--totals" in r.output
+
+
+def test_bundled_extract_sums_to_the_sourced_district_totals():
+    """The five districts of the bundled extract (clipped relations, rebuilt from their member
+    ways and the box) hold exactly the 2020 census totals of osm_cache/harbin_central.districts.csv."""
+    osm = ROOT / "osm_cache" / "harbin_central.osm.pbf"
+    src = pd.read_csv(ROOT / "osm_cache" / "harbin_central.districts.csv")
+    _, pop, act, report = osm_layers(osm, resolution=250)
+    assert sorted(r["district"] for r in report["districts"]) == sorted(src["name"])
+    assert pop.values.sum() == pytest.approx(src["population"].sum(), rel=1e-9) == 4_832_987
+    assert report["residential_floor_outside_districts_m2"] == 0 and not report["notes"]
+    v = pop.values
+    assert len(np.unique(np.round(v[v > 0]))) > 1000  # a gradient, not one point
+    assert act.total > 1000
