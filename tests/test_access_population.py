@@ -168,3 +168,21 @@ def test_bundled_extract_sums_to_the_sourced_district_totals():
     v = pop.values
     assert len(np.unique(np.round(v[v > 0]))) > 1000  # a gradient, not one point
     assert act.total > 1000
+
+
+def test_default_access_uses_the_layers_and_shows_gradients(tmp_path):
+    """plan access with no layer on the bundled sample: people by building floor area and the
+    activities, not one census point (coarse and one departure to stay quick: about 6 s)."""
+    out = tmp_path / "acc"
+    r = CliRunner().invoke(main, ["access", "--resolution", "1000", "--window", "0", "--cutoffs", "30", "--no-png",
+                                  "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "Layers from harbin_central.osm.pbf" in r.output
+    with rasterio.open(out / "access.tif") as src:
+        assert src.descriptions == ("population_30min_p50", "activities_30min_p50")
+        pop = src.read(1)
+    v = pop[np.isfinite(pop)]
+    assert len(np.unique(v)) > 100 and np.percentile(v, 25) < np.median(v) < np.percentile(v, 75)
+    assert v.max() < 4_832_987  # no cell reaches the whole city in 30 minutes
+    with rasterio.open(out / "opportunities.tif") as src:
+        assert float(np.nansum(src.read(1))) == pytest.approx(4_832_987, rel=1e-6)

@@ -35,8 +35,9 @@ def _stats(values):
 @click.option("--population-grid", "population_grids", multiple=True, metavar="FILE",
               type=click.Path(dir_okay=False, path_type=Path), help="A population GeoTIFF (counts per pixel). Repeatable.")
 @click.option("--census", is_flag=True,
-              help="The bundled census populations (gtfs/cities.csv); the default when neither a layer nor "
-                   "--from is given.")
+              help="The bundled census populations (gtfs/cities.csv), one point per city. Without a layer or "
+                   "--from the default is the layers of plan opportunities built from the OSM extract (people "
+                   "by residential floor area, activities), with the other cities' census points as destinations.")
 @click.option("--cutoffs", default="30,60", callback=opts.check_numbers("minutes", integral=True), show_default=True,
               metavar="MIN,...", help="Travel-time cutoffs in minutes, any number and any length (hours count).")
 @click.option("--decay", type=click.Choice(["step", "linear", "exponential", "logistic"]), default="step",
@@ -133,8 +134,18 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     grid = room.grid.make_grid(resolution, crs=crs, bbox=bbox, area=study_area, net=net, local_access=local_access)
     layers = [room.grid.read_opportunities(spec, grid) for spec in opportunity_specs]
     layers += [room.grid.read_opportunities(str(p), grid) for p in population_grids]
-    if census or (not layers and origin is None):
+    osm_layers_report = None
+    layer_osm = osm if osm is not None else (opts.bundled_osm() if not gtfs else None)
+    if census or (not layers and origin is None and layer_osm is None):
         layers.append(room.grid.census_opportunities(grid))
+    elif not layers and origin is None:
+        # people where they live and activities where they are (plan opportunities), on this grid
+        _g, pop, act, osm_layers_report = room.population.osm_layers(layer_osm, grid)
+        if not gtfs:  # the bundled sample: the other cities' census points stay destinations
+            cities = room.grid.census_opportunities(grid)
+            pop.external, pop.total = cities.external, pop.total + cities.external_total
+            pop.source = f"{pop.source}, cities.csv"
+        layers += [pop, act]
     seen: dict[str, int] = {}
     for lay in layers:  # unique band names
         k = seen.get(lay.name, 0)
@@ -205,6 +216,10 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
                if len(lay.external) else "")
         click.echo(f"Opportunities {lay.name}: {lay.total:,.0f} in the input{ext}, {lay.outside:,.0f} outside the grid "
                    f"dropped ({Path(lay.source).name or lay.source}).")
+    if osm_layers_report is not None:
+        click.echo(f"Layers from {Path(layer_osm).name} (as plan opportunities): population by residential floor "
+                   f"area, totals from {osm_layers_report['totals_source']}; activities from "
+                   f"{osm_layers_report['activities']['places']:,} places.")
     off = results["access"].report.get("destinations_off_streets", 0) if "access" in results else 0
     if off and not (local_egress or local_access):
         click.echo(f"Note: {off} destination(s) are off the street network and reached from stops only by "

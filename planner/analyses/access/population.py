@@ -261,7 +261,9 @@ def population_layer(lu: LandUse, grid: Grid, districts: Districts) -> tuple[Opp
                      "people_per_100m2": round(100 * t / floor, 3) if floor > 0 else None})
     res = fa["residential"]
     lay = opportunities_from_points("population", fa["x"], fa["y"], pop, grid, unit="people",
-                                    source=f"{lu.source} buildings x {districts.source}", keep_outside=False)
+                                    source=f"OSM buildings, {districts.source.split(' (')[0]}",
+                                    keep_outside=False)
+    lay.points = np.zeros((0, 2))  # a building per point: too many to draw; the layer is a raster
     report = {"districts": rows, "total": float(pop.sum()), "buildings": len(pop),
               "residential_buildings": int(res.sum()),
               "levels_tagged": int((~fa["assumed"]).sum()), "levels_assumed_residential": int((fa["assumed"] & res).sum()),
@@ -275,9 +277,10 @@ def activity_layer(lu: LandUse, grid: Grid) -> Opportunities:
     kinds = lu.place_kind
     wts = np.array([ACTIVITY_WEIGHTS.get(k, ACTIVITY_WEIGHTS.get(k.split("=", 1)[0], 1.0)) for k in kinds])
     x, y = transform_xy("EPSG:4326", grid.crs, lu.places[:, 0], lu.places[:, 1])
-    return opportunities_from_points("activities", x, y, wts, grid, unit="weighted places",
-                                     source=f"{lu.source} (shops, offices, schools, hospitals, amenities)",
-                                     keep_outside=False)
+    lay = opportunities_from_points("activities", x, y, wts, grid, unit="weighted places",
+                                    source="OSM places", keep_outside=False)
+    lay.points = np.zeros((0, 2))
+    return lay
 
 
 def default_totals(osm: str | Path) -> Path | None:
