@@ -186,3 +186,18 @@ def test_default_access_uses_the_layers_and_shows_gradients(tmp_path):
     assert v.max() < 4_832_987  # no cell reaches the whole city in 30 minutes
     with rasterio.open(out / "opportunities.tif") as src:
         assert float(np.nansum(src.read(1))) == pytest.approx(4_832_987, rel=1e-6)
+
+
+def test_region_preset_measures_hours_on_the_intercity_net(tmp_path):
+    """plan access --region: census cities reached within 2, 3, 4 hours over rail and the urban
+    approximation (a coarser grid and one departure here, to stay quick)."""
+    out = tmp_path / "reg"
+    r = CliRunner().invoke(main, ["access", "--region", "--resolution", "40000", "--window", "0", "--no-png",
+                                  "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(out / "access.tif") as src:
+        assert src.descriptions == ("population_120min_p50", "population_180min_p50", "population_240min_p50")
+        a = [src.read(i) for i in (1, 2, 3)]
+        assert src.res == (40000.0, 40000.0)
+    assert np.nanmax(a[0]) > 0
+    assert np.all((a[0] <= a[1]) | np.isnan(a[0])) and np.all((a[1] <= a[2]) | np.isnan(a[1]))

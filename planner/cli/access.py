@@ -63,6 +63,11 @@ def _stats(values):
               help="Reach destinations off the street network (e.g. other cities' points) from stops by the "
                    "taxi/bus approximation too, while origins and on-street destinations walk. Default: on for "
                    "the bundled sample, off with --gtfs.")
+@click.option("--region", is_flag=True,
+              help="The agglomeration-scale run: the intercity rail net of the three provinces with the urban "
+                   "taxi/bus approximation at both ends (--local-access), on a 10 km grid over the stations, the "
+                   "census population of every city (--census) reachable within 2, 3 and 4 hours. --resolution and "
+                   "--cutoffs still win when given; with --scenario it writes the change too.")
 @click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="Also compute every raster on the network changed by this scenario (YAML, as in "
                                    "plan evaluate) and write {name}_scenario.tif and {name}_diff.tif (scenario minus "
@@ -77,7 +82,7 @@ def _stats(values):
 @click.pass_context
 def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, population_grids, census, cutoffs, decay,
            decay_width, decay_sd, from_, depart, window_min, step_min, percentiles, crs, max_snap_m, park_and_ride,
-           local_access, local_egress, scenario_path, threads, no_png, output, overwrite, workers, scheduler, gtfs, osm,
+           local_access, local_egress, region, scenario_path, threads, no_png, output, overwrite, workers, scheduler, gtfs, osm,
            date, cache_dir, no_cache, datum) -> None:
     """Accessibility rasters: how many opportunities each cell of a grid reaches.
 
@@ -101,8 +106,16 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
                   --resolution 100 --cutoffs 15,30,45 --depart 08:00 -o out/hel
       plan access --from 126.6254,45.7600 --depart 08:00 --window 30 -o out/surface
       plan access --scenario scenarios/spine_express.yaml --cutoffs 120,240 --workers 2 -o out/spine
+      plan access --region --scenario scenarios/spine_express.yaml -o out/region
     """
     room = pl.analyses.access  # the access room, loaded now that the command runs
+    if region:  # the agglomeration preset: values the user did not give
+        given = {n for n in ("resolution", "cutoffs")
+                 if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT}
+        resolution = resolution if "resolution" in given else 10_000.0
+        cutoffs = cutoffs if "cutoffs" in given else (120, 180, 240)
+        local_access = True
+        census = census or not (opportunity_specs or population_grids)
     progress = opts.show_progress(ctx)
     dec = room.problem.Decay(decay, width_min=decay_width, sd_min=decay_sd)
     # fail fast, before the network is built
