@@ -128,6 +128,11 @@ def test_totals_csv_overrides_the_tags_and_the_cli_writes_the_layers(hand_osm, t
     assert summary["population"]["total"] == pytest.approx(3200)
     assert (out / "opportunities_population.png").stat().st_size > 1000
     assert "districts.csv" in summary["files"]
+    places = pd.read_csv(out / "places.csv")  # for plan evaluate --places
+    assert list(places.columns) == ["id", "name", "lon", "lat", "population"]
+    assert places["population"].tolist() == [2000, 1200]
+    # A's people sit at the floor-area-weighted centre of its two homes (2 : 6 levels)
+    assert places["lon"][0] == pytest.approx((2 * 126.6030 + 6 * 126.6070) / 8, abs=1e-5)
 
 
 @pytest.mark.parametrize(("content", "suffix", "spec", "expect"), [

@@ -55,9 +55,10 @@ def opportunities(ctx: click.Context, osm, totals, name_column, admin_level, res
     total. Activities: shops, offices, schools, hospitals and other amenities counted per
     cell, weighted (an office 5, a school 5, a hospital 20, a shop 1, ...). Outputs in -o:
     opportunities.tif (bands population and activities, in the local UTM zone), a PNG
-    preview per band, districts.csv (each district's total, buildings and floor area) and
-    opportunities_summary.json. Pass the GeoTIFF to plan access --opportunities
-    FILE:1 (population) or FILE:2 (activities).
+    preview per band, districts.csv (each district's total, buildings and floor area),
+    places.csv (each district at the floor-area-weighted centre of its homes, with its total:
+    plan evaluate --places) and opportunities_summary.json. Pass the GeoTIFF to plan access
+    --opportunities FILE:1 (population) or FILE:2 (activities).
 
     \b
     Examples:
@@ -89,6 +90,11 @@ def opportunities(ctx: click.Context, osm, totals, name_column, admin_level, res
         lines = [",".join(cols)] + [",".join("" if r.get(c) is None else str(r.get(c)) for c in cols) for r in rows]
         write_text(stage.path("districts.csv"), "\n".join(lines) + "\n")
         files.append("districts.csv")
+        # the districts as places for plan evaluate --places: at their people's centre, with their total
+        places = [f"{k + 1},{r['district']},{r['lon']},{r['lat']},{r['total']:.0f}" for k, r in enumerate(rows)
+                  if r.get("total") and np.isfinite(r.get("lon", np.nan))]
+        write_text(stage.path("places.csv"), "\n".join(["id,name,lon,lat,population", *places]) + "\n")
+        files.append("places.csv")
         summary = {"osm": str(osm), "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width,
                                              "height": grid.height, "transform": list(grid.transform)[:6]},
                    "population": report, "histogram": hist, "files": sorted([*files, "opportunities_summary.json"])}

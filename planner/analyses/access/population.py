@@ -256,9 +256,14 @@ def population_layer(lu: LandUse, grid: Grid, districts: Districts) -> tuple[Opp
             raise InputError(msg, code="district_not_in_extract", hint="remove it from the totals")
         if floor > 0:
             pop[inside] = t * fa["floor"][inside] / floor
+        w = fa["floor"][inside]
+        cx, cy = ((float(np.average(fa["x"][inside], weights=w)), float(np.average(fa["y"][inside], weights=w)))
+                  if floor > 0 else (np.nan, np.nan))
+        lon, lat = transform_xy(grid.crs, "EPSG:4326", [cx], [cy])
         rows.append({"district": nm, "total": float(t), "buildings": int(inside.sum()),
                      "residential_buildings": int((inside & fa["residential"]).sum()), "floor_m2": round(floor),
-                     "people_per_100m2": round(100 * t / floor, 3) if floor > 0 else None})
+                     "people_per_100m2": round(100 * t / floor, 3) if floor > 0 else None,
+                     "lon": round(float(lon[0]), 6), "lat": round(float(lat[0]), 6)})
     res = fa["residential"]
     lay = opportunities_from_points("population", fa["x"], fa["y"], pop, grid, unit="people",
                                     source=f"OSM buildings, {districts.source.split(' (')[0]}",
