@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import shapely
 from click.testing import CliRunner
 
 from planner.analyses.access.grid import make_grid, transform_xy
@@ -38,14 +39,17 @@ PLACES = [(126.6032, 45.7032, "shop", "bakery"), (126.6052, 45.7032, "office", "
           (126.6152, 45.7032, "amenity", "school"), (126.6162, 45.7032, "amenity", "bench")]
 
 
-def _osm_xml(path, *, totals_tags=True):
+def _osm_xml(path, *, totals_tags=True, clipped=False):
     """Two districts side by side (A west, B east) with a shared boundary way, five buildings,
-    four places (one a bench, not counted)."""
+    four places (one a bench, not counted). ``clipped``: the extract's box cuts both districts
+    and the file lacks their outer corners (nodes 1, 3, 4, 6), as a clipped extract does."""
     nodes = {1: (126.600, 45.700), 2: (126.610, 45.700), 3: (126.620, 45.700), 4: (126.620, 45.710),
-             5: (126.610, 45.710), 6: (126.600, 45.710)}
-    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="hand">',
-           '<bounds minlat="45.699" minlon="126.599" maxlat="45.711" maxlon="126.621"/>']
-    ways = {201: [2, 5], 202: [5, 6, 1, 2], 203: [2, 3, 4, 5]}
+             5: (126.610, 45.710), 6: (126.600, 45.710), 7: (126.6025, 45.710), 8: (126.6025, 45.700),
+             9: (126.6175, 45.700), 10: (126.6175, 45.710)}
+    bounds = ('<bounds minlat="45.6995" minlon="126.602" maxlat="45.7105" maxlon="126.618"/>' if clipped else
+              '<bounds minlat="45.699" minlon="126.599" maxlat="45.711" maxlon="126.621"/>')
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="hand">', bounds]
+    ways = {201: [2, 5], 202: [5, 7, 6, 1, 8, 2], 203: [2, 9, 3, 4, 10, 5]}
     nid = 100
     bways = []
     for k, (lon, lat, kind, lv) in enumerate(BUILDINGS):
@@ -56,6 +60,8 @@ def _osm_xml(path, *, totals_tags=True):
             ring.append(nid)
         bways.append((301 + k, [*ring, ring[0]], kind, lv))
     for i, (lon, lat) in nodes.items():
+        if clipped and i in (1, 3, 4, 6):
+            continue
         out.append(f'<node id="{i}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>')
     for j, (lon, lat, k, v) in enumerate(PLACES):
         out.append(f'<node id="{900 + j}" version="1" lat="{lat}" lon="{lon}"><tag k="{k}" v="{v}"/></node>')
@@ -110,6 +116,28 @@ def test_hand_drawn_extract_layer_equals_the_hand_allocation_cell_by_cell(hand_o
     # activities: shop 1, office 5, school 5; the bench is street furniture
     assert act.total == ACTIVITY_WEIGHTS["shop"] + ACTIVITY_WEIGHTS["office"] + ACTIVITY_WEIGHTS["amenity=school"]
     assert report["activities"]["places"] == 3
+
+
+def test_clipped_districts_are_rebuilt_from_their_member_ways_and_the_box(tmp_path):
+    """The box cuts both districts; their ways lose the corner nodes outside it. A way is split
+    where nodes are missing (no chord across the district), the loose ends are joined to the
+    box, and each face gets the district all its boundary ways belong to: the allocation is the
+    same as with whole districts, and the strips between the cut ways and the box belong to no
+    district (reported)."""
+    osm = _osm_xml(tmp_path / "clipped.osm", clipped=True)
+    lu = read_landuse(osm)
+    assert lu.admin_ways_clipped == {202, 203} and [len(lu.admin_ways[w]) for w in (201, 202, 203)] == [1, 2, 2]
+    grid = make_grid(200, bbox=lu.extent)
+    d = districts_from_osm(lu, grid.crs)
+    assert d.names == ["A", "B"]
+    # each district: from its side of the box to the shared way, between the two cut ways
+    for g, (w, e) in zip(d.geoms, [(126.602, 126.610), (126.610, 126.618)], strict=True):
+        x, y = transform_xy("EPSG:4326", grid.crs, [w + 0.0005, e - 0.0005, (w + e) / 2], [45.7005, 45.7095, 45.705])
+        assert all(g.contains(shapely.Point(a, b)) for a, b in zip(x, y, strict=True))
+    assert len(d.notes) == 2 and all("in no district" in n for n in d.notes)  # the strips north and south
+    _, pop, _, report = osm_layers(osm, grid)
+    np.testing.assert_allclose(pop.values, _expected(grid), rtol=1e-5, atol=1e-9)
+    assert report["residential_floor_outside_districts_m2"] == 0
 
 
 def test_totals_csv_overrides_the_tags_and_the_cli_writes_the_layers(hand_osm, tmp_path):

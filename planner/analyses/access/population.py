@@ -103,13 +103,14 @@ def districts_from_osm(lu: LandUse, crs: str, *, max_gap_m: float = 2000.0) -> D
                 member.setdefault(wid, set()).add(i)
     lines = {}
     for wid in member:
-        g = shapely.intersection(shapely.set_precision(_project(shapely.LineString(lu.admin_ways[wid]), crs), 0.01), box)
+        g = shapely.intersection(shapely.set_precision(_project(shapely.MultiLineString(lu.admin_ways[wid]), crs), 0.01), box)
         if not g.is_empty and g.length > 0:
             lines[wid] = g
     names = [r.name or r.name_en or f"relation {r.osm_id}" for r in lu.admin]
     geoms: list = [None] * len(lu.admin)
     notes = []
-    complete = [bool(r.ways) and all(wid in lines for wid in r.ways) for r in lu.admin]
+    complete = [bool(r.ways) and all(wid in lines and wid not in lu.admin_ways_clipped for wid in r.ways)
+                for r in lu.admin]
     for i, r in enumerate(lu.admin):
         if complete[i]:
             g = shapely.polygonize([lines[wid] for wid in r.ways])

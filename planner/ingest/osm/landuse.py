@@ -54,7 +54,9 @@ class LandUse:
     ``levels``: ``building:levels`` as a number (NaN when missing or unreadable).
     ``landuse``/``landuse_kind``: landuse polygons and their value. ``places``: (n, 2)
     lon, lat of activity places, ``place_kind`` ``key=value`` of each. ``admin``: relations
-    of the requested level; ``admin_ways``: way id -> (k, 2) lon/lat of member ways found.
+    of the requested level; ``admin_ways``: way id -> the runs of its nodes that the file holds,
+    each (k >= 2, 2) lon/lat (a way whose middle nodes are missing, as in a clipped extract,
+    is split there rather than bridged by a straight chord; ``admin_ways_clipped`` names those).
     ``extent``: the file header's bounding box (or the data's), ``(w, s, e, n)``.
     """
 
@@ -67,7 +69,8 @@ class LandUse:
     places: np.ndarray
     place_kind: list[str]
     admin: list[AdminRelation]
-    admin_ways: dict[int, np.ndarray]
+    admin_ways: dict[int, list[np.ndarray]]
+    admin_ways_clipped: set[int]
     extent: tuple[float, float, float, float]
 
 
@@ -122,7 +125,8 @@ def read_landuse(path: str | Path, *, admin_level: str = "6") -> LandUse:
         member_ways = {w for r in admin.values() for w in r.ways}
         wkb = osmium.geom.WKBFactory()
         buildings, building, levels, landuse, landuse_kind, places, place_kind = [], [], [], [], [], [], []
-        ways: dict[int, np.ndarray] = {}
+        ways: dict[int, list[np.ndarray]] = {}
+        clipped: set[int] = set()
         # only the objects of interest reach Python (locations and areas are still built from
         # everything): 1 s instead of 3.5 s on the bundled extract
         keys = osmium.filter.KeyFilter("building", "landuse", *ACTIVITY_KEYS)
@@ -150,9 +154,18 @@ def read_landuse(path: str | Path, *, admin_level: str = "6") -> LandUse:
                         place_kind.append(kind)
             elif obj.is_way():
                 if obj.id in member_ways:
-                    xy = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
-                    if len(xy) >= 2:
-                        ways[obj.id] = np.asarray(xy, dtype=np.float64)
+                    runs, run = [], []
+                    for nd in obj.nodes:
+                        if nd.location.valid():
+                            run.append((nd.location.lon, nd.location.lat))
+                        else:
+                            runs.append(run)
+                            run = []
+                    if runs:  # a node was missing
+                        clipped.add(obj.id)
+                    runs = [np.asarray(r, dtype=np.float64) for r in [*runs, run] if len(r) >= 2]
+                    if runs:
+                        ways[obj.id] = runs
             elif obj.is_area():
                 t = obj.tags
                 b, lu, kind = t.get("building"), t.get("landuse"), _place_kind(t)
@@ -177,7 +190,7 @@ def read_landuse(path: str | Path, *, admin_level: str = "6") -> LandUse:
         msg = f"{path} is corrupt or truncated: {err}"
         raise OSMError(msg, code="osm_pbf_corrupt") from err
     if header is None:  # no bounds in the file: the extent of what was read
-        pts = [np.asarray(places, dtype=np.float64).reshape(-1, 2), *ways.values()]
+        pts = [np.asarray(places, dtype=np.float64).reshape(-1, 2), *(r for runs in ways.values() for r in runs)]
         if buildings:
             pts.append(shapely.get_coordinates(np.asarray(buildings, dtype=object)))
         xy = np.vstack(pts)
@@ -186,4 +199,4 @@ def read_landuse(path: str | Path, *, admin_level: str = "6") -> LandUse:
     return LandUse(path.name, np.asarray(buildings, dtype=object), building, np.asarray(levels, dtype=np.float64),
                    np.asarray(landuse, dtype=object), landuse_kind,
                    np.asarray(places, dtype=np.float64).reshape(-1, 2), place_kind,
-                   sorted(admin.values(), key=lambda r: r.osm_id), ways, tuple(float(v) for v in extent))
+                   sorted(admin.values(), key=lambda r: r.osm_id), ways, clipped, tuple(float(v) for v in extent))
