@@ -20,6 +20,7 @@ from planner.analyses.access.population import (
     DEFAULT_LEVELS,
     districts_from_osm,
     osm_layers,
+    places_with_districts,
 )
 from planner.cli.main import main
 from planner.ingest.osm.landuse import read_landuse
@@ -234,3 +235,17 @@ def test_region_preset_measures_hours_on_the_intercity_net(tmp_path):
         assert src.res == (40000.0, 40000.0)
     assert np.nanmax(a[0]) > 0
     assert np.all((a[0] <= a[1]) | np.isnan(a[0])) and np.all((a[1] <= a[2]) | np.isnan(a[1]))
+
+
+def test_places_with_districts_split_the_city_inside_the_extract(tmp_path):
+    """For plan evaluate --places: the city whose point is in the extract becomes its districts
+    (their totals, at their homes' centre) plus the rest at its own point; other cities stay."""
+    census = tmp_path / "cities.csv"
+    census.write_text("city_id,name_en,lon,lat,population\nh,H,126.61,45.705,5000\nc,C,125.3,43.9,900\n",
+                      encoding="utf-8")
+    rows = [{"district": "A", "total": 1000.0, "lon": 126.605, "lat": 45.705},
+            {"district": "B", "total": 600.0, "lon": 126.614, "lat": 45.705}]
+    got = places_with_districts(census, (126.6, 45.7, 126.62, 45.71), rows)
+    assert got["id"].tolist() == ["h_rest", "h_1", "h_2", "c"]
+    assert got["population"].tolist() == [3400, 1000, 600, 900]
+    assert got["population"].sum() == 5900

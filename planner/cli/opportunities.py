@@ -57,7 +57,8 @@ def opportunities(ctx: click.Context, osm, totals, name_column, admin_level, res
     opportunities.tif (bands population and activities, in the local UTM zone), a PNG
     preview per band, districts.csv (each district's total, buildings and floor area),
     places.csv (each district at the floor-area-weighted centre of its homes, with its total:
-    plan evaluate --places) and opportunities_summary.json. Pass the GeoTIFF to plan access
+    plan evaluate --places; on the bundled sample also places_cities.csv, every city with
+    Harbin split into its districts and the rest) and opportunities_summary.json. Pass the GeoTIFF to plan access
     --opportunities FILE:1 (population) or FILE:2 (activities).
 
     \b
@@ -81,6 +82,7 @@ def opportunities(ctx: click.Context, osm, totals, name_column, admin_level, res
                                       "activity places per cell, weighted", {"layer": "activities"})],
         np.ones(grid.shape, bool), {"osm": Path(osm).name, "totals": report["totals_source"]}, report)
     hist = _histogram(pop.values)
+    grid_extent = report["extent"]
     files = []
     with OutputStage(output, overwrite=overwrite) as stage:
         files += pl.outputs.raster.write_result(stage, "opportunities", res, png=not no_png, dtype="float64",
@@ -95,6 +97,13 @@ def opportunities(ctx: click.Context, osm, totals, name_column, admin_level, res
                   if r.get("total") and np.isfinite(r.get("lon", np.nan))]
         write_text(stage.path("places.csv"), "\n".join(["id,name,lon,lat,population", *places]) + "\n")
         files.append("places.csv")
+        root, bundled = pl.common.bundled.data_root(), opts.bundled_osm()
+        census = root / "gtfs" / "cities.csv" if root is not None else None
+        if census is not None and census.is_file() and bundled is not None and Path(osm).resolve() == bundled.resolve():
+            # the bundled sample: every city, Harbin split into its districts and the rest
+            merged = room.population.places_with_districts(census, grid_extent, rows)
+            write_text(stage.path("places_cities.csv"), merged.to_csv(index=False, lineterminator="\n"))
+            files.append("places_cities.csv")
         summary = {"osm": str(osm), "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width,
                                              "height": grid.height, "transform": list(grid.transform)[:6]},
                    "population": report, "histogram": hist, "files": sorted([*files, "opportunities_summary.json"])}

@@ -36,7 +36,8 @@ from planner.errors import InputError
 from planner.ingest.osm.landuse import LandUse, read_landuse
 
 __all__ = ["ACTIVITY_WEIGHTS", "DEFAULT_LEVELS", "MAX_YES_FOOTPRINT_M2", "NON_RESIDENTIAL_LANDUSE", "RESIDENTIAL", "Districts",
-           "activity_layer", "default_totals", "districts_from_osm", "osm_layers", "population_layer", "read_totals"]
+           "activity_layer", "default_totals", "districts_from_osm", "osm_layers", "places_with_districts",
+           "population_layer", "read_totals"]
 
 #: ASSUMED levels where ``building:levels`` is missing, by ``building`` value. Central Harbin
 #: calibration: of the 143 tagged buildings of the bundled extract, ``apartments`` have a
@@ -321,7 +322,36 @@ def osm_layers(osm: str | Path, grid: Grid | None = None, *, totals: str | None 
         raise InputError(msg, code="input_not_found", hint="pass --totals FILE (CSV: name,population; or polygons)")
     pop, report = population_layer(lu, grid, districts)
     report["totals_source"] = districts.source
+    report["extent"] = list(lu.extent)
     act = activity_layer(lu, grid)
     report["activities"] = {"places": len(lu.place_kind), "weighted_total": act.total,
                             "by_key": dict(Counter(k.split("=", 1)[0] for k in lu.place_kind).most_common())}
     return grid, pop, act, report
+
+
+def places_with_districts(census: str | Path, extent, rows: list[dict]) -> pd.DataFrame:
+    """The census places (``id``, ``name``, ``lon``, ``lat``, ``population``; the bundled
+    ``gtfs/cities.csv``) with each city whose point lies in the extract's box (``extent``)
+    split into the districts of ``rows`` (at their homes' centre, with their totals) and the
+    rest of its population at its own point: ``plan evaluate --places`` weights by the layer."""
+    df = pd.read_csv(census, encoding="utf-8-sig")
+    low = {str(c).lower(): c for c in df.columns}
+    idc, namec = low.get("id") or low.get("city_id"), low.get("name") or low.get("name_en")
+    if idc is None or namec is None or not {"lon", "lat", "population"} <= set(low):
+        msg = f"{census}: expected id (or city_id), name (or name_en), lon, lat, population"
+        raise InputError(msg, code="missing_required_column")
+    w, s, e, n = extent
+    dist = [r for r in rows if r.get("total") and np.isfinite(r.get("lon", np.nan))]
+    out = []
+    for _, c in df.iterrows():
+        lon, lat, pop = float(c[low["lon"]]), float(c[low["lat"]]), float(c[low["population"]])
+        inside = w <= lon <= e and s <= lat <= n
+        rest = pop - sum(r["total"] for r in dist)
+        if inside and dist and rest >= 0:
+            out.append({"id": f"{c[idc]}_rest", "name": f"{c[namec]} (rest)", "lon": lon, "lat": lat,
+                        "population": round(rest)})
+            out += [{"id": f"{c[idc]}_{k + 1}", "name": r["district"], "lon": r["lon"], "lat": r["lat"],
+                     "population": round(r["total"])} for k, r in enumerate(dist)]
+        else:
+            out.append({"id": c[idc], "name": c[namec], "lon": lon, "lat": lat, "population": round(pop)})
+    return pd.DataFrame(out, columns=["id", "name", "lon", "lat", "population"])
