@@ -249,3 +249,28 @@ def test_places_with_districts_split_the_city_inside_the_extract(tmp_path):
     assert got["id"].tolist() == ["h_rest", "h_1", "h_2", "c"]
     assert got["population"].tolist() == [3400, 1000, 600, 900]
     assert got["population"].sum() == 5900
+
+
+def _square(w, s, e, n):
+    return [[[w, s], [e, s], [e, n], [w, n], [w, s]]]
+
+
+def test_polygon_totals_bring_their_own_areas(hand_osm, tmp_path):
+    """A polygon file of totals replaces the OSM districts: the two halves again give the hand
+    allocation; a polygon with people but no home in the extract is exit 2 naming the file."""
+    feats = [{"type": "Feature", "properties": {"zone": z, "people": p}, "geometry": {"type": "Polygon",
+              "coordinates": _square(*b)}}
+             for z, p, b in (("west", 1000, (126.600, 45.700, 126.610, 45.710)),
+                             ("east", 600, (126.610, 45.700, 126.620, 45.710)))]
+    f = tmp_path / "zones.geojson"
+    f.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+    grid = make_grid(200, bbox=read_landuse(hand_osm).extent)
+    _, pop, _, report = osm_layers(hand_osm, grid, totals=f"{f}:people", name_column="zone")
+    np.testing.assert_allclose(pop.values, _expected(grid), rtol=1e-5, atol=1e-9)
+    assert [r["district"] for r in report["districts"]] == ["west", "east"]
+    feats.append({"type": "Feature", "properties": {"zone": "far", "people": 50},
+                  "geometry": {"type": "Polygon", "coordinates": _square(127.0, 46.0, 127.01, 46.01)}})
+    f.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+    r = CliRunner().invoke(main, ["opportunities", "--osm", str(hand_osm), "--totals", f"{f}:people",
+                                  "--name-column", "zone", "-o", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "zones.geojson" in r.output and "'far'" in r.output and "Traceback" not in r.output
