@@ -1192,7 +1192,9 @@ def build(source: Path, out: Path) -> dict:
     target_pbf = odir / "harbin_central.osm.pbf"
     if not target_pbf.exists() or sha256(target_pbf) != pbf_sha:
         write_bytes(target_pbf, pbf.read_bytes())
-    write_text(odir / "PROVENANCE.md", osm_provenance(pbf, pbf_sha, source))
+    districts = district_totals(pbf)
+    write_text(odir / "harbin_central.districts.csv", csv_text(districts, list(districts[0].keys())))
+    write_text(odir / "PROVENANCE.md", osm_provenance(pbf, pbf_sha, source, districts))
     # ---- scenarios
     for name, text in SCENARIOS.items():
         write_text(out / "scenarios" / f"{name}.yaml", text)
@@ -1203,7 +1205,25 @@ def build(source: Path, out: Path) -> dict:
     return info
 
 
-def osm_provenance(pbf: Path, digest: str, source: Path) -> str:
+def district_totals(pbf: Path) -> list[dict]:
+    """The census totals of the extract's urban districts (admin_level 6), as their OSM
+    relations tag them (population, population:date, source:population), by relation id."""
+    import osmium
+
+    rows = []
+    fp = osmium.FileProcessor(str(pbf), osmium.osm.RELATION).with_filter(osmium.filter.KeyFilter("boundary"))
+    for rel in fp:
+        t = rel.tags
+        if t.get("boundary") == "administrative" and t.get("admin_level") == "6" and t.get("population"):
+            rows.append({"name": t.get("name", ""), "name_en": t.get("name:en", ""),
+                         "population": int(t.get("population")), "population_date": t.get("population:date", ""),
+                         "source": f"7th national census as tagged on OSM relation {rel.id} (population:date "
+                                   f"{t.get('population:date', '')}, source:population {t.get('source:population', '')};"
+                                   f" https://www.openstreetmap.org/relation/{rel.id}, extract of 2024-04-09)"})
+    return sorted(rows, key=lambda r: r["source"])
+
+
+def osm_provenance(pbf: Path, digest: str, source: Path, districts: list[dict]) -> str:
     import osmium
 
     r = osmium.io.Reader(str(pbf), osmium.osm.osm_entity_bits.NOTHING)
@@ -1233,6 +1253,23 @@ Anything derived from this file (the Harbin metro feed, street networks built fr
 - Used by: `plan` commands without `--osm` (walking network of central Harbin) and `gtfs/harbin_metro.zip`.
 
 Cached street networks are written under `osm_cache/networks/` (ignored by git).
+
+## harbin_central.districts.csv: census totals of the extract's districts (issue 20)
+
+The 2020 resident population (7th national census, 2020-11-01) of the {len(districts)} urban districts
+(区, `admin_level=6`) whose boundaries cross the extract: {"; ".join(f"{d['name']} {d['population']:,}" for d in districts)}
+(sum {sum(d['population'] for d in districts):,} of Harbin's 10,009,854).
+
+- Source: the `population` tags of the districts' OSM relations in this extract (`population:date=2020-11-01`,
+  `source:population=wikipedia`; each row names its relation). The city relation (2755608) carries 10,009,854,
+  the census figure sourced in `gtfs/cities.csv`.
+- Cross-check: 南岗区 1,390,679 (七普), area 182.8 km2 of which 60 km2 urban: https://mip.qiaqa.com/fenxiang/62088.html
+  (read 2026-12-08). The Harbin census bulletin itself was not found in the stored pages (only the 2010 one).
+- ASSUMED: each district's whole population lives inside the extract. The extract holds the urban cores of
+  道里, 道外 and 南岗; 松北 and 香坊 reach beyond it, so their people are placed on the part of their built-up
+  area inside it (docs/notes/issue20.md).
+- Used by `plan opportunities` and the default `plan access` (found beside the extract by its name,
+  `NAME.districts.csv`).
 """
 
 

@@ -35,8 +35,9 @@ def _stats(values):
 @click.option("--population-grid", "population_grids", multiple=True, metavar="FILE",
               type=click.Path(dir_okay=False, path_type=Path), help="A population GeoTIFF (counts per pixel). Repeatable.")
 @click.option("--census", is_flag=True,
-              help="The bundled census populations (gtfs/cities.csv); the default when neither a layer nor "
-                   "--from is given.")
+              help="The bundled census populations (gtfs/cities.csv), one point per city. Without a layer or "
+                   "--from the default is the layers of plan opportunities built from the OSM extract (people "
+                   "by residential floor area, activities), with the other cities' census points as destinations.")
 @click.option("--cutoffs", default="30,60", callback=opts.check_numbers("minutes", integral=True), show_default=True,
               metavar="MIN,...", help="Travel-time cutoffs in minutes, any number and any length (hours count).")
 @click.option("--decay", type=click.Choice(["step", "linear", "exponential", "logistic"]), default="step",
@@ -62,6 +63,11 @@ def _stats(values):
               help="Reach destinations off the street network (e.g. other cities' points) from stops by the "
                    "taxi/bus approximation too, while origins and on-street destinations walk. Default: on for "
                    "the bundled sample, off with --gtfs.")
+@click.option("--region", is_flag=True,
+              help="The agglomeration-scale run: the intercity rail net of the three provinces with the urban "
+                   "taxi/bus approximation at both ends (--local-access), on a 10 km grid over the stations, the "
+                   "census population of every city (--census) reachable within 2, 3 and 4 hours. --resolution and "
+                   "--cutoffs still win when given; with --scenario it writes the change too.")
 @click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="Also compute every raster on the network changed by this scenario (YAML, as in "
                                    "plan evaluate) and write {name}_scenario.tif and {name}_diff.tif (scenario minus "
@@ -76,7 +82,7 @@ def _stats(values):
 @click.pass_context
 def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, population_grids, census, cutoffs, decay,
            decay_width, decay_sd, from_, depart, window_min, step_min, percentiles, crs, max_snap_m, park_and_ride,
-           local_access, local_egress, scenario_path, threads, no_png, output, overwrite, workers, scheduler, gtfs, osm,
+           local_access, local_egress, region, scenario_path, threads, no_png, output, overwrite, workers, scheduler, gtfs, osm,
            date, cache_dir, no_cache, datum) -> None:
     """Accessibility rasters: how many opportunities each cell of a grid reaches.
 
@@ -85,7 +91,10 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     window: walking (or park-and-ride, or local) access to stops, range-RAPTOR, egress to
     every cell holding opportunities; then travel-time percentiles over the window and,
     per opportunity layer, percentile and cutoff, the opportunities reached (--decay step)
-    or decay-weighted. Outputs in -o: access.tif (one band per layer x cutoff x percentile,
+    or decay-weighted. Without a layer the opportunities are those of plan opportunities
+    (people by residential floor area, activities) built from the OSM extract on the grid;
+    --region is the agglomeration-scale run (rail plus the urban approximation, 10 km cells,
+    the cities' census populations within 2, 3, 4 h). Outputs in -o: access.tif (one band per layer x cutoff x percentile,
     named LAYER_{T}min_p{P}), opportunities.tif (the layers on the grid), with --from
     travel_time.tif (travel_time_p{P}_min bands, minutes), a PNG preview per band and
     access_summary.json. With --scenario, the same again on the scenario's network
@@ -100,8 +109,16 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
                   --resolution 100 --cutoffs 15,30,45 --depart 08:00 -o out/hel
       plan access --from 126.6254,45.7600 --depart 08:00 --window 30 -o out/surface
       plan access --scenario scenarios/spine_express.yaml --cutoffs 120,240 --workers 2 -o out/spine
+      plan access --region --scenario scenarios/spine_express.yaml -o out/region
     """
     room = pl.analyses.access  # the access room, loaded now that the command runs
+    if region:  # the agglomeration preset: values the user did not give
+        given = {n for n in ("resolution", "cutoffs")
+                 if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT}
+        resolution = resolution if "resolution" in given else 10_000.0
+        cutoffs = cutoffs if "cutoffs" in given else (120, 180, 240)
+        local_access = True
+        census = census or not (opportunity_specs or population_grids)
     progress = opts.show_progress(ctx)
     dec = room.problem.Decay(decay, width_min=decay_width, sd_min=decay_sd)
     # fail fast, before the network is built
@@ -133,8 +150,25 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     grid = room.grid.make_grid(resolution, crs=crs, bbox=bbox, area=study_area, net=net, local_access=local_access)
     layers = [room.grid.read_opportunities(spec, grid) for spec in opportunity_specs]
     layers += [room.grid.read_opportunities(str(p), grid) for p in population_grids]
-    if census or (not layers and origin is None):
+    osm_layers_report = None
+    layer_osm = osm if osm is not None else (opts.bundled_osm() if not gtfs else None)
+    if census or (not layers and origin is None and layer_osm is None):
         layers.append(room.grid.census_opportunities(grid))
+    elif not layers and origin is None:
+        # people where they live and activities where they are (plan opportunities), on this grid
+        try:
+            _g, pop, act, osm_layers_report = room.population.osm_layers(layer_osm, grid)
+        except InputError as err:
+            if err.code != "no_population_totals":
+                raise
+            click.echo(f"Note: {err.message}; using the census points (--census) instead.")
+            layers.append(room.grid.census_opportunities(grid))
+        else:
+            if not gtfs:  # the bundled sample: the other cities' census points stay destinations
+                cities = room.grid.census_opportunities(grid)
+                pop.external, pop.total = cities.external, pop.total + cities.external_total
+                pop.source = f"{pop.source}, cities.csv"
+            layers += [pop, act]
     seen: dict[str, int] = {}
     for lay in layers:  # unique band names
         k = seen.get(lay.name, 0)
@@ -209,6 +243,10 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
                if len(lay.external) else "")
         click.echo(f"Opportunities {lay.name}: {lay.total:,.0f} in the input{ext}, {lay.outside:,.0f} outside the grid "
                    f"dropped ({Path(lay.source).name or lay.source}).")
+    if osm_layers_report is not None:
+        click.echo(f"Layers from {Path(layer_osm).name} (as plan opportunities): population by residential floor "
+                   f"area, totals from {osm_layers_report['totals_source']}; activities from "
+                   f"{osm_layers_report['activities']['places']:,} places.")
     off = results["access"].report.get("destinations_off_streets", 0) if "access" in results else 0
     if off and not (local_egress or local_access):
         click.echo(f"Note: {off} destination(s) are off the street network and reached from stops only by "

@@ -34,6 +34,7 @@ COMMANDS = {
     "matrix": ("matrix", "Travel times from every origin to every destination by public transport and walking."),
     "net": ("net", "Measure the intercity rail net, for the baseline and each SCENARIO (YAML)."),
     "network": ("network", "Build and inspect networks."),
+    "opportunities": ("opportunities", "Population and activity layers from an OSM extract, as GeoTIFFs."),
     "osm": ("osm", "Work with OpenStreetMap extracts (.osm.pbf, .osm)."),
     "route": ("route", "The earliest journey between two places, leg by leg."),
     "scenario": ("scenario", "Work with scenario files (candidate lines and other changes)."),

@@ -4,7 +4,8 @@
 (a prepared run and its work unit), :mod:`~planner.analyses.access.accessibility` (cumulative
 and decay-weighted opportunities, travel-time surfaces), :mod:`~planner.analyses.access.results`
 (bands with provenance, read and written), :mod:`~planner.analyses.access.fare_access`
-(accessibility at time and fare cutoffs, separate fares vs a unified card).
+(accessibility at time and fare cutoffs, separate fares vs a unified card),
+:mod:`~planner.analyses.access.population` (population and activity layers from OSM buildings and places).
 """
 
 from typing import TYPE_CHECKING
@@ -12,7 +13,14 @@ from typing import TYPE_CHECKING
 from planner.common.lazy import attach
 
 if TYPE_CHECKING:
-    from planner.analyses.access import accessibility, fare_access, grid, problem, results
+    from planner.analyses.access import (
+        accessibility,
+        fare_access,
+        grid,
+        population,
+        problem,
+        results,
+    )
 
-__all__ = ["accessibility", "fare_access", "grid", "problem", "results"]
+__all__ = ["accessibility", "fare_access", "grid", "population", "problem", "results"]
 __getattr__, __dir__ = attach(__name__, submodules=__all__)

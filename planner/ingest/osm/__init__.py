@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from planner.common.lazy import attach
 
 if TYPE_CHECKING:
-    from planner.ingest.osm import context, info, rail, reader
+    from planner.ingest.osm import context, info, landuse, rail, reader
     from planner.ingest.osm._areas import (
         MAX_AREA_NODES,
         Area,
@@ -34,5 +34,5 @@ if TYPE_CHECKING:
     from planner.ingest.osm._raw import RawOSM
     from planner.ingest.osm.reader import DEFAULT_CACHE_DIR, file_digest, osm_format, read_osm
 
-__all__ = ["DEFAULT_CACHE_DIR", "DEFAULT_SPEED_KMH", "FILTERS_VERSION", "MAX_AREA_NODES", "MODES", "Area", "EdgeList", "OSMRequest", "RawOSM", "area_links", "area_report", "context", "file_digest", "info", "osm_format", "rail", "read_osm", "reader", "street_edges", "walkable_areas", "with_area_edges"]
-__getattr__, __dir__ = attach(__name__, submodules=["context", "info", "rail", "reader"], names={"_areas": ["MAX_AREA_NODES", "Area", "area_links", "area_report", "walkable_areas", "with_area_edges"], "reader": ["DEFAULT_CACHE_DIR", "file_digest", "osm_format", "read_osm"], "_filters": ["DEFAULT_SPEED_KMH", "FILTERS_VERSION"], "_network": ["MODES", "EdgeList", "street_edges"], "_online": ["OSMRequest"], "_raw": ["RawOSM"]})
+__all__ = ["DEFAULT_CACHE_DIR", "DEFAULT_SPEED_KMH", "FILTERS_VERSION", "MAX_AREA_NODES", "MODES", "Area", "EdgeList", "OSMRequest", "RawOSM", "area_links", "area_report", "context", "file_digest", "info", "landuse", "osm_format", "rail", "read_osm", "reader", "street_edges", "walkable_areas", "with_area_edges"]
+__getattr__, __dir__ = attach(__name__, submodules=["context", "info", "landuse", "rail", "reader"], names={"_areas": ["MAX_AREA_NODES", "Area", "area_links", "area_report", "walkable_areas", "with_area_edges"], "reader": ["DEFAULT_CACHE_DIR", "file_digest", "osm_format", "read_osm"], "_filters": ["DEFAULT_SPEED_KMH", "FILTERS_VERSION"], "_network": ["MODES", "EdgeList", "street_edges"], "_online": ["OSMRequest"], "_raw": ["RawOSM"]})
