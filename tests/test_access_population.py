@@ -198,7 +198,12 @@ def test_bundled_extract_sums_to_the_sourced_district_totals():
     _, pop, act, report = osm_layers(osm, resolution=250)
     assert sorted(r["district"] for r in report["districts"]) == sorted(src["name"])
     assert pop.values.sum() == pytest.approx(src["population"].sum(), rel=1e-9) == 4_832_987
-    assert report["residential_floor_outside_districts_m2"] == 0 and not report["notes"]
+    assert report["residential_floor_outside_districts_m2"] == 0
+    # the three districts that reach beyond the extract are packed onto its part: flagged, not
+    # presented as a finding (1.7-1.9x the people per floor area of 道里区, the least dense)
+    flagged = {r["district"] for r in report["districts"] if "check" in r}
+    assert flagged == {"道外区", "松北区", "香坊区"}
+    assert len(report["notes"]) == 3 and all(n.startswith("check the map data: ") for n in report["notes"])
     v = pop.values
     assert len(np.unique(np.round(v[v > 0]))) > 1000  # a gradient, not one point
     assert act.total > 1000
@@ -287,3 +292,14 @@ def test_access_without_totals_falls_back_to_the_census_points(tmp_path):
                                   "-o", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
     assert "no population totals" in r.output and "using the census points" in r.output
+
+
+def test_packing_flag_marks_districts_with_too_many_people_per_floor_area():
+    from planner.analyses.access.population import PACKING_FLAG, _packing_notes
+
+    rows = [{"district": "a", "people_per_100m2": 4.0}, {"district": "b", "people_per_100m2": 4.0 * PACKING_FLAG},
+            {"district": "c", "people_per_100m2": 4.0 * PACKING_FLAG + 0.01}, {"district": "d", "total": None}]
+    notes = _packing_notes(rows)
+    assert [r.get("check") is not None for r in rows] == [False, False, True, False]
+    assert len(notes) == 1 and "c has 6.0 people per 100 m2" in notes[0] and "a's 4.0" in notes[0]
+    assert _packing_notes(rows[:1]) == []

@@ -247,6 +247,8 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         click.echo(f"Layers from {Path(layer_osm).name} (as plan opportunities): population by residential floor "
                    f"area, totals from {osm_layers_report['totals_source']}; activities from "
                    f"{osm_layers_report['activities']['places']:,} places.")
+        for note in osm_layers_report.get("notes", []):
+            click.echo(f"Note: {note}")
     off = results["access"].report.get("destinations_off_streets", 0) if "access" in results else 0
     if off and not (local_egress or local_access):
         click.echo(f"Note: {off} destination(s) are off the street network and reached from stops only by "

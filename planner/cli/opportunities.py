@@ -112,8 +112,10 @@ def opportunities(ctx: click.Context, osm, totals, name_column, admin_level, res
         files.append("opportunities_summary.json")
     click.echo(f"Grid {grid.width} x {grid.height} cells of {grid.resolution:g} m in {grid.crs}; "
                f"totals from {report['totals_source']}.")
-    click.echo(render([{"district": r["district"], "total": r["total"], "buildings": r["buildings"],
-                        "floor m2": r["floor_m2"]} for r in rows]))
+    click.echo(render([{"district": r["district"], "total": f"{r['total']:,.0f}" if r["total"] is not None else "",
+                        "buildings": r["buildings"], "floor m2": r["floor_m2"],
+                        "people per 100 m2": r.get("people_per_100m2"), "check": "map data" if "check" in r else ""}
+                       for r in rows]))
     click.echo(f"Population {pop.values.sum():,.0f} on {int((pop.values > 0).sum()):,} cells; "
                f"{report['levels_tagged']:,} of {report['buildings']:,} buildings give building:levels, "
                f"{report['levels_assumed_residential']:,} residential ones use the assumed levels.")

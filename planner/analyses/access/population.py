@@ -9,6 +9,11 @@
 * :func:`activity_layer`: shops, offices, schools, hospitals and other amenities counted
   per cell with the weights of :data:`ACTIVITY_WEIGHTS`.
 
+A census total counts a whole district; an extract often holds only part of it. Spread over the
+part inside, its people are packed too densely: a district whose people per residential floor
+area exceed the least dense district's by :data:`PACKING_FLAG` is marked "check the map data"
+(the report's ``check`` and a note), since its cells are probably overstated.
+
 Every assumed figure is in :data:`DEFAULT_LEVELS`, :data:`RESIDENTIAL`,
 :data:`NON_RESIDENTIAL_LANDUSE` and :data:`ACTIVITY_WEIGHTS` and marked ASSUMED there.
 """
@@ -35,7 +40,8 @@ from planner.analyses.access.grid import (
 from planner.errors import InputError
 from planner.ingest.osm.landuse import LandUse, read_landuse
 
-__all__ = ["ACTIVITY_WEIGHTS", "DEFAULT_LEVELS", "MAX_YES_FOOTPRINT_M2", "NON_RESIDENTIAL_LANDUSE", "RESIDENTIAL", "Districts",
+__all__ = ["ACTIVITY_WEIGHTS", "DEFAULT_LEVELS", "MAX_YES_FOOTPRINT_M2", "NON_RESIDENTIAL_LANDUSE", "PACKING_FLAG", "RESIDENTIAL",
+           "Districts",
            "activity_layer", "default_totals", "districts_from_osm", "osm_layers", "places_with_districts",
            "population_layer", "read_totals"]
 
@@ -266,6 +272,7 @@ def population_layer(lu: LandUse, grid: Grid, districts: Districts) -> tuple[Opp
                      "residential_buildings": int((inside & fa["residential"]).sum()), "floor_m2": round(floor),
                      "people_per_100m2": round(100 * t / floor, 3) if floor > 0 else None,
                      "lon": round(float(lon[0]), 6), "lat": round(float(lat[0]), 6)})
+    notes = list(districts.notes) + _packing_notes(rows)
     res = fa["residential"]
     lay = opportunities_from_points("population", fa["x"], fa["y"], pop, grid, unit="people",
                                     source=f"OSM buildings, {districts.source.split(' (')[0]}",
@@ -275,8 +282,35 @@ def population_layer(lu: LandUse, grid: Grid, districts: Districts) -> tuple[Opp
               "residential_buildings": int(res.sum()),
               "levels_tagged": int((~fa["assumed"]).sum()), "levels_assumed_residential": int((fa["assumed"] & res).sum()),
               "residential_floor_outside_districts_m2": round(float(fa["floor"][~placed].sum())),
-              "notes": districts.notes}
+              "notes": notes}
     return lay, report
+
+
+#: a district whose people per floor area exceed the least dense district's by this factor is
+#: flagged (ASSUMED threshold): its total is probably spread over only the part of it that the extract holds
+PACKING_FLAG = 1.5
+
+
+def _packing_notes(rows: list[dict]) -> list[str]:
+    """Flag districts whose total looks packed onto too little floor area (module docstring):
+    the census counts the whole district, the extract may hold only part of its buildings.
+    Marks the rows (``check``) and returns one note per flagged district."""
+    rates = {r["district"]: r["people_per_100m2"] for r in rows if r.get("people_per_100m2")}
+    if len(rates) < 2:
+        return []
+    base_name = min(rates, key=rates.get)
+    base = rates[base_name]
+    notes = []
+    for r in rows:
+        rate = r.get("people_per_100m2")
+        if rate and rate > PACKING_FLAG * base:
+            r["check"] = (f"{rate / base:.1f}x the people per floor area of {base_name}: the district probably "
+                          "reaches beyond the extract, and its people are packed onto the part inside")
+            notes.append(f"check the map data: {r['district']} has {rate:.1f} people per 100 m2 of residential "
+                         f"floor, {rate / base:.1f}x {base_name}'s {base:.1f}. Its census total is spread over the "
+                         "buildings the extract holds; if the district reaches beyond the extract, its cells are "
+                         "overstated. Give totals for the part inside (--totals) or a larger extract.")
+    return notes
 
 
 def activity_layer(lu: LandUse, grid: Grid) -> Opportunities:
