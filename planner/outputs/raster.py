@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -306,7 +307,9 @@ def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: n
             fontsize=7, color="#555555")
     if handles:
         ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.85)
-    ax.set_title(title or f"{band.name}\n{band.description} [{band.unit}]", fontsize=10)
+    # wrapped to the map's width: a long description ran off the figure on both sides
+    ax.set_title(title or "\n".join([band.name, *textwrap.wrap(f"{band.description} [{band.unit}]", 70)]),
+                 fontsize=10)
     fig.tight_layout()
     out = Path(path)
     with atomic_write(out, "wb") as fh:
