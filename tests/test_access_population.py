@@ -303,3 +303,14 @@ def test_packing_flag_marks_districts_with_too_many_people_per_floor_area():
     assert [r.get("check") is not None for r in rows] == [False, False, True, False]
     assert len(notes) == 1 and "c has 6.0 people per 100 m2" in notes[0] and "a's 4.0" in notes[0]
     assert _packing_notes(rows[:1]) == []
+
+
+def test_district_tables_quote_a_name_with_a_comma():
+    import csv
+    import io
+
+    from planner.cli.opportunities import _csv
+
+    text = _csv(["id", "name", "population"], [[1, "Daoli, old town", 10], [2, "南岗区", None]])
+    assert list(csv.reader(io.StringIO(text))) == [["id", "name", "population"], ["1", "Daoli, old town", "10"],
+                                                   ["2", "南岗区", ""]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import json
 from pathlib import Path
@@ -14,6 +16,17 @@ from planner.cli import _options as opts
 from planner.cli._table import render
 from planner.common.atomic import OutputStage, write_text
 from planner.errors import InputError
+
+DEFAULT_OUT = Path("plan-output/opportunities")
+
+
+def _csv(header: list[str], rows: list[list]) -> str:
+    """CSV text (quoted where a value needs it: a district name may hold a comma)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows([["" if v is None else v for v in row] for row in rows])
+    return buf.getvalue()
 
 
 def _histogram(values: np.ndarray) -> list[dict]:
@@ -41,9 +54,7 @@ def _histogram(values: np.ndarray) -> list[dict]:
 @click.option("--resolution", type=click.FloatRange(min=1.0), default=250.0, show_default=True, metavar="M",
               help="Cell size in metres.")
 @click.option("--no-png", is_flag=True, help="Skip the PNG previews.")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("plan-output/opportunities"), show_default=True, help="Output folder.")
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@opts.output_options(DEFAULT_OUT)
 @click.pass_context
 def opportunities(ctx: click.Context, osm, totals, name_column, admin_level, resolution, no_png, output,
                   overwrite) -> None:
@@ -84,18 +95,18 @@ def opportunities(ctx: click.Context, osm, totals, name_column, admin_level, res
     hist = _histogram(pop.values)
     grid_extent = report["extent"]
     files = []
-    with OutputStage(output, overwrite=overwrite) as stage:
+    out = output or DEFAULT_OUT
+    with OutputStage(out, overwrite=overwrite or output is None) as stage:
         files += pl.outputs.raster.write_result(stage, "opportunities", res, png=not no_png, dtype="float64",
                                                 zero_label="0")
         rows = report["districts"]
         cols = sorted({k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k) if k in rows[0] else 99)
-        lines = [",".join(cols)] + [",".join("" if r.get(c) is None else str(r.get(c)) for c in cols) for r in rows]
-        write_text(stage.path("districts.csv"), "\n".join(lines) + "\n")
+        write_text(stage.path("districts.csv"), _csv(cols, [[r.get(c) for c in cols] for r in rows]))
         files.append("districts.csv")
         # the districts as places for plan evaluate --places: at their people's centre, with their total
-        places = [f"{k + 1},{r['district']},{r['lon']},{r['lat']},{r['total']:.0f}" for k, r in enumerate(rows)
+        places = [[k + 1, r["district"], r["lon"], r["lat"], round(r["total"])] for k, r in enumerate(rows)
                   if r.get("total") and np.isfinite(r.get("lon", np.nan))]
-        write_text(stage.path("places.csv"), "\n".join(["id,name,lon,lat,population", *places]) + "\n")
+        write_text(stage.path("places.csv"), _csv(["id", "name", "lon", "lat", "population"], places))
         files.append("places.csv")
         root, bundled = pl.common.bundled.data_root(), opts.bundled_osm()
         census = root / "gtfs" / "cities.csv" if root is not None else None
@@ -123,4 +134,4 @@ def opportunities(ctx: click.Context, osm, totals, name_column, admin_level, res
         click.echo(f"Note: {note}")
     click.echo(f"Activities {act.total:,.0f} (weighted) from {report['activities']['places']:,} places on "
                f"{int((act.values > 0).sum()):,} cells.")
-    click.echo(f"Written to {output}/: {', '.join(files)}")
+    click.echo(f"Written to {out}/: {', '.join(files)}")
