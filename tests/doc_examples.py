@@ -186,7 +186,7 @@ def _copy(src: Path) -> Callable[[Path], None]:
 def _help_table(path: tuple[str, ...], title: str) -> str:
     """A sample file printed in a command's --help (under ``TITLE:``), as CSV text."""
     text = CliRunner().invoke(main, [*path, "--help"], terminal_width=200).output
-    m = re.search(rf"^[ \t]*{re.escape(title)}:\n((?:[ \t]+\S.*\n?)+)", text, re.M)
+    m = re.search(rf"^[ \t]*{re.escape(title)}\b[^\n]*:\n((?:[ \t]+\S.*\n?)+)", text, re.M)
     assert m, f"plan {' '.join(path)} --help has no {title} sample"
     return "\n".join(ln.strip() for ln in m.group(1).splitlines()) + "\n"
 
@@ -309,6 +309,7 @@ MAKERS: dict[str, Callable[[Path], None]] = {
     "trains.csv": _from_help(("gtfs", "from-timetable"), "TIMETABLE.csv"),
     "stations.csv": _from_help(("gtfs", "from-timetable"), "STATIONS.csv"),
     "stations_amap.csv": _from_help(("gtfs", "from-timetable"), "STATIONS.csv"),
+    "walks_measured.csv": _from_help(("transfers",), "walks_measured.csv"),
     "my_line.yaml": _text(MY_LINE),
     "card.yaml": _text(CARD),
     "appraisal.yaml": _text("value_of_time_cny_per_h: 30\ndiscount_rate: 0.06\n"),

@@ -118,6 +118,11 @@ def transfers(ctx: click.Context, radius_m: float, nearest_per_mode: int, standa
       plan transfers --od places --window 120
       plan transfers --observed walks_measured.csv
       plan transfers --write-scenario connector.yaml && plan evaluate connector.yaml
+
+    \b
+    walks_measured.csv (--observed: walks measured on the ground, platform to platform):
+      from_stop_id,to_stop_id,walk_s,source
+      harbin_metro:L3_4632683316,northeast_rail:VAB,420,survey of 2026-11 (example figure)
     """
     t_start = time.perf_counter()
     out = output or DEFAULT_OUT
