@@ -462,8 +462,11 @@ def report_section(result: TransferResult, report, *, maps: int = 3, images: lis
                  "reaches). They are not ranked among the findings above"
                  + ("; their walks were trusted (--trust-walks), so they may have a suggested connector."
                     if result.params.get("trust_walks") else " and get no suggested connector."))
-        sides = {side: und[f"{side}_name"].astype(str) + " (" + und[f"{side}_mode"].astype(str).str.replace("_", " ")
-                 + ")" for side in ("from", "to")}
+        names = station_labels(result)  # the map names of the ranked table, not the feed's (CJK) stop names
+        sides = {side: [f"{names.get(s, n)} ({str(m).replace('_', ' ')})" for s, n, m in
+                        zip(und[f"{side}_station"], und[f"{side}_name"], und[f"{side}_mode"], strict=True)]
+                 for side in ("from", "to")}
+        sides["class"] = und["class"].astype(str).str.replace("_", " ")
         sec.table(und.assign(**sides)[["pair_id", "from", "to", "walk_m", "straight_m", "detour_ratio", "class",
                                        "data_issues"]],
                   caption="Check the map data (one row per pair)", labels=_CHECK_LABELS,
