@@ -5,6 +5,7 @@ totals, and bad totals files (exit 2 naming the file and the field)."""
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 import rasterio
 import shapely
 from click.testing import CliRunner
+from pyproj import Geod, Transformer
 
 from planner.analyses.access.grid import make_grid, transform_xy
 from planner.analyses.access.population import (
@@ -23,6 +25,7 @@ from planner.analyses.access.population import (
     places_with_districts,
 )
 from planner.cli.main import main
+from planner.config import Config
 from planner.ingest.osm.landuse import read_landuse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,6 +228,20 @@ def test_default_access_uses_the_layers_and_shows_gradients(tmp_path):
     assert v.max() < 4_832_987  # no cell reaches the whole city in 30 minutes
     with rasterio.open(out / "opportunities.tif") as src:
         assert float(np.nansum(src.read(1))) == pytest.approx(4_832_987, rel=1e-6)
+    # and the agglomeration-scale run, beside it (issue 20): hours on the intercity net
+    assert "The agglomeration-scale run" in r.output
+    with rasterio.open(out / "region_access.tif") as src:
+        assert src.descriptions == ("population_120min_p50", "population_180min_p50", "population_240min_p50")
+        assert src.res == (10000.0, 10000.0)
+        assert np.nanmax(src.read(3)) > np.nanmax(src.read(1)) > 0
+    summary = json.loads((out / "access_summary.json").read_text(encoding="utf-8"))
+    assert summary["region_grid"]["resolution_m"] == 10000.0
+    assert summary["results"]["region_access"]["report"]["cells_beyond_local_access"] > 0
+    out2 = tmp_path / "acc2"
+    r = CliRunner().invoke(main, ["access", "--resolution", "2000", "--window", "0", "--cutoffs", "30", "--no-png",
+                                  "--no-region", "-o", str(out2)])
+    assert r.exit_code == 0, r.output
+    assert (out2 / "access.tif").is_file() and not list(out2.glob("region_*"))
 
 
 def test_region_preset_measures_hours_on_the_intercity_net(tmp_path):
@@ -240,6 +257,35 @@ def test_region_preset_measures_hours_on_the_intercity_net(tmp_path):
         assert src.res == (40000.0, 40000.0)
     assert np.nanmax(a[0]) > 0
     assert np.all((a[0] <= a[1]) | np.isnan(a[0])) and np.all((a[1] <= a[2]) | np.isnan(a[1]))
+    # a cell with no station within the taxi/bus approximation's reach is no data (the model
+    # says nothing of it), not "none reached": checked with geodesic distances to every stop
+    summary = json.loads((out / "access_summary.json").read_text(encoding="utf-8"))
+    rep = summary["results"]["access"]["report"]
+    cfg = Config()
+    reach = cfg.local_access_max_s * cfg.local_access_speed_kmh / 3.6 / cfg.straight_line_detour
+    assert rep["local_access_reach_m"] == pytest.approx(reach)
+    with rasterio.open(out / "access.tif") as src:
+        rows, cols = np.indices(src.shape)
+        xs, ys = rasterio.transform.xy(src.transform, rows.ravel(), cols.ravel())
+        lon, lat = Transformer.from_crs(src.crs, "EPSG:4326", always_xy=True).transform(xs, ys)
+        valid = np.isfinite(src.read(1)).ravel()
+    net_stops = _bundled_stop_points()
+    geod = Geod(ellps="WGS84")
+    near = np.array([geod.inv(np.full(len(net_stops), x), np.full(len(net_stops), y), net_stops[:, 0],
+                              net_stops[:, 1])[2].min() <= reach for x, y in zip(lon, lat, strict=True)])
+    assert not (valid & ~near).any()  # every origin has a stop in reach
+    assert rep["cells_beyond_local_access"] > 0
+    assert rep["origins"] + rep["cells_beyond_local_access"] + rep["cells_outside_area"] == valid.size
+
+
+def _bundled_stop_points() -> np.ndarray:
+    """(lon, lat) of every stop of the bundled feeds, read from the zips."""
+    pts = []
+    for z in sorted((ROOT / "gtfs").glob("*.zip")):
+        with zipfile.ZipFile(z) as zf, zf.open("stops.txt") as fh:
+            st = pd.read_csv(fh)
+        pts.append(st[["stop_lon", "stop_lat"]].dropna().to_numpy(float))
+    return np.vstack(pts)
 
 
 def test_places_with_districts_split_the_city_inside_the_extract(tmp_path):

@@ -68,6 +68,9 @@ def _stats(values):
                    "taxi/bus approximation at both ends (--local-access), on a 10 km grid over the stations, the "
                    "census population of every city (--census) reachable within 2, 3 and 4 hours. --resolution and "
                    "--cutoffs still win when given; with --scenario it writes the change too.")
+@click.option("--no-region", is_flag=True,
+              help="On the bundled sample without other choices, skip the agglomeration-scale run that the "
+                   "default adds (files region_*).")
 @click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="Also compute every raster on the network changed by this scenario (YAML, as in "
                                    "plan evaluate) and write {name}_scenario.tif and {name}_diff.tif (scenario minus "
@@ -82,7 +85,7 @@ def _stats(values):
 @click.pass_context
 def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, population_grids, census, cutoffs, decay,
            decay_width, decay_sd, from_, depart, window_min, step_min, percentiles, crs, max_snap_m, park_and_ride,
-           local_access, local_egress, region, scenario_path, threads, no_png, output, overwrite, workers, scheduler, gtfs, osm,
+           local_access, local_egress, region, no_region, scenario_path, threads, no_png, output, overwrite, workers, scheduler, gtfs, osm,
            date, cache_dir, no_cache, datum) -> None:
     """Accessibility rasters: how many opportunities each cell of a grid reaches.
 
@@ -94,7 +97,10 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     or decay-weighted. Without a layer the opportunities are those of plan opportunities
     (people by residential floor area, activities) built from the OSM extract on the grid;
     --region is the agglomeration-scale run (rail plus the urban approximation, 10 km cells,
-    the cities' census populations within 2, 3, 4 h). Outputs in -o: access.tif (one band per layer x cutoff x percentile,
+    the cities' census populations within 2, 3, 4 h); on the bundled sample with no other
+    choice of area, layer or origin the default writes it too, as region_* files (cells
+    with no station within reach of the approximation are no data, not "none reached";
+    --no-region skips it). Outputs in -o: access.tif (one band per layer x cutoff x percentile,
     named LAYER_{T}min_p{P}), opportunities.tif (the layers on the grid), with --from
     travel_time.tif (travel_time_p{P}_min bands, minutes), a PNG preview per band and
     access_summary.json. With --scenario, the same again on the scenario's network
@@ -108,7 +114,8 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
       plan access --gtfs hsl.zip --osm helsinki.osm.pbf --opportunities pop.gpkg:population \\
                   --resolution 100 --cutoffs 15,30,45 --depart 08:00 -o out/hel
       plan access --from 126.6254,45.7600 --depart 08:00 --window 30 -o out/surface
-      plan access --scenario scenarios/spine_express.yaml --cutoffs 120,240 --workers 2 -o out/spine
+      plan access --scenario scenarios/spine_express.yaml --cutoffs 120,240 --workers 2 --no-region \\
+                  -o out/spine
       plan access --region --scenario scenarios/spine_express.yaml -o out/region
     """
     room = pl.analyses.access  # the access room, loaded now that the command runs
@@ -185,64 +192,38 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         applied = pl.scenarios.network.scenario_network(net, scn, cache_dir=cache_dir, use_cache=not no_cache,
                                                         progress=progress)
         nets["_scenario"] = (applied.network, scn.name)
-    results = {}
-    for suffix, (n, label) in nets.items():
-        if layers:
-            results[f"access{suffix}"] = room.accessibility.accessibility(
-                n, grid, layers, cutoffs_min=cutoffs, decay=dec, progress=progress, executor=ex, scenario=label, **common)
-        if origin is not None:
-            results[f"travel_time{suffix}"] = room.accessibility.travel_time_surface(
-                n, grid, origin[0], origin[1], scenario=label, **common)
-    if scn is not None:
-        for key in [k for k in results if not k.endswith("_scenario")]:
-            results[f"{key}_diff"] = room.results.difference(results[f"{key}_scenario"], results[key])
+    run = {"cutoffs_min": cutoffs, "decay": dec, "progress": progress, "executor": ex}
+    results = _compute(room, nets, grid, layers, origin, run, common)
+    # the default on the bundled sample adds the agglomeration-scale run (issue 20)
+    add_region = not (region or no_region or gtfs or opportunity_specs or population_grids or census or bbox
+                      or area is not None or origin is not None)
+    region_run = None
+    if add_region:
+        rgrid = room.grid.make_grid(REGION_RESOLUTION_M, crs=crs, net=net, local_access=True)
+        rlayers = [room.grid.census_opportunities(rgrid)]
+        rcommon = {**common, "park_and_ride": False, "local_access": True, "local_egress": True}
+        rresults = _compute(room, nets, rgrid, rlayers, None, {**run, "cutoffs_min": REGION_CUTOFFS_MIN}, rcommon)
+        region_run = (rgrid, rlayers, rresults)
     files: list[str] = []
-    # roads and water of the extract the network was built from, over the previews
-    context = (pl.outputs.raster.raster_context(grid, net.walk.meta.get("source_path") if net.walk is not None else None)
-               if not no_png else None)
     with OutputStage(output, overwrite=overwrite) as stage:
         write_text(stage.path("config.json"), opts.config_record_text(ctx, net.config))
         tags = opts.config_tags(ctx, net.config)  # the same record in every GeoTIFF's tags
         files.append("config.json")
-        if layers:
-            bands = [pl.outputs.raster.Band(lay.name, lay.values.reshape(grid.shape), lay.unit,
-                                            f"{lay.name} per cell ({Path(lay.source).name or lay.source})",
-                                            {"layer": lay.name}) for lay in layers]
-            opp = room.results.AccessResult(grid, bands, np.ones(grid.shape, bool), {**results["access"].tags}, {})
-            pts = np.vstack([lay.points for lay in layers])
-            for key in [k for k in results if k.startswith("access")]:
-                files += pl.outputs.raster.write_result(stage, key, results[key], png=not no_png, dtype="float64",
-                                                        points=pts, diverging=key.endswith("_diff"), context=context,
-                                                        tags=tags)
-            files += pl.outputs.raster.write_result(stage, "opportunities", opp, png=not no_png, dtype="float64",
-                                                    points=pts, zero_label="0", context=context, tags=tags)
-        if origin is not None:
-            mx, my = room.grid.transform_xy("EPSG:4326", grid.crs, [origin[0]], [origin[1]])
-            for key in [k for k in results if k.startswith("travel_time")]:
-                files += pl.outputs.raster.write_result(stage, key, results[key], png=not no_png,
-                                                        marker=(float(mx[0]), float(my[0])),
-                                                        diverging=key.endswith("_diff"), context=context, tags=tags)
+        out = {"stage": stage, "png": not no_png, "tags": tags, "net": net}
+        files += _write(room, out, "", grid, layers, results, origin, local_access)
+        if region_run is not None:
+            files += _write(room, out, "region_", *region_run, None, True)
         summary = {
-            "service_date": day, "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width,
-                                          "height": grid.height, "transform": list(grid.transform)[:6]},
-            "results": {k: {"report": r.report, "tags": r.tags,
-                            "bands": {b.name: {"unit": b.unit, "description": b.description, **_stats(b.values)}
-                                      for b in r.bands}}
-                        for k, r in results.items()},
+            "service_date": day, "grid": _grid_record(grid),
+            "results": {k: _result_record(r) for k, r in results.items()},
             "files": sorted([*files, "access_summary.json"]),
         }
+        if region_run is not None:
+            summary["region_grid"] = _grid_record(region_run[0])
+            summary["results"].update({f"region_{k}": _result_record(r) for k, r in region_run[2].items()})
         write_text(stage.path("access_summary.json"), json.dumps(summary, indent=1, default=float) + "\n")
         files.append("access_summary.json")
-    first = next(iter(results.values()))
-    rep = first.report
-    click.echo(f"Grid {grid.width} x {grid.height} cells of {grid.resolution:g} m in {grid.crs}; service date {day}; "
-               f"{rep['origins']:,} origin cells, nodata: {rep['cells_outside_area']:,} outside the study area, "
-               f"{rep['cells_far_from_streets']:,} farther than {max_snap_m:g} m from streets.")
-    for lay in layers:
-        ext = (f", {lay.external_total:,.0f} at {len(lay.external)} points outside the grid kept as destinations"
-               if len(lay.external) else "")
-        click.echo(f"Opportunities {lay.name}: {lay.total:,.0f} in the input{ext}, {lay.outside:,.0f} outside the grid "
-                   f"dropped ({Path(lay.source).name or lay.source}).")
+    _echo_run(grid, day, results, layers, max_snap_m)
     if osm_layers_report is not None:
         click.echo(f"Layers from {Path(layer_osm).name} (as plan opportunities): population by residential floor "
                    f"area, totals from {osm_layers_report['totals_source']}; activities from "
@@ -253,12 +234,114 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     if off and not (local_egress or local_access):
         click.echo(f"Note: {off} destination(s) are off the street network and reached from stops only by "
                    "straight-line walks; --local-egress reaches them by the taxi/bus approximation.")
+    click.echo(render(_rows("", results)))
+    if region_run is not None:
+        rgrid, rlayers, rresults = region_run
+        click.echo("\nThe agglomeration-scale run (region_* files; --no-region skips it): the intercity rail net "
+                   "with the urban taxi/bus approximation at both ends, the cities' census populations.")
+        _echo_run(rgrid, day, rresults, rlayers, max_snap_m)
+        click.echo(render(_rows("region_", rresults)))
+    pngs = sum(f.endswith(".png") for f in files)
+    click.echo(f"Written to {output}/: {len(files)} files ({', '.join(f for f in files if f.endswith('.tif'))}, "
+               f"{pngs} PNG previews, access_summary.json)")
+
+
+REGION_RESOLUTION_M = 10_000.0
+REGION_CUTOFFS_MIN = (120, 180, 240)
+
+
+def _compute(room, nets: dict, grid, layers: list, origin, run: dict, common: dict) -> dict:
+    """The accessibility (and travel-time surface) results of ``grid`` on every network of
+    ``nets``, plus the differences scenario minus baseline."""
+    results = {}
+    for suffix, (n, label) in nets.items():
+        if layers:
+            results[f"access{suffix}"] = room.accessibility.accessibility(n, grid, layers, scenario=label, **run,
+                                                                          **common)
+        if origin is not None:
+            results[f"travel_time{suffix}"] = room.accessibility.travel_time_surface(
+                n, grid, origin[0], origin[1], scenario=label, **common)
+    for key in [k for k in results if not k.endswith("_scenario")]:
+        if f"{key}_scenario" in results:
+            results[f"{key}_diff"] = room.results.difference(results[f"{key}_scenario"], results[key])
+    return results
+
+
+def _rail_lines(net, crs: str) -> list:
+    """The rail net stop to stop, in ``crs``, to draw over regional previews."""
+    tt = net.timetable
+    seg = pl.network.timetable.rail_segments(tt)
+    if not len(seg):
+        return []
+    x, y = pl.analyses.access.grid.transform_xy("EPSG:4326", crs, tt.stop_lon[seg.ravel()], tt.stop_lat[seg.ravel()])
+    xy = np.column_stack([x, y]).reshape(-1, 2, 2)
+    return list(xy)
+
+
+def _write(room, out: dict, prefix: str, grid, layers: list, results: dict, origin, local_access: bool) -> list[str]:
+    """The GeoTIFFs and previews of one run, file names starting with ``prefix``."""
+    stage, png, tags, net = out["stage"], out["png"], out["tags"], out["net"]
+    files: list[str] = []
+    # roads and water of the extract the network was built from (or the region's), over the previews
+    context = (pl.outputs.raster.raster_context(grid, net.walk.meta.get("source_path") if net.walk is not None else None)
+               if png else None)
+    preview = {}
+    if local_access:
+        reach = next(iter(results.values())).report.get("local_access_reach_m", 0.0)
+        preview = {"lines": _rail_lines(net, grid.crs) if png else None,
+                   "nodata_label": f"no data: no station within {reach / 1000:.0f} km (the taxi/bus approximation's "
+                                   f"{net.config.local_access_max_s / 60:.0f} min)"}
+    if layers:
+        bands = [pl.outputs.raster.Band(lay.name, lay.values.reshape(grid.shape), lay.unit,
+                                        f"{lay.name} per cell ({Path(lay.source).name or lay.source})",
+                                        {"layer": lay.name}) for lay in layers]
+        opp = room.results.AccessResult(grid, bands, np.ones(grid.shape, bool), {**results["access"].tags}, {})
+        pts = np.vstack([lay.points for lay in layers])
+        for key in [k for k in results if k.startswith("access")]:
+            files += pl.outputs.raster.write_result(stage, f"{prefix}{key}", results[key], png=png, dtype="float64",
+                                                    points=pts, diverging=key.endswith("_diff"), context=context,
+                                                    tags=tags, **preview)
+        files += pl.outputs.raster.write_result(stage, f"{prefix}opportunities", opp, png=png, dtype="float64",
+                                                points=pts, zero_label="0", context=context, tags=tags)
+    if origin is not None:
+        mx, my = room.grid.transform_xy("EPSG:4326", grid.crs, [origin[0]], [origin[1]])
+        for key in [k for k in results if k.startswith("travel_time")]:
+            files += pl.outputs.raster.write_result(stage, f"{prefix}{key}", results[key], png=png,
+                                                    marker=(float(mx[0]), float(my[0])),
+                                                    diverging=key.endswith("_diff"), context=context, tags=tags,
+                                                    **preview)
+    return files
+
+
+def _grid_record(grid) -> dict:
+    return {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width, "height": grid.height,
+            "transform": list(grid.transform)[:6]}
+
+
+def _result_record(r) -> dict:
+    return {"report": r.report, "tags": r.tags,
+            "bands": {b.name: {"unit": b.unit, "description": b.description, **_stats(b.values)} for b in r.bands}}
+
+
+def _echo_run(grid, day, results: dict, layers: list, max_snap_m: float) -> None:
+    rep = next(iter(results.values())).report
+    beyond = rep.get("cells_beyond_local_access", 0)
+    far = (f"{beyond:,} with no station within {rep.get('local_access_reach_m', 0) / 1000:.0f} km (beyond the taxi/bus "
+           f"approximation)" if beyond else f"{rep['cells_far_from_streets']:,} farther than {max_snap_m:g} m from streets")
+    click.echo(f"Grid {grid.width} x {grid.height} cells of {grid.resolution:g} m in {grid.crs}; service date {day}; "
+               f"{rep['origins']:,} origin cells, nodata: {rep['cells_outside_area']:,} outside the study area, {far}.")
+    for lay in layers:
+        ext = (f", {lay.external_total:,.0f} at {len(lay.external)} points outside the grid kept as destinations"
+               if len(lay.external) else "")
+        click.echo(f"Opportunities {lay.name}: {lay.total:,.0f} in the input{ext}, {lay.outside:,.0f} outside the grid "
+                   f"dropped ({Path(lay.source).name or lay.source}).")
+
+
+def _rows(prefix: str, results: dict) -> list[dict]:
     rows = []
     for key, r in results.items():
         for b in r.bands:
             st = _stats(b.values)
-            rows.append({"file": f"{key}.tif", "band": b.name, "unit": b.unit, "cells": st["cells"],
+            rows.append({"file": f"{prefix}{key}.tif", "band": b.name, "unit": b.unit, "cells": st["cells"],
                          "min": st["min"], "median": st["median"], "max": st["max"]})
-    click.echo(render(rows))
-    click.echo(f"Written to {output}/: {len(files)} files ({', '.join(f for f in files if f.endswith('.tif'))}, "
-               f"{sum(f.endswith('.png') for f in files)} PNG previews, access_summary.json)")
+    return rows

@@ -45,7 +45,7 @@ from planner.ingest.gtfs.service import active_services, service_date_range, to_
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["RAIL_MODES", "Timetable", "build_timetable", "rail_stop_mask"]
+__all__ = ["RAIL_MODES", "Timetable", "build_timetable", "rail_segments", "rail_stop_mask"]
 
 DAY = 86_400
 
@@ -254,6 +254,22 @@ def rail_stop_mask(tt: Timetable) -> np.ndarray:
     for p in np.flatnonzero(np.isin(tt.pattern_mode, codes)):
         rail[tt.pattern_stops[tt.pattern_stops_ptr[p]:tt.pattern_stops_ptr[p + 1]]] = True
     return rail
+
+
+def rail_segments(tt: Timetable) -> np.ndarray:
+    """(k, 2) stop indices: the distinct consecutive stop pairs that a :data:`RAIL_MODES`
+    pattern serves (either direction once), e.g. to draw the rail net stop to stop."""
+    codes = [MODES.index(m) for m in RAIL_MODES]
+    pairs = []
+    for p in np.flatnonzero(np.isin(tt.pattern_mode, codes)):
+        st = tt.pattern_stops[tt.pattern_stops_ptr[p]:tt.pattern_stops_ptr[p + 1]]
+        if len(st) > 1:
+            pairs.append(np.column_stack([st[:-1], st[1:]]))
+    if not pairs:
+        return np.zeros((0, 2), np.int64)
+    both = np.sort(np.vstack(pairs).astype(np.int64), axis=1)
+    both = both[both[:, 0] != both[:, 1]]
+    return np.unique(both, axis=0)
 
 
 def build_timetable(

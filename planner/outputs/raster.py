@@ -181,7 +181,21 @@ def raster_context(grid: RasterGrid, osm=None) -> Context | None:
     tr = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
     lon, lat = tr.transform([west, east, west, east], [south, south, north, north])
     box = (min(lon), min(lat), max(lon), max(lat))
-    return load_osm_context(osm, box, roads=True) or load_context(box)
+    osm_ctx = load_osm_context(osm, box, roads=True)
+    if osm_ctx and _covered_share(osm_ctx, box) < 0.25:
+        # a city's extract under a regional grid: the region's own context, where there is one
+        return load_context(box) or osm_ctx
+    return osm_ctx or load_context(box)
+
+
+def _covered_share(ctx: Context, box: tuple[float, float, float, float]) -> float:
+    """Share of ``box`` (degrees) inside the bounds of the context's features."""
+    b = np.array([g.total_bounds for g in ctx.layers.values() if len(g)])
+    if not len(b):
+        return 0.0
+    w, s, e, n = max(b[:, 0].min(), box[0]), max(b[:, 1].min(), box[1]), min(b[:, 2].max(), box[2]), min(b[:, 3].max(), box[3])
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    return max(0.0, e - w) * max(0.0, n - s) / area if area > 0 else 0.0
 
 
 def _draw_raster_context(ax, ctx: Context, crs: str, handles: list) -> None:
@@ -213,6 +227,7 @@ def _draw_raster_context(ax, ctx: Context, crs: str, handles: list) -> None:
 def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: np.ndarray | None = None,
               diverging: bool = False, title: str | None = None, marker: tuple[float, float] | None = None,
               points=None, points_label: str = "opportunity points", zero_label: str = "0 (none reached)",
+              nodata_label: str = "no data (far from streets)", lines=None, lines_label: str = "rail lines",
               dpi: int = 110, context: Context | None = None) -> Path:
     """A preview map of one band: colour bar, scale bar, study-area outline, title with units,
     and ``context`` (:func:`raster_context`) drawn over the cells with its credit line.
@@ -220,12 +235,14 @@ def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: n
     ``valid`` marks the cells that have a value (the rest of the study area is drawn as no
     data; valid cells without a value as not reached); ``marker`` is a point (grid CRS) to
     mark, e.g. the origin of a travel-time surface; ``points`` (n, 2) are drawn as dots
-    (e.g. the city points behind a census layer); ``diverging`` centres the colours on 0.
+    (e.g. the city points behind a census layer); ``lines`` a list of (n, 2) polylines (grid
+    CRS, e.g. the rail net) drawn over the cells; ``nodata_label`` says why the study area's
+    cells without a value have none; ``diverging`` centres the colours on 0.
     """
     vals = np.asarray(band.values, dtype=np.float64)
     h, w = grid.shape
     aspect = h / w
-    fig = Figure(figsize=(8.0, max(3.5, min(12.0, 6.2 * aspect + 1.2))), dpi=dpi)
+    fig = Figure(figsize=(8.0, max(3.5, min(12.0, 6.2 * aspect + 1.2)) + 0.6), dpi=dpi)  # + the legend below
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     west, south, east, north = grid.bounds
@@ -236,8 +253,8 @@ def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: n
     nodata = inside & ~valid
     if nodata.any():
         ax.imshow(np.where(nodata, 1.0, np.nan), extent=extent, origin="upper", interpolation="nearest",
-                  cmap=ListedColormap(["#d0d0d0"]), vmin=0, vmax=1)
-        handles.append(Patch(facecolor="#d0d0d0", label="no data (far from streets)"))
+                  cmap=ListedColormap(["#dcdcdc"]), vmin=0, vmax=1)
+        handles.append(Patch(facecolor="#dcdcdc", label=nodata_label))
     unreached = valid & ~np.isfinite(vals)
     if unreached.any():
         ax.imshow(np.where(unreached, 1.0, np.nan), extent=extent, origin="upper", interpolation="nearest",
@@ -270,6 +287,10 @@ def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: n
         cb.formatter = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
     cb.update_ticks()
     cb.set_label(band.unit)
+    if lines is not None and len(lines):
+        for xy in lines:
+            ax.plot(xy[:, 0], xy[:, 1], color="#b2182b", linewidth=0.9, alpha=0.8, zorder=2.5)
+        handles.append(Line2D([], [], color="#b2182b", lw=1.3, label=lines_label))
     if points is not None and len(points):
         pts = np.asarray(points, dtype=np.float64)
         ax.scatter(pts[:, 0], pts[:, 1], s=10, c="white", edgecolors="black", linewidths=0.6, zorder=3)
@@ -305,8 +326,9 @@ def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: n
     ax.set_yticks([])
     ax.text(1.0, -0.01, f"{grid.crs}, {grid.resolution:g} m cells", transform=ax.transAxes, ha="right", va="top",
             fontsize=7, color="#555555")
-    if handles:
-        ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.85)
+    if handles:  # below the map: over it, the legend hid cells (Harbin, in the regional maps)
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.045), ncol=min(3, len(handles)),
+                  fontsize=7, frameon=False)
     # wrapped to the map's width: a long description ran off the figure on both sides
     ax.set_title(title or "\n".join([band.name, *textwrap.wrap(f"{band.description} [{band.unit}]", 70)]),
                  fontsize=10)
@@ -326,11 +348,12 @@ def settings_tags(record: dict) -> dict[str, str]:
 def write_result(stage, stem: str, result: RasterResult, *, png: bool = True, dtype: str = "float32",
                  diverging: bool = False, marker: tuple[float, float] | None = None, points=None,
                  zero_label: str = "0 (none reached)", context: Context | None = None,
-                 tags: dict[str, str] | None = None) -> list[str]:
+                 tags: dict[str, str] | None = None, **preview) -> list[str]:
     """``{stem}.tif`` and one PNG per band (``{stem}_{band}.png``, or ``{band}.png`` when the
     band name starts with the stem) through an :class:`~planner.common.atomic.OutputStage` (or
     into a folder); returns the file names. ``tags``: more dataset tags (e.g. the run's
-    configuration as ``plan_config``), added to the result's provenance tags."""
+    configuration as ``plan_config``), added to the result's provenance tags; ``preview``: more
+    keywords of :func:`write_png` (``nodata_label``, ``lines``)."""
     def where(name: str) -> Path:
         return stage.path(name) if hasattr(stage, "path") else Path(stage) / name
 
@@ -340,6 +363,6 @@ def write_result(stage, stem: str, result: RasterResult, *, png: bool = True, dt
         for b in result.bands:
             name = f"{b.name}.png" if b.name.startswith(stem) else f"{stem}_{b.name}.png"
             write_png(where(name), result.grid, b, valid=result.valid, diverging=diverging, marker=marker,
-                      points=points, zero_label=zero_label, context=context)
+                      points=points, zero_label=zero_label, context=context, **preview)
             names.append(name)
     return names

@@ -282,6 +282,19 @@ def origin_mask(net: Network, grid: Grid, *, max_snap_m: float = DEFAULT_MAX_SNA
         report["cells_far_from_streets"] = int(far.sum())
     else:
         report["cells_far_from_streets"] = 0
+    report["cells_beyond_local_access"] = 0
+    if local_access and net.timetable.n_stops:
+        # no stop within the taxi/bus approximation's longest leg: the model says nothing of
+        # such a cell (it is not "none reached": a road trip to a station is not modelled)
+        cfg = net.config
+        reach = cfg.local_access_max_s * (cfg.local_access_speed_kmh / 3.6) / cfg.straight_line_detour
+        lon, lat = grid.lonlat()
+        cells = np.flatnonzero(valid)
+        dist, _i = net.stop_tree().query(sphere_xyz(lat[cells], lon[cells]), distance_upper_bound=reach + 1.0)
+        beyond = cells[~np.isfinite(dist)]
+        valid[beyond] = False
+        report["cells_beyond_local_access"] = int(len(beyond))
+        report["local_access_reach_m"] = float(reach)
     report["origins"] = int(valid.sum())
     return valid, report
 
