@@ -15,6 +15,7 @@ from planner.cli.fares import CARD_STEP_MIN, CARD_WINDOW_MIN, SAMPLE_BUDGETS, SA
 from planner.common.bundled import data_root
 from planner.common.timeofday import window_text
 from planner.errors import InputError
+from planner.errors import InputError
 
 DEFAULT_OUT = Path("plan-output") / "evaluate"
 
@@ -23,6 +24,11 @@ DEFAULT_OUT = Path("plan-output") / "evaluate"
 @click.argument("scenarios", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--places", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Places to connect (CSV: id, name, lon, lat, population). Default: the bundled cities.")
+@click.option("--zones", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="CSV",
+              help="Weighted points of places (CSV: place_id, lon, lat, weight): a place is routed from and to its "
+                   "points and its times are their weighted mean. Default on the bundled sample: Harbin over its "
+                   "central districts where people live (plan opportunities' layer) and the rest at its point.")
+@click.option("--no-zones", is_flag=True, help="Route every place from its one point (no --zones, no districts).")
 @click.option("--appraisal", "appraisal", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="YAML overriding appraisal parameters (value_of_time_cny_per_h, discount_rate, "
                                    "operating_years, gravity_gamma, calibration, ...). Default: the sourced defaults "
@@ -36,7 +42,8 @@ DEFAULT_OUT = Path("plan-output") / "evaluate"
 @opts.executor_options
 @opts.network_options
 @click.pass_context
-def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | None, appraisal: Path | None,
+def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | None, zones: Path | None, no_zones: bool,
+             appraisal: Path | None,
              od: Path | None, depart: int, window_min: int,
              step_min: int, output: Path | None, overwrite: bool, workers, scheduler, gtfs, osm, date, cache_dir, no_cache,
              datum) -> None:
@@ -90,6 +97,7 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
         msg = f"two scenarios have the same name: {', '.join(sorted({n for n in names if names.count(n) > 1}))}"
         raise InputError(msg, code="duplicate_scenario_name", hint="give each scenario its own 'name'")
     places_df = pl.ingest.points.load_places(places)
+    zones_df, zone_notes = _zones(zones, no_zones, places, gtfs, places_df)
     params = pl.analyses.evaluate.parameters.load_params(appraisal)
     od_table = pl.analyses.evaluate.parameters.load_od(od, places_df["id"]) if od is not None else None
     # the cluster first: an unreachable scheduler fails before the networks are built
@@ -103,8 +111,8 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
         feeds, loaded, places_df, date=day, depart_s=depart, window_min=window_min, step_min=step_min,
         walk=net.walk, config=config, cache_dir=cache_dir, use_cache=not no_cache,
         progress=opts.show_progress(ctx), executor=ex, measures=[card], params=params, od=od_table,
-        date_reason=opts.date_reason(ctx))
-    ev.notes += _notes(net, config)
+        date_reason=opts.date_reason(ctx), zones=zones_df)
+    ev.notes += zone_notes + _notes(net, config)
     out = output or DEFAULT_OUT
     written = pl.analyses.evaluate.outputs.write_outputs(
         ev, net.timetable, out, overwrite=overwrite or output is None,
@@ -133,6 +141,42 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     else:
         click.echo("No scenarios given: baseline measures only (see places.csv).")
     click.echo(f"Outputs in {out}/ ({len(written)} files, report.html) in {time.perf_counter() - t0:.0f} s.")
+
+
+def _zones(zones: Path | None, no_zones: bool, places: Path | None, gtfs, places_df):
+    """The weighted points of places and what the report says of them: ``--zones``; else, on
+    the bundled sample with its cities, the city inside the OSM extract over its districts
+    (the population layer of plan opportunities); else none."""
+    if no_zones:
+        return None, []
+    if zones is not None:
+        z = pl.ingest.points.load_zones(zones)
+        return z, [f"Places with weighted points ({zones.name}): "
+                   f"{', '.join(sorted(set(z['place_id'])))}; their travel times are the weighted mean over "
+                   f"{len(z)} points."]
+    osm = opts.bundled_osm()
+    if places is not None or gtfs or osm is None:
+        return None, []
+    pop_room = pl.analyses.access.population
+    try:
+        _g, _pop, _act, report = pop_room.osm_layers(osm, resolution=250.0)
+    except InputError:
+        return None, []
+    z = pop_room.district_zones(places_df, report["extent"], report["districts"])
+    if not len(z):
+        return None, []
+    notes = []
+    for pid, grp in z.groupby("place_id", sort=False):
+        name = places_df.set_index("id").loc[pid, "name"]
+        inner = grp[~grp["name"].str.endswith("(rest)")]
+        rest = grp[grp["name"].str.endswith("(rest)")]["weight"].sum()
+        notes.append(f"{name}'s travel times are the population-weighted mean over {len(grp)} points: its "
+                     f"{len(inner)} districts inside the OSM extract at the centre of their homes "
+                     f"({inner['weight'].sum():,.0f} people by residential floor area, census totals from "
+                     f"{report['totals_source']}) and the rest ({rest:,.0f}) at the city point "
+                     "(--no-zones: one point).")
+    notes += [n[0].upper() + n[1:] for n in report.get("notes", [])]
+    return z, notes
 
 
 def _fare_params(own_feeds: bool):

@@ -22,7 +22,7 @@ from planner.common.bundled import data_root
 from planner.common.datum import to_wgs84
 from planner.errors import InputError
 
-__all__ = ["add_stop_places", "convert_datum", "load_places", "parse_place", "read_points"]
+__all__ = ["add_stop_places", "convert_datum", "load_places", "load_zones", "parse_place", "read_points"]
 
 _LON = ("lon", "lng", "longitude", "x")
 _LAT = ("lat", "latitude", "y")
@@ -203,4 +203,31 @@ def add_stop_places(places: pd.DataFrame, stop_ids) -> pd.DataFrame:
     extra = pd.DataFrame({"id": stops, "name": stops, "lon": np.nan, "lat": np.nan, "population": 0.0,
                           "stop_id": stops})
     return pd.concat([places, extra], ignore_index=True)
+
+
+def load_zones(path: str | Path) -> pd.DataFrame:
+    """Weighted points of places (CSV: ``place_id``, ``lon``, ``lat``, ``weight``, optional
+    ``name``): a place with rows here is routed from and to these points, its travel times
+    the weighted mean over them (``plan evaluate --zones``). Weights are e.g. residents."""
+    p = Path(path)
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        msg = f"cannot read zones file {p}: {err}"
+        raise InputError(msg, code="invalid_points_file", hint="a CSV with place_id, lon, lat, weight") from err
+    missing = [c for c in ("place_id", "lon", "lat", "weight") if c not in df.columns]
+    if missing:
+        msg = f"{p}: missing column(s) {', '.join(missing)} (found {', '.join(df.columns)})"
+        raise InputError(msg, code="missing_required_column", hint="columns: place_id, lon, lat, weight")
+    out = pd.DataFrame({"place_id": df["place_id"].str.strip(), "name": df.get("name", df["place_id"])})
+    limits = {"lon": (-180.0, 180.0), "lat": (-90.0, 90.0), "weight": (0.0, np.inf)}
+    for c, (lo, hi) in limits.items():
+        vals = pd.to_numeric(df[c], errors="coerce")
+        bad = vals.isna() | (vals < lo) | (vals > hi)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            msg = f"{p}: row {row + 2}: field '{c}' must be a number in [{lo:g}, {hi:g}], got {df[c].iloc[row]!r}"
+            raise InputError(msg, code="invalid_float", hint="weights are people (or another count), not negative")
+        out[c] = vals.to_numpy(dtype=float)
+    return out
 

@@ -42,7 +42,7 @@ from planner.ingest.osm.landuse import LandUse, read_landuse
 
 __all__ = ["ACTIVITY_WEIGHTS", "DEFAULT_LEVELS", "MAX_YES_FOOTPRINT_M2", "NON_RESIDENTIAL_LANDUSE", "PACKING_FLAG", "RESIDENTIAL",
            "Districts",
-           "activity_layer", "default_totals", "districts_from_osm", "osm_layers", "places_with_districts",
+           "activity_layer", "default_totals", "district_zones", "districts_from_osm", "osm_layers", "places_with_districts",
            "population_layer", "read_totals"]
 
 #: ASSUMED levels where ``building:levels`` is missing, by ``building`` value. Central Harbin
@@ -389,3 +389,26 @@ def places_with_districts(census: str | Path, extent, rows: list[dict]) -> pd.Da
         else:
             out.append({"id": c[idc], "name": c[namec], "lon": lon, "lat": lat, "population": round(pop)})
     return pd.DataFrame(out, columns=["id", "name", "lon", "lat", "population"])
+
+
+def district_zones(places: pd.DataFrame, extent, rows: list[dict]) -> pd.DataFrame:
+    """Weighted points (``place_id``, ``name``, ``lon``, ``lat``, ``weight``) for ``plan
+    evaluate``: every place (``id``, ``lon``, ``lat``, ``population``; e.g. the bundled census
+    cities) whose point lies in the extract's box (``extent``) is spread over the districts of
+    ``rows`` (at their homes' centre, weighted by their totals) and the rest of its population
+    at its own point. The place keeps its id; its travel times become the weighted mean over
+    these points. Places outside the box, or smaller than the districts' sum, get none."""
+    w, s, e, n = extent
+    dist = [r for r in rows if r.get("total") and np.isfinite(r.get("lon", np.nan))]
+    out = []
+    for _, c in places.iterrows():
+        lon, lat, pop = float(c["lon"]), float(c["lat"]), float(c["population"])
+        rest = pop - sum(r["total"] for r in dist)
+        if dist and w <= lon <= e and s <= lat <= n and rest >= 0:
+            out += [{"place_id": c["id"], "name": r["district"], "lon": r["lon"], "lat": r["lat"],
+                     "weight": float(r["total"])} for r in dist]
+            if rest > 0:
+                out.append({"place_id": c["id"], "name": f"{c.get('name', c['id'])} (rest)", "lon": lon, "lat": lat,
+                            "weight": rest})
+    return pd.DataFrame(out, columns=["place_id", "name", "lon", "lat", "weight"])
+

@@ -58,7 +58,7 @@ from planner.analyses.evaluate.parameters import SOURCES, AppraisalParams
 from planner.analyses.metrics import THRESHOLDS_MIN, measures, place_measures
 from planner.common.timeofday import departures
 from planner.config import Config
-from planner.errors import NoServiceError
+from planner.errors import InputError, NoServiceError
 from planner.network.build import build_network
 from planner.routing.batch import door_to_door
 from planner.routing.raptor import INF
@@ -143,15 +143,72 @@ class Evaluation:
     coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
     recommendation: list[str] = field(default_factory=list)
     date_reason: str = ""
+    zones: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def zone_points(places: pd.DataFrame, zones: pd.DataFrame | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The points the matrix is routed between: each place's ``zones`` rows (``place_id``,
+    ``lon``, ``lat``, ``weight``: e.g. its districts where its people live) or, without any,
+    the place's own point with weight 1. Returns the points (``id``, ``lon``, ``lat``), the
+    index of each point's place and the weights."""
+    ids = places["id"].astype(str).to_numpy()
+    if zones is None or not len(zones):
+        return places, np.arange(len(places)), np.ones(len(places))
+    unknown = sorted(set(zones["place_id"].astype(str)) - set(ids))
+    if unknown:
+        msg = f"zone points name places that are not among the places: {', '.join(unknown[:5])}"
+        raise InputError(msg, code="unknown_place", hint="each zone point's place_id must be a place id")
+    rows, owner, weight = [], [], []
+    for i, pid in enumerate(ids):
+        z = zones[zones["place_id"].astype(str) == pid]
+        if len(z) and float(z["weight"].sum()) > 0:
+            for k, (lon, lat, w) in enumerate(z[["lon", "lat", "weight"]].to_numpy(float)):
+                rows.append({"id": f"{pid}#{k + 1}", "lon": lon, "lat": lat})
+                owner.append(i)
+                weight.append(w)
+        else:
+            row = {"id": pid, "lon": float(places["lon"].iloc[i]), "lat": float(places["lat"].iloc[i])}
+            if "stop_id" in places:
+                row["stop_id"] = places["stop_id"].iloc[i]
+            rows.append(row)
+            owner.append(i)
+            weight.append(1.0)
+    pts = pd.DataFrame(rows)
+    if "stop_id" in pts:
+        pts["stop_id"] = pts["stop_id"].fillna("")
+    return pts, np.asarray(owner, np.int64), np.asarray(weight, float)
+
+
+def aggregate_zones(minutes: np.ndarray, owner: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
+    """Place-to-place minutes from point-to-point minutes: the weighted mean over the pairs
+    of points (weight of origin point x weight of destination point) that are reachable;
+    NaN where none is. A place's own entry is the weighted mean of its points' own entries
+    (each point to itself), as with one point."""
+    if len(owner) == n and np.array_equal(owner, np.arange(n)):
+        return minutes
+    out = np.full((n, n), np.nan)
+    for a in range(n):
+        ia = np.flatnonzero(owner == a)
+        for b in range(n):
+            ib = np.flatnonzero(owner == b)
+            m = np.diag(minutes)[ia] if a == b else minutes[np.ix_(ia, ib)]
+            w = weight[ia] if a == b else np.outer(weight[ia], weight[ib])
+            ok = np.isfinite(m)
+            if ok.any():
+                out[a, b] = float((m[ok] * w[ok]).sum() / w[ok].sum())
+    return out
 
 
 def _matrix(net: Network, places: pd.DataFrame, depart_s: int, window_min: int, step_min: int,
-            progress: bool, executor=None) -> np.ndarray:
-    """Median (over the window) door-to-door minutes between every pair of places, NaN unreachable."""
+            progress: bool, executor=None, zones: pd.DataFrame | None = None) -> np.ndarray:
+    """Median (over the window) door-to-door minutes between every pair of places, NaN
+    unreachable; a place with ``zones`` (:func:`zone_points`) gets the weighted mean of its
+    points' medians."""
     deps = departures(depart_s, window_min, step_min)
-    arrivals = door_to_door(net, places, places, deps, local_access=True, progress=progress, executor=executor)
+    pts, owner, weight = zone_points(places, zones)
+    arrivals = door_to_door(net, pts, pts, deps, local_access=True, progress=progress, executor=executor)
     stats = travel_time_stats(arrivals.transpose(1, 0, 2), deps, percentiles=(50,), unreachable=INF)
-    return stats["p50_min"]
+    return aggregate_zones(stats["p50_min"], owner, weight, len(places))
 
 
 
@@ -160,7 +217,7 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
              config: Config | None = None, cache_dir: str | Path | None = None, use_cache: bool = True,
              progress: bool = False, executor=None, measures: Sequence[ScenarioMeasure] = (),
              params: AppraisalParams | None = None, od: pd.DataFrame | None = None,
-             date_reason: str = "") -> Evaluation:
+             date_reason: str = "", zones: pd.DataFrame | None = None) -> Evaluation:
     """Evaluate ``scenarios`` against the baseline ``feeds`` (see the module docstring).
 
     ``executor`` (:func:`planner.routing.execution.executor`) runs the travel-time matrices (default:
@@ -169,7 +226,10 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
     cache in ``cache_dir`` unless ``use_cache`` is False. Each of ``measures`` adds its
     measure to the scenarios it applies to (``ScenarioResult.extra``). The appraisal
     (:mod:`~planner.analyses.evaluate.appraisal`) uses ``params`` (default: the sourced
-    defaults) and the observed ``od`` table when given (:func:`~planner.analyses.evaluate.parameters.load_od`)."""
+    defaults) and the observed ``od`` table when given (:func:`~planner.analyses.evaluate.parameters.load_od`).
+    ``zones`` (``place_id``, ``lon``, ``lat``, ``weight``) spreads a place over several weighted
+    points, e.g. a city over its districts where its people live (:func:`zone_points`): its
+    travel times are then the weighted mean over its points (:func:`aggregate_zones`)."""
     config = config or Config()
     params = params or AppraisalParams()
     window = (0, max(36 * 3600, depart_s + 60 * window_min + 16 * 3600))
@@ -177,7 +237,7 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
     base_net = build_network(feeds, date, window=window, walk=walk, config=config, cache_dir=cache_dir,
                              use_cache=use_cache, progress=progress)
     base_train_km = train_km_per_day(base_net.timetable, params.rail_route_factor)
-    base = ScenarioResult("baseline", _matrix(base_net, places, depart_s, window_min, step_min, progress, executor),
+    base = ScenarioResult("baseline", _matrix(base_net, places, depart_s, window_min, step_min, progress, executor, zones),
                           network_summary=base_net.summary())
     results = []
     for scn in scenarios:
@@ -192,7 +252,7 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
             results.append(res)
             continue
         net2, fs2 = applied.network, applied.feeds
-        res = ScenarioResult(scn.name, _matrix(net2, places, depart_s, window_min, step_min, progress, executor),
+        res = ScenarioResult(scn.name, _matrix(net2, places, depart_s, window_min, step_min, progress, executor, zones),
                              applied.report, net2.summary(), description=scn.description)
         res.extra = [m.measure(net2, scn, places, departure_s=depart_s, executor=executor, progress=progress)
                      for m in measures if m.applies(scn)]
@@ -208,6 +268,7 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
             line["cost_million"] = res.costs.line_capital.get(line["line"], 0.0)
         results.append(res)
     ev = Evaluation(places, base, results, date, depart_s, window_min, step_min, params=params, date_reason=date_reason)
+    ev.zones = zones if zones is not None else pd.DataFrame(columns=["place_id", "lon", "lat", "weight"])
     demand = baseline_demand(base.matrix_min, pop, places["id"].to_numpy(), params, od)
     ev.demand_basis = demand.basis
     for res in results:

@@ -42,6 +42,8 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
     :mod:`planner.analyses.evaluate.findings`); ``appraisal_inputs.csv`` (every parameter and
     unit cost with its value, unit and source or ASSUMED); ``places.csv`` (per place and scenario:
     ``pop_within_{1,2,3}h`` (people), ``mean_travel_min`` and their ``delta_`` changes);
+    ``zones.csv`` when places are spread over weighted points (``place_id``, ``name``, ``lon``,
+    ``lat``, ``weight``: people; the place's times are the weighted mean over its points);
     ``matrix.csv`` and ``matrix.parquet`` (every ordered place pair: travel time in minutes
     per scenario and its change); ``evaluate.gpkg`` (layers ``places`` and
     ``candidate_lines``, EPSG:4326); ``map_baseline.png``, ``map_<scenario>.png`` (one extent for all); ``map.html`` (an offline interactive
@@ -64,6 +66,8 @@ def write_outputs(ev: Evaluation, tt: Timetable, out_dir: str | Path, *, overwri
         write_text(stage.path("coverage.csv"), ev.coverage.to_csv(index=False, lineterminator="\n"))
         write_text(stage.path("appraisal_inputs.csv"), inputs_df.to_csv(index=False, lineterminator="\n"))
         write_text(stage.path("places.csv"), ev.per_place.to_csv(index=False, lineterminator="\n"))
+        if len(ev.zones):
+            write_text(stage.path("zones.csv"), ev.zones.to_csv(index=False, float_format="%.6f", lineterminator="\n"))
         write_text(stage.path("matrix.csv"), long.to_csv(index=False, float_format="%.2f", lineterminator="\n"))
         buf = io.BytesIO()
         long.to_parquet(buf, index=False)
