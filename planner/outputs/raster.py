@@ -330,8 +330,9 @@ def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: n
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.045), ncol=min(3, len(handles)),
                   fontsize=7, frameon=False)
     # wrapped to the map's width: a long description ran off the figure on both sides
-    ax.set_title(title or "\n".join([band.name, *textwrap.wrap(f"{band.description} [{band.unit}]", 70)]),
-                 fontsize=10)
+    unchanged = diverging and finite.size and not np.any(finite)
+    words = f"{band.description} [{band.unit}]" + (": no cell changes" if unchanged else "")
+    ax.set_title(title or "\n".join([band.name, *textwrap.wrap(words, 70)]), fontsize=10)
     fig.tight_layout()
     out = Path(path)
     with atomic_write(out, "wb") as fh:
