@@ -467,6 +467,10 @@ def report_section(result: TransferResult, report, *, maps: int = 3, images: lis
                         zip(und[f"{side}_station"], und[f"{side}_name"], und[f"{side}_mode"], strict=True)]
                  for side in ("from", "to")}
         sides["class"] = und["class"].astype(str).str.replace("_", " ")
+        # what the map data lacks names the stations too: by their map names here as well
+        sides["data_issues"] = [_renamed(str(t), {fn: names.get(fs, fn), tn: names.get(ts, tn)})
+                                for t, fs, fn, ts, tn in zip(und["data_issues"], und["from_station"], und["from_name"],
+                                                             und["to_station"], und["to_name"], strict=True)]
         sec.table(und.assign(**sides)[["pair_id", "from", "to", "walk_m", "straight_m", "detour_ratio", "class",
                                        "data_issues"]],
                   caption="Check the map data (one row per pair)", labels=_CHECK_LABELS,
@@ -579,3 +583,12 @@ def _footpath_s(fp, a: int, b: int) -> float:
     lo, hi = fp.ptr[a], fp.ptr[a + 1]
     hit = np.flatnonzero(fp.to[lo:hi] == b)
     return float(fp.seconds[lo + hit[0]]) if len(hit) else math.inf
+
+
+def _renamed(text: str, names: dict) -> str:
+    """``text`` with each station name of ``names`` replaced by its label (whole names only,
+    the longest first, so that a name inside another is left alone)."""
+    for old in sorted((k for k in names if k and k != names[k]), key=len, reverse=True):
+        text = text.replace(f"{old}:", f"{names[old]}:")
+    return text
+
