@@ -75,6 +75,9 @@ class Context:
     coverage: tuple | None = None
     #: "natural_earth" or "osm" (which styles and credit line)
     kind: str = "natural_earth"
+    #: the layers projected for drawing, per CRS (filled by the raster previews; each entry
+    #: remembers the layers dict it was made from, so a copy with other layers makes its own)
+    projected: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.layers)

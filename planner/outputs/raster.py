@@ -31,6 +31,7 @@ import numpy as np
 import rasterio
 import shapely
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -198,6 +199,25 @@ def _covered_share(ctx: Context, box: tuple[float, float, float, float]) -> floa
     return max(0.0, e - w) * max(0.0, n - s) / area if area > 0 else 0.0
 
 
+def _context_lines(ctx: Context, crs: str) -> list[tuple[str, list[np.ndarray]]]:
+    """The context's layers as polylines in ``crs`` (outlines of polygons), projected once per
+    context and CRS (every preview of a run draws the same context)."""
+    hit = ctx.projected.get(crs)
+    if hit is None or hit[0] is not ctx.layers:
+        out = []
+        for name in _RASTER_LAYERS:
+            gdf = ctx.layers.get(name)
+            if gdf is None:
+                continue
+            geo = gdf.to_crs(crs).geometry
+            geo = geo.boundary if geo.geom_type.isin(["Polygon", "MultiPolygon"]).all() else geo
+            parts = shapely.get_parts(shapely.get_parts(geo.to_numpy()))
+            lines = [np.asarray(shapely.get_coordinates(g)) for g in parts if not g.is_empty]
+            out.append((name, [xy for xy in lines if len(xy) > 1]))
+        ctx.projected[crs] = (ctx.layers, out)
+    return ctx.projected[crs][1]
+
+
 def _draw_raster_context(ax, ctx: Context, crs: str, handles: list) -> None:
     """The context's lines and outlines over the cells (projected to ``crs``), a legend entry
     each, and the credit line."""
@@ -206,20 +226,15 @@ def _draw_raster_context(ax, ctx: Context, crs: str, handles: list) -> None:
              "roads": "main roads", "coastline": "coast", "admin_0_boundary_lines_land": "borders",
              "boundaries": "boundaries"}
     shown = set()
-    for name in _RASTER_LAYERS:
-        gdf = ctx.layers.get(name)
-        if gdf is None or name not in styles:
+    for name, lines in _context_lines(ctx, crs):
+        if name not in styles or not lines:
             continue
         _kind, _face, edge, lw, _z = styles[name]
-        geo = gdf.to_crs(crs)
         colour = "#2b2b2b" if name == "roads" else edge
-        (geo.boundary if geo.geom_type.isin(["Polygon", "MultiPolygon"]).all() else geo).plot(
-            ax=ax, color=colour, linewidth=max(lw, 0.7), alpha=0.6, zorder=2)
+        ax.add_collection(LineCollection(lines, colors=colour, linewidths=max(lw, 0.7), alpha=0.6, zorder=2))
         if words[name] not in shown:
             shown.add(words[name])
             handles.append(Line2D([], [], color=colour, lw=max(lw, 0.7) + 0.4, alpha=0.8, label=words[name]))
-    ax.set_xlabel("")  # GeoPandas labels the axes from the CRS; the preview has no axes
-    ax.set_ylabel("")
     ax.text(0.0, -0.01, OSM_CREDIT if ctx.kind == "osm" else CREDIT, transform=ax.transAxes, ha="left", va="top",
             fontsize=7, color="#555555")
 
