@@ -119,7 +119,9 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
         inputs={"feeds": ", ".join(feeds.ids), "places": len(places_df)},
         osm=net.walk.meta.get("source_path") if net.walk is not None else None, settings=opts.run_record(ctx, config))
     opts.write_config_record(ctx, config, out)
-    click.echo(f"Evaluated {len(loaded)} scenario(s) on {day}, {len(places_df)} places, departures "
+    spread = (f" ({zones_df['place_id'].nunique()} of them over {len(zones_df)} weighted points: zones.csv)"
+              if zones_df is not None and len(zones_df) else "")
+    click.echo(f"Evaluated {len(loaded)} scenario(s) on {day}, {len(places_df)} places{spread}, departures "
                f"{window_text(depart, window_min)}.")
     click.echo(f"Service date {ev.date_reason or day}.")
     click.echo("")
