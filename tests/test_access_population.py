@@ -355,8 +355,8 @@ def test_district_tables_quote_a_name_with_a_comma():
     import csv
     import io
 
-    from planner.cli.opportunities import _csv
+    from planner.analyses.access.layer_outputs import csv_text
 
-    text = _csv(["id", "name", "population"], [[1, "Daoli, old town", 10], [2, "南岗区", None]])
+    text = csv_text(["id", "name", "population"], [[1, "Daoli, old town", 10], [2, "南岗区", None]])
     assert list(csv.reader(io.StringIO(text))) == [["id", "name", "population"], ["1", "Daoli, old town", "10"],
                                                    ["2", "南岗区", ""]]

@@ -77,7 +77,7 @@ def test_district_zones_split_the_city_inside_the_extract_and_keep_its_id():
 def test_bad_zones_files_name_the_file_row_and_field(tmp_path, body, where):
     f = tmp_path / "zones.csv"
     f.write_text(body, encoding="utf-8")
-    with pytest.raises(InputError, match="zones.csv") as err:
+    with pytest.raises(InputError, match=r"zones\.csv") as err:
         load_zones(f)
     assert where in err.value.message
     r = CliRunner().invoke(main, ["evaluate", "--zones", str(f), "-o", str(tmp_path / "out")])

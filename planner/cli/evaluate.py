@@ -15,7 +15,6 @@ from planner.cli.fares import CARD_STEP_MIN, CARD_WINDOW_MIN, SAMPLE_BUDGETS, SA
 from planner.common.bundled import data_root
 from planner.common.timeofday import window_text
 from planner.errors import InputError
-from planner.errors import InputError
 
 DEFAULT_OUT = Path("plan-output") / "evaluate"
 

@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
-import json
 from pathlib import Path
 
 import click
-import numpy as np
 
 import planner as pl
 from planner.cli import _options as opts
 from planner.cli._table import render
-from planner.common.atomic import OutputStage, write_text
 from planner.errors import InputError
 
 DEFAULT_OUT = Path("plan-output/opportunities")
-
-
-def _csv(header: list[str], rows: list[list]) -> str:
-    """CSV text (quoted where a value needs it: a district name may hold a comma)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows([["" if v is None else v for v in row] for row in rows])
-    return buf.getvalue()
-
-
-def _histogram(values: np.ndarray) -> list[dict]:
-    """Cells by population: how many cells hold 0, 1-99, 100-499, ... people."""
-    edges = [0, 1, 100, 500, 1000, 2500, 5000, 10000, 20000, np.inf]
-    rows = []
-    for lo, hi in itertools.pairwise(edges):
-        n = int(((values >= lo) & (values < hi)).sum()) if lo > 0 else int((values < 1).sum())
-        label = "< 1" if lo == 0 else (f">= {lo:,}" if not np.isfinite(hi) else f"{lo:,} - {hi - 1:,}")
-        rows.append({"people per cell": label, "cells": n})
-    return rows
 
 
 @click.command("opportunities")
@@ -69,7 +43,8 @@ def opportunities(ctx: click.Context, osm, totals, name_column, admin_level, res
     preview per band, districts.csv (each district's total, buildings and floor area),
     places.csv (each district at the floor-area-weighted centre of its homes, with its total:
     plan evaluate --places; on the bundled sample also places_cities.csv, every city with
-    Harbin split into its districts and the rest) and opportunities_summary.json. Pass the GeoTIFF to plan access
+    Harbin split into its districts and the rest, and zones.csv, Harbin's weighted points for
+    plan evaluate --zones) and opportunities_summary.json. Pass the GeoTIFF to plan access
     --opportunities FILE:1 (population) or FILE:2 (activities).
 
     \b
@@ -86,41 +61,14 @@ def opportunities(ctx: click.Context, osm, totals, name_column, admin_level, res
             raise InputError(msg, code="input_not_found")
     grid, pop, act, report = room.population.osm_layers(osm, totals=totals, name_column=name_column,
                                                         admin_level=admin_level, resolution=resolution)
-    res = room.results.AccessResult(
-        grid, [pl.outputs.raster.Band("population", pop.values.reshape(grid.shape), "people",
-                                      f"residents per cell ({report['totals_source']})", {"layer": "population"}),
-               pl.outputs.raster.Band("activities", act.values.reshape(grid.shape), "weighted places",
-                                      "activity places per cell, weighted", {"layer": "activities"})],
-        np.ones(grid.shape, bool), {"osm": Path(osm).name, "totals": report["totals_source"]}, report)
-    hist = _histogram(pop.values)
-    grid_extent = report["extent"]
-    files = []
     out = output or DEFAULT_OUT
-    with OutputStage(out, overwrite=overwrite or output is None) as stage:
-        files += pl.outputs.raster.write_result(stage, "opportunities", res, png=not no_png, dtype="float64",
-                                                zero_label="0")
-        rows = report["districts"]
-        cols = sorted({k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k) if k in rows[0] else 99)
-        write_text(stage.path("districts.csv"), _csv(cols, [[r.get(c) for c in cols] for r in rows]))
-        files.append("districts.csv")
-        # the districts as places for plan evaluate --places: at their people's centre, with their total
-        places = [[k + 1, r["district"], r["lon"], r["lat"], round(r["total"])] for k, r in enumerate(rows)
-                  if r.get("total") and np.isfinite(r.get("lon", np.nan))]
-        write_text(stage.path("places.csv"), _csv(["id", "name", "lon", "lat", "population"], places))
-        files.append("places.csv")
-        root, bundled = pl.common.bundled.data_root(), opts.bundled_osm()
-        census = root / "gtfs" / "cities.csv" if root is not None else None
-        if census is not None and census.is_file() and bundled is not None and Path(osm).resolve() == bundled.resolve():
-            # the bundled sample: every city, Harbin split into its districts and the rest
-            merged = room.population.places_with_districts(census, grid_extent, rows)
-            write_text(stage.path("places_cities.csv"), merged.to_csv(index=False, lineterminator="\n"))
-            files.append("places_cities.csv")
-        summary = {"osm": str(osm), "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width,
-                                             "height": grid.height, "transform": list(grid.transform)[:6]},
-                   "population": report, "histogram": hist, "files": sorted([*files, "opportunities_summary.json"])}
-        write_text(stage.path("opportunities_summary.json"),
-                   json.dumps(summary, indent=1, ensure_ascii=False, default=float) + "\n")
-        files.append("opportunities_summary.json")
+    root, bundled = pl.common.bundled.data_root(), opts.bundled_osm()
+    census = root / "gtfs" / "cities.csv" if root is not None else None
+    on_sample = (census is not None and census.is_file() and bundled is not None
+                 and Path(osm).resolve() == bundled.resolve())
+    files = room.layer_outputs.write_layers(out, osm, grid, pop, act, report, census=census if on_sample else None,
+                                            png=not no_png, overwrite=overwrite or output is None)
+    rows = report["districts"]
     click.echo(f"Grid {grid.width} x {grid.height} cells of {grid.resolution:g} m in {grid.crs}; "
                f"totals from {report['totals_source']}.")
     click.echo(render([{"district": r["district"], "total": f"{r['total']:,.0f}" if r["total"] is not None else "",

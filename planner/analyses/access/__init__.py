@@ -5,7 +5,8 @@
 and decay-weighted opportunities, travel-time surfaces), :mod:`~planner.analyses.access.results`
 (bands with provenance, read and written), :mod:`~planner.analyses.access.fare_access`
 (accessibility at time and fare cutoffs, separate fares vs a unified card),
-:mod:`~planner.analyses.access.population` (population and activity layers from OSM buildings and places).
+:mod:`~planner.analyses.access.population` (population and activity layers from OSM buildings and places),
+:mod:`~planner.analyses.access.layer_outputs` (the files of ``plan opportunities``).
 """
 
 from typing import TYPE_CHECKING
@@ -17,10 +18,11 @@ if TYPE_CHECKING:
         accessibility,
         fare_access,
         grid,
+        layer_outputs,
         population,
         problem,
         results,
     )
 
-__all__ = ["accessibility", "fare_access", "grid", "population", "problem", "results"]
+__all__ = ["accessibility", "fare_access", "grid", "layer_outputs", "population", "problem", "results"]
 __getattr__, __dir__ = attach(__name__, submodules=__all__)

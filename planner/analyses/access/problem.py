@@ -293,7 +293,7 @@ def origin_mask(net: Network, grid: Grid, *, max_snap_m: float = DEFAULT_MAX_SNA
         dist, _i = net.stop_tree().query(sphere_xyz(lat[cells], lon[cells]), distance_upper_bound=reach + 1.0)
         beyond = cells[~np.isfinite(dist)]
         valid[beyond] = False
-        report["cells_beyond_local_access"] = int(len(beyond))
+        report["cells_beyond_local_access"] = len(beyond)
         report["local_access_reach_m"] = float(reach)
     report["origins"] = int(valid.sum())
     return valid, report
