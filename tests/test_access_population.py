@@ -5,6 +5,7 @@ totals, and bad totals files (exit 2 naming the file and the field)."""
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -207,6 +208,10 @@ def test_bundled_extract_sums_to_the_sourced_district_totals():
     flagged = {r["district"] for r in report["districts"] if "check" in r}
     assert flagged == {"道外区", "松北区", "香坊区"}
     assert len(report["notes"]) == 3 and all(n.startswith("check the map data: ") for n in report["notes"])
+    # named in English (OSM name:en), as a report read without CJK fonts needs
+    assert [n.split(" has ")[0][len("check the map data: "):] for n in report["notes"]] == [
+        "Daowai District", "Songbei District", "Xiangfang District"]
+    assert "Daoli District's 3.8" in report["notes"][0]
     v = pop.values
     assert len(np.unique(np.round(v[v > 0]))) > 1000  # a gradient, not one point
     assert act.total > 1000
@@ -236,6 +241,16 @@ def test_default_access_uses_the_layers_and_shows_gradients(tmp_path):
         assert np.nanmax(src.read(3)) > np.nanmax(src.read(1)) > 0
     summary = json.loads((out / "access_summary.json").read_text(encoding="utf-8"))
     assert summary["region_grid"]["resolution_m"] == 10000.0
+    # the report says what the rasters mean, what they rest on and where the data is thin
+    md = (out / "report.md").read_text(encoding="utf-8")
+    for heading in ("## What these maps show", "## The study area (1 km cells)",
+                    "## The agglomeration (10 km cells, region_* files)", "## What the figures rest on",
+                    "## Glossary", "## Settings of this run"):
+        assert heading in md, heading
+    assert md.count("*Check the map data: ") == 3 and "no station within 23 km" in md
+    assert "ASSUMED" in md and "population_120min_p50" in md
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"[\u4e00-\u9fff]", html)  # no CJK: a browser without the fonts draws boxes
     assert summary["results"]["region_access"]["report"]["cells_beyond_local_access"] > 0
     out2 = tmp_path / "acc2"
     r = CliRunner().invoke(main, ["access", "--resolution", "2000", "--window", "0", "--cutoffs", "30", "--no-png",

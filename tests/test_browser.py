@@ -1,5 +1,5 @@
 """``report.html`` and ``map.html`` of ``plan evaluate``, and the reports of ``plan fares``,
-``plan net`` and ``plan transfers``, opened in headless Chromium (issue 16).
+``plan net``, ``plan transfers`` and ``plan access``, opened in headless Chromium (issue 16).
 
 Data: the golden synthetic city Gridton (``tests/data/golden/city/``: GTFS, an OSM street grid,
 places and two scenarios), evaluated as in ``tests/test_golden.py``; the other commands on the
@@ -170,7 +170,7 @@ def test_the_network_check_sees_a_request(tmp_path):
 
 @pytest.fixture(scope="module")
 def other_reports(tmp_path_factory) -> dict[str, Path]:
-    """The reports of plan fares, plan net and plan transfers on the bundled sample."""
+    """The reports of plan fares, plan net, plan transfers and plan access on the bundled sample."""
     tmp = tmp_path_factory.mktemp("reports")
     cache = tmp / "c"
     runs = {
@@ -179,6 +179,8 @@ def other_reports(tmp_path_factory) -> dict[str, Path]:
         "net": (["net", "-q", str(ROOT / "scenarios" / "spine_express.yaml")], "report.html"),
         "transfers": (["transfers", "-q", "--window", "30", "--maps", "1", "--cache-dir", str(cache)],
                       "transfers.html"),
+        "access": (["access", "-q", "--resolution", "1000", "--window", "0", "--cutoffs", "30", "--cache-dir",
+                    str(cache)], "report.html"),
     }
     out = {}
     for name, (args, page) in runs.items():
@@ -189,7 +191,7 @@ def other_reports(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", ["fares", "net", "transfers"])
+@pytest.mark.parametrize("command", ["fares", "net", "transfers", "access"])
 def test_the_other_reports_fit_1280_px_offline(other_reports, tmp_path, command):
     page = other_reports[command]
     text = re.sub(r"<script[^>]*>.*?</script>", "", page.read_text(encoding="utf-8"), flags=re.S)

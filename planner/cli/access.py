@@ -12,6 +12,7 @@ import planner as pl
 from planner.cli import _options as opts
 from planner.cli._table import render
 from planner.common.atomic import OutputStage, write_text
+from planner.common.timeofday import window_text
 from planner.errors import InputError
 
 
@@ -102,8 +103,9 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     with no station within reach of the approximation are no data, not "none reached";
     --no-region skips it). Outputs in -o: access.tif (one band per layer x cutoff x percentile,
     named LAYER_{T}min_p{P}), opportunities.tif (the layers on the grid), with --from
-    travel_time.tif (travel_time_p{P}_min bands, minutes), a PNG preview per band and
-    access_summary.json. With --scenario, the same again on the scenario's network
+    travel_time.tif (travel_time_p{P}_min bands, minutes), a PNG preview per band,
+    report.html and report.md (what each band means, the spread of its values, the previews,
+    what the figures rest on and where the data is thin) and access_summary.json. With --scenario, the same again on the scenario's network
     ({name}_scenario.tif) and the change, scenario minus baseline ({name}_diff.tif).
     GeoTIFFs are in a projected CRS (default the local UTM zone), NaN = nodata, DEFLATE,
     256x256 tiles, with provenance tags.
@@ -210,9 +212,26 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         tags = opts.config_tags(ctx, net.config)  # the same record in every GeoTIFF's tags
         files.append("config.json")
         out = {"stage": stage, "png": not no_png, "tags": tags, "net": net}
-        files += _write(room, out, "", grid, layers, results, origin, local_access)
+        city_files = _write(room, out, "", grid, layers, results, origin, local_access)
+        files += city_files
+        notes = [f"Check the map data: {n.split(': ', 1)[1]}" if n.startswith("check the map data: ") else n
+                 for n in (osm_layers_report or {}).get("notes", [])]
+        runs = [room.report.Run(f"{'The agglomeration' if local_access else 'The study area'} "
+                                f"({_cells_text(grid)})", grid, results, layers,
+                                previews=_previews(stage, city_files), notes=notes)]
         if region_run is not None:
-            files += _write(room, out, "region_", *region_run, None, True)
+            region_files = _write(room, out, "region_", *region_run, None, True)
+            files += region_files
+            runs.append(room.report.Run(f"The agglomeration ({_cells_text(region_run[0])}, region_* files)",
+                                        region_run[0], region_run[2], region_run[1], prefix="region_",
+                                        previews=_previews(stage, region_files)))
+        rests_on = _rests_on(net, day, layers, osm_layers_report, local_access or region_run is not None)
+        rep = room.report.access_report(runs, meta={"service date": day, "departures": window_text(depart, window_min),
+                                                    "feeds": ", ".join(net.timetable.feed_ids)},
+                                        rests_on=rests_on, settings=opts.run_record(ctx, net.config))
+        write_text(stage.path("report.html"), rep.html())
+        write_text(stage.path("report.md"), rep.markdown())
+        files += ["report.html", "report.md"]
         summary = {
             "service_date": day, "grid": _grid_record(grid),
             "results": {k: _result_record(r) for k, r in results.items()},
@@ -243,7 +262,39 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         click.echo(render(_rows("region_", rresults)))
     pngs = sum(f.endswith(".png") for f in files)
     click.echo(f"Written to {output}/: {len(files)} files ({', '.join(f for f in files if f.endswith('.tif'))}, "
-               f"{pngs} PNG previews, access_summary.json)")
+               f"{pngs} PNG previews, report.html, access_summary.json)")
+
+
+def _cells_text(grid) -> str:
+    return f"{grid.resolution / 1000:g} km cells" if grid.resolution >= 1000 else f"{grid.resolution:g} m cells"
+
+
+def _previews(stage, files: list[str]) -> dict[str, bytes]:
+    return {f: stage.path(f).read_bytes() for f in files if f.endswith(".png")}
+
+
+def _rests_on(net, day, layers: list, osm_report: dict | None, local: bool) -> list[str]:
+    """What the figures rest on, in sentences for the report."""
+    cfg = net.config
+    out = [f"Transit: the timetables of {', '.join(net.timetable.feed_ids)} on {day}; walking at "
+           f"{cfg.walk_speed_mps * 3.6:.1f} km/h on the OSM street network"
+           + (f" ({Path(net.walk.meta['source_path']).name})" if net.walk is not None and
+              net.walk.meta.get("source_path") else "") + f", at most {cfg.access_max_s / 60:.0f} min to or from a stop."]
+    if osm_report is not None:
+        out.append(f"People: census totals ({osm_report['totals_source']}) spread over the residential floor area "
+                   "of the OSM buildings (footprint x building:levels; where the tag is missing, levels ASSUMED by "
+                   f"building type: {osm_report.get('levels_assumed_residential', 0):,} of "
+                   f"{osm_report.get('buildings', 0):,} buildings). Activities: "
+                   f"{osm_report['activities']['places']:,} OSM places with ASSUMED weights. OSM's coverage of "
+                   "shops and offices is thin in many cities: the activity layer is a weak proxy.")
+    if any("census" in lay.source or "cities.csv" in lay.source for lay in layers) or local:
+        out.append("Cities: the census populations of gtfs/cities.csv (2020), each city one point.")
+    if local:
+        out.append(f"Access to and from stations in the agglomeration run: the taxi/bus approximation, the "
+                   f"straight line times {cfg.straight_line_detour:g} at {cfg.local_access_speed_kmh:g} km/h door "
+                   f"to door, at most {cfg.local_access_max_s / 60:.0f} min (ASSUMED: urban traffic with waiting). "
+                   "Cells beyond it are no data, not zero.")
+    return out
 
 
 REGION_RESOLUTION_M = 10_000.0

@@ -83,6 +83,8 @@ class Districts:
     totals: np.ndarray
     source: str
     notes: list[str] = field(default_factory=list)
+    #: English names where the data has them (OSM ``name:en``), "" elsewhere; for reports
+    names_en: list[str] = field(default_factory=list)
 
 
 def _project(geoms, crs: str):
@@ -157,7 +159,8 @@ def districts_from_osm(lu: LandUse, crs: str, *, max_gap_m: float = 2000.0) -> D
     totals = np.array([r.population if r.population is not None else np.nan for r in lu.admin], dtype=np.float64)
     keep = [i for i, g in enumerate(geoms) if g is not None and not g.is_empty]
     return Districts([names[i] for i in keep], np.asarray([geoms[i] for i in keep], dtype=object), totals[keep],
-                     f"{lu.source} (population tags of the admin relations)", notes)
+                     f"{lu.source} (population tags of the admin relations)", notes,
+                     [lu.admin[i].name_en or "" for i in keep])
 
 
 def _bad(msg: str, hint: str = "") -> InputError:
@@ -213,7 +216,8 @@ def read_totals(spec: str, districts: Districts | None, crs: str, *, name_column
                    f"(districts there: {', '.join(districts.names)})")
             raise InputError(msg, code="district_not_in_extract", hint="remove the row, or use a larger extract")
         totals[known[nm]] = v
-    return Districts(districts.names, districts.geoms, totals, f"{path.name} (column {column})", districts.notes)
+    return Districts(districts.names, districts.geoms, totals, f"{path.name} (column {column})", districts.notes,
+                     districts.names_en)
 
 
 def floor_area(lu: LandUse, crs: str) -> dict[str, np.ndarray]:
@@ -250,14 +254,15 @@ def population_layer(lu: LandUse, grid: Grid, districts: Districts) -> tuple[Opp
     pop = np.zeros(len(fa["floor"]))
     rows = []
     placed = np.zeros(len(pop), bool)
-    for nm, g, t in zip(districts.names, districts.geoms, districts.totals, strict=True):
+    english = districts.names_en or [""] * len(districts.names)
+    for nm, en, g, t in zip(districts.names, english, districts.geoms, districts.totals, strict=True):
         shapely.prepare(g)
         inside = shapely.contains_xy(g, fa["x"], fa["y"]) & ~placed
         placed |= inside
         floor = float(fa["floor"][inside].sum())
         if not np.isfinite(t):
             rows.append({"district": nm, "total": None, "buildings": int(inside.sum()), "floor_m2": floor,
-                         "note": "no total: left empty"})
+                         "note": "no total: left empty", **({"district_en": en} if en else {})})
             continue
         if t > 0 and floor <= 0:
             msg = f"{districts.source}: district {nm!r} has a total of {t:,.0f} but no residential building in the extract"
@@ -271,7 +276,8 @@ def population_layer(lu: LandUse, grid: Grid, districts: Districts) -> tuple[Opp
         rows.append({"district": nm, "total": float(t), "buildings": int(inside.sum()),
                      "residential_buildings": int((inside & fa["residential"]).sum()), "floor_m2": round(floor),
                      "people_per_100m2": round(100 * t / floor, 3) if floor > 0 else None,
-                     "lon": round(float(lon[0]), 6), "lat": round(float(lat[0]), 6)})
+                     "lon": round(float(lon[0]), 6), "lat": round(float(lat[0]), 6),
+                     **({"district_en": en} if en else {})})
     notes = list(districts.notes) + _packing_notes(rows)
     res = fa["residential"]
     lay = opportunities_from_points("population", fa["x"], fa["y"], pop, grid, unit="people",
@@ -295,7 +301,8 @@ def _packing_notes(rows: list[dict]) -> list[str]:
     """Flag districts whose total looks packed onto too little floor area (module docstring):
     the census counts the whole district, the extract may hold only part of its buildings.
     Marks the rows (``check``) and returns one note per flagged district."""
-    rates = {r["district"]: r["people_per_100m2"] for r in rows if r.get("people_per_100m2")}
+    # named in English where the data has it: a report read without CJK fonts shows boxes
+    rates = {r.get("district_en") or r["district"]: r["people_per_100m2"] for r in rows if r.get("people_per_100m2")}
     if len(rates) < 2:
         return []
     base_name = min(rates, key=rates.get)
@@ -303,10 +310,11 @@ def _packing_notes(rows: list[dict]) -> list[str]:
     notes = []
     for r in rows:
         rate = r.get("people_per_100m2")
+        name = r.get("district_en") or r["district"]
         if rate and rate > PACKING_FLAG * base:
             r["check"] = (f"{rate / base:.1f}x the people per floor area of {base_name}: the district probably "
                           "reaches beyond the extract, and its people are packed onto the part inside")
-            notes.append(f"check the map data: {r['district']} has {rate:.1f} people per 100 m2 of residential "
+            notes.append(f"check the map data: {name} has {rate:.1f} people per 100 m2 of residential "
                          f"floor, {rate / base:.1f}x {base_name}'s {base:.1f}. Its census total is spread over the "
                          "buildings the extract holds; if the district reaches beyond the extract, its cells are "
                          "overstated. Give totals for the part inside (--totals) or a larger extract.")
