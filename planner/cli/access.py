@@ -195,7 +195,7 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
                                                         progress=progress)
         nets["_scenario"] = (applied.network, scn.name)
     run = {"cutoffs_min": cutoffs, "decay": dec, "progress": progress, "executor": ex}
-    results = _compute(room, nets, grid, layers, origin, run, common)
+    results = room.accessibility.runs(nets, grid, layers, origin, run, common)
     # the default on the bundled sample adds the agglomeration-scale run (issue 20)
     add_region = not (region or no_region or gtfs or opportunity_specs or population_grids or census or bbox
                       or area is not None or origin is not None)
@@ -204,7 +204,7 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         rgrid = room.grid.make_grid(REGION_RESOLUTION_M, crs=crs, net=net, local_access=True)
         rlayers = [room.grid.census_opportunities(rgrid)]
         rcommon = {**common, "park_and_ride": False, "local_access": True, "local_egress": True}
-        rresults = _compute(room, nets, rgrid, rlayers, None, {**run, "cutoffs_min": REGION_CUTOFFS_MIN}, rcommon)
+        rresults = room.accessibility.runs(nets, rgrid, rlayers, None, {**run, "cutoffs_min": REGION_CUTOFFS_MIN}, rcommon)
         region_run = (rgrid, rlayers, rresults)
     files: list[str] = []
     with OutputStage(output, overwrite=overwrite) as stage:
@@ -225,7 +225,7 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
             runs.append(room.report.Run(f"The agglomeration ({_cells_text(region_run[0])}, region_* files)",
                                         region_run[0], region_run[2], region_run[1], prefix="region_",
                                         previews=_previews(stage, region_files)))
-        rests_on = _rests_on(net, day, layers, osm_layers_report, local_access or region_run is not None)
+        rests_on = room.report.rests_on(net, day, layers, osm_layers_report, local_access or region_run is not None)
         rep = room.report.access_report(runs, meta={"service date": day, "departures": window_text(depart, window_min),
                                                     "feeds": ", ".join(net.timetable.feed_ids)},
                                         rests_on=rests_on, settings=opts.run_record(ctx, net.config))
@@ -273,49 +273,8 @@ def _previews(stage, files: list[str]) -> dict[str, bytes]:
     return {f: stage.path(f).read_bytes() for f in files if f.endswith(".png")}
 
 
-def _rests_on(net, day, layers: list, osm_report: dict | None, local: bool) -> list[str]:
-    """What the figures rest on, in sentences for the report."""
-    cfg = net.config
-    out = [f"Transit: the timetables of {', '.join(net.timetable.feed_ids)} on {day}; walking at "
-           f"{cfg.walk_speed_mps * 3.6:.1f} km/h on the OSM street network"
-           + (f" ({Path(net.walk.meta['source_path']).name})" if net.walk is not None and
-              net.walk.meta.get("source_path") else "") + f", at most {cfg.access_max_s / 60:.0f} min to or from a stop."]
-    if osm_report is not None:
-        out.append(f"People: census totals ({osm_report['totals_source']}) spread over the residential floor area "
-                   "of the OSM buildings (footprint x building:levels; where the tag is missing, levels ASSUMED by "
-                   f"building type: {osm_report.get('levels_assumed_residential', 0):,} of "
-                   f"{osm_report.get('buildings', 0):,} buildings). Activities: "
-                   f"{osm_report['activities']['places']:,} OSM places with ASSUMED weights. OSM's coverage of "
-                   "shops and offices is thin in many cities: the activity layer is a weak proxy.")
-    if any("census" in lay.source or "cities.csv" in lay.source for lay in layers) or local:
-        out.append("Cities: the census populations of gtfs/cities.csv (2020), each city one point.")
-    if local:
-        out.append(f"Access to and from stations in the agglomeration run: the taxi/bus approximation, the "
-                   f"straight line times {cfg.straight_line_detour:g} at {cfg.local_access_speed_kmh:g} km/h door "
-                   f"to door, at most {cfg.local_access_max_s / 60:.0f} min (ASSUMED: urban traffic with waiting). "
-                   "Cells beyond it are no data, not zero.")
-    return out
-
-
 REGION_RESOLUTION_M = 10_000.0
 REGION_CUTOFFS_MIN = (120, 180, 240)
-
-
-def _compute(room, nets: dict, grid, layers: list, origin, run: dict, common: dict) -> dict:
-    """The accessibility (and travel-time surface) results of ``grid`` on every network of
-    ``nets``, plus the differences scenario minus baseline."""
-    results = {}
-    for suffix, (n, label) in nets.items():
-        if layers:
-            results[f"access{suffix}"] = room.accessibility.accessibility(n, grid, layers, scenario=label, **run,
-                                                                          **common)
-        if origin is not None:
-            results[f"travel_time{suffix}"] = room.accessibility.travel_time_surface(
-                n, grid, origin[0], origin[1], scenario=label, **common)
-    for key in [k for k in results if not k.endswith("_scenario")]:
-        if f"{key}_scenario" in results:
-            results[f"{key}_diff"] = room.results.difference(results[f"{key}_scenario"], results[key])
-    return results
 
 
 def _rail_lines(net, crs: str) -> list:

@@ -57,7 +57,7 @@ from planner.analyses.access.problem import (
     prepare,
     run_problem,
 )
-from planner.analyses.access.results import AccessResult, provenance
+from planner.analyses.access.results import AccessResult, difference, provenance
 from planner.outputs.raster import Band
 from planner.routing.traveltime import number_label
 
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from planner.analyses.access.grid import Grid, Opportunities
     from planner.network.model import Network
 
-__all__ = ["accessibility", "assemble", "travel_time_surface"]
+__all__ = ["accessibility", "assemble", "runs", "travel_time_surface"]
 
 
 def assemble(problem: AccessProblem, grid: Grid, layers: list[Opportunities], access: np.ndarray, *,
@@ -193,3 +193,23 @@ def travel_time_surface(net: Network, grid: Grid, lon: float, lat: float, *, dep
     valid = np.zeros(grid.n_cells, bool)
     valid[problem.dest_cell] = True
     return AccessResult(grid, bands, valid.reshape(grid.shape), provenance(net, params, scenario=scenario), report)
+
+
+def runs(nets: dict, grid: Grid, layers: list[Opportunities], origin, run: dict, common: dict) -> dict:
+    """The accessibility (and travel-time surface from ``origin``, (lon, lat)) results of
+    ``grid`` on every network of ``nets`` (file-stem suffix -> (network, label): ``""`` the
+    baseline, ``"_scenario"``), plus the differences scenario minus baseline (``*_diff``).
+    ``run`` holds :func:`accessibility`'s cutoffs, decay, progress and executor, ``common``
+    the departure and access settings both functions take."""
+    results = {}
+    for suffix, (n, label) in nets.items():
+        if layers:
+            results[f"access{suffix}"] = accessibility(n, grid, layers, scenario=label, **run,
+                                                                          **common)
+        if origin is not None:
+            results[f"travel_time{suffix}"] = travel_time_surface(
+                n, grid, origin[0], origin[1], scenario=label, **common)
+    for key in [k for k in results if not k.endswith("_scenario")]:
+        if f"{key}_scenario" in results:
+            results[f"{key}_diff"] = difference(results[f"{key}_scenario"], results[key])
+    return results

@@ -22,7 +22,7 @@ from planner.outputs.report import Report, settings_section
 if TYPE_CHECKING:
     from planner.analyses.access.grid import Grid, Opportunities
 
-__all__ = ["Run", "access_report"]
+__all__ = ["Run", "access_report", "rests_on"]
 
 
 @dataclass
@@ -127,3 +127,27 @@ def access_report(runs: list[Run], *, meta: dict, rests_on: list[str], settings:
     if settings is not None:
         settings_section(report, settings)
     return report
+
+
+def rests_on(net, day, layers: list, osm_report: dict | None, local: bool) -> list[str]:
+    """What the figures rest on, in sentences for the report."""
+    cfg = net.config
+    out = [f"Transit: the timetables of {', '.join(net.timetable.feed_ids)} on {day}; walking at "
+           f"{cfg.walk_speed_mps * 3.6:.1f} km/h on the OSM street network"
+           + (f" ({Path(net.walk.meta['source_path']).name})" if net.walk is not None and
+              net.walk.meta.get("source_path") else "") + f", at most {cfg.access_max_s / 60:.0f} min to or from a stop."]
+    if osm_report is not None:
+        out.append(f"People: census totals ({osm_report['totals_source']}) spread over the residential floor area "
+                   "of the OSM buildings (footprint x building:levels; where the tag is missing, levels ASSUMED by "
+                   f"building type: {osm_report.get('levels_assumed_residential', 0):,} of "
+                   f"{osm_report.get('buildings', 0):,} buildings). Activities: "
+                   f"{osm_report['activities']['places']:,} OSM places with ASSUMED weights. OSM's coverage of "
+                   "shops and offices is thin in many cities: the activity layer is a weak proxy.")
+    if any("census" in lay.source or "cities.csv" in lay.source for lay in layers) or local:
+        out.append("Cities: the census populations of gtfs/cities.csv (2020), each city one point.")
+    if local:
+        out.append(f"Access to and from stations in the agglomeration run: the taxi/bus approximation, the "
+                   f"straight line times {cfg.straight_line_detour:g} at {cfg.local_access_speed_kmh:g} km/h door "
+                   f"to door, at most {cfg.local_access_max_s / 60:.0f} min (ASSUMED: urban traffic with waiting). "
+                   "Cells beyond it are no data, not zero.")
+    return out
