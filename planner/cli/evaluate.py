@@ -158,26 +158,10 @@ def _zones(zones: Path | None, no_zones: bool, places: Path | None, gtfs, places
     osm = opts.bundled_osm()
     if places is not None or gtfs or osm is None:
         return None, []
-    pop_room = pl.analyses.access.population
     try:
-        _g, _pop, _act, report = pop_room.osm_layers(osm, resolution=250.0)
-    except InputError:
+        return pl.analyses.access.population.city_zones(osm, places_df)
+    except InputError:  # no totals for the extract: every place stays one point
         return None, []
-    z = pop_room.district_zones(places_df, report["extent"], report["districts"])
-    if not len(z):
-        return None, []
-    notes = []
-    for pid, grp in z.groupby("place_id", sort=False):
-        name = places_df.set_index("id").loc[pid, "name"]
-        inner = grp[~grp["name"].str.endswith("(rest)")]
-        rest = grp[grp["name"].str.endswith("(rest)")]["weight"].sum()
-        notes.append(f"{name}'s travel times are the population-weighted mean over {len(grp)} points: its "
-                     f"{len(inner)} districts inside the OSM extract at the centre of their homes "
-                     f"({inner['weight'].sum():,.0f} people by residential floor area, census totals from "
-                     f"{report['totals_source']}) and the rest ({rest:,.0f}) at the city point "
-                     "(--no-zones: one point).")
-    notes += [n[0].upper() + n[1:] for n in report.get("notes", [])]
-    return z, notes
 
 
 def _fare_params(own_feeds: bool):

@@ -42,7 +42,7 @@ from planner.ingest.osm.landuse import LandUse, read_landuse
 
 __all__ = ["ACTIVITY_WEIGHTS", "DEFAULT_LEVELS", "MAX_YES_FOOTPRINT_M2", "NON_RESIDENTIAL_LANDUSE", "PACKING_FLAG", "RESIDENTIAL",
            "Districts",
-           "activity_layer", "default_totals", "district_zones", "districts_from_osm", "osm_layers", "places_with_districts",
+           "activity_layer", "city_zones", "default_totals", "district_zones", "districts_from_osm", "osm_layers", "places_with_districts",
            "population_layer", "read_totals"]
 
 #: ASSUMED levels where ``building:levels`` is missing, by ``building`` value. Central Harbin
@@ -420,3 +420,24 @@ def district_zones(places: pd.DataFrame, extent, rows: list[dict]) -> pd.DataFra
                             "weight": rest})
     return pd.DataFrame(out, columns=["place_id", "name", "lon", "lat", "weight"])
 
+
+def city_zones(osm: str | Path, places: pd.DataFrame, *, resolution: float = 250.0) -> tuple[pd.DataFrame | None, list[str]]:
+    """The weighted points of the places inside the OSM extract ``osm`` (:func:`district_zones`
+    on its population layer) and sentences for a report saying how each such place is spread,
+    with the layer's "check the map data" notes; ``(None, [])`` when no place is inside."""
+    _g, _pop, _act, report = osm_layers(osm, resolution=resolution)
+    z = district_zones(places, report["extent"], report["districts"])
+    if not len(z):
+        return None, []
+    notes = []
+    names = places.set_index("id")["name"] if "name" in places else None
+    for pid, grp in z.groupby("place_id", sort=False):
+        name = names.loc[pid] if names is not None else pid
+        rest = grp["name"].str.endswith("(rest)")
+        notes.append(f"{name}'s travel times are the population-weighted mean over {len(grp)} points: its "
+                     f"{int((~rest).sum())} districts inside the OSM extract at the centre of their homes "
+                     f"({grp.loc[~rest, 'weight'].sum():,.0f} people by residential floor area, census totals from "
+                     f"{report['totals_source']}) and the rest ({grp.loc[rest, 'weight'].sum():,.0f}) at the city "
+                     "point (--no-zones: one point).")
+    notes += [n[0].upper() + n[1:] for n in report.get("notes", [])]
+    return z, notes
