@@ -303,6 +303,20 @@ def _departs_in(sys_dep_ptr, sys_deps, q, lo, hi):
 
 
 @jit
+def _last_at_most(values, lo, hi, x):
+    """Index of the last of the sorted ``values[lo:hi]`` at most ``x``; -1 if none."""
+    a = lo
+    b = hi
+    while a < b:
+        mid = (a + b) // 2
+        if values[mid] <= x:
+            a = mid + 1
+        else:
+            b = mid
+    return a - 1 if a > lo else -1
+
+
+@jit
 def ride_part(p, ib, ia, pattern_stops_ptr, pattern_stops, stop_zone, pattern_ride_table, ride_od,
               pattern_rate, pattern_min, pattern_round, pattern_cum_m):
     """Price of riding pattern ``p`` from position ``ib`` to ``ia`` as the first ride of a
@@ -330,7 +344,8 @@ def mc_raptor(
     pattern_gate, pattern_penalty_s, n_gates, first_penalty,
     pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
     pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
-    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps, flexible_start,
+    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps,
+    stop_dep_ptr, stop_deps, flexible_start,
     access_stops, access_s, dep, max_rounds, max_duration, max_labels, fare_horizon, prune,
 ):
     """McRAPTOR over (arrival, fare, trips) with the kernel tariff of the module docstring.
@@ -338,9 +353,10 @@ def mc_raptor(
     ``fare_horizon`` (seconds after ``dep``): windowed tickets end at ``dep + fare_horizon``
     at the latest (no ticket is continued on a later vehicle: a new one is bought), which
     bounds the ticket states; ``>= max_duration`` is the exact search. ``prune`` applies
-    two exact rules (:mod:`planner.kernels.fare_raptor`, "Pruning"): the ticket-replacement
-    dominance (:func:`~planner.kernels.fare_bounds.replace_bounds`) and, in the last round, labels without ticket state
-    (nothing boards after it); ``False`` is the search without them, for tests.
+    the exact rules of :mod:`planner.kernels.fare_raptor` ("Pruning": ticket replacement,
+    the last round without ticket state, walking labels' tickets checked against the
+    departures at their stop, ``stop_dep_ptr``/``stop_deps``); ``False`` is the search
+    without them, for tests.
 
     ``pattern_const_rp[p]`` is the ride part of pattern ``p`` when it does not depend on the
     boarding and alighting positions, -1 otherwise (it lets route-bag labels that boarded at
@@ -361,6 +377,7 @@ def mc_raptor(
     """
     S = stop_patterns_ptr.shape[0] - 1
     P = pattern_trips_ptr.shape[0] - 1
+    C = sys_fee.shape[0]
     NONE = n_gates
     max_arrival = dep + max_duration
     # windowed tickets expire by tcap (unlimited ones by max_arrival, as without a horizon)
@@ -554,12 +571,21 @@ def mc_raptor(
                 zo = pool[lid, L_ZO]
                 texp = pool[lid, L_TEXP]
                 nleft = pool[lid, L_NLEFT]
+                lq = pool[lid, L_Q]
+                if zo >= 0 and prune and texp >= w:
+                    # a walking label boards only here: its ticket matters only through the
+                    # departures of its system here from w to the expiry
+                    j = _last_at_most(stop_deps, stop_dep_ptr[s2 * C + lq], stop_dep_ptr[s2 * C + lq + 1], texp)
+                    if j < 0 or stop_deps[j] < w:
+                        texp = -1   # spent: nothing of its system leaves here in time
+                    elif k == max_rounds - 1:
+                        # it boards in the last round, where the expiry counts only there
+                        texp = stop_deps[j]
                 if zo >= 0 and texp < w:
                     closed = fare
                     zo = -1
                     texp = -1
                     nleft = 0
-                lq = pool[lid, L_Q]
                 rq = repl[lq] if zo >= 0 else NO_REPL
                 if _dominated(pool, head_w[s2], w, fare, closed, lq, pool[lid, L_G], zo, texp, nleft,
                               maxpen, rq):
@@ -604,7 +630,8 @@ def mc_budget_arrival_many(
     pattern_gate, pattern_penalty_s, n_gates, first_penalty,
     pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
     pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
-    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps, flexible_start,
+    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps,
+    stop_dep_ptr, stop_deps, flexible_start,
     access_ptr, access_stops, access_s, deps, max_rounds, max_duration, max_labels, budgets,
     fare_horizon, prune,
 ):
@@ -629,7 +656,8 @@ def mc_budget_arrival_many(
             pattern_gate, pattern_penalty_s, n_gates, first_penalty,
             pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
             pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
-            sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps, flexible_start,
+            sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps,
+            stop_dep_ptr, stop_deps, flexible_start,
             access_stops[a:b], access_s[a:b], deps[o], max_rounds, max_duration, max_labels, fare_horizon, prune)
         out[o] = _budget_rows(arch, S, budgets)
         over[o] = ov

@@ -373,8 +373,9 @@ def _pareto_filter(stop, arr, fare, trips, label):
 
 #: what to do when a fare search runs out of labels (the hint of ``fare_label_overflow``)
 OVERFLOW_HINT = ("set a fare horizon (plan fares --fare-horizon MIN, FareParams.fare_horizon_min: ticket windows "
-                 "tracked that long after departure, later transfers buy a new ticket), or raise "
-                 "FareParams.max_labels, or lower max_rounds or max_duration_s (plan fares --horizon)")
+                 "tracked that long after departure, a later transfer buys a new ticket; an approximation), "
+                 "or raise the limit (--max-labels, FareParams.max_labels), or search shorter journeys "
+                 "(--horizon, max_duration_s) or fewer vehicles (--max-rides, max_rounds)")
 
 
 def _horizon_s(model: FareModel, max_duration_s: int) -> np.int64:
