@@ -508,16 +508,23 @@ def mc_raptor(
                                         and pool[e, L_NLEFT] != 0):
                                     nl = pool[e, L_NLEFT]
                                     nl2 = nl - 1 if nl > 0 else -1
+                                    ctexp = pool[e, L_TEXP]
+                                    if last_round:  # the ticket ends with this ride: its state is moot
+                                        ctexp = 0
+                                        nl2 = 0
                                     base = pool[e, L_CLOSED] + fee
                                     eb = base + max(0, crp - disc) if const else base
-                                    if not _route_dominated(rb, nrb, t, i, pool[e, L_ZO], pool[e, L_TEXP], nl2, eb,
-                                                            0, const):
-                                        rb, nrb = _insert_route(rb, nrb, t, i, pool[e, L_ZO], pool[e, L_TEXP],
+                                    if not _route_dominated(rb, nrb, t, i, pool[e, L_ZO], ctexp, nl2, eb, 0, const):
+                                        rb, nrb = _insert_route(rb, nrb, t, i, pool[e, L_ZO], ctexp,
                                                                 nl2, base, eb, 0, e, const)
                                 base = pool[e, L_FARE]
                                 eb = base + crp if const else base
-                                if window < 0 or maxtr == 0 or window >= UNLIMITED or not flexible_start:
-                                    if window < 0 or maxtr == 0:
+                                if last_round or window < 0 or maxtr == 0 or window >= UNLIMITED or not flexible_start:
+                                    # in the last round the first vehicle is best: no window can count
+                                    if last_round:
+                                        texp = 0
+                                        nl = 0
+                                    elif window < 0 or maxtr == 0:
                                         texp = -1
                                         nl = 0
                                     else:
