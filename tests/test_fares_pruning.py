@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from planner.errors import ConfigError
+from planner.errors import ConfigError, PlannerError
 from planner.ingest.gtfs import read_feed
 from planner.ingest.gtfs.consolidation import local_xy
 from planner.kernels.fare_bounds import NO_REPL, replace_bounds
@@ -172,8 +172,8 @@ def test_fare_horizon_must_be_positive():
 
 
 def test_overflow_hint_names_the_fare_horizon(tmp_path):
-    rng, tt, fp, change = _case(9900, tmp_path)
+    _rng, tt, fp, change = _case(9900, tmp_path)
     model = FareModel(tariff_from_arrays(tt), FareParams(max_labels=2))
-    with pytest.raises(Exception, match="labels") as err:
+    with pytest.raises(PlannerError, match="labels") as err:
         pareto_arrivals(tt, fp, change, list(range(4)), [0] * 4, 7 * 3600, model)
     assert "--fare-horizon" in err.value.hint and "fare_horizon_min" in err.value.hint
