@@ -161,7 +161,8 @@ def test_workers_give_the_same_files(run, cache, places, tmp_path):
 
 def test_label_limit_names_the_fare_horizon(cache, places, tmp_path):
     """A fare search that runs out of labels is a clean error (not bad input: exit 1) whose
-    hint names --fare-horizon and --max-labels; --fare-horizon is documented in --help."""
+    hint names --fare-horizon and --max-labels; --fare-horizon is documented in --help, and
+    a run with it says so in its report."""
     r = CliRunner().invoke(main, ["fares", "--places", str(places), "--no-grid", "--window", "0", "--max-labels", "5",
                                   "--cache-dir", str(cache), "-o", str(tmp_path / "o")])
     assert r.exit_code == 1, r.output
@@ -171,3 +172,8 @@ def test_label_limit_names_the_fare_horizon(cache, places, tmp_path):
     r = CliRunner().invoke(main, ["fares", "--places", str(places), "--no-grid", "--window", "0",
                                   "--fare-horizon", "0", "--cache-dir", str(cache)])
     assert r.exit_code == 2 and "--fare-horizon" in r.output, r.output
+    # a run with a fare horizon says so in its report
+    r = CliRunner().invoke(main, ["fares", "-q", "--places", str(places), "--no-grid", "--window", "0",
+                                  "--fare-horizon", "60", "--cache-dir", str(cache), "-o", str(tmp_path / "h")])
+    assert r.exit_code == 0, r.output
+    assert "ticket windows tracked up to 60 min" in (tmp_path / "h" / "report.md").read_text(encoding="utf-8")
