@@ -157,3 +157,23 @@ def test_workers_give_the_same_files(run, cache, places, tmp_path):
     assert r.exit_code == 0, r.output
     for name in ("fares_od.csv", "fares_places.csv", "fares_distribution.csv", "fare_access.tif"):
         assert (out / name).read_bytes() == (other / name).read_bytes(), name
+
+
+def test_label_limit_names_the_fare_horizon(cache, places, tmp_path):
+    """A fare search that runs out of labels is a clean error (not bad input: exit 1) whose
+    hint names --fare-horizon and --max-labels; --fare-horizon is documented in --help, and
+    a run with it says so in its report."""
+    r = CliRunner().invoke(main, ["fares", "--places", str(places), "--no-grid", "--window", "0", "--max-labels", "5",
+                                  "--cache-dir", str(cache), "-o", str(tmp_path / "o")])
+    assert r.exit_code == 1, r.output
+    assert "labels" in r.output and "--fare-horizon" in r.output and "max_labels" in r.output.replace("-", "_")
+    help_text = CliRunner().invoke(main, ["fares", "--help"]).output
+    assert "--fare-horizon" in help_text and "--max-labels" in help_text
+    r = CliRunner().invoke(main, ["fares", "--places", str(places), "--no-grid", "--window", "0",
+                                  "--fare-horizon", "0", "--cache-dir", str(cache)])
+    assert r.exit_code == 2 and "--fare-horizon" in r.output, r.output
+    # a run with a fare horizon says so in its report
+    r = CliRunner().invoke(main, ["fares", "-q", "--places", str(places), "--no-grid", "--window", "0",
+                                  "--fare-horizon", "60", "--cache-dir", str(cache), "-o", str(tmp_path / "h")])
+    assert r.exit_code == 0, r.output
+    assert "ticket windows tracked up to 60 min" in (tmp_path / "h" / "report.md").read_text(encoding="utf-8")

@@ -80,6 +80,12 @@ def _default_policy() -> Path:
               help="Currency of --flat-fare and --distance-fare.")
 @click.option("--horizon", "horizon_h", type=click.FloatRange(min=0.5, max=48), default=8.0, show_default=True,
               metavar="H", help="Longest journey searched, hours.")
+@click.option("--fare-horizon", "fare_horizon", type=click.FloatRange(min=1), default=None, metavar="MIN",
+              help="Track ticket windows only this long after each departure; a transfer on a later vehicle "
+                   "buys a new ticket (fares never too low, may be too high past it). Default: the whole --horizon "
+                   "(exact). Bounds the fare search where windows shorter than the horizon make it grow.")
+@click.option("--max-labels", "max_labels", type=click.IntRange(min=1), default=4_000_000, show_default=True,
+              metavar="N", help="Labels one fare search may create before it stops with an error.")
 @click.option("--grid/--no-grid", default=True, show_default=True,
               help="Also the raster of accessibility at (time, fare) cutoffs (fare_access.tif).")
 @click.option("--resolution", type=click.FloatRange(min=50.0), default=3000.0, show_default=True, metavar="M",
@@ -94,7 +100,7 @@ def _default_policy() -> Path:
 @opts.network_options
 @click.pass_context
 def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_min, value_of_time, transfer_penalty,
-          budgets, penalties, first_penalty, flat, distance, currency, horizon_h, grid, resolution, grid_step, time_cutoffs, top, output,
+          budgets, penalties, first_penalty, flat, distance, currency, horizon_h, fare_horizon, max_labels, grid, resolution, grid_step, time_cutoffs, top, output,
           overwrite, workers, scheduler, gtfs, osm, date, cache_dir, no_cache, datum) -> None:
     """The unified fare card: travel time and money saved, for whom and where.
 
@@ -178,7 +184,8 @@ def fares(ctx: click.Context, policy, places, stops, depart, window_min, step_mi
         value_of_time_per_h=value_of_time if value_of_time is not None else (SAMPLE_VALUE_OF_TIME if bundled else None),
         transfer_penalty_min=transfer_penalty,
         penalty=pl.network.fares.model.TicketingPenalty(default_s=default_s, by_mode=by_mode, first_boarding=first_penalty),
-        max_rounds=max_rides, max_duration_s=round(horizon_h * 3600))
+        max_rounds=max_rides, max_duration_s=round(horizon_h * 3600), max_labels=max_labels,
+        fare_horizon_min=fare_horizon)
     ex = ctx.with_resource(opts.open_executor(workers, scheduler))
     net, day = opts.load_network(ctx, gtfs, osm, date, cache_dir, no_cache,
                                  window_end_s=depart + 60 * window_min + params.max_duration_s, local_rail_transfers=True)

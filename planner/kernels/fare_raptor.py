@@ -82,6 +82,40 @@ ticket's window end is cut at ``dep + max_duration`` (no later departure is usef
 windows longer than the search horizon never split labels; shorter ones make the window's
 end a criterion, and the bags grow with the horizon. The value-level result per stop is the
 Pareto set over (arrival, fare, trips) of every label accepted, kept in an archive.
+
+Pruning
+-------
+Three rules (``prune``, on in the wrappers) drop labels without changing any Pareto set;
+each is argued here and tested against the search without them (``tests/test_fares_pruning.py``)
+and the brute-force enumerations:
+
+* **Ticket replacement.** Where a label ``b`` would continue its open ticket of system ``q``,
+  another label ``a`` at the same stop can start a new ticket on the same vehicle. That
+  costs ``a`` at most ``repl[q]`` more than continuing costs ``b``
+  (:func:`~planner.kernels.fare_bounds.replace_bounds`: the first ride's full ride part
+  against the fee and discounted part, plus the spread of ``ticket_od[q]``), and leaves ``a``
+  a ticket at least as good (started later, so it expires later; all transfers left); every
+  later continued ride then costs both the same. So ``a`` dominates ``b`` whatever their
+  expiries when ``a`` is no later (the group rule as above), ``fare_a <= fare_b`` and
+  ``fare_a + repl[q] <= closed_b``: ``a`` already saved more than ``b``'s ticket can save.
+* **The last round.** A label of round ``max_rounds`` boards nothing again (it may walk one
+  footpath and end): its ticket state and group are dropped (``closed = fare``, no open
+  ticket, group -1, which the group rule ignores), so it is compared on (arrival, fare)
+  only.
+* **A walking label boards only at its stop.** Its open ticket matters only through the
+  departures of the ticket's system there (``stop_dep_ptr``/``stop_deps``) between its
+  arrival and the ticket's expiry: with none, the ticket is spent and closed; in round
+  ``max_rounds - 1`` (the next boarding is the last) the expiry is rounded down to the last
+  such departure, which allows the same continuations. In earlier rounds the expiry is kept
+  whole: a continued ticket carries it to later stops.
+
+The **fare horizon** (``fare_horizon``, seconds after ``dep``) is not exact: windowed
+tickets end at ``dep + fare_horizon`` at the latest, so a transfer on a later vehicle starts a
+new ticket. Every option found is then a real journey and its fare one that can be paid for
+it (never too low), but an option that continues a ticket past the horizon costs more than
+it should, or is missing. It bounds the expiries the bags keep apart to those before the
+horizon; with ``fare_horizon`` equal to the windows, every ticket expires at the same time
+and the search costs what it costs at a horizon no longer than the windows.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from planner.kernels._raptor_steps import (
     queue_patterns,
     take_pattern,
 )
+from planner.kernels.fare_bounds import NO_REPL, replace_bounds
 from planner.kernels.options import jit, jit_parallel, jit_typed
 from planner.kernels.raptor import INF
 
@@ -105,17 +106,25 @@ def _nleft_ge(a, b):
     return a >= b
 
 
-@jit_typed(*[_I] * 17)
+@jit_typed(*[_I] * 18)
 def _dominates(a_arr, a_fare, a_closed, a_q, a_g, a_zo, a_texp, a_nleft,
-               b_arr, b_fare, b_closed, b_q, b_g, b_zo, b_texp, b_nleft, maxpen):
-    """Label a is at least as good as label b for every continuation (same stop and kind)."""
+               b_arr, b_fare, b_closed, b_q, b_g, b_zo, b_texp, b_nleft, maxpen, b_repl):
+    """Label a is at least as good as label b for every continuation (same stop and kind).
+
+    ``b_repl``: the most a new ticket of b's system can cost more than continuing b's open
+    ticket (:func:`~planner.kernels.fare_bounds.replace_bounds`; ``NO_REPL`` switches the rule off)."""
     if a_arr > b_arr or a_fare > b_fare:
         return False
-    if a_g != b_g and a_arr + maxpen > b_arr:
-        # another group held: a may pay a penalty b does not (at most maxpen)
+    if a_g != b_g and b_g >= 0 and a_arr + maxpen > b_arr:
+        # another group held: a may pay a penalty b does not (at most maxpen); b_g -1: b is
+        # a label of the last round, which boards nothing
         return False
     if b_zo < 0:
         # b holds no open ticket: a can follow any continuation of b with new tickets
+        return True
+    if a_fare + b_repl <= b_closed:
+        # b's open ticket saves b less than a saved already: where b continues it, a starts
+        # a new one (a later start, a later expiry, all its transfers) and pays no more
         return True
     return (a_zo == b_zo and a_q == b_q and a_closed <= b_closed and a_texp >= b_texp
             and _nleft_ge(a_nleft, b_nleft))
@@ -135,31 +144,35 @@ def _grow(arr, n_min, limit):
     return out
 
 
-@jit_typed(_TABLE, *[_I] * 10)
-def _dominated(pool, e, arr, fare, closed, q, g, zo, texp, nleft, maxpen):
-    """Whether a label of the bag starting at ``e`` dominates the candidate (scan only)."""
+@jit_typed(_TABLE, *[_I] * 11)
+def _dominated(pool, e, arr, fare, closed, q, g, zo, texp, nleft, maxpen, repl):
+    """Whether a label of the bag starting at ``e`` dominates the candidate (scan only);
+    ``repl``: the candidate's :func:`~planner.kernels.fare_bounds.replace_bounds` entry (``NO_REPL`` without a ticket)."""
     while e >= 0:
         if (pool[e, L_ARR] <= arr and pool[e, L_FARE] <= fare
                 and _dominates(pool[e, L_ARR], pool[e, L_FARE], pool[e, L_CLOSED], pool[e, L_Q], pool[e, L_G],
                                pool[e, L_ZO], pool[e, L_TEXP], pool[e, L_NLEFT],
-                               arr, fare, closed, q, g, zo, texp, nleft, maxpen)):
+                               arr, fare, closed, q, g, zo, texp, nleft, maxpen, repl)):
             return True
         e = pool[e, L_NEXT]
     return False
 
 
-@jit_typed(_TABLE, _I, _HEADS, *[_I] * 18)
+@jit_typed(_TABLE, _I, _HEADS, *[_I] * 18, _HEADS)
 def _insert_stop(pool, n, head, s, arr, fare, closed, q, g, zo, texp, nleft, rnd, veh,
-                 parent, p, trip, bpos, fp, maxpen, max_labels):
+                 parent, p, trip, bpos, fp, maxpen, max_labels, repl):
     """Insert a label that :func:`_dominated` accepted into the bag ``head[s]``, dropping the
-    labels it dominates. Returns (pool, n, id); id -2 when the pool is full (``max_labels``)."""
+    labels it dominates (``repl``: :func:`~planner.kernels.fare_bounds.replace_bounds` by system). Returns (pool, n, id);
+    id -2 when the pool is full (``max_labels``)."""
     prev = -1
     e = head[s]
     while e >= 0:
         nxt = pool[e, L_NEXT]
+        eq = pool[e, L_Q]
         if _dominates(arr, fare, closed, q, g, zo, texp, nleft,
-                      pool[e, L_ARR], pool[e, L_FARE], pool[e, L_CLOSED], pool[e, L_Q], pool[e, L_G],
-                      pool[e, L_ZO], pool[e, L_TEXP], pool[e, L_NLEFT], maxpen):
+                      pool[e, L_ARR], pool[e, L_FARE], pool[e, L_CLOSED], eq, pool[e, L_G],
+                      pool[e, L_ZO], pool[e, L_TEXP], pool[e, L_NLEFT], maxpen,
+                      repl[eq] if eq >= 0 else NO_REPL):
             pool[e, L_ALIVE] = 0
             if prev < 0:
                 head[s] = nxt
@@ -290,6 +303,20 @@ def _departs_in(sys_dep_ptr, sys_deps, q, lo, hi):
 
 
 @jit
+def _last_at_most(values, lo, hi, x):
+    """Index of the last of the sorted ``values[lo:hi]`` at most ``x``; -1 if none."""
+    a = lo
+    b = hi
+    while a < b:
+        mid = (a + b) // 2
+        if values[mid] <= x:
+            a = mid + 1
+        else:
+            b = mid
+    return a - 1 if a > lo else -1
+
+
+@jit
 def ride_part(p, ib, ia, pattern_stops_ptr, pattern_stops, stop_zone, pattern_ride_table, ride_od,
               pattern_rate, pattern_min, pattern_round, pattern_cum_m):
     """Price of riding pattern ``p`` from position ``ib`` to ``ia`` as the first ride of a
@@ -317,10 +344,19 @@ def mc_raptor(
     pattern_gate, pattern_penalty_s, n_gates, first_penalty,
     pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
     pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
-    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps, flexible_start,
-    access_stops, access_s, dep, max_rounds, max_duration, max_labels,
+    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps,
+    stop_dep_ptr, stop_deps, flexible_start,
+    access_stops, access_s, dep, max_rounds, max_duration, max_labels, fare_horizon, prune,
 ):
     """McRAPTOR over (arrival, fare, trips) with the kernel tariff of the module docstring.
+
+    ``fare_horizon`` (seconds after ``dep``): windowed tickets end at ``dep + fare_horizon``
+    at the latest (no ticket is continued on a later vehicle: a new one is bought), which
+    bounds the ticket states; ``>= max_duration`` is the exact search. ``prune`` applies
+    the exact rules of :mod:`planner.kernels.fare_raptor` ("Pruning": ticket replacement,
+    the last round without ticket state, walking labels' tickets checked against the
+    departures at their stop, ``stop_dep_ptr``/``stop_deps``); ``False`` is the search
+    without them, for tests.
 
     ``pattern_const_rp[p]`` is the ride part of pattern ``p`` when it does not depend on the
     boarding and alighting positions, -1 otherwise (it lets route-bag labels that boarded at
@@ -341,11 +377,19 @@ def mc_raptor(
     """
     S = stop_patterns_ptr.shape[0] - 1
     P = pattern_trips_ptr.shape[0] - 1
+    C = sys_fee.shape[0]
     NONE = n_gates
     max_arrival = dep + max_duration
+    # windowed tickets expire by tcap (unlimited ones by max_arrival, as without a horizon)
+    tcap = min(max_arrival, dep + max(0, fare_horizon))
     maxpen = 0
     for p in range(P):
         maxpen = max(maxpen, pattern_penalty_s[p])
+    if prune:
+        repl = replace_bounds(pattern_stops_ptr, pattern_system, ticket_od, pattern_ride_table, ride_od,
+                              pattern_rate, pattern_min, pattern_round, pattern_cum_m, sys_fee, sys_discount)
+    else:
+        repl = np.full(sys_fee.shape[0], NO_REPL, dtype=np.int64)
     cap0 = max(1, min(max_labels, max(1024, 8 * S)))
     pool = np.empty((cap0, NL), dtype=np.int64)
     n = 0
@@ -364,10 +408,10 @@ def mc_raptor(
         lo, hi = access_walks(j, access_stops, fp_ptr)
         for f in range(lo, hi):
             s2, w, ff = access_walk(j, f, access_stops, access_s, dep, fp_ptr, fp_to, fp_s)
-            if w > max_arrival or _dominated(pool, head_w[s2], w, 0, 0, -1, NONE, -1, -1, 0, maxpen):
+            if w > max_arrival or _dominated(pool, head_w[s2], w, 0, 0, -1, NONE, -1, -1, 0, maxpen, NO_REPL):
                 continue
             pool, n, lid = _insert_stop(pool, n, head_w, s2, w, 0, 0, -1, NONE, -1, -1, 0, 0, 0,
-                                        -1, j, -1, -1, ff, maxpen, max_labels)
+                                        -1, j, -1, -1, ff, maxpen, max_labels, repl)
             if lid == -2:
                 return arch[:na], pool[:n], True
             arch, na = _insert_archive(arch, na, head_a, s2, w, 0, 0, lid)
@@ -387,6 +431,7 @@ def mc_raptor(
         if nq == 0:
             break
         lo_k = n
+        last_round = prune and k == max_rounds
         for qi in range(nq):
             p, start, s0, L, nt, tptr = take_pattern(qi, pat_queue, pat_first, pattern_stops_ptr,
                                                      pattern_trips_ptr, pattern_times_ptr)
@@ -426,16 +471,23 @@ def mc_raptor(
                         fare = closed + ticket_od[q, zo, zs]
                         texp = rb[x, R_TEXP]
                         nleft = rb[x, R_NLEFT]
-                        if nleft == 0:
+                        lq = q
+                        lg = gp
+                        if nleft == 0 or last_round:
+                            # in the last round nothing boards again: only (arrival, fare) count
                             closed = fare
                             zo = -1
                             texp = -1
                             nleft = 0
-                        if _dominated(pool, head_v[s], a, fare, closed, q, gp, zo, texp, nleft, maxpen):
+                            if last_round:
+                                lq = -1
+                                lg = -1  # ends here: no group (see _dominates)
+                        if _dominated(pool, head_v[s], a, fare, closed, lq, lg, zo, texp, nleft, maxpen,
+                                      repl[lq] if zo >= 0 else NO_REPL):
                             continue
-                        pool, n, lid = _insert_stop(pool, n, head_v, s, a, fare, closed, q, gp, zo, texp,
+                        pool, n, lid = _insert_stop(pool, n, head_v, s, a, fare, closed, lq, lg, zo, texp,
                                                     nleft, k, 1, rb[x, R_PARENT], p, trip, b, -1,
-                                                    maxpen, max_labels)
+                                                    maxpen, max_labels, repl)
                         if lid == -2:
                             return arch[:na], pool[:n], True
                         arch, na = _insert_archive(arch, na, head_a, s, a, fare, k, lid)
@@ -456,20 +508,27 @@ def mc_raptor(
                                         and pool[e, L_NLEFT] != 0):
                                     nl = pool[e, L_NLEFT]
                                     nl2 = nl - 1 if nl > 0 else -1
+                                    ctexp = pool[e, L_TEXP]
+                                    if last_round:  # the ticket ends with this ride: its state is moot
+                                        ctexp = 0
+                                        nl2 = 0
                                     base = pool[e, L_CLOSED] + fee
                                     eb = base + max(0, crp - disc) if const else base
-                                    if not _route_dominated(rb, nrb, t, i, pool[e, L_ZO], pool[e, L_TEXP], nl2, eb,
-                                                            0, const):
-                                        rb, nrb = _insert_route(rb, nrb, t, i, pool[e, L_ZO], pool[e, L_TEXP],
+                                    if not _route_dominated(rb, nrb, t, i, pool[e, L_ZO], ctexp, nl2, eb, 0, const):
+                                        rb, nrb = _insert_route(rb, nrb, t, i, pool[e, L_ZO], ctexp,
                                                                 nl2, base, eb, 0, e, const)
                                 base = pool[e, L_FARE]
                                 eb = base + crp if const else base
-                                if window < 0 or maxtr == 0 or window >= UNLIMITED or not flexible_start:
-                                    if window < 0 or maxtr == 0:
+                                if last_round or window < 0 or maxtr == 0 or window >= UNLIMITED or not flexible_start:
+                                    # in the last round the first vehicle is best: no window can count
+                                    if last_round:
+                                        texp = 0
+                                        nl = 0
+                                    elif window < 0 or maxtr == 0:
                                         texp = -1
                                         nl = 0
                                     else:
-                                        texp = min(d + window, max_arrival)
+                                        texp = min(d + window, max_arrival if window >= UNLIMITED else tcap)
                                         nl = maxtr
                                     if not _route_dominated(rb, nrb, t, i, stop_zone[s], texp, nl, eb, 1, const):
                                         rb, nrb = _insert_route(rb, nrb, t, i, stop_zone[s], texp, nl, base, eb, 1,
@@ -477,13 +536,14 @@ def mc_raptor(
                                 else:
                                     # a later first vehicle starts the ticket later: keep each one
                                     # whose window reaches a further departure of the system
-                                    # (windows are cut at max_arrival: no departure after it is useful)
+                                    # (windows are cut at max_arrival, no departure after it is
+                                    # useful, or at the fare horizon tcap)
                                     last = -1
                                     for t2 in range(t, nt):
                                         d2 = departure[tptr + t2 * L + i]
-                                        if d2 > max_arrival or last >= max_arrival:
+                                        if d2 > max_arrival or last >= tcap:
                                             break
-                                        end = min(d2 + window, max_arrival)
+                                        end = min(d2 + window, tcap)
                                         if last >= 0 and not _departs_in(sys_dep_ptr, sys_deps, q, last, end):
                                             continue
                                         last = end
@@ -518,21 +578,32 @@ def mc_raptor(
                 zo = pool[lid, L_ZO]
                 texp = pool[lid, L_TEXP]
                 nleft = pool[lid, L_NLEFT]
+                lq = pool[lid, L_Q]
+                if zo >= 0 and prune and texp >= w:
+                    # a walking label boards only here: its ticket matters only through the
+                    # departures of its system here from w to the expiry
+                    j = _last_at_most(stop_deps, stop_dep_ptr[s2 * C + lq], stop_dep_ptr[s2 * C + lq + 1], texp)
+                    if j < 0 or stop_deps[j] < w:
+                        texp = -1   # spent: nothing of its system leaves here in time
+                    elif k == max_rounds - 1:
+                        # it boards in the last round, where the expiry counts only there
+                        texp = stop_deps[j]
                 if zo >= 0 and texp < w:
                     closed = fare
                     zo = -1
                     texp = -1
                     nleft = 0
-                if _dominated(pool, head_w[s2], w, fare, closed, pool[lid, L_Q], pool[lid, L_G], zo, texp, nleft,
-                              maxpen):
+                rq = repl[lq] if zo >= 0 else NO_REPL
+                if _dominated(pool, head_w[s2], w, fare, closed, lq, pool[lid, L_G], zo, texp, nleft,
+                              maxpen, rq):
                     continue
                 # a vehicle label there that can board from (arrival + change) no later is as good
-                if _dominated(pool, head_v[s2], w - change_s[s2], fare, closed, pool[lid, L_Q], pool[lid, L_G], zo,
-                              texp, nleft, maxpen):
+                if _dominated(pool, head_v[s2], w - change_s[s2], fare, closed, lq, pool[lid, L_G], zo,
+                              texp, nleft, maxpen, rq):
                     continue
-                pool, n, wid = _insert_stop(pool, n, head_w, s2, w, fare, closed, pool[lid, L_Q],
+                pool, n, wid = _insert_stop(pool, n, head_w, s2, w, fare, closed, lq,
                                             pool[lid, L_G], zo, texp, nleft, k, 0, lid, -1, -1, -1, f,
-                                            maxpen, max_labels)
+                                            maxpen, max_labels, repl)
                 if wid == -2:
                     return arch[:na], pool[:n], True
                 arch, na = _insert_archive(arch, na, head_a, s2, w, fare, k, wid)
@@ -566,8 +637,10 @@ def mc_budget_arrival_many(
     pattern_gate, pattern_penalty_s, n_gates, first_penalty,
     pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
     pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
-    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps, flexible_start,
+    sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps,
+    stop_dep_ptr, stop_deps, flexible_start,
     access_ptr, access_stops, access_s, deps, max_rounds, max_duration, max_labels, budgets,
+    fare_horizon, prune,
 ):
     """:func:`mc_raptor` for many origins in parallel threads, reduced to budgets.
 
@@ -590,8 +663,9 @@ def mc_budget_arrival_many(
             pattern_gate, pattern_penalty_s, n_gates, first_penalty,
             pattern_system, stop_zone, ticket_od, pattern_ride_table, ride_od,
             pattern_rate, pattern_min, pattern_round, pattern_cum_m, pattern_const_rp,
-            sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps, flexible_start,
-            access_stops[a:b], access_s[a:b], deps[o], max_rounds, max_duration, max_labels)
+            sys_window, sys_max_transfers, sys_fee, sys_discount, sys_dep_ptr, sys_deps,
+            stop_dep_ptr, stop_deps, flexible_start,
+            access_stops[a:b], access_s[a:b], deps[o], max_rounds, max_duration, max_labels, fare_horizon, prune)
         out[o] = _budget_rows(arch, S, budgets)
         over[o] = ov
     return out, over

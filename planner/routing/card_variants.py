@@ -57,6 +57,9 @@ class DividendParams:
         ``"exact"`` or ``"first_vehicle"`` (:class:`~planner.network.fares.FareParams`).
     max_labels
         Label limit of one McRAPTOR search.
+    fare_horizon_min
+        Ticket windows tracked this long after each departure (``None``: the whole search,
+        exact); see :class:`~planner.network.fares.FareParams`.
     """
 
     departure_s: int = 7 * 3600
@@ -70,6 +73,7 @@ class DividendParams:
     max_duration_s: int = 8 * 3600
     windows: str = "exact"
     max_labels: int = 4_000_000
+    fare_horizon_min: float | None = None
 
     def __post_init__(self) -> None:
         if any(not b > 0 for b in self.budgets):
@@ -82,7 +86,7 @@ class DividendParams:
     def fare_params(self) -> FareParams:
         return FareParams(penalty=self.penalty, value_of_time_per_h=self.value_of_time_per_h,
                           transfer_penalty_min=self.transfer_penalty_min, max_labels=self.max_labels,
-                          windows=self.windows)
+                          windows=self.windows, fare_horizon_min=self.fare_horizon_min)
 
 
 def fare_models(tt: Timetable, setup: FareSetup, policy: UnifiedCardPolicy, params: DividendParams,

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from planner.network.timetable import Timetable
 
 __all__ = [
+    "OVERFLOW_HINT",
     "FareModel",
     "ParetoResult",
     "PenalisedResult",
@@ -370,24 +371,41 @@ def _pareto_filter(stop, arr, fare, trips, label):
     return np.asarray(keep, dtype=np.int64)
 
 
+#: what to do when a fare search runs out of labels (the hint of ``fare_label_overflow``)
+OVERFLOW_HINT = ("set a fare horizon (plan fares --fare-horizon MIN, FareParams.fare_horizon_min: ticket windows "
+                 "tracked that long after departure, a later transfer buys a new ticket; an approximation), "
+                 "or raise the limit (--max-labels, FareParams.max_labels), or search shorter journeys "
+                 "(--horizon, max_duration_s) or fewer vehicles (--max-rides, max_rounds)")
+
+
+def _horizon_s(model: FareModel, max_duration_s: int) -> np.int64:
+    """The kernels' ``fare_horizon``: ``max_duration_s`` (exact) unless the model sets a shorter one."""
+    h = model.params.fare_horizon_min
+    return np.int64(max_duration_s if h is None else min(max_duration_s, round(h * 60)))
+
+
 def pareto_arrivals(tt: Timetable, footpaths: Footpaths, change_s, access_stops, access_s, departure: int,
-                    model: FareModel, *, max_rounds: int = 6, max_duration_s: int = 48 * 3600) -> ParetoResult:
+                    model: FareModel, *, max_rounds: int = 6, max_duration_s: int = 48 * 3600,
+                    prune: bool = True) -> ParetoResult:
     """McRAPTOR from one departure: the Pareto set over (arrival, fare, trips) at every stop.
 
     Parameters are those of :func:`planner.routing.raptor.earliest_arrival` plus the fare
-    ``model``. Raises :class:`~planner.errors.PlannerError` (``fare_label_overflow``) when
-    the search needs more than ``model.params.max_labels`` labels.
+    ``model`` (its ``params.fare_horizon_min``, when set, is an approximation: see
+    :class:`~planner.network.fares.FareParams`). ``prune=False`` switches off the search's
+    exact pruning rules (same result, slower; for tests). Raises
+    :class:`~planner.errors.PlannerError` (``fare_label_overflow``) when the search needs
+    more than ``model.params.max_labels`` labels; its hint names the fare horizon.
     """
     check_limits(max_rounds, max_duration_s)
     t = _check_model(tt, model)
     a, s = access_arrays(access_stops, access_s, tt.n_stops)
     arch, pool, overflow = _k.mc_raptor(
         *timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops), *t.gate_args(), *t.fare_args(),
-        model.params.windows == "exact", a, s, np.int32(departure), np.int32(max_rounds), np.int32(max_duration_s), np.int64(model.params.max_labels))
+        model.params.windows == "exact", a, s, np.int32(departure), np.int32(max_rounds), np.int32(max_duration_s),
+        np.int64(model.params.max_labels), _horizon_s(model, max_duration_s), bool(prune))
     if overflow:
         msg = f"the fare search needed more than {model.params.max_labels:,} labels"
-        raise PlannerError(msg, code="fare_label_overflow",
-                           hint="raise FareParams.max_labels, or lower max_rounds or max_duration_s")
+        raise PlannerError(msg, code="fare_label_overflow", hint=OVERFLOW_HINT)
     alive = arch[:, _k.A_ALIVE] == 1
     arch = arch[alive]
     stop = arch[:, _k.A_STOP]
@@ -430,11 +448,10 @@ def budget_arrivals_many(tt: Timetable, footpaths: Footpaths, change_s, access_p
     out, over = _k.mc_budget_arrival_many(
         *timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops), *t.gate_args(), *t.fare_args(),
         model.params.windows == "exact", ptr, a, s, deps, np.int32(max_rounds), np.int32(max_duration_s), np.int64(model.params.max_labels),
-        np.ascontiguousarray(bm))
+        np.ascontiguousarray(bm), _horizon_s(model, max_duration_s), True)
     if over.any():
         msg = f"the fare search of {int(over.sum())} origin(s) needed more than {model.params.max_labels:,} labels"
-        raise PlannerError(msg, code="fare_label_overflow",
-                           hint="raise FareParams.max_labels, or lower max_rounds or max_duration_s")
+        raise PlannerError(msg, code="fare_label_overflow", hint=OVERFLOW_HINT)
     return out
 
 

@@ -82,6 +82,9 @@ class KernelTariff:
         int64 per system (see :mod:`planner.kernels.fare_raptor`).
     sys_dep_ptr, sys_deps
         Every boardable departure of each system, sorted (CSR by system).
+    stop_dep_ptr, stop_deps
+        The same by stop and system (CSR by ``stop * n_systems + system``): the McRAPTOR
+        drops or rounds down a walking label's ticket expiry with them.
     fare_cap_minor
         The card's cap, applied to search results when ``cap_in_search``.
     cap_in_search
@@ -115,6 +118,8 @@ class KernelTariff:
     sys_discount: np.ndarray
     sys_dep_ptr: np.ndarray
     sys_deps: np.ndarray
+    stop_dep_ptr: np.ndarray
+    stop_deps: np.ndarray
     fare_cap_minor: int | None
     cap_in_search: bool
     exact: bool
@@ -133,7 +138,7 @@ class KernelTariff:
         return (self.pattern_system, self.stop_zone, self.ticket_od, self.pattern_ride_table, self.ride_od,
                 self.pattern_rate, self.pattern_min, self.pattern_round, self.pattern_cum_m,
                 self.pattern_const_rp, self.sys_window, self.sys_max_transfers, self.sys_fee, self.sys_discount,
-                self.sys_dep_ptr, self.sys_deps)
+                self.sys_dep_ptr, self.sys_deps, self.stop_dep_ptr, self.stop_deps)
 
 
 def pattern_distances_m(tt, feeds=None, column: str | None = None, unit_m: float = 1.0) -> np.ndarray:
@@ -485,20 +490,29 @@ def compile_tariff(tt, fares, cum_m: np.ndarray, *, penalty: TicketingPenalty,
 
 
 def _system_departures(tt, pattern_system: np.ndarray, C: int) -> dict[str, np.ndarray]:
-    """Boardable departures of each kernel system, sorted: CSR (ptr int64 (C+1), int32)."""
-    sys_of, deps = [], []
+    """Boardable departures of each kernel system, sorted: CSR (ptr int64 (C+1), int32);
+    and by stop and system (CSR by ``stop * C + system``)."""
+    sys_of, deps, stop_of = [], [], []
     for p in range(tt.n_patterns):
         a, b = tt.pattern_stops_ptr[p], tt.pattern_stops_ptr[p + 1]
         _arr, D = tt.pattern_trip_times(p)
-        d = D[:, tt.pattern_board[a:b]].ravel()
-        deps.append(d)
-        sys_of.append(np.full(len(d), pattern_system[p], np.int64))
+        board = tt.pattern_board[a:b]
+        d = D[:, board]
+        deps.append(d.ravel())
+        sys_of.append(np.full(d.size, pattern_system[p], np.int64))
+        stop_of.append(np.broadcast_to(tt.pattern_stops[a:b][board].astype(np.int64), d.shape).ravel())
     s = np.concatenate(sys_of) if sys_of else np.zeros(0, np.int64)
     d = np.concatenate(deps) if deps else np.zeros(0, np.int32)
+    st = np.concatenate(stop_of) if stop_of else np.zeros(0, np.int64)
     order = np.lexsort((d, s))
     ptr = np.zeros(C + 1, np.int64)
     np.add.at(ptr, s + 1, 1)
-    return {"sys_dep_ptr": np.cumsum(ptr), "sys_deps": np.ascontiguousarray(d[order], np.int32)}
+    key = st * C + s
+    korder = np.lexsort((d, key))
+    kptr = np.zeros(tt.n_stops * C + 1, np.int64)
+    np.add.at(kptr, key + 1, 1)
+    return {"sys_dep_ptr": np.cumsum(ptr), "sys_deps": np.ascontiguousarray(d[order], np.int32),
+            "stop_dep_ptr": np.cumsum(kptr), "stop_deps": np.ascontiguousarray(d[korder], np.int32)}
 
 
 def tariff_from_arrays(tt, **arrays) -> KernelTariff:

@@ -357,6 +357,9 @@ def fare_dividend(net: Network, setup: FareSetup, policy: UnifiedCardPolicy, pla
              + ("the first boarding pays too." if params.penalty.first_boarding else
                 "charged at changes of operator, not at the first boarding (a ticket bought beforehand)."),
              *(f"fare search: {x}" for x in models[0].tariff.notes),
+             *([f"fare search: ticket windows tracked up to {params.fare_horizon_min:g} min after each departure "
+                "(fare horizon): a transfer on a later vehicle buys a new ticket, so fares of journeys continuing "
+                "a ticket past it may be too high (never too low)."] if params.fare_horizon_min is not None else []),
              *(f"fare search with the card: {x}" for x in models[2].tariff.notes if x not in models[0].tariff.notes)]
     return FareDividend(places, od, per_place, summary, dist, raw, policy, params, models[0].currency, sys_ids,
                         notes)

@@ -213,6 +213,17 @@ class FareParams:
         start a ticket later and stretch its window), ``"first_vehicle"`` starts every
         ticket on the first vehicle the traveller can catch (may miss journeys that wait to
         stretch a window). See :mod:`planner.kernels.fare_raptor`.
+    fare_horizon_min
+        ``None`` (default): ticket windows are tracked over the whole search (exact). A
+        number of minutes: windowed tickets end that long after the query's departure at
+        the latest, so a transfer on a vehicle leaving later buys a new ticket. Fares are
+        then never too low (each option is a real journey at a price one can pay for it)
+        but may be too high for journeys continuing a ticket past the horizon, and such
+        options may be missing. It bounds the ticket states the search keeps apart (every
+        expiry later than the horizon is the same), which is what grows the search at
+        horizons longer than the windows (``scripts/bench_fares.py``). Tickets without a
+        window limit are not affected; a value at least the search's ``max_duration_s``
+        changes nothing.
     """
 
     penalty: TicketingPenalty = field(default_factory=TicketingPenalty)
@@ -220,6 +231,7 @@ class FareParams:
     transfer_penalty_min: float = 0.0
     max_labels: int = 4_000_000
     windows: str = "exact"
+    fare_horizon_min: float | None = None
 
     def __post_init__(self) -> None:
         if self.windows not in ("exact", "first_vehicle"):
@@ -230,6 +242,9 @@ class FareParams:
             raise ConfigError(msg, code="invalid_parameter")
         if self.transfer_penalty_min < 0:
             msg = f"transfer_penalty_min must not be negative, got {self.transfer_penalty_min}"
+            raise ConfigError(msg, code="invalid_parameter")
+        if self.fare_horizon_min is not None and not self.fare_horizon_min > 0:
+            msg = f"fare_horizon_min must be positive (minutes), got {self.fare_horizon_min}"
             raise ConfigError(msg, code="invalid_parameter")
         if self.max_labels < 1:
             msg = f"max_labels must be at least 1, got {self.max_labels}"
