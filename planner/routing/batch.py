@@ -29,7 +29,13 @@ from planner.kernels.propagation import egress as _egress
 from planner.network.links import access_csr
 from planner.network.places import direct_walk_seconds, resolve_points
 from planner.routing.execution import run_in_chunks
-from planner.routing.raptor import INF, footpath_arrays, range_arrays, timetable_arrays, warn_ride_cap
+from planner.routing.raptor import (
+    INF,
+    footpath_arrays,
+    range_arrays,
+    timetable_arrays,
+    warn_ride_cap,
+)
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -22,10 +22,9 @@ if TYPE_CHECKING:
     from planner.network.links import Footpaths
     from planner.network.timetable import Timetable
 
-__all__ = ["INF", "RaptorResult", "access_arrays", "check_limits", "earliest_arrival",
-           "departure_columns", "footpath_arrays", "range_arrays", "range_earliest_arrival",
-           "range_earliest_arrival_many", "stop_departures",
-           "timetable_arrays", "warn_ride_cap"]
+__all__ = ["INF", "RaptorResult", "access_arrays", "check_limits", "departure_columns", "earliest_arrival",
+           "footpath_arrays", "range_arrays", "range_earliest_arrival", "range_earliest_arrival_many",
+           "stop_departures", "timetable_arrays", "warn_ride_cap"]
 
 INF = int(_k.INF)
 
