@@ -133,23 +133,8 @@ def _rounds(
     fp_ptr, fp_to, fp_s, change_s,
     tau_v, tau_w, ready, best_v, best_w, best_ready, marked, max_arrival, max_rounds,
     record, pv, pw, pat_first, pat_queue, round_marked, upd, n_upd, in_upd, nxt, in_nxt,
-    only_marked, scanned, old, dep_cols,
 ):
     """Rounds 1..max_rounds from the round-0 labels and marks already set.
-
-    With ``only_marked`` a round boards only at the stops marked in the round before (whose
-    ready time changed in this run); otherwise at every stop with a ready time. Both give
-    the same labels: a stop's ready time was scanned in the round after it was set, and what
-    that scan found was copied to the later rounds. Range-RAPTOR needs the first: its carried
-    labels make most stops ready, and boarding there again would redo the later departures'
-    work. ``scanned`` (int32, S) is a work array for the stops marked in the round before.
-    With ``only_marked`` a round also queues only the patterns on which a marked stop's new
-    ready time catches a trip that its ready time before this run's improvements (``old``,
-    int32 (S), set for the stops of round 0 by the caller and kept here for the others) did
-    not: the trips caught then were scanned then. It looks trips up in ``dep_cols``: the
-    departures by pattern position (trip ``t`` at position ``i`` of a pattern with ``nt``
-    trips: ``pattern_times_ptr[p] + i * nt + t``), whose binary searches stay in a few
-    cache lines (``departure`` is by trip).
 
     ``upd[:n_upd]`` lists the stops whose round-0 labels changed (flags in ``in_upd``);
     ``nxt``/``in_nxt`` are a second list of the same size. Work arrays ``pat_first`` (all -1),
@@ -160,52 +145,17 @@ def _rounds(
     for k in range(1, max_rounds + 1):
         # patterns serving the stops marked in round k-1 (all of them are in upd)
         nq = 0
-        n_scanned = 0
         for q in range(n_upd):
             s = upd[q]
             if not marked[s]:
                 continue
-            # the mark stays until the scan is over (it says where the scan may board)
-            scanned[n_scanned] = s
-            n_scanned += 1
-            if only_marked:
-                # the patterns on which ready time r catches a trip that ``old[s]`` did not
-                # (the first trip departing at or after r leaves before old[s]); one already
-                # queued from an earlier position passes s anyway. Written out, as the
-                # binary searches below: a helper called here, given the arrays, made
-                # range queries 30% slower (reference counting of the arrays)
-                r = ready[k - 1, s]
-                r_old = old[s]
-                for j in range(stop_patterns_ptr[s], stop_patterns_ptr[s + 1]):
-                    p = stop_patterns[j]
-                    pos = stop_pattern_pos[j]
-                    if (pat_first[p] >= 0 and pos >= pat_first[p]) or not pattern_board[pattern_stops_ptr[p] + pos]:
-                        continue
-                    nt = pattern_trips_ptr[p + 1] - pattern_trips_ptr[p]
-                    c = pattern_times_ptr[p] + pos * nt
-                    lo = 0
-                    hi = nt
-                    while lo < hi:
-                        mid = (lo + hi) // 2
-                        if dep_cols[c + mid] >= r:
-                            hi = mid
-                        else:
-                            lo = mid + 1
-                    if lo >= nt or dep_cols[c + lo] >= r_old:
-                        continue
-                    if pat_first[p] < 0:
-                        pat_queue[nq] = p
-                        nq += 1
-                    pat_first[p] = pos
-            else:
-                nq = queue_patterns(s, stop_patterns_ptr, stop_patterns, stop_pattern_pos, pat_first, pat_queue, nq)
+            marked[s] = False
+            nq = queue_patterns(s, stop_patterns_ptr, stop_patterns, stop_pattern_pos, pat_first, pat_queue, nq)
         n_nxt = _copy_round(k, tau_v, tau_w, ready, record, pv, pw, upd, n_upd, in_upd, nxt, in_nxt)
         upd, nxt = nxt, upd
         in_upd, in_nxt = in_nxt, in_upd
         n_upd = n_nxt
         if nq == 0:
-            for q in range(n_scanned):
-                marked[scanned[q]] = False
             for k2 in range(k + 1, max_rounds + 1):
                 n_nxt = _copy_round(k2, tau_v, tau_w, ready, record, pv, pw, upd, n_upd, in_upd, nxt, in_nxt)
                 upd, nxt = nxt, upd
@@ -236,27 +186,8 @@ def _rounds(
                             pv[1, k, s] = trip
                             pv[2, k, s] = board_pos
                 r = ready[k - 1, s]
-                if only_marked:
-                    # range-RAPTOR: departures by position (dep_cols), contiguous per column
-                    if marked[s] and pattern_board[s0 + i]:
-                        c = tptr + i * nt
-                        if trip < 0 or r <= dep_cols[c + trip]:
-                            top = nt if trip < 0 else trip
-                            lo = 0
-                            hi = top
-                            while lo < hi:
-                                mid = (lo + hi) // 2
-                                if dep_cols[c + mid] >= r:
-                                    hi = mid
-                                else:
-                                    lo = mid + 1
-                            if lo < top:
-                                trip = lo
-                                board_pos = i
-                elif r < INF and pattern_board[s0 + i] and (trip < 0 or r <= departure[tptr + trip * L + i]):
+                if r < INF and pattern_board[s0 + i] and (trip < 0 or r <= departure[tptr + trip * L + i]):
                     trip, board_pos = board_earlier(departure, tptr, nt, L, i, r, trip, board_pos)
-        for q in range(n_scanned):
-            marked[scanned[q]] = False
         n_vehicle = n_upd
         for q in range(n_vehicle):
             s = upd[q]
@@ -266,8 +197,6 @@ def _rounds(
             a = tau_v[k, s]
             r = a + change_s[s]
             if r <= max_arrival and r < ready[k, s] and r < best_ready[s]:
-                if not marked[s]:
-                    old[s] = ready[k, s]
                 ready[k, s] = r
                 best_ready[s] = r
                 marked[s] = True
@@ -291,8 +220,6 @@ def _rounds(
                         upd[n_upd] = s2
                         n_upd += 1
                 if w < ready[k, s2] and w < best_ready[s2]:
-                    if not marked[s2]:
-                        old[s2] = ready[k, s2]
                     ready[k, s2] = w
                     best_ready[s2] = w
                     marked[s2] = True
@@ -355,8 +282,7 @@ def raptor(
             stop_patterns_ptr, stop_patterns, stop_pattern_pos,
             fp_ptr, fp_to, fp_s, change_s,
             tau_v, tau_w, ready, best_v, best_w, best_ready, marked, max_arrival, max_rounds,
-            record, pv, pw, pat_first, pat_queue, round_marked, upd, n_upd, in_upd, nxt, in_nxt,
-            False, np.empty(S, dtype=np.int32), np.empty(S, dtype=np.int32), departure[:0])
+            record, pv, pw, pat_first, pat_queue, round_marked, upd, n_upd, in_upd, nxt, in_nxt)
     return tau_v, tau_w, pv, pw
 
 
@@ -414,7 +340,7 @@ def range_raptor(
     pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
     pattern_trips_ptr, pattern_times_ptr, arrival, departure,
     stop_patterns_ptr, stop_patterns, stop_pattern_pos,
-    fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps, dep_cols,
+    fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps,
     access_stops, access_s, deps, max_rounds, max_duration, check_cap,
 ):
     """Earliest arrival at every stop for each departure time in ``deps``.
@@ -434,12 +360,9 @@ def range_raptor(
     departure to the next (rRAPTOR; Conveyal R5 does the same): a journey found for a later
     departure is one for an earlier departure too (it waits at the origin), so the carried
     labels are upper bounds that only improve, and keeping them per round keeps the round
-    limit exact. A departure's rounds board only at the stops whose ready time it improved
-    (``only_marked`` of :func:`_rounds`), so they scan only what the earlier departure
-    changes. Rounds run only for a departure after which a trip can be boarded that could
-    not be boarded from the previously computed (later) departure: ``stop_dep_ptr``/
-    ``stop_deps`` (CSR by stop, sorted) list every boardable departure at each stop;
-    ``dep_cols`` holds the timetable's departures by pattern position (see :func:`_rounds`).
+    limit exact. Rounds run only for a departure after which a trip can be boarded that
+    could not be boarded from the previously computed (later) departure: ``stop_dep_ptr``/
+    ``stop_deps`` (CSR by stop, sorted) list every boardable departure at each stop.
     Between such departures the trip-based part of the result is unchanged and only the
     walking part (access legs) moves with the departure time, as in the original rRAPTOR,
     which iterates over the departures at the source only.
@@ -466,8 +389,6 @@ def range_raptor(
     nxt = np.empty(S, dtype=np.int32)
     in_upd = np.zeros(S, dtype=np.bool_)
     in_nxt = np.zeros(S, dtype=np.bool_)
-    scanned = np.empty(S, dtype=np.int32)
-    old = np.empty(S, dtype=np.int32)
     trip_part = np.full(S, INF, dtype=np.int32)  # best time with >= 1 trip, last computed
     r0_stops, r0_off = _round0_offsets(access_stops, access_s, fp_ptr, fp_to, fp_s, S)
     keys = np.empty(n, dtype=np.int64)
@@ -483,18 +404,23 @@ def range_raptor(
             best_v[:] = INF
             best_w[:] = INF
             best_ready[:] = INF
-            for q in range(r0_stops.shape[0]):
-                old[r0_stops[q]] = ready[0, r0_stops[q]]
             n_upd = _round0(access_stops, access_s, dep, fp_ptr, fp_to, fp_s, tau_w, ready, best_w, best_ready,
                             marked, max_arrival, False, dummy, upd, in_upd)
+            if t_last >= 0:
+                # boarding from a round-0 stop with no new departure since t_last catches the
+                # trips it caught then, whose consequences the carried labels hold already
+                for q in range(r0_stops.shape[0]):
+                    s = r0_stops[q]
+                    if marked[s] and not _departs_between(stop_dep_ptr, stop_deps, s, dep + r0_off[q],
+                                                          t_last + r0_off[q]):
+                        marked[s] = False
             t_last = dep
             _rounds(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
                     pattern_trips_ptr, pattern_times_ptr, arrival, departure,
                     stop_patterns_ptr, stop_patterns, stop_pattern_pos,
                     fp_ptr, fp_to, fp_s, change_s,
                     tau_v, tau_w, ready, best_v, best_w, best_ready, marked, max_arrival, R,
-                    False, dummy, dummy, pat_first, pat_queue, round_marked, upd, n_upd, in_upd, nxt, in_nxt,
-                    True, scanned, old, dep_cols)
+                    False, dummy, dummy, pat_first, pat_queue, round_marked, upd, n_upd, in_upd, nxt, in_nxt)
             for s in range(S):
                 t = min(tau_v[max_rounds, s], tau_w[max_rounds, s])
                 trip_part[s] = t
@@ -519,7 +445,7 @@ def range_raptor_many(
     pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
     pattern_trips_ptr, pattern_times_ptr, arrival, departure,
     stop_patterns_ptr, stop_patterns, stop_pattern_pos,
-    fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps, dep_cols,
+    fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps,
     access_ptr, access_stops, access_s, deps, max_rounds, max_duration, check_cap,
 ):
     """:func:`range_raptor` for many origins in parallel threads.
@@ -542,7 +468,7 @@ def range_raptor_many(
         out[o], capped[o] = range_raptor(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
                               pattern_trips_ptr, pattern_times_ptr, arrival, departure,
                               stop_patterns_ptr, stop_patterns, stop_pattern_pos,
-                              fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps, dep_cols,
+                              fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps,
                               access_stops[a:b], access_s[a:b], deps, max_rounds, max_duration, check_cap)
 
     parallel_rows(one, n_orig)

@@ -32,7 +32,7 @@ from planner.routing.execution import run_in_chunks
 from planner.routing.raptor import (
     INF,
     footpath_arrays,
-    range_arrays,
+    stop_departures,
     timetable_arrays,
     warn_ride_cap,
 )
@@ -55,7 +55,7 @@ class RoutingCore:
 
     tt: tuple
     fp: tuple
-    stop_deps: tuple  # routing.raptor.range_arrays
+    stop_deps: tuple
     max_rounds: int
     max_duration_s: int
     threads: int | None
@@ -64,7 +64,7 @@ class RoutingCore:
     def from_network(cls, net: Network) -> RoutingCore:
         cfg = net.config
         return cls(timetable_arrays(net.timetable), footpath_arrays(net.footpaths, net.change_s, net.n_stops),
-                   range_arrays(net.timetable), int(cfg.max_rides), int(cfg.max_trip_duration_s), cfg.threads)
+                   stop_departures(net.timetable), int(cfg.max_rides), int(cfg.max_trip_duration_s), cfg.threads)
 
 
 @dataclass(frozen=True)

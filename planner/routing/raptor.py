@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from planner.network.links import Footpaths
     from planner.network.timetable import Timetable
 
-__all__ = ["INF", "RaptorResult", "access_arrays", "check_limits", "departure_columns", "earliest_arrival",
-           "footpath_arrays", "range_arrays", "range_earliest_arrival", "range_earliest_arrival_many",
+__all__ = ["INF", "RaptorResult", "access_arrays", "check_limits", "earliest_arrival",
+           "footpath_arrays", "range_earliest_arrival", "range_earliest_arrival_many",
            "stop_departures", "timetable_arrays", "warn_ride_cap"]
 
 INF = int(_k.INF)
@@ -121,32 +121,6 @@ def stop_departures(tt: Timetable) -> tuple[np.ndarray, np.ndarray]:
     return out
 
 
-def departure_columns(tt: Timetable) -> np.ndarray:
-    """The timetable's departures by pattern position, int32: trip ``t`` at position ``i`` of
-    pattern ``p`` (``nt`` trips) at ``pattern_times_ptr[p] + i * nt + t`` (the timetable keeps
-    them by trip). Range-RAPTOR looks trips up by position many times over; a column is
-    contiguous. Cached on the timetable object."""
-    cached = getattr(tt, "_departure_columns", None)
-    if cached is not None:
-        return cached
-    dep = np.asarray(tt.departure, dtype=np.int32)
-    out = np.empty(len(dep), np.int32)
-    ptr = np.asarray(tt.pattern_times_ptr, dtype=np.int64)
-    ntrips = np.diff(tt.pattern_trips_ptr)
-    nstops = np.diff(tt.pattern_stops_ptr)
-    for p in range(tt.n_patterns):
-        a, n = int(ptr[p]), int(ntrips[p]) * int(nstops[p])
-        out[a:a + n] = dep[a:a + n].reshape(int(ntrips[p]), int(nstops[p])).T.ravel()
-    tt._departure_columns = out
-    return out
-
-
-def range_arrays(tt: Timetable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What range-RAPTOR takes besides :func:`timetable_arrays`: :func:`stop_departures` and
-    :func:`departure_columns`, in the kernels' argument order."""
-    return (*stop_departures(tt), departure_columns(tt))
-
-
 def footpath_arrays(fp: Footpaths, change_s, n_stops: int) -> tuple:
     """Footpaths and per-stop change times as the kernels take them (``change_s``: one value or one per stop)."""
     change = np.broadcast_to(np.asarray(change_s, dtype=np.int32), (n_stops,))
@@ -241,7 +215,7 @@ def range_earliest_arrival(tt: Timetable, footpaths: Footpaths, change_s, access
     a, t = access_arrays(access_stops, access_s, tt.n_stops)
     deps = np.ascontiguousarray(departures, dtype=np.int32)
     out, capped = _k.range_raptor(*timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops),
-                                  *range_arrays(tt), a, t, deps, np.int32(max_rounds), np.int32(max_duration_s),
+                                  *stop_departures(tt), a, t, deps, np.int32(max_rounds), np.int32(max_duration_s),
                                   bool(check_ride_cap))
     warn_ride_cap(int(np.count_nonzero(capped)), max_rounds)
     return out
@@ -258,7 +232,7 @@ def range_earliest_arrival_many(tt: Timetable, footpaths: Footpaths, change_s, a
     ptr = np.ascontiguousarray(access_ptr, dtype=np.int64)
     deps = np.ascontiguousarray(departures, dtype=np.int32)
     out, capped = _k.range_raptor_many(*timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops),
-                                       *range_arrays(tt), ptr, a, t, deps, np.int32(max_rounds),
+                                       *stop_departures(tt), ptr, a, t, deps, np.int32(max_rounds),
                                        np.int32(max_duration_s), bool(check_ride_cap))
     warn_ride_cap(int(np.count_nonzero(capped)), max_rounds, len(ptr) - 1)
     return out
