@@ -341,27 +341,39 @@ def range_raptor(
     pattern_trips_ptr, pattern_times_ptr, arrival, departure,
     stop_patterns_ptr, stop_patterns, stop_pattern_pos,
     fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps,
-    access_stops, access_s, deps, max_rounds, max_duration,
+    access_stops, access_s, deps, max_rounds, max_duration, check_cap,
 ):
     """Earliest arrival at every stop for each departure time in ``deps``.
 
-    Returns int32 (len(deps), S): row ``i`` holds, for ``deps[i]``, the earliest time at each
-    stop with at most ``max_rounds`` trips and at most ``max_duration`` s after ``deps[i]``
-    (``INF`` otherwise).
+    Returns
+    -------
+    out : int32 (len(deps), S)
+        Row ``i`` holds, for ``deps[i]``, the earliest time at each stop with at most
+        ``max_rounds`` trips and at most ``max_duration`` s after ``deps[i]`` (``INF``
+        otherwise).
+    capped : bool (S,)
+        With ``check_cap``: the stops that one more trip (round ``max_rounds + 1``) reaches
+        earlier, within ``max_duration``, for at least one of the departures. The search
+        then runs one round more than it returns. All False without ``check_cap``.
 
-    Departures are processed latest first, reusing labels (range-RAPTOR). Rounds run only
-    for a departure after which a trip can be boarded that could not be boarded from the
-    previously computed (later) departure: ``stop_dep_ptr``/``stop_deps`` (CSR by stop,
-    sorted) list every boardable departure at each stop. Between such departures the
-    trip-based part of the result is unchanged and only the walking part (access legs)
-    moves with the departure time, as in the original rRAPTOR, which iterates over the
-    departures at the source only.
+    Departures are processed latest first and every round's labels are kept from one
+    departure to the next (rRAPTOR; Conveyal R5 does the same): a journey found for a later
+    departure is one for an earlier departure too (it waits at the origin), so the carried
+    labels are upper bounds that only improve, and keeping them per round keeps the round
+    limit exact. Rounds run only for a departure after which a trip can be boarded that
+    could not be boarded from the previously computed (later) departure: ``stop_dep_ptr``/
+    ``stop_deps`` (CSR by stop, sorted) list every boardable departure at each stop.
+    Between such departures the trip-based part of the result is unchanged and only the
+    walking part (access legs) moves with the departure time, as in the original rRAPTOR,
+    which iterates over the departures at the source only.
     """
     S = stop_patterns_ptr.shape[0] - 1
     P = pattern_trips_ptr.shape[0] - 1
-    K = max_rounds + 1
+    R = max_rounds + 1 if check_cap else max_rounds  # rounds searched
+    K = R + 1
     n = deps.shape[0]
     out = np.full((n, S), INF, dtype=np.int32)
+    capped = np.zeros(S, dtype=np.bool_)
     tau_v = np.full((K, S), INF, dtype=np.int32)
     tau_w = np.full((K, S), INF, dtype=np.int32)
     ready = np.full((K, S), INF, dtype=np.int32)
@@ -407,10 +419,17 @@ def range_raptor(
                     pattern_trips_ptr, pattern_times_ptr, arrival, departure,
                     stop_patterns_ptr, stop_patterns, stop_pattern_pos,
                     fp_ptr, fp_to, fp_s, change_s,
-                    tau_v, tau_w, ready, best_v, best_w, best_ready, marked, max_arrival, max_rounds,
+                    tau_v, tau_w, ready, best_v, best_w, best_ready, marked, max_arrival, R,
                     False, dummy, dummy, pat_first, pat_queue, round_marked, upd, n_upd, in_upd, nxt, in_nxt)
             for s in range(S):
-                trip_part[s] = min(tau_v[K - 1, s], tau_w[K - 1, s]) if K > 1 else INF
+                t = min(tau_v[max_rounds, s], tau_w[max_rounds, s])
+                trip_part[s] = t
+                if check_cap:
+                    # one more trip reaches s earlier, within the limit, than the search
+                    # returns (the walk of round 0 included: that is the current departure's)
+                    t1 = min(tau_v[R, s], tau_w[R, s])
+                    if t1 < t and t1 <= max_arrival and t1 < tau_w[0, s]:
+                        capped[s] = True
         for s in range(S):
             t = trip_part[s]
             out[i, s] = t if t <= max_arrival else INF
@@ -419,7 +438,7 @@ def range_raptor(
             t = dep + r0_off[q]
             if t <= max_arrival and t < out[i, s]:
                 out[i, s] = t
-    return out
+    return out, capped
 
 
 def range_raptor_many(
@@ -427,12 +446,13 @@ def range_raptor_many(
     pattern_trips_ptr, pattern_times_ptr, arrival, departure,
     stop_patterns_ptr, stop_patterns, stop_pattern_pos,
     fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps,
-    access_ptr, access_stops, access_s, deps, max_rounds, max_duration,
+    access_ptr, access_stops, access_s, deps, max_rounds, max_duration, check_cap,
 ):
     """:func:`range_raptor` for many origins in parallel threads.
 
     Origin ``o`` has the access legs ``access_stops[access_ptr[o]:access_ptr[o + 1]]``.
-    Returns int32 (n_origins, len(deps), S); each origin's block is computed by one thread
+    Returns int32 (n_origins, len(deps), S) and, per origin, the stops one more trip would
+    reach earlier (bool (n_origins, S), all False without ``check_cap``); each origin's block is computed by one thread
     alone, so the result does not depend on the number of threads. The threads are Python
     threads running the ``nogil`` kernel (:func:`~planner.kernels.options.parallel_rows`), not
     a ``prange`` loop: compiling that loop cost 15 s of every cold start.
@@ -440,15 +460,16 @@ def range_raptor_many(
     n_orig = access_ptr.shape[0] - 1
     S = stop_patterns_ptr.shape[0] - 1
     out = np.empty((n_orig, deps.shape[0], S), dtype=np.int32)
+    capped = np.zeros((n_orig, S), dtype=np.bool_)
 
     def one(o):
         a = access_ptr[o]
         b = access_ptr[o + 1]
-        out[o] = range_raptor(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
+        out[o], capped[o] = range_raptor(pattern_stops_ptr, pattern_stops, pattern_board, pattern_alight,
                               pattern_trips_ptr, pattern_times_ptr, arrival, departure,
                               stop_patterns_ptr, stop_patterns, stop_pattern_pos,
                               fp_ptr, fp_to, fp_s, change_s, stop_dep_ptr, stop_deps,
-                              access_stops[a:b], access_s[a:b], deps, max_rounds, max_duration)
+                              access_stops[a:b], access_s[a:b], deps, max_rounds, max_duration, check_cap)
 
     parallel_rows(one, n_orig)
-    return out
+    return out, capped

@@ -29,7 +29,13 @@ from planner.kernels.propagation import egress as _egress
 from planner.network.links import access_csr
 from planner.network.places import direct_walk_seconds, resolve_points
 from planner.routing.execution import run_in_chunks
-from planner.routing.raptor import INF, footpath_arrays, stop_departures, timetable_arrays
+from planner.routing.raptor import (
+    INF,
+    footpath_arrays,
+    stop_departures,
+    timetable_arrays,
+    warn_ride_cap,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,11 +114,15 @@ def origin_chunk(accs: list[Access], direct: np.ndarray | tuple[np.ndarray, np.n
 
 def range_raptor_chunk(core: RoutingCore, chunk: OriginChunk, deps: np.ndarray) -> np.ndarray:
     """Range-RAPTOR for every origin of ``chunk``: int32 (origins, departures, stops), ``INF``
-    where a stop is not reached (numba threads: ``core.threads``)."""
+    where a stop is not reached (numba threads: ``core.threads``). Logs a
+    warning (:func:`~planner.routing.raptor.warn_ride_cap`, where the chunk runs) when one more
+    vehicle than ``core.max_rounds`` would reach stops earlier."""
     with numba_threads(core.threads):
-        return _kraptor.range_raptor_many(*core.tt, *core.fp, *core.stop_deps, chunk.acc_ptr, chunk.acc_stops,
-                                          chunk.acc_s, np.ascontiguousarray(deps, np.int32),
-                                          np.int32(core.max_rounds), np.int32(core.max_duration_s))
+        out, capped = _kraptor.range_raptor_many(*core.tt, *core.fp, *core.stop_deps, chunk.acc_ptr, chunk.acc_stops,
+                                                 chunk.acc_s, np.ascontiguousarray(deps, np.int32),
+                                                 np.int32(core.max_rounds), np.int32(core.max_duration_s), True)
+    warn_ride_cap(int(np.count_nonzero(capped)), core.max_rounds, len(chunk))
+    return out
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ as (stop index, seconds) pairs.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,10 +22,32 @@ if TYPE_CHECKING:
     from planner.network.links import Footpaths
     from planner.network.timetable import Timetable
 
-__all__ = ["INF", "RaptorResult", "access_arrays", "check_limits", "earliest_arrival", "footpath_arrays",
-           "range_earliest_arrival", "range_earliest_arrival_many", "stop_departures", "timetable_arrays"]
+__all__ = ["INF", "RaptorResult", "access_arrays", "check_limits", "earliest_arrival",
+           "footpath_arrays", "range_earliest_arrival", "range_earliest_arrival_many",
+           "stop_departures", "timetable_arrays", "warn_ride_cap"]
 
 INF = int(_k.INF)
+
+log = logging.getLogger(__name__)
+
+
+def warn_ride_cap(n_stops: int, max_rounds: int, n_origins: int = 1) -> str | None:
+    """Log a warning that ``n_stops`` stops (summed over ``n_origins`` origins) are reached
+    earlier with one more vehicle than ``max_rounds`` allows; nothing when ``n_stops`` is 0.
+    Returns the message.
+
+    A log record, as the routing stage's other run-time warnings (the command line prints
+    them on stderr), not a Python warning: the test suite turns those into errors, and many
+    tests route with a small round limit on purpose."""
+    if n_stops <= 0:
+        return None
+    where = "stop" if n_stops == 1 else "stops"
+    origins = f" (summed over {n_origins} origins)" if n_origins > 1 else ""
+    msg = (f"the ride cap cut journeys: with {max_rounds + 1} vehicles instead of {max_rounds}, "
+           f"{n_stops} {where}{origins} would be reached earlier for at least one departure; "
+           f"raise --max-rides (max_rides) to {max_rounds + 1} or more to include them")
+    log.warning(msg)
+    return msg
 
 
 @dataclass
@@ -135,7 +158,8 @@ def access_arrays(access_stops, access_s, n_stops: int) -> tuple[np.ndarray, np.
 
 
 def earliest_arrival(tt: Timetable, footpaths: Footpaths, change_s, access_stops, access_s, departure: int,
-                     *, max_rounds: int = 8, max_duration_s: int = 48 * 3600, record: bool = False) -> RaptorResult:
+                     *, max_rounds: int = 8, max_duration_s: int = 48 * 3600, record: bool = False,
+                     check_ride_cap: bool = True) -> RaptorResult:
     """One RAPTOR query (see :mod:`planner.kernels.raptor` for the exact semantics).
 
     Parameters
@@ -156,34 +180,59 @@ def earliest_arrival(tt: Timetable, footpaths: Footpaths, change_s, access_stops
         Longest trip considered; later arrivals count as unreachable.
     record
         Keep parents for journey reconstruction.
+    check_ride_cap
+        Search one round more than ``max_rounds`` (not returned) and warn
+        (:func:`warn_ride_cap`) with the number of stops that round reaches earlier.
     """
     check_limits(max_rounds, max_duration_s)
     a, t = access_arrays(access_stops, access_s, tt.n_stops)
+    rounds = max_rounds + 1 if check_ride_cap else max_rounds
     tau_v, tau_w, pv, pw = _k.raptor(*timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops), a, t,
-                                     np.int32(departure), np.int32(max_rounds), np.int32(max_duration_s), bool(record))
+                                     np.int32(departure), np.int32(rounds), np.int32(max_duration_s), bool(record))
+    if check_ride_cap:
+        # the labels of rounds 0..max_rounds do not depend on the rounds after them
+        more = np.minimum(np.minimum(tau_v[-1], tau_w[-1]), tau_w[0])
+        tau_v, tau_w = tau_v[:-1], tau_w[:-1]
+        at = np.minimum(np.minimum(tau_v[-1], tau_w[-1]), tau_w[0])
+        if record:
+            pv, pw = np.ascontiguousarray(pv[:, :-1]), np.ascontiguousarray(pw[:, :-1])
+        warn_ride_cap(int(np.count_nonzero(more < at)), max_rounds)
     return RaptorResult(int(departure), tau_v, tau_w, pv, pw)
 
 
 def range_earliest_arrival(tt: Timetable, footpaths: Footpaths, change_s, access_stops, access_s, departures,
-                           *, max_rounds: int = 8, max_duration_s: int = 48 * 3600) -> np.ndarray:
+                           *, max_rounds: int = 8, max_duration_s: int = 48 * 3600,
+                           check_ride_cap: bool = True) -> np.ndarray:
     """Range-RAPTOR: the earliest time at every stop for each departure.
 
     Returns int32 (len(departures), S), ``INF`` when unreachable. Equal to one
-    :func:`earliest_arrival` per departure, computed with shared work.
+    :func:`earliest_arrival` per departure, computed with shared work. With
+    ``check_ride_cap`` it searches one round more (not returned) and warns
+    (:func:`warn_ride_cap`) with the number of stops that round reaches earlier for at
+    least one departure.
     """
     check_limits(max_rounds, max_duration_s)
     a, t = access_arrays(access_stops, access_s, tt.n_stops)
     deps = np.ascontiguousarray(departures, dtype=np.int32)
-    return _k.range_raptor(*timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops), *stop_departures(tt),
-                           a, t, deps, np.int32(max_rounds), np.int32(max_duration_s))
+    out, capped = _k.range_raptor(*timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops),
+                                  *stop_departures(tt), a, t, deps, np.int32(max_rounds), np.int32(max_duration_s),
+                                  bool(check_ride_cap))
+    warn_ride_cap(int(np.count_nonzero(capped)), max_rounds)
+    return out
 
 
 def range_earliest_arrival_many(tt: Timetable, footpaths: Footpaths, change_s, access_ptr, access_stops, access_s,
-                                departures, *, max_rounds: int = 8, max_duration_s: int = 48 * 3600) -> np.ndarray:
-    """Range-RAPTOR for many origins in parallel threads: int32 (origins, departures, S)."""
+                                departures, *, max_rounds: int = 8, max_duration_s: int = 48 * 3600,
+                                check_ride_cap: bool = True) -> np.ndarray:
+    """Range-RAPTOR for many origins in parallel threads: int32 (origins, departures, S).
+
+    ``check_ride_cap`` as in :func:`range_earliest_arrival` (the count summed over origins)."""
     check_limits(max_rounds, max_duration_s)
     a, t = access_arrays(access_stops, access_s, tt.n_stops)
     ptr = np.ascontiguousarray(access_ptr, dtype=np.int64)
     deps = np.ascontiguousarray(departures, dtype=np.int32)
-    return _k.range_raptor_many(*timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops), *stop_departures(tt),
-                                ptr, a, t, deps, np.int32(max_rounds), np.int32(max_duration_s))
+    out, capped = _k.range_raptor_many(*timetable_arrays(tt), *footpath_arrays(footpaths, change_s, tt.n_stops),
+                                       *stop_departures(tt), ptr, a, t, deps, np.int32(max_rounds),
+                                       np.int32(max_duration_s), bool(check_ride_cap))
+    warn_ride_cap(int(np.count_nonzero(capped)), max_rounds, len(ptr) - 1)
+    return out

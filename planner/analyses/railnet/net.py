@@ -284,7 +284,8 @@ def _od(tt: Timetable, fp: Footpaths, change: np.ndarray, city_stops: list[np.nd
         first_k = np.zeros(C, np.int64)
         prev = None
         for k in range(1, max_rounds + 1):
-            out = routing.range_earliest_arrival(tt, fp, change, st, zeros, deps, max_rounds=k, max_duration_s=max_dur)
+            out = routing.range_earliest_arrival(tt, fp, change, st, zeros, deps, max_rounds=k, max_duration_s=max_dur,
+                                                 check_ride_cap=k == max_rounds)
             final = _city_min(out, city_stops)
             first_k[(first_k == 0) & (final[window] < INF).any(axis=0)] = k
             if prev is not None and np.array_equal(out, prev):
@@ -297,6 +298,7 @@ def _od(tt: Timetable, fp: Footpaths, change: np.ndarray, city_stops: list[np.nd
         found: dict[int, list[tuple[int, int, int]]] = {j: [] for j in range(C)}
         for i in np.flatnonzero(eff.any(axis=1)):
             r = routing.earliest_arrival(tt, fp, change, st, zeros, int(deps[i]), max_rounds=max_rounds,
+                                         check_ride_cap=False,  # the range search above warned
                                          max_duration_s=max_dur, record=True)
             at = r.at_stop
             for j in np.flatnonzero(eff[i]):
