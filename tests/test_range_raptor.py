@@ -214,3 +214,25 @@ def test_ride_cap_warning_names_the_stops_one_more_ride_improves(make_feed, capl
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         earliest_arrival(tt, fp, 60, [s["A"]], [0], 7 * 3600 + 55 * 60, max_rounds=3)
     assert _logged_count(caplog) == 0
+
+
+def test_a_run_of_many_chunks_warns_once_with_the_totals(caplog):
+    """run_in_chunks (every many-origin command) sums the chunks' ride-cap counts and warns
+    once: the default plan access ran 155 chunks and would have printed a warning for each."""
+    from planner.routing.execution import run_in_chunks
+    from planner.routing.raptor import warn_ride_cap
+
+    def fn(_shared, chunk):  # a chunk of origins whose cap cut 3 stops per origin
+        warn_ride_cap(3 * len(chunk), 2, len(chunk))
+        return np.zeros(len(chunk))
+
+    out = np.zeros(10)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        run_in_chunks(None, fn, None, 10, lambda a, b: list(range(a, b)), out, chunk=3)
+    recs = [r.getMessage() for r in caplog.records if "ride cap" in r.getMessage()]
+    assert len(recs) == 1
+    assert "30 stops (summed over 10 origins)" in recs[0] and "with 3 vehicles instead of 2" in recs[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=LOGGER):  # outside a run: at once, as before
+        warn_ride_cap(2, 2)
+    assert len(caplog.records) == 1

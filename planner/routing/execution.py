@@ -55,6 +55,7 @@ import numpy as np
 from planner.common.progress import progress as bar
 from planner.errors import InputError, PlannerError
 from planner.kernels.options import parallel_rows, thread_ceiling
+from planner.routing.raptor import ride_cap_tally
 
 __all__ = ["DaskExecutor", "LocalExecutor", "chunk_size", "executor", "in_threads", "run_chunks"]
 
@@ -314,6 +315,14 @@ def run_in_chunks(ex, fn: Callable, shared: Any, n: int, make: Callable[[int, in
     chunk)`` sees every chunk once it is made (``making``: a progress bar's label for making
     them, when that is slow). The result does not depend on the chunk size or the executor.
     """
+    with ride_cap_tally():  # one ride-cap warning for the run, not one per chunk
+        return _run_in_chunks(ex, fn, shared, n, make, out, chunk=chunk, pilot=pilot, cap=cap, progress=progress,
+                              desc=desc, making=making, made=made)
+
+
+def _run_in_chunks(ex, fn: Callable, shared: Any, n: int, make: Callable[[int, int], Any], out: np.ndarray, *,
+                   chunk: int | None, pilot: int, cap: int | None, progress: bool, desc: str, making: str | None,
+                   made: Callable[[int, Any], None] | None) -> np.ndarray:
     ex = ex if ex is not None else LocalExecutor()
     cap = max(1, int(cap)) if cap is not None else max(1, n)
     done = 0

@@ -9,7 +9,9 @@ as (stop index, seconds) pairs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,30 +26,76 @@ if TYPE_CHECKING:
 
 __all__ = ["INF", "RaptorResult", "access_arrays", "check_limits", "earliest_arrival",
            "footpath_arrays", "range_earliest_arrival", "range_earliest_arrival_many",
-           "stop_departures", "timetable_arrays", "warn_ride_cap"]
+           "ride_cap_tally", "stop_departures", "timetable_arrays", "warn_ride_cap"]
 
 INF = int(_k.INF)
 
 log = logging.getLogger(__name__)
 
 
+class _RideCapTally:
+    """Stops the ride cap cut, summed while a run of many chunks is open (:func:`ride_cap_tally`),
+    so that the run warns once, not once per chunk."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.stops = 0
+        self.origins = 0
+        self.max_rounds = 0
+
+
+_TALLY = _RideCapTally()
+
+
+def _ride_cap_message(n_stops: int, max_rounds: int, n_origins: int) -> str:
+    where = "stop" if n_stops == 1 else "stops"
+    origins = f" (summed over {n_origins} origins)" if n_origins > 1 else ""
+    return (f"the ride cap cut journeys: with {max_rounds + 1} vehicles instead of {max_rounds}, "
+            f"{n_stops} {where}{origins} would be reached earlier for at least one departure; "
+            f"raise --max-rides (max_rides) to {max_rounds + 1} or more to include them")
+
+
 def warn_ride_cap(n_stops: int, max_rounds: int, n_origins: int = 1) -> str | None:
     """Log a warning that ``n_stops`` stops (summed over ``n_origins`` origins) are reached
     earlier with one more vehicle than ``max_rounds`` allows; nothing when ``n_stops`` is 0.
-    Returns the message.
+    Inside :func:`ride_cap_tally` (a run of many chunks in this process) the count is added
+    to the run's and the run warns once at its end. Returns the message (None when tallied).
 
     A log record, as the routing stage's other run-time warnings (the command line prints
     them on stderr), not a Python warning: the test suite turns those into errors, and many
     tests route with a small round limit on purpose."""
     if n_stops <= 0:
         return None
-    where = "stop" if n_stops == 1 else "stops"
-    origins = f" (summed over {n_origins} origins)" if n_origins > 1 else ""
-    msg = (f"the ride cap cut journeys: with {max_rounds + 1} vehicles instead of {max_rounds}, "
-           f"{n_stops} {where}{origins} would be reached earlier for at least one departure; "
-           f"raise --max-rides (max_rides) to {max_rounds + 1} or more to include them")
+    with _TALLY.lock:
+        if _TALLY.depth:
+            _TALLY.stops += n_stops
+            _TALLY.origins += n_origins
+            _TALLY.max_rounds = max_rounds
+            return None
+    msg = _ride_cap_message(n_stops, max_rounds, n_origins)
     log.warning(msg)
     return msg
+
+
+@contextlib.contextmanager
+def ride_cap_tally():
+    """Sum the ride-cap warnings of the chunks that run in this process while open, and log
+    one warning with the totals when the outermost one closes (chunks run on Dask workers
+    warn there, once per chunk)."""
+    with _TALLY.lock:
+        _TALLY.depth += 1
+    try:
+        yield
+    finally:
+        with _TALLY.lock:
+            _TALLY.depth -= 1
+            done = _TALLY.depth == 0 and _TALLY.stops > 0
+            counts = (_TALLY.stops, _TALLY.max_rounds, _TALLY.origins)
+            if _TALLY.depth == 0:
+                _TALLY.stops = _TALLY.origins = 0
+        if done:
+            log.warning(_ride_cap_message(*counts))
 
 
 @dataclass
