@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from planner.common.notices import Severity
@@ -24,8 +23,8 @@ def isin(values: pd.Series, pool) -> np.ndarray:
     """Fast exact string membership (pandas' isin on arrow strings goes through Python)."""
     if len(values) == 0:
         return np.zeros(0, bool)
-    arr = pa.array(np.asarray(values, dtype=object), type=pa.string())
-    pool_arr = pa.array(pd.unique(np.asarray(pool, dtype=object)), type=pa.string())
+    arr = cv.arrow_strings(values)
+    pool_arr = pc.unique(cv.arrow_strings(pool if isinstance(pool, pd.Series) else pd.Index(pool).astype("str")))
     return pc.is_in(arr, value_set=pool_arr).to_numpy(zero_copy_only=False).astype(bool)
 
 
