@@ -205,7 +205,13 @@ class FeedRules:
         if st.empty:
             self._fatal("planner_feed_unusable", "stop_times.txt has no usable rows", file=fn)
             return
-        st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
+        # sorted by trip_id then stop_sequence (stable), on integer codes: trip_id codes in
+        # sorted order, no Python string per row (issue 17)
+        tcode, _uniq = pd.factorize(st["trip_id"], sort=True)
+        order = np.lexsort((st["stop_sequence"].to_numpy(dtype=np.int64, na_value=0), tcode))
+        st = st.take(order).reset_index(drop=True)
+        trip = tcode[order]  # trip code per row: equal codes, equal trip_id
+        del tcode, order
         arr = st["arrival_time"].to_numpy(dtype=np.float64, na_value=np.nan)
         dep = st["departure_time"].to_numpy(dtype=np.float64, na_value=np.nan)
         only_arr = ~np.isnan(arr) & np.isnan(dep)
@@ -215,8 +221,12 @@ class FeedRules:
                      np.flatnonzero(only_arr | only_dep), field="arrival_time", action="fixed")
         dep = np.where(only_arr, arr, dep)
         arr = np.where(only_dep, dep, arr)
-        trip = st["trip_id"].to_numpy(dtype=object)
         n = len(st)
+
+        def trip_ids(mask: np.ndarray) -> np.ndarray:
+            """The sorted distinct trip_ids of the rows in ``mask``."""
+            return np.unique(st["trip_id"][mask].to_numpy(dtype=object))
+
         first = np.ones(n, bool)
         first[1:] = trip[1:] != trip[:-1]
         last = np.ones(n, bool)
@@ -224,11 +234,11 @@ class FeedRules:
         edge = (first | last) & np.isnan(arr)
         self._report("missing_trip_edge", Severity.ERROR, "first or last stop of a trip has no times; trip dropped", fn, st,
                      np.flatnonzero(edge), field="arrival_time")
-        self._drop_trips(np.unique(trip[edge]), "missing_trip_edge")
+        self._drop_trips(trip_ids(edge), "missing_trip_edge")
         reversed_ = arr > dep
         self._report("start_and_end_range_out_of_order", Severity.ERROR, "arrival_time is after departure_time; trip dropped",
                      fn, st, np.flatnonzero(reversed_), field="arrival_time")
-        self._drop_trips(np.unique(trip[reversed_]), "start_and_end_range_out_of_order")
+        self._drop_trips(trip_ids(reversed_), "start_and_end_range_out_of_order")
         # time travel: an arrival before the last known departure of the same trip
         known = ~np.isnan(dep)
         last_dep = pd.Series(np.where(known, dep, np.nan)).groupby(trip).ffill().shift(1).to_numpy(copy=True)
@@ -237,7 +247,7 @@ class FeedRules:
         self._report("stop_time_with_arrival_before_previous_departure_time", Severity.ERROR,
                      "arrival_time is before the previous stop's departure_time; trip dropped", fn, st,
                      np.flatnonzero(backwards), field="arrival_time")
-        self._drop_trips(np.unique(trip[backwards]), "stop_time_with_arrival_before_previous_departure_time")
+        self._drop_trips(trip_ids(backwards), "stop_time_with_arrival_before_previous_departure_time")
         # shape_dist_traveled must increase along a trip; where it does not, it is ignored
         sdt = st["shape_dist_traveled"].to_numpy(dtype=np.float64)
         prev = np.r_[np.nan, sdt[:-1]]
@@ -250,7 +260,7 @@ class FeedRules:
                          np.flatnonzero(bad_sdt), field="shape_dist_traveled",
                          values=st["shape_dist_traveled"].astype(str), action="fixed")
             bad_trips = np.unique(trip[bad_sdt])
-            st.loc[np.isin(trip, bad_trips), "shape_dist_traveled"] = np.nan
+            st.loc[np.isin(trip, bad_trips), "shape_dist_traveled"] = np.nan  # trip codes
         st["arrival_time"] = pd.array(np.where(np.isnan(arr), 0, arr).astype(np.int64), dtype="Int64")
         st.loc[np.isnan(arr), "arrival_time"] = pd.NA
         st["departure_time"] = pd.array(np.where(np.isnan(dep), 0, dep).astype(np.int64), dtype="Int64")
