@@ -205,9 +205,9 @@ def feed_events(feed: Feed, day: np.datetime64, t0: int, t1: int, shift_s: int) 
 def gather(events: Sequence[FeedEvents], inst: np.ndarray, stop_index: Sequence[np.ndarray]
            ) -> tuple[np.ndarray, ...]:
     """Rows of the instances ``inst`` (indices into the instances of all ``events``, in
-    order), shifted by each instance's offset: (stop, arrival, departure, board, alight,
-    row count per instance). ``stop_index[f]`` maps feed ``f``'s stop codes to timetable
-    stop indices (-1: not a boarding stop)."""
+    order), shifted by each instance's offset: (stop, arrival, departure (int32 seconds),
+    board, alight, row count per instance). ``stop_index[f]`` maps feed ``f``'s stop codes
+    to timetable stop indices (-1: not a boarding stop)."""
     n_inst = np.cumsum([0] + [len(e.inst_trip) for e in events])
     row_base = np.cumsum([0] + [len(e.arr) for e in events])
     feed_of = np.searchsorted(n_inst, inst, side="right") - 1
@@ -231,6 +231,15 @@ def gather(events: Sequence[FeedEvents], inst: np.ndarray, stop_index: Sequence[
 
     stop = np.concatenate([stop_index[f][e.stop] for f, e in enumerate(events)])[rows].astype(np.int32)
     shift = np.repeat(off, length).astype(np.float64)
-    arr = cat("arr")[rows] + shift
-    dep = cat("dep")[rows] + shift
+
+    def seconds(name, shift):
+        # whole seconds (times are whole, interpolated ones rounded): the timetable's int32
+        # now rather than after the patterns are stacked, at half the memory
+        t = cat(name)[rows]
+        t += shift
+        return np.round(t, out=t).astype(np.int32)
+
+    arr = seconds("arr", shift)
+    dep = seconds("dep", shift)
+    del shift
     return stop, arr, dep, cat("board")[rows], cat("alight")[rows], length

@@ -202,9 +202,13 @@ def _arrow_table(buf: pa.Buffer, header: list[str]) -> RawTable | None:
     n = tbl.num_rows
     lines = np.arange(2, n + 2, dtype=np.int64)
     cols = {}
-    for i, name in enumerate(header):
-        cols[name] = pd.Series(tbl.column(i).combine_chunks().to_pandas(types_mapper=None), dtype="str")
-    del tbl
+    for name in header:
+        # one column at a time out of the table, so that its buffers belong to the Series
+        # alone (no combined copy of every column at once: issue 17)
+        col = tbl.column(0)
+        tbl = tbl.remove_column(0)
+        cols[name] = pd.Series(pd.array(col, dtype="str"))
+        del col
     return RawTable(header, cols, lines)
 
 

@@ -138,10 +138,11 @@ class FeedLoader(FeedRules):
         self._raise_if_fatal()
         for name in ORDER:
             t = TABLES[name]
-            if name in raw:
-                self.tables[name] = self._type(t, raw[name])
+            if name in raw:  # the text goes as soon as its table is typed (issue 17: not kept through the checks)
+                self.tables[name] = self._type(t, raw.pop(name))
             else:
                 self.tables[name] = empty_frame(t)
+        del raw
         self._dedupe_keys()
         self._check_agency()
         self._raise_if_fatal()
@@ -286,6 +287,9 @@ class FeedLoader(FeedRules):
                 else:
                     values = _null_where(values, out_of_range)
             cols[c.name] = values
+            if values is not s and c.name != "trip_id":  # typed: its text is no longer needed (issue 17)
+                del raw.columns[c.name]
+                del s
         for name in raw.header:
             if name not in cols:
                 if name in raw.bad_chars:  # a column we do not read: free text

@@ -28,6 +28,16 @@ def isin(values: pd.Series, pool) -> np.ndarray:
     return pc.is_in(arr, value_set=pool_arr).to_numpy(zero_copy_only=False).astype(bool)
 
 
+def _take_rows(df: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
+    """``df.take(order)`` with a fresh index, built column by column while the columns of
+    ``df`` are let go, so that a large table is not held twice (issue 17); ``df`` is left
+    without columns."""
+    cols = {}
+    for name in list(df.columns):
+        cols[name] = df.pop(name).take(order).reset_index(drop=True)
+    return pd.DataFrame(cols)
+
+
 class FeedRules:
     """The checks of :class:`~planner.ingest.gtfs._load.FeedLoader` (a mixin: it works on the
     loader's ``tables``, ``notices`` and reporting methods)."""
@@ -209,9 +219,12 @@ class FeedRules:
         # sorted order, no Python string per row (issue 17)
         tcode, _uniq = pd.factorize(st["trip_id"], sort=True)
         order = np.lexsort((st["stop_sequence"].to_numpy(dtype=np.int64, na_value=0), tcode))
-        st = st.take(order).reset_index(drop=True)
         trip = tcode[order]  # trip code per row: equal codes, equal trip_id
-        del tcode, order
+        del tcode
+        if not np.array_equal(order, np.arange(len(order))):
+            st = _take_rows(st, order)
+            self.tables["stop_times"] = st  # (the unsorted frame is gone: one copy of it at a time)
+        del order
         arr = st["arrival_time"].to_numpy(dtype=np.float64, na_value=np.nan)
         dep = st["departure_time"].to_numpy(dtype=np.float64, na_value=np.nan)
         only_arr = ~np.isnan(arr) & np.isnan(dep)
