@@ -100,20 +100,20 @@ def _arrow(s: pd.Series) -> pa.Array:
 
 
 def arrow_strings(s) -> pa.Array:
-    """``s`` (a ``str`` Series, or any sequence of strings) as an arrow ``string`` array.
+    """``s`` (a ``str`` Series, or any sequence of strings) as an arrow ``large_string`` array.
 
     A ``str`` Series is already arrow inside: its buffers are taken as they are, with no
     Python object per row (issue 17: going through ``to_numpy(dtype=object)`` cost about a
     second per million rows and per column)."""
     if len(s) == 0:
-        return pa.array([], pa.string())
+        return pa.array([], pa.large_string())
     arrow = getattr(getattr(s, "array", None), "__arrow_array__", None)
     if arrow is not None and isinstance(getattr(s, "dtype", None), pd.StringDtype):
         arr = pa.array(s.array)
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
-        return arr if arr.type == pa.string() else arr.cast(pa.string())
-    return pa.array(np.asarray(s, dtype=object), type=pa.string())
+        return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+    return pa.array(np.asarray(s, dtype=object), type=pa.large_string())
 
 
 def _matches(arr: pa.Array, pattern: str) -> np.ndarray:

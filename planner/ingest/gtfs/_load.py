@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from planner.common.memory import release_free_memory
 from planner.common.notices import Notices, Severity
 from planner.errors import FeedError
 from planner.ingest.gtfs import _convert as cv
@@ -163,6 +164,7 @@ class FeedLoader(FeedRules):
                        f"first: {first}")
                 raise FeedError(msg, code=first.code, hint="fix the feed, or run without --strict to drop the bad rows",
                                 notices=errors)
+        release_free_memory()  # the text and the intermediates of the checks (issue 17)
         return self.tables
 
     def _read_all(self, src: Source) -> dict[str, RawTable]:
