@@ -248,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child_build(*args) if kind == "build" else child_read(*args)))
         return 0
     results = []
+    start_load = os.getloadavg()
     for size in a.sizes:
         r = measure(size, a.seed, a.data)
         results.append(r)
@@ -255,11 +256,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['ratio']:.1f}x pyarrow's read ({r['pyarrow_read_s']:.2f} s)", flush=True)
     print()
     print(table(results))
-    print(f"\nload average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-          f"{os.cpu_count()} CPUs")
+    print(f"\nload average (1, 5, 15 min) at the start: {', '.join(f'{x:.2f}' for x in start_load)}; at the end: "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs")
     if a.json:
         tmp = a.json.with_name(a.json.name + ".part")
-        tmp.write_text(json.dumps({"results": results, "loadavg": os.getloadavg()}, indent=1))
+        tmp.write_text(json.dumps({"results": results, "loadavg_start": start_load, "loadavg": os.getloadavg()},
+                                  indent=1))
         os.replace(tmp, a.json)
     return 0
 
