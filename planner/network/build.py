@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from planner import __version__
+from planner.common.memory import release_free_memory
 from planner.common.notices import Severity
 from planner.config import Config
 from planner.errors import FeedError, OutputError
@@ -130,6 +131,7 @@ def build_network(feeds: FeedSet | Sequence[str], date, *, window: tuple[int, in
         if fs is None:
             fs = read_feeds(specs, config=config)
         tt = build_timetable(fs, date, window)
+        release_free_memory()  # the timetable's intermediates (issue 17)
         net = link_network(tt, walk, config, progress=config.progress if progress is None else progress, feeds=fs)
         net.key = key
         net.inputs = {"feeds": {f.feed_id: {"path": str(f.path), "digest": f.digest} for f in fs},

@@ -52,6 +52,7 @@ from scipy.spatial import cKDTree
 from planner import __version__
 from planner.common.atomic import entry_lock, sweep_temp_files, write_bytes, write_text
 from planner.common.geodesy import utm_crs
+from planner.common.memory import release_free_memory
 from planner.common.notices import Notices, Severity
 from planner.config import Config
 from planner.errors import CacheError, ConfigError, InputError, OSMError, OutputError
@@ -674,6 +675,8 @@ def build_street_network(source: str | Path | OSMRequest, mode: str = "walk", *,
     if raw is None:
         raw, _digest = read_osm(source, config=config, notices=notices)
     net = street_network_from_raw(raw, mode, config=config, notices=notices)
+    del raw
+    release_free_memory()  # the extract's heap, before the next stage maps its own (issue 17)
     net.meta["input_sha256"] = digest
     if use_cache:
         try:

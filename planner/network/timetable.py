@@ -34,13 +34,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from planner.common.geodesy import haversine_m
 from planner.common.timeofday import hhmm
 from planner.errors import ConfigError, NoServiceError
 from planner.ingest.gtfs.feed import Feed, FeedSet
-from planner.ingest.gtfs.frequencies import expand_frequencies
 from planner.ingest.gtfs.modes import MODES, modes_of_route_types
-from planner.ingest.gtfs.service import active_services, service_date_range, to_date
+from planner.ingest.gtfs.service import service_date_range, to_date
+from planner.network.trip_events import FeedEvents, feed_events, gather
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -152,97 +151,6 @@ def _utc_offset_s(tz: str, day: np.datetime64) -> int:
     return int(off.total_seconds()) if off is not None else 0
 
 
-def _interpolate(st: pd.DataFrame, stop_lat: dict, stop_lon: dict) -> tuple[np.ndarray, np.ndarray, int]:
-    """(arrival, departure) float arrays with missing intermediate times interpolated."""
-    arr = st["arrival_time"].to_numpy(dtype=np.float64, na_value=np.nan)
-    dep = st["departure_time"].to_numpy(dtype=np.float64, na_value=np.nan)
-    missing = np.isnan(arr) | np.isnan(dep)
-    if not missing.any():
-        return arr, dep, 0
-    trip = st["trip_id"].to_numpy(dtype=object)
-    n = len(st)
-    first = np.ones(n, bool)
-    first[1:] = trip[1:] != trip[:-1]
-    lat = st["stop_id"].map(stop_lat).to_numpy(dtype=float)
-    lon = st["stop_id"].map(stop_lon).to_numpy(dtype=float)
-    seg = np.zeros(n)
-    seg[1:] = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
-    seg[first] = 0.0
-    seg = np.nan_to_num(seg)
-    group = np.cumsum(first) - 1
-    cum = pd.Series(seg).groupby(group).cumsum().to_numpy()
-    sdt = st["shape_dist_traveled"].to_numpy(dtype=float) if "shape_dist_traveled" in st else np.full(n, np.nan)
-    trip_has_sdt = pd.Series(~np.isnan(sdt)).groupby(group).transform("all").to_numpy()
-    dist = np.where(trip_has_sdt, sdt, cum)
-    idx = np.arange(n, dtype=float)
-    known = ~missing
-    # previous / next known row within the trip (trip edges are always known)
-    prev_i = pd.Series(np.where(known, idx, np.nan)).groupby(group).ffill().to_numpy()
-    next_i = pd.Series(np.where(known, idx, np.nan)).groupby(group).bfill().to_numpy()
-    m = np.flatnonzero(missing)
-    pi = prev_i[m].astype(np.int64)
-    ni = next_i[m].astype(np.int64)
-    d0, d1 = dist[pi], dist[ni]
-    span = d1 - d0
-    frac = np.where(span > 0, (dist[m] - d0) / np.where(span > 0, span, 1.0), (m - pi) / np.maximum(ni - pi, 1))
-    frac = np.clip(frac, 0.0, 1.0)
-    t = np.round(dep[pi] + (arr[ni] - dep[pi]) * frac)
-    arr = arr.copy()
-    dep = dep.copy()
-    arr[m] = t
-    dep[m] = t
-    return arr, dep, len(m)
-
-
-def _feed_trips(feed: Feed, day: np.datetime64, t0: int, t1: int, shift_s: int) -> pd.DataFrame:
-    """Stop events of the feed's trips that touch [t0, t1] on ``day``, namespaced, times shifted."""
-    trips, st = expand_frequencies(feed)
-    if st.empty:
-        return pd.DataFrame()
-    st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
-    stops = feed.stops
-    arr, dep, n_interp = _interpolate(
-        st, dict(zip(stops["stop_id"], stops["stop_lat"], strict=True)), dict(zip(stops["stop_id"], stops["stop_lon"], strict=True))
-    )
-    st = st.assign(arr=arr, dep=dep)
-    max_t = float(np.nanmax(arr)) if len(arr) else 0.0
-    k_min = -int(max_t // DAY)
-    k_max = max(int(np.floor((t1 - shift_s) / DAY)), 0)
-    frames = []
-    trip_first = st.groupby("trip_id", sort=False)["dep"].first()
-    trip_last = st.groupby("trip_id", sort=False)["arr"].last()
-    for k in range(k_min, k_max + 1):
-        services = active_services(feed, day + np.timedelta64(k, "D"))
-        if not services:
-            continue
-        on = trips.loc[trips["service_id"].isin(services), ["trip_id", "route_id"]]
-        if on.empty:
-            continue
-        off = k * DAY + shift_s
-        first = trip_first.reindex(on["trip_id"]).to_numpy() + off
-        last = trip_last.reindex(on["trip_id"]).to_numpy() + off
-        keep = (last >= t0) & (first <= t1)
-        on = on.loc[keep]
-        if on.empty:
-            continue
-        ev = st.loc[st["trip_id"].isin(on["trip_id"]), ["trip_id", "stop_id", "stop_sequence", "arr", "dep",
-                                                          "pickup_type", "drop_off_type"]]
-        ev = ev.merge(on, on="trip_id", how="left")
-        ev["arr"] = ev["arr"] + off
-        ev["dep"] = ev["dep"] + off
-        ev["day"] = k
-        frames.append(ev)
-    if not frames:
-        return pd.DataFrame()
-    ev = pd.concat(frames, ignore_index=True)
-    p = f"{feed.feed_id}:"
-    ev["trip_uid"] = p + ev["trip_id"] + np.where(ev["day"] == 0, "", "@" + ev["day"].astype(str) + "d")
-    ev["stop_id"] = p + ev["stop_id"]
-    ev["route_id"] = p + ev["route_id"]
-    ev.attrs["interpolated"] = n_interp
-    return ev
-
-
 #: the modes that count as rail (park-and-ride targets, cross-town rail transfers)
 RAIL_MODES = ("rail", "high_speed_rail", "intercity_rail")
 
@@ -304,14 +212,11 @@ def build_timetable(
         raise ConfigError(msg, code="invalid_window")
     ref_tz = flist[0].timezone
     ref_off = _utc_offset_s(ref_tz, day)
-    events = []
-    n_interp = 0
+    events: list[FeedEvents] = []
     for f in flist:
         shift = ref_off - _utc_offset_s(f.timezone, day)
-        ev = _feed_trips(f, day, t0, t1, shift)
-        if not ev.empty:
-            n_interp += ev.attrs.get("interpolated", 0)
-            ev["feed"] = f.feed_id
+        ev = feed_events(f, day, t0, t1, shift)
+        if ev is not None:
             events.append(ev)
     if not events:
         ranges = []
@@ -324,11 +229,11 @@ def build_timetable(
         msg = f"no trips run on {day} between {hhmm(t0)} and {hhmm(t1)}"
         raise NoServiceError(msg, code="planner_no_service_on_date",
                              hint="choose a date in the feeds' service range (" + "; ".join(ranges) + ")")
-    ev = pd.concat(events, ignore_index=True)
-    return _assemble(flist, ev, day, (t0, t1), ref_tz, n_interp)
+    return _assemble(flist, events, day, (t0, t1), ref_tz)
 
 
-def _assemble(flist: list[Feed], ev: pd.DataFrame, day, window, tz: str, n_interp: int) -> Timetable:
+def _assemble(flist: list[Feed], events: list[FeedEvents], day, window, tz: str) -> Timetable:
+    n_interp = sum(e.interpolated for e in events)
     feed_ids = [f.feed_id for f in flist]
     feed_index = {fid: i for i, fid in enumerate(feed_ids)}
     # -- stops: every boarding stop of every feed (namespaced), in feed then file order
@@ -347,34 +252,39 @@ def _assemble(flist: list[Feed], ev: pd.DataFrame, day, window, tz: str, n_inter
         agency_frames.append(f.namespaced("agency"))
     routes = pd.concat(route_frames, ignore_index=True)
     agencies = pd.concat(agency_frames, ignore_index=True)
-    used_routes = pd.Index(sorted(ev["route_id"].unique()))
+    inst_route = np.concatenate([e.inst_route for e in events])
+    used_routes = pd.Index(sorted(pd.unique(inst_route)))
     routes = routes.set_index("route_id").loc[used_routes].reset_index()
     rindex = pd.Index(routes["route_id"])
     aindex = pd.Index(agencies["agency_id"] + "|" + agencies["feed_id"])
     route_op = aindex.get_indexer(routes["agency_id"] + "|" + routes["feed_id"])
     route_type = routes["route_type"].astype(np.int64).to_numpy()
     route_mode = modes_of_route_types(route_type)
-    # -- events to arrays
-    ev = ev.sort_values(["trip_uid", "stop_sequence"], kind="stable").reset_index(drop=True)
-    ev_stop = sindex.get_indexer(ev["stop_id"]).astype(np.int32)
-    if (ev_stop < 0).any():  # stop_times pointing at a station: not boardable
-        bad = ev.loc[ev_stop < 0, "trip_uid"].unique()
-        keep = ~ev["trip_uid"].isin(bad).to_numpy(dtype=bool)
-        ev, ev_stop = ev.loc[keep].reset_index(drop=True), ev_stop[keep]
-    ev_route = rindex.get_indexer(ev["route_id"]).astype(np.int32)
-    board = (ev["pickup_type"].fillna(0).astype(np.int64).to_numpy() != 1)
-    alight = (ev["drop_off_type"].fillna(0).astype(np.int64).to_numpy() != 1)
-    arr = ev["arr"].to_numpy(dtype=np.float64)
-    dep = ev["dep"].to_numpy(dtype=np.float64)
-    trip_uid = ev["trip_uid"].to_numpy(dtype=object)
-    n = len(ev)
-    starts = np.flatnonzero(np.r_[True, trip_uid[1:] != trip_uid[:-1]])
-    ends = np.r_[starts[1:], n]
-    day_off = ev["day"].to_numpy(dtype=np.int64)
+    # -- events to arrays: instances (trip, service day) in namespaced-name order, their rows
+    # gathered once (a next-day trip is an instance pointing at the same rows)
+    uids = [u for e in events for u in e.uids()]
+    inst = np.asarray(sorted(range(len(uids)), key=uids.__getitem__), dtype=np.int64)
+    inst_day = np.concatenate([e.inst_day for e in events])
+    stop_maps = [sindex.get_indexer(e.stop_ids).astype(np.int64) for e in events]
+    ev_stop, arr, dep, board, alight, length = gather(events, inst, stop_maps)
+    starts = np.cumsum(length) - length
+    # stop_times pointing at a station (not boardable): the trip is dropped
+    bad = np.add.reduceat((ev_stop < 0).astype(np.int64), starts) > 0 if len(starts) else np.zeros(0, bool)
+    if bad.any():
+        keep_rows = np.repeat(~bad, length)
+        ev_stop, arr, dep = ev_stop[keep_rows], arr[keep_rows], dep[keep_rows]
+        board, alight = board[keep_rows], alight[keep_rows]
+        inst, length = inst[~bad], length[~bad]
+        starts = np.cumsum(length) - length
+    ends = starts + length
+    trip_uid = np.asarray([uids[i] for i in inst.tolist()], dtype=object)  # per trip
+    trip_route = rindex.get_indexer(inst_route[inst]).astype(np.int32)
+    day_off = inst_day[inst]
+    del uids, inst_route
     # -- group trips into patterns by (route, stops, board, alight)
     groups: dict[bytes, list[int]] = {}
     for t, (a, b) in enumerate(zip(starts, ends, strict=True)):
-        key = (ev_route[a].tobytes() + ev_stop[a:b].tobytes() + board[a:b].tobytes() + alight[a:b].tobytes())
+        key = (trip_route[t].tobytes() + ev_stop[a:b].tobytes() + board[a:b].tobytes() + alight[a:b].tobytes())
         groups.setdefault(key, []).append(t)
     # deterministic pattern order: route id, then stop sequence ids, then first departure
     keyed = []
@@ -382,7 +292,7 @@ def _assemble(flist: list[Feed], ev: pd.DataFrame, day, window, tz: str, n_inter
         a0 = starts[tlist[0]]
         b0 = ends[tlist[0]]
         first_dep = min(dep[starts[t]] for t in tlist)
-        keyed.append((str(rindex[ev_route[a0]]), tuple(stop_ids[ev_stop[a0:b0]]), first_dep, key, tlist))
+        keyed.append((str(rindex[trip_route[tlist[0]]]), tuple(stop_ids[ev_stop[a0:b0]]), first_dep, key, tlist))
     keyed.sort(key=lambda k: (k[0], k[1], k[2]))
     p_stops, p_board, p_alight, p_route = [], [], [], []
     p_times_arr, p_times_dep, p_trips = [], [], []
@@ -392,7 +302,7 @@ def _assemble(flist: list[Feed], ev: pd.DataFrame, day, window, tz: str, n_inter
         L = b0 - a0
         A = np.stack([arr[starts[t]:ends[t]] for t in tlist])
         D = np.stack([dep[starts[t]:ends[t]] for t in tlist])
-        names = np.array([trip_uid[starts[t]] for t in tlist], dtype=object)
+        names = np.array([trip_uid[t] for t in tlist], dtype=object)
         order = np.lexsort((names, *[D[:, i] for i in range(L - 1, -1, -1)]))
         A, D, tl = A[order], D[order], [tlist[i] for i in order]
         # FIFO split: greedy first-fit into sub-patterns
@@ -414,7 +324,7 @@ def _assemble(flist: list[Feed], ev: pd.DataFrame, day, window, tz: str, n_inter
             p_stops.append(ev_stop[a0:b0])
             p_board.append(board[a0:b0])
             p_alight.append(alight[a0:b0])
-            p_route.append(ev_route[a0])
+            p_route.append(trip_route[tlist[0]])
             p_times_arr.append(A[sub].ravel())
             p_times_dep.append(D[sub].ravel())
             p_trips.append([tl[r] for r in sub])
@@ -465,9 +375,9 @@ def _assemble(flist: list[Feed], ev: pd.DataFrame, day, window, tz: str, n_inter
         pattern_feed=routes["feed_id"].map(feed_index).to_numpy(dtype=np.int16)[pattern_route],
         arrival=np.round(arrival).astype(np.int32),
         departure=np.round(departure).astype(np.int32),
-        trip_ids=trip_uid[starts[trip_order]],
+        trip_ids=trip_uid[trip_order],
         trip_pattern=trip_pattern,
-        trip_day_offset=day_off[starts[trip_order]].astype(np.int8),
+        trip_day_offset=day_off[trip_order].astype(np.int8),
         stop_patterns_ptr=stop_patterns_ptr,
         stop_patterns=pat[order].astype(np.int32),
         stop_pattern_pos=pos[order].astype(np.int32),

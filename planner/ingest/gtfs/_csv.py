@@ -96,6 +96,7 @@ def tokenize(data: bytes, *, feed: str, file: str, notices: Notices, max_cell_ch
         notices.add("planner_file_encoding", Severity.WARNING, said, feed=feed, file=file, value=dec.label,
                     action="fixed")
     text, bad_lines = dec.text, dec.bad_lines
+    clean_utf8 = dec.codec == "utf_8" and not bad_lines  # the text is the bytes, decoded as they are
     header, header_len = _header(text)
     if 1 in bad_lines:
         where = f" at byte offset {bad_lines[1]}" if bad_lines[1] >= 0 else ""
@@ -117,13 +118,25 @@ def tokenize(data: bytes, *, feed: str, file: str, notices: Notices, max_cell_ch
         if header.index(name) != i:
             msg = f"column {name!r} appears twice in the header"
             raise CsvFatal(msg, code="duplicated_column", line=1, hint="remove the duplicate column", field=name)
-    body = text[header_len:]
+    label = dec.label
     raw = None
-    if not bad_lines and "\x00" not in body and _simple_quoting(body):
-        raw = _fast(body, header)
+    if clean_utf8:
+        # plain UTF-8: pyarrow reads the file's own bytes (no second copy of the text, no
+        # re-encoding: three fewer copies of a large stop_times.txt in memory, issue 17)
+        offset = (3 if data.startswith(_BOM8) else 0) + len(text[:header_len].encode("utf-8"))
+        if data.find(b"\x00", offset) < 0 and data.find(b'"', offset) < 0:
+            del dec, text
+            raw = _fast_bytes(data, offset, header)
+            if raw is None:  # the exact path needs the text again
+                dec = decode_file(data, encoding)
+                text = dec.text
     if raw is None:
-        raw = _exact(body, header, feed=feed, file=file, notices=notices, bad_lines=bad_lines)
-    raw.encoding = dec.label
+        body = text[header_len:]
+        if not bad_lines and "\x00" not in body and _simple_quoting(body):
+            raw = _fast(body, header)
+        if raw is None:
+            raw = _exact(body, header, feed=feed, file=file, notices=notices, bad_lines=bad_lines)
+    raw.encoding = label
     return _clean(raw, feed=feed, file=file, notices=notices, max_cell_chars=max_cell_chars)
 
 
@@ -137,6 +150,19 @@ def _simple_quoting(body: str) -> bool:
     return '"' not in _QUOTED_FIELD.sub("", body)
 
 
+def _fast_bytes(data: bytes, offset: int, header: list[str]) -> RawTable | None:
+    """:func:`_fast` on ``data[offset:]``, the body of a plain UTF-8 file without quotes or
+    NUL bytes, read where it lies; None when the file needs the exact path."""
+    if data.find(b"\n\n", offset) >= 0 or data.find(b"\n\r\n", offset) >= 0 or data.startswith((b"\n", b"\r\n", _BOM8), offset):
+        return None  # (pyarrow would also drop a BOM that starts the body, the exact path keeps it)
+    n_cr = data.count(b"\r", offset)
+    if n_cr and n_cr != data.count(b"\r\n", offset):
+        return None
+    if not data[offset:offset + 4096].strip(b"\r\n") and not data[offset:].strip(b"\r\n"):
+        return RawTable(header, {c: pd.Series([], dtype="str") for c in header}, np.zeros(0, np.int64))
+    return _arrow_table(pa.py_buffer(data).slice(offset), header)
+
+
 def _fast(body: str, header: list[str]) -> RawTable | None:
     """pyarrow tokeniser; None when the file needs the exact path."""
     if "\n\n" in body or "\n\r\n" in body or body.startswith(("\n", "\r\n", "\ufeff")):
@@ -145,6 +171,10 @@ def _fast(body: str, header: list[str]) -> RawTable | None:
         return None
     if not body.strip("\r\n"):
         return RawTable(header, {c: pd.Series([], dtype="str") for c in header}, np.zeros(0, np.int64))
+    return _arrow_table(pa.py_buffer(body.encode("utf-8")), header)
+
+
+def _arrow_table(buf: pa.Buffer, header: list[str]) -> RawTable | None:
 
     invalid = []
 
@@ -154,14 +184,14 @@ def _fast(body: str, header: list[str]) -> RawTable | None:
 
     try:
         tbl = pacsv.read_csv(
-            pa.BufferReader(body.encode("utf-8")),
+            pa.BufferReader(buf),
             read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(
                 quote_char='"', double_quote=True, newlines_in_values=False, ignore_empty_lines=True,
                 invalid_row_handler=handler,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
+                column_types=dict.fromkeys(header, pa.large_string()),  # what pandas' str holds
                 strings_can_be_null=False, quoted_strings_can_be_null=False,
             ),
         )
@@ -171,10 +201,14 @@ def _fast(body: str, header: list[str]) -> RawTable | None:
         return None
     n = tbl.num_rows
     lines = np.arange(2, n + 2, dtype=np.int64)
-    cols = {
-        name: pd.Series(tbl.column(i).combine_chunks().to_pandas(types_mapper=None), dtype="str")
-        for i, name in enumerate(header)
-    }
+    cols = {}
+    for name in header:
+        # one column at a time out of the table, so that its buffers belong to the Series
+        # alone (no combined copy of every column at once: issue 17)
+        col = tbl.column(0)
+        tbl = tbl.remove_column(0)
+        cols[name] = pd.Series(pd.array(col, dtype="str"))
+        del col
     return RawTable(header, cols, lines)
 
 

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from planner.common.memory import release_free_memory
 from planner.common.notices import Notices, Severity
 from planner.errors import FeedError
 from planner.ingest.gtfs import _convert as cv
@@ -67,13 +69,16 @@ def _empty_template(t: Table) -> pd.DataFrame:
 
 
 def _empty_series(c: Column, n: int) -> pd.Series:
+    # built from buffers: a list of n Python objects cost ~3 s per absent column of a
+    # 6-million-row stop_times.txt (issue 17)
     if c.kind in {"int", "enum", "time"}:
-        return pd.Series(pd.array([pd.NA] * n, dtype="Int64"))
+        return pd.Series(pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool)))
     if c.kind in {"float", "lat", "lon"}:
         return pd.Series(np.full(n, np.nan))
     if c.kind == "date":
         return pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[s]"))
-    return pd.Series([""] * n, dtype="str")
+    empty = pa.StringArray.from_buffers(n, pa.py_buffer(np.zeros(n + 1, np.int32)), pa.py_buffer(b""))
+    return pd.Series(pd.array(empty, dtype="str"))
 
 
 class FeedLoader(FeedRules):
@@ -134,10 +139,11 @@ class FeedLoader(FeedRules):
         self._raise_if_fatal()
         for name in ORDER:
             t = TABLES[name]
-            if name in raw:
-                self.tables[name] = self._type(t, raw[name])
+            if name in raw:  # the text goes as soon as its table is typed (issue 17: not kept through the checks)
+                self.tables[name] = self._type(t, raw.pop(name))
             else:
                 self.tables[name] = empty_frame(t)
+        del raw
         self._dedupe_keys()
         self._check_agency()
         self._raise_if_fatal()
@@ -158,6 +164,7 @@ class FeedLoader(FeedRules):
                        f"first: {first}")
                 raise FeedError(msg, code=first.code, hint="fix the feed, or run without --strict to drop the bad rows",
                                 notices=errors)
+        release_free_memory()  # the text and the intermediates of the checks (issue 17)
         return self.tables
 
     def _read_all(self, src: Source) -> dict[str, RawTable]:
@@ -282,6 +289,9 @@ class FeedLoader(FeedRules):
                 else:
                     values = _null_where(values, out_of_range)
             cols[c.name] = values
+            if values is not s and c.name != "trip_id":  # typed: its text is no longer needed (issue 17)
+                del raw.columns[c.name]
+                del s
         for name in raw.header:
             if name not in cols:
                 if name in raw.bad_chars:  # a column we do not read: free text

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from planner.common.notices import Severity
@@ -24,9 +23,19 @@ def isin(values: pd.Series, pool) -> np.ndarray:
     """Fast exact string membership (pandas' isin on arrow strings goes through Python)."""
     if len(values) == 0:
         return np.zeros(0, bool)
-    arr = pa.array(np.asarray(values, dtype=object), type=pa.string())
-    pool_arr = pa.array(pd.unique(np.asarray(pool, dtype=object)), type=pa.string())
+    arr = cv.arrow_strings(values)
+    pool_arr = pc.unique(cv.arrow_strings(pool if isinstance(pool, pd.Series) else pd.Index(pool).astype("str")))
     return pc.is_in(arr, value_set=pool_arr).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _take_rows(df: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
+    """``df.take(order)`` with a fresh index, built column by column while the columns of
+    ``df`` are let go, so that a large table is not held twice (issue 17); ``df`` is left
+    without columns."""
+    cols = {}
+    for name in list(df.columns):
+        cols[name] = df.pop(name).take(order).reset_index(drop=True)
+    return pd.DataFrame(cols)
 
 
 class FeedRules:
@@ -206,7 +215,16 @@ class FeedRules:
         if st.empty:
             self._fatal("planner_feed_unusable", "stop_times.txt has no usable rows", file=fn)
             return
-        st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
+        # sorted by trip_id then stop_sequence (stable), on integer codes: trip_id codes in
+        # sorted order, no Python string per row (issue 17)
+        tcode, _uniq = pd.factorize(st["trip_id"], sort=True)
+        order = np.lexsort((st["stop_sequence"].to_numpy(dtype=np.int64, na_value=0), tcode))
+        trip = tcode[order]  # trip code per row: equal codes, equal trip_id
+        del tcode
+        if not np.array_equal(order, np.arange(len(order))):
+            st = _take_rows(st, order)
+            self.tables["stop_times"] = st  # (the unsorted frame is gone: one copy of it at a time)
+        del order
         arr = st["arrival_time"].to_numpy(dtype=np.float64, na_value=np.nan)
         dep = st["departure_time"].to_numpy(dtype=np.float64, na_value=np.nan)
         only_arr = ~np.isnan(arr) & np.isnan(dep)
@@ -216,8 +234,12 @@ class FeedRules:
                      np.flatnonzero(only_arr | only_dep), field="arrival_time", action="fixed")
         dep = np.where(only_arr, arr, dep)
         arr = np.where(only_dep, dep, arr)
-        trip = st["trip_id"].to_numpy(dtype=object)
         n = len(st)
+
+        def trip_ids(mask: np.ndarray) -> np.ndarray:
+            """The sorted distinct trip_ids of the rows in ``mask``."""
+            return np.unique(st["trip_id"][mask].to_numpy(dtype=object))
+
         first = np.ones(n, bool)
         first[1:] = trip[1:] != trip[:-1]
         last = np.ones(n, bool)
@@ -225,11 +247,11 @@ class FeedRules:
         edge = (first | last) & np.isnan(arr)
         self._report("missing_trip_edge", Severity.ERROR, "first or last stop of a trip has no times; trip dropped", fn, st,
                      np.flatnonzero(edge), field="arrival_time")
-        self._drop_trips(np.unique(trip[edge]), "missing_trip_edge")
+        self._drop_trips(trip_ids(edge), "missing_trip_edge")
         reversed_ = arr > dep
         self._report("start_and_end_range_out_of_order", Severity.ERROR, "arrival_time is after departure_time; trip dropped",
                      fn, st, np.flatnonzero(reversed_), field="arrival_time")
-        self._drop_trips(np.unique(trip[reversed_]), "start_and_end_range_out_of_order")
+        self._drop_trips(trip_ids(reversed_), "start_and_end_range_out_of_order")
         # time travel: an arrival before the last known departure of the same trip
         known = ~np.isnan(dep)
         last_dep = pd.Series(np.where(known, dep, np.nan)).groupby(trip).ffill().shift(1).to_numpy(copy=True)
@@ -238,7 +260,7 @@ class FeedRules:
         self._report("stop_time_with_arrival_before_previous_departure_time", Severity.ERROR,
                      "arrival_time is before the previous stop's departure_time; trip dropped", fn, st,
                      np.flatnonzero(backwards), field="arrival_time")
-        self._drop_trips(np.unique(trip[backwards]), "stop_time_with_arrival_before_previous_departure_time")
+        self._drop_trips(trip_ids(backwards), "stop_time_with_arrival_before_previous_departure_time")
         # shape_dist_traveled must increase along a trip; where it does not, it is ignored
         sdt = st["shape_dist_traveled"].to_numpy(dtype=np.float64)
         prev = np.r_[np.nan, sdt[:-1]]
@@ -251,7 +273,7 @@ class FeedRules:
                          np.flatnonzero(bad_sdt), field="shape_dist_traveled",
                          values=st["shape_dist_traveled"].astype(str), action="fixed")
             bad_trips = np.unique(trip[bad_sdt])
-            st.loc[np.isin(trip, bad_trips), "shape_dist_traveled"] = np.nan
+            st.loc[np.isin(trip, bad_trips), "shape_dist_traveled"] = np.nan  # trip codes
         st["arrival_time"] = pd.array(np.where(np.isnan(arr), 0, arr).astype(np.int64), dtype="Int64")
         st.loc[np.isnan(arr), "arrival_time"] = pd.NA
         st["departure_time"] = pd.array(np.where(np.isnan(dep), 0, dep).astype(np.int64), dtype="Int64")
