@@ -95,7 +95,7 @@ def test_access_and_scenario_rasters_on_a_scheduler_are_byte_identical(cluster, 
     assert r.exit_code == 0, r.output
     names = sorted(p.name for p in here.iterdir())
     assert names == ["access.tif", "access_diff.tif", "access_scenario.tif", "access_summary.json",
-                     "config.json", "opportunities.tif"]
+                     "config.json", "opportunities.tif", "report.html", "report.md"]
     assert sorted(p.name for p in there.iterdir()) == names
     for name in names:
         assert (here / name).read_bytes() == (there / name).read_bytes(), name
