@@ -58,11 +58,12 @@ def evaluate(ctx: click.Context, scenarios: tuple[Path, ...], places: Path | Non
     values, NPV, benefit-cost ratio and a sensitivity table; the coverage of every place;
     for a fare_policy (a unified fare card) the card's dividend as plan fares computes it.
     Writes ranking.csv, costs.csv, sensitivity.csv, coverage.csv, appraisal_inputs.csv,
-    places.csv, matrix.csv/.parquet, evaluate.gpkg, maps (PNG), report.html and report.md.
+    places.csv, zones.csv (places spread over weighted points), matrix.csv/.parquet,
+    evaluate.gpkg, maps (PNG), report.html and report.md.
 
     Without arguments it runs on the bundled Northeast China sample (intercity rail, the
-    Harbin metro and streets of central Harbin, census populations) and its example
-    scenarios in scenarios/.
+    Harbin metro and streets of central Harbin, census populations, Harbin spread over its
+    districts where people live: --zones) and its example scenarios in scenarios/.
 
     \b
     Scenario file (YAML):
