@@ -18,8 +18,8 @@ from planner.routing.raptor import (
     range_earliest_arrival,
     range_earliest_arrival_many,
 )
-from tests.conftest import GTFS_DATA, REAL_FEEDS, seeds, write_feed
-from tests.raptor_reference import random_feed, random_footpaths
+from tests.conftest import GTFS_DATA, REAL_FEEDS, seeds
+from tests.test_raptor import random_case
 
 ROOT = GTFS_DATA.parent.parent.parent
 LOGGER = "planner.routing.raptor"
@@ -48,14 +48,7 @@ def _logged_count(caplog) -> int:
 
 
 def _dense_random_case(seed, tmp_path):
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(5, 16))
-    files = random_feed(rng, n_stops=n, n_routes=int(rng.integers(3, 9)), trips_per_route=(3, 14))
-    feed = read_feed(write_feed(tmp_path / f"d{seed}", files), feed_id="r")
-    tt = build_timetable(feed, "2024-01-02")
-    fp = Footpaths.from_pairs(tt.n_stops, *random_footpaths(rng, tt.n_stops))
-    change = rng.integers(0, 180, size=tt.n_stops).astype(np.int32)
-    return rng, tt, fp, change
+    return random_case(seed, tmp_path, stops=(5, 16), routes=(3, 9), trips=(3, 14), tag="d")
 
 
 @pytest.mark.parametrize("seed", seeds(80, fast=16))

@@ -27,11 +27,13 @@ from tests.raptor_reference import (
 )
 
 
-def _random_case(seed, tmp_path):
+def random_case(seed, tmp_path, *, stops=(4, 14), routes=(2, 7), trips=(3, 8), tag="r"):
+    """A random timetable (tests/raptor_reference.random_feed, ``stops``/``routes`` drawn in
+    these ranges, ``trips`` per route) with random footpaths and change times, from ``seed``."""
     rng = np.random.default_rng(seed)
-    n = int(rng.integers(4, 14))
-    files = random_feed(rng, n_stops=n, n_routes=int(rng.integers(2, 7)))
-    feed = read_feed(write_feed(tmp_path / f"r{seed}", files), feed_id="r")
+    n = int(rng.integers(*stops))
+    files = random_feed(rng, n_stops=n, n_routes=int(rng.integers(*routes)), trips_per_route=trips)
+    feed = read_feed(write_feed(tmp_path / f"{tag}{seed}", files), feed_id="r")
     tt = build_timetable(feed, "2024-01-02")
     fp = Footpaths.from_pairs(tt.n_stops, *random_footpaths(rng, tt.n_stops))
     change = rng.integers(0, 180, size=tt.n_stops).astype(np.int32)
@@ -40,7 +42,7 @@ def _random_case(seed, tmp_path):
 
 @pytest.mark.parametrize("seed", seeds(60, fast=12))
 def test_raptor_equals_references_on_random_timetables(seed, tmp_path):
-    rng, tt, fp, change = _random_case(seed, tmp_path)
+    rng, tt, fp, change = random_case(seed, tmp_path)
     trips = trips_of(tt)
     fps = fp_dict(fp)
     for _q in range(5):
@@ -61,7 +63,7 @@ def test_raptor_equals_references_on_random_timetables(seed, tmp_path):
 
 @pytest.mark.parametrize("seed", seeds(30, fast=8))
 def test_range_raptor_equals_independent_runs(seed, tmp_path):
-    rng, tt, fp, change = _random_case(seed + 1000, tmp_path)
+    rng, tt, fp, change = random_case(seed + 1000, tmp_path)
     acc_stops = rng.choice(tt.n_stops, size=2, replace=False)
     acc_s = rng.integers(0, 300, size=2)
     deps = np.arange(6 * 3600, 9 * 3600, 60 * int(rng.integers(1, 10)))
@@ -75,7 +77,7 @@ def test_range_raptor_equals_independent_runs(seed, tmp_path):
 
 
 def test_many_origins_equals_one_by_one(tmp_path):
-    rng, tt, fp, change = _random_case(7, tmp_path)
+    rng, tt, fp, change = random_case(7, tmp_path)
     deps = np.arange(7 * 3600, 8 * 3600, 300)
     ptr = [0]
     stops, secs = [], []
@@ -175,7 +177,7 @@ def test_raptor_equals_connection_scan_on_real_feeds(name):
 def test_reconstructed_journeys_are_feasible_and_optimal(seed, tmp_path):
     from planner.routing.itinerary import reconstruct
 
-    rng, tt, fp, change = _random_case(seed + 500, tmp_path)
+    rng, tt, fp, change = random_case(seed + 500, tmp_path)
     trips = trips_of(tt)
     acc_stops = rng.choice(tt.n_stops, size=2, replace=False)
     acc_s = rng.integers(0, 300, size=2)
