@@ -167,19 +167,12 @@ def load_places(path: str | Path | None = None) -> pd.DataFrame:
             msg = "no --places file given and no bundled gtfs/cities.csv"
             raise InputError(msg, code="input_unreadable", hint="pass --places FILE with id, lon, lat, population")
     p = Path(path)
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        msg = f"cannot read places file {p}: {err}"
-        raise InputError(msg, code="invalid_points_file") from err
+    df = _read_text_csv(p, "places")
     ren = {"city_id": "id", "name_en": "name"}
     df = df.rename(columns={k: v for k, v in ren.items() if k in df.columns and v not in df.columns})
     if "name" not in df.columns:
         df["name"] = df.get("name_zh", df.get("id", ""))
-    missing = [c for c in ("id", "lon", "lat", "population") if c not in df.columns]
-    if missing:
-        msg = f"{p}: missing column(s) {', '.join(missing)} (found {', '.join(df.columns)})"
-        raise InputError(msg, code="missing_required_column", hint="columns: id, name, lon, lat, population")
+    _require_columns(df, p, ("id", "lon", "lat", "population"), "columns: id, name, lon, lat, population")
     out = pd.DataFrame({"id": df["id"].str.strip(), "name": df["name"]})
     for c in ("lon", "lat", "population"):
         vals = pd.to_numeric(df[c], errors="coerce")
@@ -210,15 +203,8 @@ def load_zones(path: str | Path) -> pd.DataFrame:
     ``name``): a place with rows here is routed from and to these points, its travel times
     the weighted mean over them (``plan evaluate --zones``). Weights are e.g. residents."""
     p = Path(path)
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        msg = f"cannot read zones file {p}: {err}"
-        raise InputError(msg, code="invalid_points_file", hint="a CSV with place_id, lon, lat, weight") from err
-    missing = [c for c in ("place_id", "lon", "lat", "weight") if c not in df.columns]
-    if missing:
-        msg = f"{p}: missing column(s) {', '.join(missing)} (found {', '.join(df.columns)})"
-        raise InputError(msg, code="missing_required_column", hint="columns: place_id, lon, lat, weight")
+    df = _read_text_csv(p, "zones", hint="a CSV with place_id, lon, lat, weight")
+    _require_columns(df, p, ("place_id", "lon", "lat", "weight"), "columns: place_id, lon, lat, weight")
     out = pd.DataFrame({"place_id": df["place_id"].str.strip(), "name": df.get("name", df["place_id"])})
     limits = {"lon": (-180.0, 180.0), "lat": (-90.0, 90.0), "weight": (0.0, np.inf)}
     for c, (lo, hi) in limits.items():
@@ -230,4 +216,20 @@ def load_zones(path: str | Path) -> pd.DataFrame:
             raise InputError(msg, code="invalid_float", hint="weights are people (or another count), not negative")
         out[c] = vals.to_numpy(dtype=float)
     return out
+
+
+def _read_text_csv(p: Path, kind: str, *, hint: str | None = None) -> pd.DataFrame:
+    """A CSV file of ``kind`` (places, zones) as text columns, or a clear error naming it."""
+    try:
+        return pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        msg = f"cannot read {kind} file {p}: {err}"
+        raise InputError(msg, code="invalid_points_file", hint=hint) from err
+
+
+def _require_columns(df: pd.DataFrame, p: Path, columns: tuple[str, ...], hint: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        msg = f"{p}: missing column(s) {', '.join(missing)} (found {', '.join(df.columns)})"
+        raise InputError(msg, code="missing_required_column", hint=hint)
 
