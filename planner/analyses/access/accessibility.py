@@ -204,8 +204,7 @@ def runs(nets: dict, grid: Grid, layers: list[Opportunities], origin, run: dict,
     results = {}
     for suffix, (n, label) in nets.items():
         if layers:
-            results[f"access{suffix}"] = accessibility(n, grid, layers, scenario=label, **run,
-                                                                          **common)
+            results[f"access{suffix}"] = accessibility(n, grid, layers, scenario=label, **run, **common)
         if origin is not None:
             results[f"travel_time{suffix}"] = travel_time_surface(
                 n, grid, origin[0], origin[1], scenario=label, **common)

@@ -187,11 +187,11 @@ def aggregate_zones(minutes: np.ndarray, owner: np.ndarray, weight: np.ndarray, 
     if len(owner) == n and np.array_equal(owner, np.arange(n)):
         return minutes
     out = np.full((n, n), np.nan)
-    for a in range(n):
-        ia = np.flatnonzero(owner == a)
-        for b in range(n):
-            ib = np.flatnonzero(owner == b)
-            m = np.diag(minutes)[ia] if a == b else minutes[np.ix_(ia, ib)]
+    groups = [np.flatnonzero(owner == a) for a in range(n)]
+    own = np.diag(minutes)
+    for a, ia in enumerate(groups):
+        for b, ib in enumerate(groups):
+            m = own[ia] if a == b else minutes[np.ix_(ia, ib)]
             w = weight[ia] if a == b else np.outer(weight[ia], weight[ib])
             ok = np.isfinite(m)
             if ok.any():
@@ -268,7 +268,8 @@ def evaluate(feeds: FeedSet, scenarios: list[Scenario], places: pd.DataFrame, *,
             line["cost_million"] = res.costs.line_capital.get(line["line"], 0.0)
         results.append(res)
     ev = Evaluation(places, base, results, date, depart_s, window_min, step_min, params=params, date_reason=date_reason)
-    ev.zones = zones if zones is not None else pd.DataFrame(columns=["place_id", "lon", "lat", "weight"])
+    if zones is not None:
+        ev.zones = zones
     demand = baseline_demand(base.matrix_min, pop, places["id"].to_numpy(), params, od)
     ev.demand_basis = demand.basis
     for res in results:
