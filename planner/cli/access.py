@@ -214,15 +214,14 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         out = {"stage": stage, "png": not no_png, "tags": tags, "net": net}
         city_files = _write(room, out, "", grid, layers, results, origin, local_access)
         files += city_files
-        notes = [f"Check the map data: {n.split(': ', 1)[1]}" if n.startswith("check the map data: ") else n
-                 for n in (osm_layers_report or {}).get("notes", [])]
+        notes = [n[0].upper() + n[1:] for n in (osm_layers_report or {}).get("notes", [])]
         runs = [room.report.Run(f"{'The agglomeration' if local_access else 'The study area'} "
-                                f"({_cells_text(grid)})", grid, results, layers,
+                                f"({grid.cell_size_text()} cells)", grid, results, layers,
                                 previews=_previews(stage, city_files), notes=notes)]
         if region_run is not None:
             region_files = _write(room, out, "region_", *region_run, None, True)
             files += region_files
-            runs.append(room.report.Run(f"The agglomeration ({_cells_text(region_run[0])}, region_* files)",
+            runs.append(room.report.Run(f"The agglomeration ({region_run[0].cell_size_text()} cells, region_* files)",
                                         region_run[0], region_run[2], region_run[1], prefix="region_",
                                         previews=_previews(stage, region_files)))
         rests_on = room.report.rests_on(net, day, layers, osm_layers_report, local_access or region_run is not None)
@@ -233,12 +232,12 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
         write_text(stage.path("report.md"), rep.markdown())
         files += ["report.html", "report.md"]
         summary = {
-            "service_date": day, "grid": _grid_record(grid),
+            "service_date": day, "grid": grid.record(),
             "results": {k: _result_record(r) for k, r in results.items()},
             "files": sorted([*files, "access_summary.json"]),
         }
         if region_run is not None:
-            summary["region_grid"] = _grid_record(region_run[0])
+            summary["region_grid"] = region_run[0].record()
             summary["results"].update({f"region_{k}": _result_record(r) for k, r in region_run[2].items()})
         write_text(stage.path("access_summary.json"), json.dumps(summary, indent=1, default=float) + "\n")
         files.append("access_summary.json")
@@ -263,10 +262,6 @@ def access(ctx: click.Context, resolution, bbox, area, opportunity_specs, popula
     pngs = sum(f.endswith(".png") for f in files)
     click.echo(f"Written to {output}/: {len(files)} files ({', '.join(f for f in files if f.endswith('.tif'))}, "
                f"{pngs} PNG previews, report.html, access_summary.json)")
-
-
-def _cells_text(grid) -> str:
-    return f"{grid.resolution / 1000:g} km cells" if grid.resolution >= 1000 else f"{grid.resolution:g} m cells"
 
 
 def _previews(stage, files: list[str]) -> dict[str, bytes]:
@@ -321,11 +316,6 @@ def _write(room, out: dict, prefix: str, grid, layers: list, results: dict, orig
                                                     diverging=key.endswith("_diff"), context=context, tags=tags,
                                                     **preview)
     return files
-
-
-def _grid_record(grid) -> dict:
-    return {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width, "height": grid.height,
-            "transform": list(grid.transform)[:6]}
 
 
 def _result_record(r) -> dict:

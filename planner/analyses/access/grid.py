@@ -94,6 +94,16 @@ class Grid:
         return (self.west, self.north - self.height * self.resolution,
                 self.west + self.width * self.resolution, self.north)
 
+    def record(self) -> dict:
+        """The grid as the summaries' JSON holds it: CRS, cell size (m), size in cells and the
+        first six terms of the affine transform."""
+        return {"crs": self.crs, "resolution_m": self.resolution, "width": self.width, "height": self.height,
+                "transform": list(self.transform)[:6]}
+
+    def cell_size_text(self) -> str:
+        """The cell size in words: "250 m", "10 km"."""
+        return f"{self.resolution / 1000:g} km" if self.resolution >= 1000 else f"{self.resolution:g} m"
+
     def centroids(self) -> tuple[np.ndarray, np.ndarray]:
         """x, y (grid CRS) of every cell centroid, row-major."""
         res = self.resolution

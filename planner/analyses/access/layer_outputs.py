@@ -84,8 +84,7 @@ def write_layers(out: str | Path, osm: str | Path, grid: Grid, pop: Opportunitie
             zones = district_zones(load_places(census), report["extent"], rows)
             write_text(stage.path("zones.csv"), zones.to_csv(index=False, float_format="%.6f", lineterminator="\n"))
             files += ["places_cities.csv", "zones.csv"]
-        summary = {"osm": str(osm), "grid": {"crs": grid.crs, "resolution_m": grid.resolution, "width": grid.width,
-                                             "height": grid.height, "transform": list(grid.transform)[:6]},
+        summary = {"osm": str(osm), "grid": grid.record(),
                    "population": report, "histogram": histogram(pop.values),
                    "files": sorted([*files, "opportunities_summary.json"])}
         write_text(stage.path("opportunities_summary.json"),

@@ -63,8 +63,7 @@ def _band_rows(run: Run) -> pd.DataFrame:
 def _counts_text(run: Run) -> str:
     rep = next(iter(run.results.values())).report
     g = run.grid
-    parts = [f"{g.width} x {g.height} cells of {g.resolution / 1000:g} km" if g.resolution >= 1000
-             else f"{g.width} x {g.height} cells of {g.resolution:g} m", f"in {g.crs}",
+    parts = [f"{g.width} x {g.height} cells of {g.cell_size_text()}", f"in {g.crs}",
              f"{rep['origins']:,} origin cells", f"{rep['cells_outside_area']:,} outside the study area"]
     if rep.get("cells_beyond_local_access"):
         parts.append(f"{rep['cells_beyond_local_access']:,} with no station within "
