@@ -303,8 +303,7 @@ def write_png(path: str | os.PathLike, grid: RasterGrid, band: Band, *, valid: n
     cb.update_ticks()
     cb.set_label(band.unit)
     if lines is not None and len(lines):
-        for xy in lines:
-            ax.plot(xy[:, 0], xy[:, 1], color="#b2182b", linewidth=0.9, alpha=0.8, zorder=2.5)
+        ax.add_collection(LineCollection(lines, colors="#b2182b", linewidths=0.9, alpha=0.8, zorder=2.5))
         handles.append(Line2D([], [], color="#b2182b", lw=1.3, label=lines_label))
     if points is not None and len(points):
         pts = np.asarray(points, dtype=np.float64)
