@@ -317,7 +317,8 @@ def _packing_notes(rows: list[dict]) -> list[str]:
             notes.append(f"check the map data: {name} has {rate:.1f} people per 100 m2 of residential "
                          f"floor, {rate / base:.1f}x {base_name}'s {base:.1f}. Its census total is spread over the "
                          "buildings the extract holds; if the district reaches beyond the extract, its cells are "
-                         "overstated. Give totals for the part inside (--totals) or a larger extract.")
+                         "overstated. Give totals for the part inside (plan opportunities --totals FILE, then plan access "
+                         "--opportunities opportunities.tif:1) or a larger extract.")
     return notes
 
 
